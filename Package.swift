@@ -1,0 +1,44 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+  .enableUpcomingFeature("ExistentialAny")
+]
+
+let package = Package(
+  name: "unitaudit",
+  platforms: [.macOS(.v13)],
+  products: [
+    .executable(name: "unitaudit", targets: ["unitaudit"])
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+  ],
+  targets: [
+    // The scan model: Codable value types, no I/O.
+    .target(name: "UnitModel", swiftSettings: strict),
+    // Pure parsers of systemd output, the probe script and the normalizer.
+    .target(name: "Normalize", dependencies: ["UnitModel"], swiftSettings: strict),
+    // Hosts to scan (the inventory formats grow here).
+    .target(name: "Inventory", dependencies: ["UnitModel"], swiftSettings: strict),
+    // Transports, fan-out and the scan directory.
+    .target(
+      name: "Collector", dependencies: ["UnitModel", "Normalize", "Inventory"],
+      swiftSettings: strict),
+    .executableTarget(
+      name: "unitaudit",
+      dependencies: [
+        "UnitModel", "Normalize", "Collector", "Inventory",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      swiftSettings: strict),
+    .testTarget(
+      name: "NormalizeTests", dependencies: ["Normalize", "UnitModel"],
+      resources: [.copy("Fixtures")], swiftSettings: strict),
+    .testTarget(name: "UnitModelTests", dependencies: ["UnitModel"], swiftSettings: strict),
+    .testTarget(
+      name: "CollectorTests", dependencies: ["Collector", "Normalize", "UnitModel", "Inventory"],
+      swiftSettings: strict),
+  ],
+  swiftLanguageModes: [.v6]
+)

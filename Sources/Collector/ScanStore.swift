@@ -1,0 +1,205 @@
+import Foundation
+import Normalize
+import UnitModel
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Errors of the scan directory, each with what to do about it.
+public enum ScanStoreError: Error, CustomStringConvertible {
+  case notEmpty(String)
+  case cannotCreate(String, String)
+  case cannotWrite(String, String)
+  case notAScan(String, String)
+  case unsupportedSchema(String, Int)
+
+  public var description: String {
+    switch self {
+    case .notEmpty(let path):
+      "\(path) already exists and is not empty; choose another -o directory, or use --resume to finish that scan"
+    case .cannotCreate(let path, let why): "cannot create \(path): \(why)"
+    case .cannotWrite(let path, let why): "cannot write \(path): \(why)"
+    case .notAScan(let path, let why): "\(path) is not a readable unitaudit scan: \(why)"
+    case .unsupportedSchema(let path, let version):
+      "\(path) has scan schema version \(version); this unitaudit reads version \(ScanMetadata.currentSchemaVersion)"
+    }
+  }
+}
+
+/// The scan directory: `scan.json` (metadata, rewritten by rename), `hosts.jsonl` (one host
+/// per line, appended and flushed as each host finishes, so an interrupted scan loses
+/// nothing), and `evidence/` (the raw probe output of each host, byte for byte).
+///
+/// Directories are created 0700 and files 0600: a scan describes a fleet's weak points.
+public actor ScanStore {
+  public nonisolated let directory: URL
+  private var hostsHandle: FileHandle?
+
+  public static let metadataFile = "scan.json"
+  public static let hostsFile = "hosts.jsonl"
+  public static let evidenceDirectory = "evidence"
+
+  /// Creates a new scan directory (which must not exist or be empty).
+  public static func create(at directory: URL, metadata: ScanMetadata) throws -> ScanStore {
+    let manager = FileManager.default
+    let path = directory.path
+    if let contents = try? manager.contentsOfDirectory(atPath: path), !contents.isEmpty {
+      throw ScanStoreError.notEmpty(path)
+    }
+    do {
+      try manager.createDirectory(
+        at: directory.appendingPathComponent(evidenceDirectory), withIntermediateDirectories: true,
+        attributes: [.posixPermissions: 0o700])
+      try manager.setAttributes([.posixPermissions: 0o700], ofItemAtPath: path)
+    } catch {
+      throw ScanStoreError.cannotCreate(path, "\(error.localizedDescription)")
+    }
+    let store = ScanStore(directory: directory)
+    try writeMetadata(metadata, in: directory)
+    return store
+  }
+
+  /// Opens an existing scan directory to append to it (`--resume`).
+  public static func open(_ directory: URL) -> ScanStore { ScanStore(directory: directory) }
+
+  private init(directory: URL) {
+    self.directory = directory
+  }
+
+  public func writeMetadata(_ metadata: ScanMetadata) throws {
+    try Self.writeMetadata(metadata, in: directory)
+  }
+
+  private static func writeMetadata(_ metadata: ScanMetadata, in directory: URL) throws {
+    let data = try ScanCoding.prettyEncoder.encode(metadata)
+    try writeAtomically(data + Data("\n".utf8), to: directory.appendingPathComponent(metadataFile))
+  }
+
+  /// Records one finished host: its evidence first, then its line in `hosts.jsonl`.
+  /// Returns the host as recorded (with its evidence path).
+  @discardableResult
+  public func append(_ report: HostReport, evidence: HostEvidence?) throws -> HostReport {
+    var report = report
+    if let evidence {
+      report.evidence = try writeEvidence(evidence, for: report.name)
+    }
+    var line = try ScanCoding.lineEncoder.encode(report)
+    line.append(UInt8(ascii: "\n"))
+    let handle = try openHosts()
+    do {
+      try handle.write(contentsOf: line)
+      try handle.synchronize()
+    } catch {
+      throw ScanStoreError.cannotWrite(directory.appendingPathComponent(Self.hostsFile).path, "\(error)")
+    }
+    return report
+  }
+
+  public func close() {
+    try? hostsHandle?.close()
+    hostsHandle = nil
+  }
+
+  private func openHosts() throws -> FileHandle {
+    if let hostsHandle { return hostsHandle }
+    let path = directory.appendingPathComponent(Self.hostsFile).path
+    let fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+    guard fd >= 0 else { throw ScanStoreError.cannotWrite(path, String(cString: strerror(errno))) }
+    let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+    hostsHandle = handle
+    return handle
+  }
+
+  private func writeEvidence(_ evidence: HostEvidence, for host: String) throws -> String {
+    let relative = "\(Self.evidenceDirectory)/\(evidenceName(for: host))"
+    let folder = directory.appendingPathComponent(relative)
+    do {
+      try FileManager.default.createDirectory(
+        at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    } catch {
+      throw ScanStoreError.cannotCreate(folder.path, "\(error.localizedDescription)")
+    }
+    let meta = EvidenceMeta(
+      host: evidence.host, nonce: evidence.nonce, probeVersion: evidence.probeVersion,
+      exitStatus: evidence.output.exitStatus, truncated: evidence.output.truncated)
+    try Self.writeAtomically(Data(evidence.output.stdout), to: folder.appendingPathComponent("stdout"))
+    try Self.writeAtomically(Data(evidence.output.stderr), to: folder.appendingPathComponent("stderr"))
+    try Self.writeAtomically(
+      try ScanCoding.prettyEncoder.encode(meta), to: folder.appendingPathComponent("meta.json"))
+    return relative
+  }
+
+  /// Writes to a temporary file, then renames it into place: a reader sees all or nothing.
+  static func writeAtomically(_ data: Data, to url: URL) throws {
+    let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
+    let path = temporary.path
+    let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+    guard fd >= 0 else { throw ScanStoreError.cannotWrite(path, String(cString: strerror(errno))) }
+    let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+    do {
+      try handle.write(contentsOf: data)
+      try handle.synchronize()
+      try handle.close()
+    } catch {
+      throw ScanStoreError.cannotWrite(path, "\(error)")
+    }
+    guard rename(path, url.path) == 0 else {
+      throw ScanStoreError.cannotWrite(url.path, String(cString: strerror(errno)))
+    }
+  }
+}
+
+/// `evidence/<host>/meta.json`: what is needed to read the raw output again.
+public struct EvidenceMeta: Codable, Sendable, Hashable {
+  public var host: String
+  public var nonce: String
+  public var probeVersion: Int
+  public var exitStatus: Int32?
+  public var truncated: Bool
+}
+
+/// A file-system-safe, collision-free folder name for a host's evidence.
+func evidenceName(for host: String) -> String {
+  let safe = String(
+    host.unicodeScalars.prefix(80).map {
+      ($0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0)))
+        ? Character($0) : "_"
+    })
+  if safe == host && !safe.isEmpty && !safe.hasPrefix(".") { return safe }
+  var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+  for byte in host.utf8 {
+    hash ^= UInt64(byte)
+    hash = hash &* 0x100_0000_01b3
+  }
+  let stem = safe.drop { $0 == "." }
+  return "\(stem.isEmpty ? "host" : String(stem))-\(String(hash, radix: 16).leftPadded(to: 16))"
+}
+
+extension String {
+  fileprivate func leftPadded(to width: Int) -> String {
+    count >= width ? self : String(repeating: "0", count: width - count) + self
+  }
+}
+
+/// The JSON conventions of the scan files: sorted keys, ISO 8601 dates.
+public enum ScanCoding {
+  public static var lineEncoder: JSONEncoder {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .iso8601
+    return encoder
+  }
+
+  public static var prettyEncoder: JSONEncoder {
+    let encoder = lineEncoder
+    encoder.outputFormatting.insert(.prettyPrinted)
+    return encoder
+  }
+
+  public static var decoder: JSONDecoder {
+    let decoder = JSONDecoder()
+    decoder.dateDecodingStrategy = .iso8601
+    return decoder
+  }
+}

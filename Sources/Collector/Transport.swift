@@ -1,0 +1,34 @@
+import Inventory
+import Normalize
+import UnitModel
+
+/// What a transport brings back from one host.
+public enum TransportResult: Sendable {
+  /// The probe ran (whatever its exit status); its bytes are evidence.
+  case output(ProbeOutput)
+  /// The probe never ran: the host was unreachable, refused us, or timed out.
+  case failed(HostStatus)
+}
+
+/// Runs the probe on one host. Implementations block on their own threads, never on the
+/// cooperative pool.
+public protocol Transport: Sendable {
+  /// A short name for scan metadata (`local`, `ssh`).
+  var name: String { get }
+  func run(_ probe: Probe, on host: FleetHost) async -> TransportResult
+  /// Joins any threads the transport owns; called once when the scan ends.
+  func shutdown()
+}
+
+/// Limits that apply to every host of a scan.
+public struct ProbeLimits: Sendable, Hashable {
+  /// Bytes of stdout + stderr kept per host; the host is marked truncated past it.
+  public var maxOutputBytes: Int
+  /// The longest a probe may run on one host, connection included, in seconds.
+  public var deadlineSeconds: Double
+
+  public init(maxOutputBytes: Int = 64 << 20, deadlineSeconds: Double = 120) {
+    self.maxOutputBytes = maxOutputBytes
+    self.deadlineSeconds = deadlineSeconds
+  }
+}

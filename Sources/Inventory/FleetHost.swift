@@ -1,0 +1,33 @@
+/// One host to scan, as the inventory resolved it.
+public struct FleetHost: Codable, Sendable, Hashable {
+  /// The inventory name (what reports show).
+  public var name: String
+  /// What to connect to: an IP address or a DNS name.
+  public var address: String
+  public var port: Int
+  public var user: String?
+  /// A private key file for this host.
+  public var identityFile: String?
+  /// Inventory groups, sorted.
+  public var groups: [String]
+  /// Host variables from the inventory, as text.
+  public var vars: [String: String]
+
+  public init(
+    name: String, address: String? = nil, port: Int = 22, user: String? = nil,
+    identityFile: String? = nil, groups: [String] = [], vars: [String: String] = [:]
+  ) {
+    self.name = name
+    self.address = address ?? name
+    self.port = port
+    self.user = user
+    self.identityFile = identityFile
+    self.groups = groups
+    self.vars = vars
+  }
+
+  /// The host that stands for "this machine" in a local scan.
+  public static func local(hostname: String) -> FleetHost {
+    FleetHost(name: hostname, address: "localhost", port: 0, groups: ["local"])
+  }
+}

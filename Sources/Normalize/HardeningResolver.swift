@@ -1,0 +1,259 @@
+import UnitModel
+
+/// Applies a unit's `[Service]` assignments in order (fragment, then drop-ins) with systemd's
+/// rules, and normalizes the hardening settings into typed values.
+///
+/// The rules follow systemd's load-fragment.c: the last assignment wins for single values;
+/// an empty assignment resets a list; `~` inverts a list into a deny list; for capability
+/// sets an assignment replaces the set when it is empty or still the initial one and merges
+/// otherwise; an allow-list `SystemCallFilter=` starts from `@default`. `DynamicUser=yes`
+/// implies a sandbox (systemd's unit_patch_contexts), recorded with `impliedBy`.
+public struct HardeningResolver {
+  public private(set) var settings = HardeningSettings()
+  public private(set) var diagnostics: [Diagnostic] = []
+  let unit: String?
+
+  // List states that need more than the last value.
+  private var bounding: Set<String>?
+  private var ambient: Set<String>?
+  private var addressFamilies: (mode: FilterList.Mode, entries: Set<String>)?
+  private var syscalls: (mode: FilterList.Mode, entries: Set<String>)?
+  private var namespaces: Set<String>?
+
+  public init(unit: String? = nil) {
+    self.unit = unit
+  }
+
+  /// Resolves the effective settings of one unit from its directives.
+  public static func resolve(_ directives: [Directive], unit: String? = nil) -> (
+    settings: HardeningSettings, diagnostics: [Diagnostic]
+  ) {
+    var resolver = HardeningResolver(unit: unit)
+    for directive in directives where directive.section == "Service" {
+      resolver.apply(directive)
+    }
+    resolver.applyImplications()
+    return (resolver.settings, resolver.diagnostics)
+  }
+
+  /// The boolean settings, by directive name.
+  static func booleanPath(_ key: String) -> WritableKeyPath<HardeningSettings, Setting<Bool>?>? {
+    switch key {
+    case "PrivateTmp": \.privateTmp
+    case "PrivateDevices": \.privateDevices
+    case "PrivateNetwork": \.privateNetwork
+    case "PrivateUsers": \.privateUsers
+    case "PrivateIPC": \.privateIPC
+    case "NoNewPrivileges": \.noNewPrivileges
+    case "DynamicUser": \.dynamicUser
+    case "ProtectClock": \.protectClock
+    case "ProtectHostname": \.protectHostname
+    case "ProtectControlGroups": \.protectControlGroups
+    case "ProtectKernelTunables": \.protectKernelTunables
+    case "ProtectKernelModules": \.protectKernelModules
+    case "ProtectKernelLogs": \.protectKernelLogs
+    case "LockPersonality": \.lockPersonality
+    case "MemoryDenyWriteExecute": \.memoryDenyWriteExecute
+    case "RestrictRealtime": \.restrictRealtime
+    case "RestrictSUIDSGID": \.restrictSUIDSGID
+    case "RemoveIPC": \.removeIPC
+    default: nil
+    }
+  }
+
+  public mutating func apply(_ directive: Directive) {
+    let value = directive.value
+    let source = directive.source
+    if let path = Self.booleanPath(directive.key) {
+      guard let flag = parseSystemdBoolean(value) else { return reject(directive, "not a boolean") }
+      settings[keyPath: path] = Setting(flag, source: source)
+      return
+    }
+    switch directive.key {
+    case "ProtectSystem":
+      applyChoice(directive, \.protectSystem, booleanMeaning: (.yes, .no))
+    case "ProtectHome":
+      applyChoice(directive, \.protectHome, booleanMeaning: (.yes, .no))
+    case "ProtectProc":
+      applyChoice(directive, \.protectProc, booleanMeaning: nil)
+    case "ProcSubset":
+      applyChoice(directive, \.procSubset, booleanMeaning: nil)
+    case "KeyringMode":
+      applyChoice(directive, \.keyringMode, booleanMeaning: nil)
+    case "DevicePolicy":
+      applyChoice(directive, \.devicePolicy, booleanMeaning: nil)
+    case "User":
+      settings.user = value.isEmpty ? nil : Setting(value, source: source)
+    case "UMask":
+      guard let mode = Int(value, radix: 8), (0...0o777).contains(mode), !value.isEmpty else {
+        return reject(directive, "not an octal mode")
+      }
+      settings.umask = Setting(String(mode, radix: 8).leftPadded(to: 4), source: source)
+    case "CapabilityBoundingSet":
+      bounding = applyCapabilities(directive, to: bounding, initial: Set(allCapabilities))
+      settings.capabilityBoundingSet = bounding.map { Setting(sortCapabilities($0), source: source) }
+    case "AmbientCapabilities":
+      ambient = applyCapabilities(directive, to: ambient, initial: [])
+      settings.ambientCapabilities = ambient.map { Setting(sortCapabilities($0), source: source) }
+    case "RestrictAddressFamilies":
+      applyAddressFamilies(directive)
+    case "SystemCallFilter":
+      applySystemCallFilter(directive)
+    case "SystemCallArchitectures":
+      settings.systemCallArchitectures = appendWords(directive, to: settings.systemCallArchitectures)
+    case "IPAddressDeny":
+      settings.ipAddressDeny = appendWords(directive, to: settings.ipAddressDeny)
+    case "IPAddressAllow":
+      settings.ipAddressAllow = appendWords(directive, to: settings.ipAddressAllow)
+    case "RestrictNamespaces":
+      applyNamespaces(directive)
+    default:
+      break
+    }
+  }
+
+  private mutating func reject(_ directive: Directive, _ why: String) {
+    diagnostics.append(
+      Diagnostic(
+        .warning, code: "unit.bad-value",
+        "\(directive.key)=\(directive.value.prefix(80)): \(why); systemd ignores it too", section: "cat",
+        unit: unit, file: directive.source.file, line: directive.source.line))
+  }
+
+  /// An enum setting; the empty assignment resets to the default. `booleanMeaning` maps
+  /// yes/no synonyms for settings that also take a boolean (ProtectSystem=yes).
+  private mutating func applyChoice<Choice: RawRepresentable & Codable & Sendable & Hashable>(
+    _ directive: Directive, _ path: WritableKeyPath<HardeningSettings, Setting<Choice>?>,
+    booleanMeaning: (yes: Choice, no: Choice)?
+  ) where Choice.RawValue == String {
+    if directive.value.isEmpty {
+      settings[keyPath: path] = nil
+    } else if let choice = Choice(rawValue: directive.value) {
+      settings[keyPath: path] = Setting(choice, source: directive.source)
+    } else if let meaning = booleanMeaning, let flag = parseSystemdBoolean(directive.value) {
+      settings[keyPath: path] = Setting(flag ? meaning.yes : meaning.no, source: directive.source)
+    } else {
+      reject(directive, "unknown value")
+    }
+  }
+
+  private mutating func applyCapabilities(
+    _ directive: Directive, to current: Set<String>?, initial: Set<String>
+  ) -> Set<String>? {
+    var text = Substring(directive.value)
+    let invert = text.first == "~"
+    if invert { text = text.dropFirst() }
+    var sum: Set<String> = []
+    for word in splitWords(String(text)) {
+      if let name = capabilityName(word) {
+        sum.insert(name)
+      } else {
+        reject(directive, "unknown capability '\(word.prefix(40))' ignored")
+      }
+    }
+    let state = current ?? initial
+    let all = Set(allCapabilities)
+    if sum.isEmpty || state == initial {
+      return invert ? all.subtracting(sum) : sum
+    }
+    return invert ? state.subtracting(sum) : state.union(sum)
+  }
+
+  private mutating func applyAddressFamilies(_ directive: Directive) {
+    var text = Substring(directive.value)
+    if text.isEmpty {
+      addressFamilies = nil
+    } else if text == "none" {
+      addressFamilies = (.allow, [])
+    } else {
+      let invert = text.first == "~"
+      if invert { text = text.dropFirst() }
+      var state = addressFamilies ?? (invert ? .deny : .allow, [])
+      for word in splitWords(String(text)) {
+        guard word.hasPrefix("AF_") else {
+          reject(directive, "unknown address family '\(word.prefix(40))' ignored")
+          continue
+        }
+        if invert == (state.mode == .deny) {
+          state.entries.insert(String(word))
+        } else {
+          state.entries.remove(String(word))
+        }
+      }
+      addressFamilies = state
+    }
+    settings.restrictAddressFamilies = addressFamilies.map {
+      Setting(FilterList(mode: $0.mode, entries: Array($0.entries)), source: directive.source)
+    }
+  }
+
+  private mutating func applySystemCallFilter(_ directive: Directive) {
+    var text = Substring(directive.value)
+    if text.isEmpty {
+      syscalls = nil
+    } else {
+      let invert = text.first == "~"
+      if invert { text = text.dropFirst() }
+      // An allow list starts from @default, as systemd does.
+      var state = syscalls ?? (invert ? .deny : .allow, invert ? [] : ["@default"])
+      for word in splitWords(String(text)) {
+        // `name:errno` keeps only the name.
+        let name = String(word.split(separator: ":", maxSplits: 1).first ?? word)
+        if invert == (state.mode == .deny) { state.entries.insert(name) } else { state.entries.remove(name) }
+      }
+      syscalls = state
+    }
+    settings.systemCallFilter = syscalls.map {
+      Setting(FilterList(mode: $0.mode, entries: Array($0.entries)), source: directive.source)
+    }
+  }
+
+  private mutating func applyNamespaces(_ directive: Directive) {
+    var text = Substring(directive.value)
+    if text.isEmpty {
+      namespaces = nil
+    } else if let flag = parseSystemdBoolean(String(text)) {
+      namespaces = flag ? [] : Set(allNamespaceTypes)
+    } else {
+      let invert = text.first == "~"
+      if invert { text = text.dropFirst() }
+      var flags: Set<String> = []
+      for word in splitWords(String(text)) {
+        guard allNamespaceTypes.contains(String(word)) else {
+          return reject(directive, "unknown namespace type '\(word.prefix(40))'")
+        }
+        flags.insert(String(word))
+      }
+      if let current = namespaces {
+        namespaces = invert ? current.subtracting(flags) : current.union(flags)
+      } else {
+        namespaces = invert ? Set(allNamespaceTypes).subtracting(flags) : flags
+      }
+    }
+    settings.restrictNamespaces = namespaces.map { Setting($0.sorted(), source: directive.source) }
+  }
+
+  /// A plain list: words append, the empty assignment resets to the default.
+  private func appendWords(_ directive: Directive, to current: Setting<[String]>?) -> Setting<[String]>? {
+    if directive.value.isEmpty { return nil }
+    let words = splitWords(directive.value).map(String.init)
+    let merged = (current?.value ?? []) + words.filter { !(current?.value ?? []).contains($0) }
+    return Setting(merged, source: directive.source)
+  }
+
+  /// What `DynamicUser=yes` forces on, whatever the files say.
+  mutating func applyImplications() {
+    guard settings.dynamicUser?.value == true else { return }
+    let implied = "DynamicUser"
+    settings.privateTmp = Setting(true, source: nil, impliedBy: implied)
+    settings.removeIPC = Setting(true, source: nil, impliedBy: implied)
+    settings.noNewPrivileges = Setting(true, source: nil, impliedBy: implied)
+    settings.restrictSUIDSGID = Setting(true, source: nil, impliedBy: implied)
+    if settings.protectSystem?.value != .strict {
+      settings.protectSystem = Setting(.strict, source: nil, impliedBy: implied)
+    }
+    if (settings.protectHome?.value ?? .no) == .no {
+      settings.protectHome = Setting(.readOnly, source: nil, impliedBy: implied)
+    }
+  }
+}

@@ -1,0 +1,89 @@
+/// Parses os-release(5): `KEY=value` lines, values optionally in single or double quotes,
+/// with backslash escapes inside double quotes. Malformed lines are skipped.
+public func parseOSRelease(_ text: String) -> [String: String] {
+  var fields: [String: String] = [:]
+  for rawLine in text.split(whereSeparator: \.isNewline) {
+    let line = rawLine.trimmingWhitespace()
+    guard !line.isEmpty, !line.hasPrefix("#"), let eq = line.firstIndex(of: "=") else { continue }
+    let key = String(line[..<eq])
+    guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else { continue }
+    fields[key] = unquoteShellValue(line[line.index(after: eq)...])
+  }
+  return fields
+}
+
+private func unquoteShellValue(_ raw: Substring) -> String {
+  var result = ""
+  var quote: Character?
+  var escaped = false
+  for char in raw {
+    if escaped {
+      result.append(char)
+      escaped = false
+    } else if char == "\\" && quote != "'" {
+      escaped = true
+    } else if let open = quote {
+      if char == open { quote = nil } else { result.append(char) }
+    } else if char == "\"" || char == "'" {
+      quote = char
+    } else {
+      result.append(char)
+    }
+  }
+  return result
+}
+
+/// What `systemctl --version` says.
+public struct SystemdVersionInfo: Sendable, Hashable {
+  public var major: Int
+  /// `252.39-1~deb12u2` when printed in parentheses, else the major number.
+  public var full: String
+  public var features: [String]
+}
+
+/// Parses `systemd 252 (252.39-1~deb12u2)` and the feature line under it.
+public func parseSystemdVersion(_ text: String) -> SystemdVersionInfo? {
+  let lines = text.split(whereSeparator: \.isNewline)
+  guard let first = lines.first else { return nil }
+  let words = first.split(separator: " ")
+  guard words.count >= 2, words[0] == "systemd", let major = Int(words[1]) else { return nil }
+  var full = String(words[1])
+  if words.count >= 3, words[2].hasPrefix("("), words[2].hasSuffix(")") {
+    full = String(words[2].dropFirst().dropLast())
+  }
+  let features =
+    lines.dropFirst().first.map { line in
+      line.split(separator: " ").map(String.init).filter { $0.hasPrefix("+") || $0.hasPrefix("-") }
+    } ?? []
+  return SystemdVersionInfo(major: major, full: full, features: features)
+}
+
+/// Parses `systemctl show` output: blocks of `Key=Value` lines separated by empty lines,
+/// one block per unit in argument order.
+public func parseShowBlocks(_ text: String) -> [[String: String]] {
+  var blocks: [[String: String]] = []
+  var current: [String: String] = [:]
+  for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+    if line.isEmpty {
+      if !current.isEmpty { blocks.append(current) }
+      current = [:]
+      continue
+    }
+    guard let eq = line.firstIndex(of: "=") else { continue }
+    current[String(line[..<eq])] = String(line[line.index(after: eq)...])
+  }
+  if !current.isEmpty { blocks.append(current) }
+  return blocks
+}
+
+extension StringProtocol {
+  /// Strips spaces, tabs and line ends from both sides (systemd's WHITESPACE).
+  func trimmingWhitespace() -> Substring {
+    let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+    let view = self[...]
+    guard let start = view.firstIndex(where: { !isSpace($0) }),
+      let end = view.lastIndex(where: { !isSpace($0) })
+    else { return Substring() }
+    return Substring(view[start...end])
+  }
+}

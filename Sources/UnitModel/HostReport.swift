@@ -1,0 +1,112 @@
+import Foundation
+
+/// What happened to a host during a scan. Every problem is a value with a reason: a host is
+/// never silently skipped.
+public enum HostStatusCode: String, Codable, Sendable, CaseIterable {
+  case ok
+  /// Some probe commands failed or some output could not be read; the rest is kept.
+  case partial
+  case unreachable
+  case timeout
+  case hostKeyUnknown = "host-key-unknown"
+  case hostKeyChanged = "host-key-changed"
+  case authFailed = "auth-failed"
+  /// PID 1 is not systemd (a container, a non-systemd distribution).
+  case noSystemd = "no-systemd"
+  case probeFailed = "probe-failed"
+  /// The host sent more than the output cap.
+  case truncated
+
+  /// True when the host's services are in the scan (completely or in part).
+  public var hasData: Bool { self == .ok || self == .partial || self == .truncated }
+}
+
+public struct HostStatus: Codable, Sendable, Hashable, CustomStringConvertible {
+  public var code: HostStatusCode
+  /// What a user reads: why the host is in this state and what to do about it.
+  public var reason: String?
+
+  public init(_ code: HostStatusCode, reason: String? = nil) {
+    self.code = code
+    self.reason = reason
+  }
+
+  public var description: String { reason.map { "\(code.rawValue): \($0)" } ?? code.rawValue }
+}
+
+/// Who the host says it is.
+public struct HostIdentity: Codable, Sendable, Hashable {
+  public var hostname: String?
+  /// os-release `ID` (`debian`, `fedora`).
+  public var osID: String?
+  /// os-release `VERSION_ID` (`12`, `40`).
+  public var osVersionID: String?
+  public var osPrettyName: String?
+  public var kernel: String?
+  /// The systemd major version (`252`).
+  public var systemdVersion: Int?
+  /// The full version string (`252.39-1~deb12u2`).
+  public var systemdVersionString: String?
+  /// Compile-time features (`+PAM`, `-GNUTLS`, …) as printed by `systemctl --version`.
+  public var systemdFeatures: [String]
+  public var securityAnalysis: SecurityAnalysisSupport
+
+  public init(
+    hostname: String? = nil, osID: String? = nil, osVersionID: String? = nil,
+    osPrettyName: String? = nil, kernel: String? = nil, systemdVersion: Int? = nil,
+    systemdVersionString: String? = nil, systemdFeatures: [String] = [],
+    securityAnalysis: SecurityAnalysisSupport = .none
+  ) {
+    self.hostname = hostname
+    self.osID = osID
+    self.osVersionID = osVersionID
+    self.osPrettyName = osPrettyName
+    self.kernel = kernel
+    self.systemdVersion = systemdVersion
+    self.systemdVersionString = systemdVersionString
+    self.systemdFeatures = systemdFeatures
+    self.securityAnalysis = securityAnalysis
+  }
+}
+
+/// One host of a scan, normalized.
+public struct HostReport: Codable, Sendable, Hashable {
+  /// The inventory name.
+  public var name: String
+  public var address: String?
+  public var port: Int?
+  public var groups: [String]
+  public var status: HostStatus
+  public var identity: HostIdentity?
+  public var services: [ServiceRecord]
+  public var diagnostics: [Diagnostic]
+  public var startedAt: Date?
+  /// Wall time of the probe, connection included, in milliseconds.
+  public var durationMs: Int?
+  /// The evidence directory of this host, relative to the scan directory.
+  public var evidence: String?
+
+  public init(
+    name: String, address: String? = nil, port: Int? = nil, groups: [String] = [],
+    status: HostStatus, identity: HostIdentity? = nil, services: [ServiceRecord] = [],
+    diagnostics: [Diagnostic] = [], startedAt: Date? = nil, durationMs: Int? = nil,
+    evidence: String? = nil
+  ) {
+    self.name = name
+    self.address = address
+    self.port = port
+    self.groups = groups
+    self.status = status
+    self.identity = identity
+    self.services = services
+    self.diagnostics = diagnostics
+    self.startedAt = startedAt
+    self.durationMs = durationMs
+    self.evidence = evidence
+  }
+
+  /// Finds a service by its id or any of its aliases.
+  public func service(named name: String) -> ServiceRecord? {
+    services.first { $0.id == name } ?? services.first { $0.aliases.contains(name) }
+  }
+}

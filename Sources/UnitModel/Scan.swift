@@ -1,0 +1,91 @@
+import Foundation
+
+/// A scan: its metadata (`scan.json`) and its hosts (`hosts.jsonl`).
+public struct Scan: Codable, Sendable, Hashable {
+  public var metadata: ScanMetadata
+  public var hosts: [HostReport]
+
+  public init(metadata: ScanMetadata, hosts: [HostReport]) {
+    self.metadata = metadata
+    self.hosts = hosts
+  }
+}
+
+/// `scan.json`: what was scanned, how, when, and how it went.
+public struct ScanMetadata: Codable, Sendable, Hashable {
+  /// Bumped on every incompatible change of `scan.json` or `hosts.jsonl`.
+  public static let currentSchemaVersion = 1
+
+  public enum State: String, Codable, Sendable {
+    /// Still running, or killed before it could say otherwise.
+    case running
+    case complete
+    /// Stopped by the user (Ctrl-C); `--resume` finishes it.
+    case interrupted
+  }
+
+  public enum Mode: String, Codable, Sendable {
+    case local, ssh
+  }
+
+  public struct Counts: Codable, Sendable, Hashable {
+    public var hosts: Int
+    /// Hosts per status code.
+    public var byStatus: [String: Int]
+    public var services: Int
+
+    public init(hosts: Int = 0, byStatus: [String: Int] = [:], services: Int = 0) {
+      self.hosts = hosts
+      self.byStatus = byStatus
+      self.services = services
+    }
+  }
+
+  public var schemaVersion: Int
+  public var id: String
+  public var tool: String
+  public var toolVersion: String
+  public var probeVersion: Int
+  public var mode: Mode
+  public var state: State
+  public var startedAt: Date
+  public var finishedAt: Date?
+  /// Where the hosts came from: inventory files, `-H` lists, `local`.
+  public var targets: [String]
+  /// The host names the scan set out to probe, in order (what `--resume` completes).
+  public var plannedHosts: [String]
+  /// The options that shaped the scan, as `name=value`.
+  public var options: [String: String]
+  public var counts: Counts
+
+  public init(
+    schemaVersion: Int = ScanMetadata.currentSchemaVersion, id: String, tool: String = "unitaudit",
+    toolVersion: String, probeVersion: Int, mode: Mode, state: State = .running, startedAt: Date,
+    finishedAt: Date? = nil, targets: [String], plannedHosts: [String],
+    options: [String: String] = [:], counts: Counts = Counts()
+  ) {
+    self.schemaVersion = schemaVersion
+    self.id = id
+    self.tool = tool
+    self.toolVersion = toolVersion
+    self.probeVersion = probeVersion
+    self.mode = mode
+    self.state = state
+    self.startedAt = startedAt
+    self.finishedAt = finishedAt
+    self.targets = targets
+    self.plannedHosts = plannedHosts
+    self.options = options
+    self.counts = counts
+  }
+}
+
+extension ScanMetadata.Counts {
+  /// Counts the hosts and services of finished hosts.
+  public init(hosts: [HostReport]) {
+    var byStatus: [String: Int] = [:]
+    for host in hosts { byStatus[host.status.code.rawValue, default: 0] += 1 }
+    self.init(
+      hosts: hosts.count, byStatus: byStatus, services: hosts.reduce(0) { $0 + $1.services.count })
+  }
+}

@@ -1,0 +1,25 @@
+import ArgumentParser
+import Normalize
+
+struct ProbeCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "probe",
+    abstract: "Print the shell script unitaudit runs on each host.",
+    discussion: """
+      The probe is one POSIX sh script, run once per host without a tty. It only reads: \
+      systemctl list-units, list-unit-files, show, cat and systemd-analyze security. Its \
+      sections are framed by marker lines carrying a random per-scan nonce. Review it, or \
+      run it by hand: unitaudit probe | ssh HOST /bin/sh
+      """)
+
+  @Option(help: "The 32-hex-digit nonce to put in the markers (default: a random one).")
+  var nonce: String?
+
+  func run() throws {
+    let probe = nonce.map(Probe.init(nonce:)) ?? Probe.random()
+    guard probe.hasValidNonce else {
+      throw ValidationError("--nonce must be 32 lowercase hex digits")
+    }
+    print(probe.script)
+  }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import Inventory
+import Normalize
+import Testing
+import UnitModel
+
+@testable import Collector
+
+func temporaryDirectory(_ name: String) throws -> URL {
+  let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+    "unitaudit-tests-\(name)-\(UUID().uuidString)")
+  try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+  return url
+}
+
+func mode(_ path: String) throws -> Int {
+  let attributes = try FileManager.default.attributesOfItem(atPath: path)
+  return (attributes[.posixPermissions] as? NSNumber)?.intValue ?? -1
+}
+
+@Suite("local scan and the scan directory")
+struct LocalScanTests {
+  @Test("scanning this machine writes a readable scan directory, private to its owner")
+  func localScan() async throws {
+    let directory = try temporaryDirectory("local").appendingPathComponent("scan")
+    let probe = Probe.random()
+    let metadata = ScanMetadata(
+      id: "t", toolVersion: "test", probeVersion: Probe.version, mode: .local, startedAt: Date(),
+      targets: ["local"],
+      plannedHosts: ["this"])
+    let store = try ScanStore.create(at: directory, metadata: metadata)
+    let transport = LocalTransport()
+    let collector = Collector(transport: transport, probe: probe, store: store, concurrency: 1)
+    let reports = try await collector.collect([FleetHost.local(hostname: "this")])
+    transport.shutdown()
+    await store.close()
+
+    let booted = FileManager.default.fileExists(atPath: "/run/systemd/system")
+    let report = try #require(reports.first)
+    if booted {
+      #expect(report.status.code == .ok || report.status.code == .partial)
+      #expect(!report.services.isEmpty)
+    } else {
+      #expect(report.status.code == .noSystemd)
+      #expect(report.status.reason?.contains("PID 1") == true)
+    }
+    #expect(report.identity?.hostname == ProcessInfo.processInfo.hostName)
+    #expect(report.evidence == "evidence/this")
+
+    let loaded = try loadScan(directory)
+    // Dates are stored to the second.
+    var stored = try #require(loaded.scan.hosts.first)
+    #expect(abs((stored.startedAt ?? .distantPast).timeIntervalSince(report.startedAt ?? .distantFuture)) < 1)
+    stored.startedAt = report.startedAt
+    #expect(loaded.scan.hosts.count == 1)
+    #expect(stored == report)
+    #expect(loaded.skippedLines.isEmpty)
+    #expect(loaded.scan.metadata.plannedHosts == ["this"])
+    #expect(try mode(directory.path) == 0o700)
+    #expect(try mode(directory.appendingPathComponent("evidence/this").path) == 0o700)
+    for file in [
+      "scan.json", "hosts.jsonl", "evidence/this/stdout", "evidence/this/stderr", "evidence/this/meta.json",
+    ] {
+      #expect(try mode(directory.appendingPathComponent(file).path) == 0o600, "\(file)")
+    }
+    // The evidence normalizes again to the same host.
+    let meta = try JSONDecoder().decode(
+      EvidenceMeta.self, from: Data(contentsOf: directory.appendingPathComponent("evidence/this/meta.json")))
+    #expect(meta.nonce == probe.nonce)
+    let stdout = try Data(contentsOf: directory.appendingPathComponent("evidence/this/stdout"))
+    let stderr = try Data(contentsOf: directory.appendingPathComponent("evidence/this/stderr"))
+    let again = normalize(
+      HostEvidence(
+        host: "this", nonce: meta.nonce, probeVersion: meta.probeVersion,
+        output: ProbeOutput(stdout: Array(stdout), stderr: Array(stderr), exitStatus: meta.exitStatus)),
+      label: HostLabel(name: "this", address: "localhost", groups: ["local"]))
+    #expect(again.status == report.status)
+    #expect(again.services == report.services)
+  }
+
+  @Test("a new scan refuses a directory that is not empty")
+  func refusesNonEmpty() throws {
+    let directory = try temporaryDirectory("nonempty")
+    try Data("x".utf8).write(to: directory.appendingPathComponent("file"))
+    let metadata = ScanMetadata(
+      id: "t", toolVersion: "test", probeVersion: 1, mode: .local, startedAt: Date(), targets: [],
+      plannedHosts: [])
+    #expect(throws: ScanStoreError.self) { try ScanStore.create(at: directory, metadata: metadata) }
+  }
+
+  @Test("a torn last line is dropped, not mis-read; a host written twice keeps its last line")
+  func tornLine() async throws {
+    let directory = try temporaryDirectory("torn")
+    let metadata = ScanMetadata(
+      id: "t", toolVersion: "test", probeVersion: 1, mode: .ssh, startedAt: Date(), targets: [],
+      plannedHosts: ["a", "b"])
+    let store = try ScanStore.create(at: directory.appendingPathComponent("s"), metadata: metadata)
+    try await store.append(HostReport(name: "a", status: HostStatus(.timeout, reason: "slow")), evidence: nil)
+    try await store.append(HostReport(name: "a", status: HostStatus(.ok)), evidence: nil)
+    try await store.append(HostReport(name: "b", status: HostStatus(.ok)), evidence: nil)
+    await store.close()
+    let hostsFile = directory.appendingPathComponent("s/hosts.jsonl")
+    var data = try Data(contentsOf: hostsFile)
+    data.removeLast(10)
+    try data.write(to: hostsFile)
+    let loaded = try loadScan(directory.appendingPathComponent("s"))
+    #expect(loaded.scan.hosts.map(\.name) == ["a"])
+    #expect(loaded.scan.hosts.first?.status.code == .ok)
+    #expect(loaded.skippedLines == [3])
+  }
+
+  @Test("evidence folder names are safe and distinct")
+  func evidenceNames() {
+    #expect(evidenceName(for: "web01.example.com") == "web01.example.com")
+    let hostile = evidenceName(for: "../../etc/passwd")
+    #expect(!hostile.contains("/"))
+    #expect(!hostile.hasPrefix("."))
+    #expect(evidenceName(for: "a/b") != evidenceName(for: "a_b"))
+    #expect(evidenceName(for: "") != "")
+  }
+
+  @Test("the output cap marks the output truncated; the deadline kills the process")
+  func processLimits() {
+    let capped = runProcess(
+      ["/bin/sh", "-c", "head -c 3000000 /dev/zero; echo done >&2"],
+      limits: ProbeLimits(maxOutputBytes: 1 << 20, deadlineSeconds: 30))
+    guard case .output(let output) = capped else {
+      Issue.record("expected output, got \(capped)")
+      return
+    }
+    #expect(output.truncated)
+    #expect(output.stdout.count + output.stderr.count <= 1 << 20)
+    #expect(output.exitStatus == 0)
+
+    let started = Date()
+    let slow = runProcess(
+      ["/bin/sh", "-c", "echo start; sleep 30"], limits: ProbeLimits(deadlineSeconds: 0.5))
+    guard case .failed(let status) = slow else {
+      Issue.record("expected a timeout, got \(slow)")
+      return
+    }
+    #expect(status.code == .timeout)
+    #expect(Date().timeIntervalSince(started) < 5)
+  }
+}

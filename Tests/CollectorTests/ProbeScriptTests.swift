@@ -1,0 +1,125 @@
+import Foundation
+import Normalize
+import Testing
+import UnitModel
+
+@testable import Collector
+
+/// Runs the real probe script under /bin/sh against stand-in `systemctl` and
+/// `systemd-analyze` programs that report hostile unit names, inside a private mount
+/// namespace where /run/systemd/system exists (needs root and unshare, as CI has).
+@Suite("the probe script")
+struct ProbeScriptTests {
+  static let canUnshare = getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare")
+
+  static let fakeSystemctl = #"""
+    #!/bin/sh
+    for a in "$@"; do printf '%s\n' "$a" >> "$FAKE_LOG"; done
+    printf '=====\n' >> "$FAKE_LOG"
+    case "$1" in
+      --version) printf 'systemd 252 (252.39-1~deb12u2)\n+PAM -GNUTLS\n' ;;
+      list-units)
+        printf '%s\n' 'good.service loaded active running Good' \
+          '$(touch${IFS}$PWNED).service loaded active running A' \
+          'a;touch${IFS}$PWNED;.service loaded active running B' \
+          '`touch $PWNED`.service loaded active running C' \
+          "q'x.service loaded active running D" \
+          'gone.service not-found inactive dead gone.service' \
+          'ok@x\x2dy.service loaded inactive dead E' ;;
+      list-unit-files)
+        printf '%s\n' 'good.service enabled enabled' 'tmpl@.service static -' 'alias.service alias -' \
+          '*.service enabled enabled' 'masked.service masked enabled' ;;
+      show)
+        shift
+        while [ "$1" != -- ]; do shift; done; shift
+        for u in "$@"; do
+          state=loaded; [ "$u" = masked.service ] && state=masked
+          printf 'Id=%s\nNames=%s\nLoadState=%s\nFragmentPath=/lib/systemd/system/%s\nDropInPaths=\n\n' "$u" "$u" "$state" "$u"
+        done ;;
+      --no-pager)
+        shift; shift; shift
+        for u in "$@"; do
+          if [ "$u" = masked.service ]; then printf '# Unit masked.service is masked.\n'
+          else printf '# /lib/systemd/system/%s\n[Service]\nPrivateTmp=yes\n\n' "$u"; fi
+        done ;;
+    esac
+    """#
+
+  static let fakeAnalyze = #"""
+    #!/bin/sh
+    for a in "$@"; do printf '%s\n' "$a" >> "$FAKE_LOG"; done
+    printf '=====\n' >> "$FAKE_LOG"
+    while [ "$1" != -- ]; do shift; done; shift
+    sep=''; summary='['
+    for u in "$@"; do
+      printf '[]\n\n'
+      j=$(printf '%s' "$u" | sed 's/\\/\\\\/g')
+      summary="$summary$sep{\"unit\":\"$j\",\"exposure\":\"5.0\",\"predicate\":\"MEDIUM\",\"happy\":\":-|\"}"; sep=,
+    done
+    printf '%s]\n' "$summary"
+    """#
+
+  @Test(
+    "hostile unit names never reach a command; the output normalizes",
+    .enabled(if: canUnshare, "needs root and unshare(1) for a private /run"))
+  func hostileNames() throws {
+    let work = try temporaryDirectory("probe")
+    let bin = work.appendingPathComponent("bin")
+    try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+    for (name, text) in [("systemctl", Self.fakeSystemctl), ("systemd-analyze", Self.fakeAnalyze)] {
+      let url = bin.appendingPathComponent(name)
+      try Data(text.utf8).write(to: url)
+      try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
+    }
+    let log = work.appendingPathComponent("log").path
+    let pwned = work.appendingPathComponent("pwned").path
+    let probe = Probe.random()
+    let wrapper = """
+      mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/system && \
+      FAKE_LOG=\(shellQuote(log)) PWNED=\(shellQuote(pwned)) PATH=\(shellQuote(bin.path)):$PATH \
+      exec /bin/sh -c \(shellQuote(probe.script))
+      """
+    let result = runProcess(
+      ["/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", wrapper],
+      limits: ProbeLimits())
+    guard case .output(let output) = result else {
+      Issue.record("probe did not run: \(result)")
+      return
+    }
+    #expect(output.exitStatus == 0)
+    #expect(!FileManager.default.fileExists(atPath: pwned), "a unit name was executed")
+
+    let calls = try String(contentsOfFile: log, encoding: .utf8).components(separatedBy: "=====\n")
+    let show = try #require(calls.first { $0.hasPrefix("show\n") })
+    let showUnits = show.components(separatedBy: "\n").drop { $0 != "--" }.dropFirst().filter { !$0.isEmpty }
+    #expect(showUnits == ["good.service", "masked.service", #"ok@x\x2dy.service"#])
+    let analyze = try #require(calls.first { $0.hasPrefix("--no-pager\nsecurity\n") })
+    #expect(analyze.hasSuffix("--\ngood.service\nok@x\\x2dy.service\n"))
+
+    let report = normalize(
+      HostEvidence(host: "fake", nonce: probe.nonce, probeVersion: Probe.version, output: output),
+      label: HostLabel(name: "fake"))
+    #expect(report.status == HostStatus(.ok), "\(report.status) \(report.diagnostics)")
+    #expect(report.services.map(\.id) == ["good.service", "masked.service", #"ok@x\x2dy.service"#])
+    #expect(report.service(named: "good.service")?.hardening.privateTmp?.value == true)
+    #expect(report.service(named: "good.service")?.overall?.predicate == "MEDIUM")
+    #expect(report.service(named: "masked.service")?.isMasked == true)
+    #expect(report.diagnostics.isEmpty, "\(report.diagnostics)")
+  }
+
+  @Test("the script is valid POSIX sh and carries only its own nonce")
+  func syntax() throws {
+    let probe = Probe.random()
+    #expect(probe.hasValidNonce)
+    #expect(!Probe(nonce: "x; rm -rf /").hasValidNonce)
+    let result = runProcess(["/bin/sh", "-n", "-c", probe.script], limits: ProbeLimits())
+    guard case .output(let output) = result else {
+      Issue.record("sh -n did not run")
+      return
+    }
+    #expect(output.exitStatus == 0, "\(String(decoding: output.stderr, as: UTF8.self))")
+    #expect(probe.script.contains("N=\(probe.nonce)"))
+    #expect(Probe.random().nonce != probe.nonce)
+    #expect(shellQuote("a'b") == #"'a'\''b'"#)
+  }
+}

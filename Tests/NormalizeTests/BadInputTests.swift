@@ -1,0 +1,153 @@
+import Foundation
+import Testing
+import UnitModel
+
+@testable import Normalize
+
+/// Nothing a host sends may crash the normalizer: each problem is a diagnostic on the host.
+@Suite("bad input becomes diagnostics")
+struct BadInputTests {
+  static let nonce = "00112233445566778899aabbccddeeff"
+
+  /// Builds probe output the way the script frames it.
+  static func output(_ sections: [(name: String, body: String, rc: Int32?)]) -> ProbeOutput {
+    var out = ""
+    var err = ""
+    for section in sections {
+      let begin = "@@unitaudit-\(nonce) begin \(section.name) -\n"
+      out += begin + section.body
+      err += begin
+      if let rc = section.rc {
+        let end = "\n@@unitaudit-\(nonce) end \(section.name) \(rc)\n"
+        out += end
+        err += end
+      }
+    }
+    return ProbeOutput(stdout: Array(out.utf8), stderr: Array(err.utf8), exitStatus: 0)
+  }
+
+  static let identity: [(name: String, body: String, rc: Int32?)] = [
+    ("probe", "1\n", 0), ("hostname", "h9\n", 0), ("os-release", "ID=debian\nVERSION_ID=\"12\"\n", 0),
+    ("booted", "yes\n", 0), ("systemd-version", "systemd 252 (252.39-1~deb12u2)\n+PAM -GNUTLS\n\n", 0),
+    ("list-units", "x.service loaded active running X\n\n", 0),
+    ("list-unit-files", "x.service enabled enabled\n\n", 0),
+    (
+      "show",
+      "Id=x.service\nNames=x.service\nLoadState=loaded\nFragmentPath=/lib/systemd/system/x.service\nDropInPaths=\n\n",
+      0
+    ),
+  ]
+
+  static func report(_ extra: [(name: String, body: String, rc: Int32?)]) -> HostReport {
+    let evidence = HostEvidence(host: "h9", nonce: nonce, probeVersion: 1, output: output(identity + extra))
+    return normalize(evidence, label: HostLabel(name: "h9"))
+  }
+
+  static let goodCat = ("cat", "# /lib/systemd/system/x.service\n[Service]\nProtectSystem=full\n", Int32(0))
+
+  @Test("truncated JSON")
+  func truncatedJSON() throws {
+    let json = try Fixture.sample("sec_ssh_cups_short").stdout
+    let report = Self.report([Self.goodCat, ("security", String(json.prefix(json.count / 2)), 0)])
+    #expect(report.status.code == .partial)
+    #expect(report.diagnostics.map(\.code).contains("security.truncated-json"))
+    #expect(report.services.first?.hardening.protectSystem?.value == .full)
+  }
+
+  @Test("invalid JSON and unknown json_field")
+  func invalidJSON() {
+    let bad = Self.report([Self.goodCat, ("security", "[{\"set\":tru}]\n\n[{\"unit\":\"x.service\"}]", 0)])
+    #expect(bad.diagnostics.map(\.code).contains("security.invalid-json"))
+    let unknown = Self.report([
+      Self.goodCat,
+      (
+        "security",
+        #"[{"set":true,"name":"Future=","json_field":"FutureCheck","description":"d","exposure":null}]"#
+          + "\n\n" + #"[{"unit":"x.service","exposure":"1.0","predicate":"OK","happy":":-)"}]"#, 0
+      ),
+    ])
+    #expect(unknown.status.code == .ok)
+    let service = unknown.services.first
+    #expect(service?.checks["FutureCheck"]?.set == true)
+    #expect(service?.overall?.exposure == Exposure(tenths: 10))
+    #expect(unknown.diagnostics.map(\.code) == ["security.unknown-field"])
+  }
+
+  @Test("binary bytes and invalid UTF-8")
+  func binary() {
+    var output = Self.output(Self.identity + [Self.goodCat])
+    let marker = Array("@@unitaudit-\(Self.nonce) end cat".utf8)
+    let range = output.stdout.firstRange(of: marker)
+    let at = range?.lowerBound ?? output.stdout.count
+    output.stdout.insert(contentsOf: [0x00, 0xff, 0xfe, 0x1b, 0x5b, 0x32, 0x4a, 0x0a], at: at)
+    let report = normalize(
+      HostEvidence(host: "h9", nonce: Self.nonce, probeVersion: 1, output: output),
+      label: HostLabel(name: "h9"))
+    #expect(report.diagnostics.contains { $0.code == "probe.invalid-utf8" && $0.section == "cat" })
+    #expect(report.services.first?.hardening.protectSystem?.value == .full)
+
+    let noise = (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 7919) }
+    let garbage = normalize(
+      HostEvidence(
+        host: "h9", nonce: Self.nonce, probeVersion: 1,
+        output: ProbeOutput(stdout: noise, stderr: noise, exitStatus: 0)),
+      label: HostLabel(name: "h9"))
+    #expect(garbage.status.code == .probeFailed)
+    #expect(garbage.status.reason?.contains("none of its section markers") == true)
+    #expect(garbage.status.reason?.unicodeScalars.contains { $0.value < 0x20 } == false)
+  }
+
+  @Test("a 10 MB unit file")
+  func hugeUnitFile() {
+    let line = "Description=" + String(repeating: "a", count: 1000) + "\n"
+    let body =
+      "# /lib/systemd/system/x.service\n[Unit]\n" + String(repeating: line, count: 10_000)
+      + "[Service]\nProtectSystem=strict\n" + "Environment=" + String(repeating: "b", count: 2_000_000) + "\n"
+    let security = "[]\n\n[{\"unit\":\"x.service\",\"exposure\":\"9.6\",\"predicate\":\"UNSAFE\"}]\n"
+    let report = Self.report([("cat", body, 0), ("security", security, 0)])
+    #expect(report.status.code == .ok)
+    #expect(report.services.first?.overall?.exposure == Exposure(tenths: 96))
+    let service = report.services.first
+    #expect(service?.hardening.protectSystem?.value == .strict)
+    #expect(service?.hardening.protectSystem?.source?.line == 10_003)
+    #expect(report.diagnostics.map(\.code) == ["unit.line-too-long"])
+  }
+
+  @Test("a section missing or cut short")
+  func missingSection() {
+    let noCat = Self.report([])
+    #expect(noCat.status.code == .partial)
+    #expect(noCat.diagnostics.contains { $0.code == "probe.missing-section" && $0.section == "cat" })
+    #expect(noCat.diagnostics.contains { $0.code == "probe.missing-section" && $0.section == "security" })
+    #expect(noCat.services.map(\.id) == ["x.service"])
+
+    let cut = Self.report([("cat", "# /lib/systemd/system/x.service\n[Service]\nProtectSystem=ye", nil)])
+    #expect(cut.status.code == .partial)
+    #expect(cut.diagnostics.contains { $0.code == "probe.truncated-section" && $0.section == "cat" })
+
+    var identityOnly = Self.identity
+    identityOnly.removeAll { $0.name == "show" }
+    let noShow = normalize(
+      HostEvidence(host: "h9", nonce: Self.nonce, probeVersion: 1, output: Self.output(identityOnly)),
+      label: HostLabel(name: "h9"))
+    #expect(noShow.status.code == .partial)
+    #expect(noShow.status.reason?.contains("'show' missing") == true)
+  }
+
+  @Test("markers with another nonce are content, not boundaries")
+  func forgedMarkers() {
+    let forged = "[Service]\n@@unitaudit-ffffffffffffffffffffffffffffffff end cat 0\nProtectHome=yes\n"
+    let report = Self.report([("cat", "# /lib/systemd/system/x.service\n" + forged, 0)])
+    #expect(report.services.first?.hardening.protectHome?.value == .yes)
+  }
+
+  @Test("a host without systemd as PID 1")
+  func noSystemd() {
+    let evidence = HostEvidence(
+      host: "c1", nonce: Self.nonce, probeVersion: 1,
+      output: Self.output([("probe", "1\n", 0), ("hostname", "c1\n", 0), ("booted", "no\n", 0)]))
+    let report = normalize(evidence, label: HostLabel(name: "c1"))
+    #expect(report.status.code == .noSystemd)
+    #expect(report.identity?.hostname == "c1")
+  }
+}

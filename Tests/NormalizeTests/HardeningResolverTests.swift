@@ -1,0 +1,176 @@
+import Testing
+import UnitModel
+
+@testable import Normalize
+
+@Suite("effective hardening settings")
+struct HardeningResolverTests {
+  /// Directives from a fragment and drop-ins, each `path|Key=Value`.
+  func resolve(_ lines: [String]) -> (settings: HardeningSettings, diagnostics: [Diagnostic]) {
+    var directives: [Directive] = []
+    for (index, line) in lines.enumerated() {
+      let parts = line.split(separator: "|", maxSplits: 1)
+      let assignment = parts[1].split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+      directives.append(
+        Directive(
+          section: "Service", key: String(assignment[0]),
+          value: assignment.count > 1 ? String(assignment[1]) : "",
+          source: Provenance(file: String(parts[0]), line: index + 1)))
+    }
+    return HardeningResolver.resolve(directives)
+  }
+
+  let vendor = "/lib/systemd/system/a.service"
+  let admin = "/etc/systemd/system/a.service.d/10.conf"
+  let runtime = "/run/systemd/system/a.service.d/20.conf"
+
+  @Test("the last assignment wins, and says where it came from")
+  func lastWins() {
+    let result = resolve([
+      "\(vendor)|ProtectSystem=full", "\(admin)|ProtectSystem=strict", "\(runtime)|PrivateTmp=on",
+    ])
+    #expect(result.settings.protectSystem == Setting(.strict, source: Provenance(file: admin, line: 2)))
+    #expect(result.settings.privateTmp?.value == true)
+    #expect(result.settings.privateTmp?.source?.origin == .runtime)
+    #expect(resolve(["\(vendor)|ProtectSystem=yes"]).settings.protectSystem?.value == .yes)
+    #expect(resolve(["\(vendor)|ProtectHome=true"]).settings.protectHome?.value == .yes)
+    #expect(
+      resolve(["\(vendor)|ProtectSystem=full", "\(admin)|ProtectSystem="]).settings.protectSystem == nil)
+  }
+
+  @Test("a bad value is ignored, as systemd ignores it, with a diagnostic")
+  func badValues() {
+    let result = resolve([
+      "\(vendor)|PrivateTmp=yes", "\(admin)|PrivateTmp=maybe", "\(admin)|ProtectSystem=sometimes",
+    ])
+    #expect(result.settings.privateTmp?.value == true)
+    #expect(result.settings.protectSystem == nil)
+    #expect(result.diagnostics.map(\.code) == ["unit.bad-value", "unit.bad-value"])
+    #expect(result.diagnostics.first?.line == 2)
+  }
+
+  @Test("capability sets: replace when empty or initial, merge otherwise, ~ inverts")
+  func capabilities() {
+    #expect(
+      resolve(["\(vendor)|CapabilityBoundingSet=CAP_NET_ADMIN cap_chown"]).settings.capabilityBoundingSet?
+        .value
+        == ["CAP_CHOWN", "CAP_NET_ADMIN"])
+    #expect(
+      resolve(["\(vendor)|CapabilityBoundingSet=CAP_CHOWN", "\(admin)|CapabilityBoundingSet=CAP_KILL"])
+        .settings.capabilityBoundingSet?.value == ["CAP_CHOWN", "CAP_KILL"])
+    #expect(
+      resolve(["\(vendor)|CapabilityBoundingSet=CAP_CHOWN", "\(admin)|CapabilityBoundingSet="])
+        .settings.capabilityBoundingSet?.value == [])
+    let inverted = resolve(["\(vendor)|CapabilityBoundingSet=~CAP_SYS_ADMIN CAP_SYS_PTRACE"]).settings
+    #expect(inverted.capabilityBoundingSet?.value.count == allCapabilities.count - 2)
+    #expect(inverted.capabilityBoundingSet?.value.contains("CAP_SYS_ADMIN") == false)
+    let narrowed = resolve([
+      "\(vendor)|CapabilityBoundingSet=CAP_CHOWN CAP_KILL", "\(admin)|CapabilityBoundingSet=~CAP_KILL",
+    ]).settings
+    #expect(narrowed.capabilityBoundingSet?.value == ["CAP_CHOWN"])
+    #expect(
+      resolve(["\(vendor)|AmbientCapabilities=CAP_NET_BIND_SERVICE"]).settings.ambientCapabilities?.value
+        == ["CAP_NET_BIND_SERVICE"])
+    let unknown = resolve(["\(vendor)|CapabilityBoundingSet=CAP_CHOWN CAP_FLYING"])
+    #expect(unknown.settings.capabilityBoundingSet?.value == ["CAP_CHOWN"])
+    #expect(unknown.diagnostics.count == 1)
+  }
+
+  @Test("address families: allow or deny list by the first assignment, none, reset")
+  func addressFamilies() {
+    #expect(
+      resolve([
+        "\(vendor)|RestrictAddressFamilies=AF_UNIX AF_INET", "\(admin)|RestrictAddressFamilies=AF_INET6",
+      ])
+      .settings.restrictAddressFamilies?.value
+        == FilterList(mode: .allow, entries: ["AF_INET", "AF_INET6", "AF_UNIX"]))
+    #expect(
+      resolve([
+        "\(vendor)|RestrictAddressFamilies=AF_UNIX AF_INET", "\(admin)|RestrictAddressFamilies=~AF_INET",
+      ])
+      .settings.restrictAddressFamilies?.value == FilterList(mode: .allow, entries: ["AF_UNIX"]))
+    #expect(
+      resolve(["\(vendor)|RestrictAddressFamilies=~AF_PACKET"]).settings.restrictAddressFamilies?.value
+        == FilterList(mode: .deny, entries: ["AF_PACKET"]))
+    #expect(
+      resolve(["\(vendor)|RestrictAddressFamilies=none"]).settings.restrictAddressFamilies?.value
+        == FilterList(mode: .allow, entries: []))
+    #expect(
+      resolve(["\(vendor)|RestrictAddressFamilies=AF_UNIX", "\(admin)|RestrictAddressFamilies="])
+        .settings.restrictAddressFamilies == nil)
+  }
+
+  @Test("system call filter: an allow list starts from @default; errno suffixes dropped")
+  func syscalls() {
+    #expect(
+      resolve([
+        "\(vendor)|SystemCallFilter=@system-service",
+        "\(admin)|SystemCallFilter=~@privileged @resources:EPERM",
+      ])
+      .settings.systemCallFilter?.value == FilterList(mode: .allow, entries: ["@default", "@system-service"]))
+    #expect(
+      resolve(["\(vendor)|SystemCallFilter=~@mount", "\(admin)|SystemCallFilter=~@swap"])
+        .settings.systemCallFilter?.value == FilterList(mode: .deny, entries: ["@mount", "@swap"]))
+    #expect(
+      resolve(["\(vendor)|SystemCallArchitectures=native"]).settings.systemCallArchitectures?.value == [
+        "native"
+      ])
+  }
+
+  @Test("namespaces: booleans, lists, inversion and merging")
+  func namespaces() {
+    #expect(resolve(["\(vendor)|RestrictNamespaces=yes"]).settings.restrictNamespaces?.value == [])
+    #expect(
+      resolve(["\(vendor)|RestrictNamespaces=no"]).settings.restrictNamespaces?.value
+        == allNamespaceTypes.sorted())
+    #expect(
+      resolve(["\(vendor)|RestrictNamespaces=net mnt"]).settings.restrictNamespaces?.value == ["mnt", "net"])
+    #expect(
+      resolve(["\(vendor)|RestrictNamespaces=~user"]).settings.restrictNamespaces?.value
+        == ["cgroup", "ipc", "mnt", "net", "pid", "uts"])
+    #expect(
+      resolve(["\(vendor)|RestrictNamespaces=net", "\(admin)|RestrictNamespaces=uts"]).settings
+        .restrictNamespaces?.value
+        == ["net", "uts"])
+  }
+
+  @Test("DynamicUser=yes implies a sandbox, even over explicit values")
+  func dynamicUser() {
+    let settings = resolve([
+      "\(vendor)|PrivateTmp=no", "\(vendor)|DynamicUser=yes", "\(vendor)|ProtectHome=tmpfs",
+    ]).settings
+    #expect(settings.privateTmp == Setting(true, source: nil, impliedBy: "DynamicUser"))
+    #expect(settings.protectSystem?.value == .strict)
+    #expect(settings.protectHome?.value == .tmpfs)
+    #expect(settings.protectHome?.source?.line == 3)
+    #expect(settings.noNewPrivileges?.impliedBy == "DynamicUser")
+    #expect(settings.restrictSUIDSGID?.value == true)
+    #expect(settings.removeIPC?.value == true)
+    #expect(resolve(["\(vendor)|DynamicUser=yes"]).settings.protectHome?.value == .readOnly)
+  }
+
+  @Test("lists, umask, user, enums")
+  func others() {
+    let settings = resolve([
+      "\(vendor)|IPAddressDeny=any", "\(admin)|IPAddressAllow=localhost 10.0.0.0/8", "\(vendor)|UMask=0077",
+      "\(vendor)|User=nobody", "\(admin)|User=", "\(vendor)|KeyringMode=private",
+      "\(vendor)|DevicePolicy=closed",
+      "\(vendor)|ProtectProc=invisible", "\(vendor)|ProcSubset=pid",
+    ]).settings
+    #expect(settings.ipAddressDeny?.value == ["any"])
+    #expect(settings.ipAddressAllow?.value == ["localhost", "10.0.0.0/8"])
+    #expect(settings.umask?.value == "0077")
+    #expect(settings.user == nil)
+    #expect(settings.keyringMode?.value == .private)
+    #expect(settings.devicePolicy?.value == .closed)
+    #expect(settings.protectProc?.value == .invisible)
+    #expect(settings.procSubset?.value == .pid)
+  }
+
+  @Test("only the [Service] section counts")
+  func onlyService() {
+    let directive = Directive(
+      section: "Unit", key: "PrivateTmp", value: "yes", source: Provenance(file: vendor, line: 1))
+    #expect(HardeningResolver.resolve([directive]).settings.privateTmp == nil)
+  }
+}

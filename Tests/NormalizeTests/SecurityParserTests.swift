@@ -1,0 +1,103 @@
+import Testing
+import UnitModel
+
+@testable import Normalize
+
+@Suite("systemd-analyze security")
+struct SecurityParserTests {
+  @Test("two units: each check array pairs with its summary entry")
+  func pairsChecksWithSummary() throws {
+    let (out, err) = try Fixture.sample("sec_ssh_cups_short")
+    let analysis = parseSecurityJSON(stdout: out, stderr: err)
+    #expect(analysis.diagnostics.isEmpty)
+    let ssh = try #require(analysis.units["ssh.service"])
+    let cups = try #require(analysis.units["cups.service"])
+    #expect(ssh.overall == OverallExposure(exposure: Exposure(tenths: 96), predicate: "UNSAFE"))
+    #expect(cups.overall == OverallExposure(exposure: Exposure(tenths: 32), predicate: "OK"))
+    #expect(ssh.checks.count == 81)
+    #expect(cups.checks.count == 81)
+    #expect(
+      ssh.checks["UserOrDynamicUser"]
+        == SecurityCheck(
+          name: "User=/DynamicUser=", description: "Service runs as root user", set: false,
+          exposure: Exposure(tenths: 4)))
+    #expect(ssh.checks["ProtectSystem"]?.set == false)
+    #expect(cups.checks["ProtectSystem"]?.set == true)
+    #expect(cups.checks["ProtectSystem"]?.exposure == nil)
+    #expect(ssh.checks["SupplementaryGroups"]?.set == nil)
+  }
+
+  @Test("missing units are named on stderr; exit status 1 still has good data")
+  func missingUnits() throws {
+    for name in ["sec_ssh_missing_short", "sec_missing_ssh_short"] {
+      let (out, err) = try Fixture.sample(name)
+      let analysis = parseSecurityJSON(stdout: out, stderr: err)
+      #expect(analysis.diagnostics.isEmpty, "\(name)")
+      #expect(analysis.units.keys.sorted() == ["ssh.service"], "\(name)")
+      #expect(analysis.units["ssh.service"]?.overall?.exposure == Exposure(tenths: 96))
+      #expect(analysis.units["ssh.service"]?.checks.count == 81)
+      #expect(analysis.refused == ["missing.service": "not found"])
+    }
+    let (out, err) = try Fixture.sample("sec_two_missing_short")
+    let none = parseSecurityJSON(stdout: out, stderr: err)
+    #expect(none.units.isEmpty)
+    #expect(none.diagnostics.isEmpty)
+    #expect(none.refused == ["missing.service": "not found", "nothere.service": "not found"])
+  }
+
+  @Test("masked and non-service units are refused by name")
+  func refusals() throws {
+    #expect(
+      parseSecurityRefusals(try Fixture.sample("sec_masked_short").stderr) == ["cron.service": "masked"])
+    #expect(
+      parseSecurityRefusals(try Fixture.sample("sec_socket_short").stderr)
+        == ["avahi-daemon.socket": "not a service unit"])
+  }
+
+  @Test("a unit passed twice gives one result")
+  func duplicate() throws {
+    let (out, err) = try Fixture.sample("sec_dup_ssh_short")
+    let analysis = parseSecurityJSON(stdout: out, stderr: err)
+    #expect(analysis.units.count == 1)
+    #expect(analysis.units["ssh.service"]?.overall?.predicate == "UNSAFE")
+  }
+
+  @Test("the text table (systemd 240–249, LANG=C too) gives the same checks as JSON")
+  func textMatchesJSON() throws {
+    let json = parseSecurityJSON(stdout: try Fixture.sample("sec_ssh_cups_short").stdout, stderr: "")
+    for name in ["sec_ssh_text", "sec_ssh_text_LANG_C", "sec_ssh_cups_text", "sec_ssh_text_utf8"] {
+      let text = parseSecurityText(stdout: try Fixture.sample(name).stdout, stderr: "")
+      #expect(text.diagnostics.isEmpty, "\(name): \(text.diagnostics)")
+      let ssh = try #require(text.units["ssh.service"], "\(name)")
+      #expect(ssh.overall == OverallExposure(exposure: Exposure(tenths: 96), predicate: "UNSAFE"))
+      let expected = try #require(json.units["ssh.service"]).checks
+      #expect(ssh.checks.count == expected.count, "\(name)")
+      for (field, check) in expected {
+        #expect(ssh.checks[field]?.set == check.set, "\(name) \(field)")
+        #expect(ssh.checks[field]?.exposure == check.exposure, "\(name) \(field)")
+      }
+    }
+    let cups = parseSecurityText(stdout: try Fixture.sample("sec_ssh_cups_text").stdout, stderr: "")
+    #expect(cups.units["cups.service"]?.overall?.exposure == Exposure(tenths: 32))
+  }
+
+  @Test("exposure strings parse exactly; predicates follow systemd's table")
+  func exposures() {
+    #expect(Exposure(parsing: "9.6")?.tenths == 96)
+    #expect(Exposure(parsing: "10.0")?.tenths == 100)
+    #expect(Exposure(parsing: "0.0")?.predicate == "PERFECT")
+    #expect(Exposure(parsing: "4.9")?.predicate == "OK")
+    #expect(Exposure(parsing: "7.5")?.predicate == "EXPOSED")
+    #expect(Exposure(parsing: "11.0") == nil)
+    #expect(Exposure(parsing: "9.66") == nil)
+    #expect(Exposure(parsing: "") == nil)
+    #expect(Exposure(parsing: "x") == nil)
+  }
+
+  @Test("a stream of JSON documents splits on top-level values, strings respected")
+  func streamSplitter() {
+    let split = splitJSONDocuments("\n[{\"a\":\"]\\\"[\"}]\n\n[]\n[1")
+    #expect(split.documents == ["[{\"a\":\"]\\\"[\"}]", "[]"])
+    #expect(split.trailing == 2)
+  }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+import UnitModel
+
+@Suite("the scan model's JSON")
+struct ModelCodingTests {
+  func encode<T: Encodable>(_ value: T) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+  }
+
+  @Test("hardening settings use systemd's directive names and round-trip")
+  func hardeningKeys() throws {
+    var settings = HardeningSettings()
+    settings.protectSystem = Setting(
+      .strict, source: Provenance(file: "/etc/systemd/system/a.service.d/x.conf", line: 3))
+    settings.protectHome = Setting(.readOnly, source: nil, impliedBy: "DynamicUser")
+    settings.restrictAddressFamilies = Setting(FilterList(mode: .deny, entries: ["AF_PACKET"]), source: nil)
+    let json = try encode(settings)
+    #expect(
+      json == #"{"ProtectHome":{"impliedBy":"DynamicUser","value":"read-only"},"#
+        + #""ProtectSystem":{"source":{"file":"/etc/systemd/system/a.service.d/x.conf","line":3,"origin":"admin"},"value":"strict"},"#
+        + #""RestrictAddressFamilies":{"value":{"entries":["AF_PACKET"],"mode":"deny"}}}"#)
+    #expect(try JSONDecoder().decode(HardeningSettings.self, from: Data(json.utf8)) == settings)
+    #expect(HardeningSettings.directiveNames.count == 34)
+  }
+
+  @Test("exposures are numbers with one decimal; statuses are kebab-case")
+  func exposureAndStatus() throws {
+    let overall = OverallExposure(exposure: Exposure(tenths: 96), predicate: "UNSAFE")
+    #expect(try encode(overall) == #"{"exposure":9.6,"predicate":"UNSAFE"}"#)
+    #expect(
+      try JSONDecoder().decode(
+        OverallExposure.self, from: Data(#"{"exposure":9.6,"predicate":"UNSAFE"}"#.utf8)) == overall)
+    #expect(
+      try encode(HostStatus(.hostKeyUnknown, reason: "r")) == #"{"code":"host-key-unknown","reason":"r"}"#)
+    #expect(HostStatusCode.allCases.count == 10)
+  }
+
+  @Test("a host report round-trips and finds services by alias")
+  func hostRoundTrip() throws {
+    let service = ServiceRecord(
+      id: "ssh.service", aliases: ["sshd.service"], loadState: "loaded",
+      overall: OverallExposure(exposure: Exposure(tenths: 96), predicate: "UNSAFE"),
+      checks: [
+        "UserOrDynamicUser": SecurityCheck(
+          name: "User=/DynamicUser=", description: "d", set: false, exposure: Exposure(tenths: 4))
+      ])
+    let host = HostReport(name: "h1", groups: ["web"], status: HostStatus(.ok), services: [service])
+    let data = try JSONEncoder().encode(host)
+    #expect(try JSONDecoder().decode(HostReport.self, from: data) == host)
+    #expect(host.service(named: "sshd.service")?.id == "ssh.service")
+    #expect(host.service(named: "nope.service") == nil)
+    let counts = ScanMetadata.Counts(hosts: [host, HostReport(name: "h2", status: HostStatus(.timeout))])
+    #expect(counts.byStatus == ["ok": 1, "timeout": 1])
+    #expect(counts.services == 1)
+  }
+}
