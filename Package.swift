@@ -15,6 +15,12 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
   ],
   targets: [
+    // libssh from Debian's libssh-dev.
+    .systemLibrary(
+      name: "CLibSSH", path: "Sources/CLibSSH", pkgConfig: "libssh",
+      providers: [.apt(["libssh-dev"])]),
+    // A small Swift wrapper over libssh: blocking, one session per thread.
+    .target(name: "SSH", dependencies: ["CLibSSH"], swiftSettings: strict),
     // The scan model: Codable value types, no I/O.
     .target(name: "UnitModel", swiftSettings: strict),
     // Pure parsers of systemd output, the probe script and the normalizer.
@@ -23,7 +29,7 @@ let package = Package(
     .target(name: "Inventory", dependencies: ["UnitModel"], swiftSettings: strict),
     // Transports, fan-out and the scan directory.
     .target(
-      name: "Collector", dependencies: ["UnitModel", "Normalize", "Inventory"],
+      name: "Collector", dependencies: ["UnitModel", "Normalize", "Inventory", "SSH"],
       swiftSettings: strict),
     .executableTarget(
       name: "unitaudit",
@@ -36,6 +42,10 @@ let package = Package(
       name: "NormalizeTests", dependencies: ["Normalize", "UnitModel"],
       resources: [.copy("Fixtures")], swiftSettings: strict),
     .testTarget(name: "UnitModelTests", dependencies: ["UnitModel"], swiftSettings: strict),
+    // Integration tests against real OpenSSH servers started on loopback.
+    .testTarget(
+      name: "SSHTests", dependencies: ["SSH", "Collector", "Normalize", "UnitModel", "Inventory"],
+      swiftSettings: strict),
     .testTarget(
       name: "CollectorTests", dependencies: ["Collector", "Normalize", "UnitModel", "Inventory"],
       swiftSettings: strict),

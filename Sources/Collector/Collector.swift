@@ -51,14 +51,15 @@ public struct Collector: Sendable {
     let started = Date()
     let result = await transport.run(probe, on: host)
     let label = HostLabel(
-      name: host.name, address: host.address, port: host.port == 0 ? nil : host.port, groups: host.groups)
+      name: host.name, address: host.address, port: host.port, groups: host.groups)
     var report: HostReport
     var evidence: HostEvidence?
     switch result {
-    case .output(let output):
+    case .output(let output, let notes):
       let captured = HostEvidence(
         host: host.name, nonce: probe.nonce, probeVersion: Probe.version, output: output)
       report = normalize(captured, label: label)
+      report.diagnostics = notes + report.diagnostics
       evidence = captured
     case .failed(let status):
       report = HostReport(

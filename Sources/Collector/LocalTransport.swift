@@ -53,7 +53,7 @@ func runProcess(_ arguments: [String], limits: ProbeLimits) -> TransportResult {
   var attributes = posix_spawnattr_t()
   posix_spawnattr_init(&attributes)
   defer { posix_spawnattr_destroy(&attributes) }
-  posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+  resetSignals(&attributes, flags: POSIX_SPAWN_SETPGROUP)
   posix_spawnattr_setpgroup(&attributes, 0)
   var pid = pid_t()
   let cArgs = arguments.map { strdup($0) } + [nil]
@@ -113,5 +113,23 @@ func runProcess(_ arguments: [String], limits: ProbeLimits) -> TransportResult {
   let exited = (status & 0x7f) == 0
   return .output(
     ProbeOutput(
-      stdout: stdout, stderr: stderr, exitStatus: exited ? (status >> 8) & 0xff : nil, truncated: truncated))
+      stdout: stdout, stderr: stderr, exitStatus: exited ? (status >> 8) & 0xff : nil, truncated: truncated),
+    notes: [])
+}
+
+/// Gives a child a clean signal state: nothing blocked, and the signals a parent may block or
+/// ignore (Swift's runtime blocks many in its threads; the CLI ignores SIGPIPE) back to their
+/// default action. Without this, a child inherits the blocked mask and cannot be stopped with
+/// SIGTERM.
+public func resetSignals(_ attributes: inout posix_spawnattr_t, flags: Int32 = 0) {
+  var empty = sigset_t()
+  sigemptyset(&empty)
+  posix_spawnattr_setsigmask(&attributes, &empty)
+  var defaults = sigset_t()
+  sigemptyset(&defaults)
+  for signal in [SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD, SIGALRM, SIGUSR1, SIGUSR2] {
+    sigaddset(&defaults, signal)
+  }
+  posix_spawnattr_setsigdefault(&attributes, &defaults)
+  posix_spawnattr_setflags(&attributes, Int16(flags | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 }

@@ -4,8 +4,9 @@ import UnitModel
 
 /// What a transport brings back from one host.
 public enum TransportResult: Sendable {
-  /// The probe ran (whatever its exit status); its bytes are evidence.
-  case output(ProbeOutput)
+  /// The probe ran (whatever its exit status); its bytes are evidence. `notes` are what the
+  /// transport wants on the host's record (a host key accepted, a config line ignored).
+  case output(ProbeOutput, notes: [Diagnostic])
   /// The probe never ran: the host was unreachable, refused us, or timed out.
   case failed(HostStatus)
 }

@@ -4,7 +4,8 @@ public struct FleetHost: Codable, Sendable, Hashable {
   public var name: String
   /// What to connect to: an IP address or a DNS name.
   public var address: String
-  public var port: Int
+  /// nil: the SSH config's `Port`, else 22.
+  public var port: Int?
   public var user: String?
   /// A private key file for this host.
   public var identityFile: String?
@@ -14,7 +15,7 @@ public struct FleetHost: Codable, Sendable, Hashable {
   public var vars: [String: String]
 
   public init(
-    name: String, address: String? = nil, port: Int = 22, user: String? = nil,
+    name: String, address: String? = nil, port: Int? = nil, user: String? = nil,
     identityFile: String? = nil, groups: [String] = [], vars: [String: String] = [:]
   ) {
     self.name = name
@@ -28,6 +29,6 @@ public struct FleetHost: Codable, Sendable, Hashable {
 
   /// The host that stands for "this machine" in a local scan.
   public static func local(hostname: String) -> FleetHost {
-    FleetHost(name: hostname, address: "localhost", port: 0, groups: ["local"])
+    FleetHost(name: hostname, address: "localhost", groups: ["local"])
   }
 }

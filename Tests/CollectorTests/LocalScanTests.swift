@@ -124,7 +124,7 @@ struct LocalScanTests {
     let capped = runProcess(
       ["/bin/sh", "-c", "head -c 3000000 /dev/zero; echo done >&2"],
       limits: ProbeLimits(maxOutputBytes: 1 << 20, deadlineSeconds: 30))
-    guard case .output(let output) = capped else {
+    guard case .output(let output, _) = capped else {
       Issue.record("expected output, got \(capped)")
       return
     }

@@ -82,7 +82,7 @@ struct ProbeScriptTests {
     let result = runProcess(
       ["/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", wrapper],
       limits: ProbeLimits())
-    guard case .output(let output) = result else {
+    guard case .output(let output, _) = result else {
       Issue.record("probe did not run: \(result)")
       return
     }
@@ -113,7 +113,7 @@ struct ProbeScriptTests {
     #expect(probe.hasValidNonce)
     #expect(!Probe(nonce: "x; rm -rf /").hasValidNonce)
     let result = runProcess(["/bin/sh", "-n", "-c", probe.script], limits: ProbeLimits())
-    guard case .output(let output) = result else {
+    guard case .output(let output, _) = result else {
       Issue.record("sh -n did not run")
       return
     }

@@ -1,0 +1,361 @@
+import CLibSSH
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// How to reach one host and what to trust.
+public struct SSHOptions: Sendable, Hashable {
+  /// What to connect to; also the name `Host` blocks of an OpenSSH config match.
+  public var host: String
+  /// nil: the config's `Port`, else 22.
+  public var port: Int?
+  /// nil: the config's `User`, else the local user.
+  public var user: String?
+  /// Private keys to offer, in order. Empty: the agent, then the config's and default identities.
+  public var identityFiles: [String]
+  /// An ssh-agent socket; nil: `$SSH_AUTH_SOCK`.
+  public var agentSocket: String?
+  /// An OpenSSH client config to read (`~/.ssh/config` by default); nil reads none.
+  public var configFile: String?
+  /// The known_hosts file checked strictly (`~/.ssh/known_hosts` by default).
+  public var knownHostsFile: String
+  /// Adds unknown host keys to `knownHostsFile` instead of refusing them (trust on first use).
+  public var acceptNewHostKeys: Bool
+  /// Seconds for the TCP connection, banner and key exchange, and for each later round trip.
+  public var connectTimeout: Int
+  /// Seconds for the whole host: connection, authentication and command.
+  public var deadline: Double
+  /// Bytes of stdout + stderr kept; past it the command is stopped and the output marked truncated.
+  public var maxOutputBytes: Int
+
+  public init(
+    host: String, port: Int? = nil, user: String? = nil, identityFiles: [String] = [],
+    agentSocket: String? = nil, configFile: String? = nil, knownHostsFile: String,
+    acceptNewHostKeys: Bool = false, connectTimeout: Int = 10, deadline: Double = 120,
+    maxOutputBytes: Int = 64 << 20
+  ) {
+    self.host = host
+    self.port = port
+    self.user = user
+    self.identityFiles = identityFiles
+    self.agentSocket = agentSocket
+    self.configFile = configFile
+    self.knownHostsFile = knownHostsFile
+    self.acceptNewHostKeys = acceptNewHostKeys
+    self.connectTimeout = connectTimeout
+    self.deadline = deadline
+    self.maxOutputBytes = maxOutputBytes
+  }
+}
+
+/// What one command printed, and how it ended.
+public struct SSHCommandResult: Sendable, Hashable {
+  public var stdout: [UInt8]
+  public var stderr: [UInt8]
+  /// nil when the server sent no exit status (killed by a signal, or the channel closed early).
+  public var exitStatus: Int32?
+  public var truncated: Bool
+  /// Host keys accepted into known_hosts on this connection (with --accept-new-host-keys).
+  public var acceptedHostKey: String?
+  /// Problems that did not stop the connection (an unparsable config file).
+  public var warnings: [String]
+}
+
+/// One libssh session, used from one thread only: connect, verify the host key strictly,
+/// authenticate with a key or the agent, run one command, disconnect. Blocking.
+public final class SSHSession {
+  private let options: SSHOptions
+  private var session: ssh_session?
+  private let started = Date()
+  private var warnings: [String] = []
+  private var acceptedHostKey: String?
+
+  /// Serializes writes to known_hosts files across the threads of a scan.
+  private static let knownHostsLock = NSLock()
+
+  public init(options: SSHOptions) {
+    self.options = options
+  }
+
+  deinit {
+    if let session {
+      ssh_disconnect(session)
+      ssh_free(session)
+    }
+  }
+
+  /// Runs `command` on the host and returns what it printed. Throws `SSHError`.
+  public static func run(_ command: String, options: SSHOptions) throws(SSHError) -> SSHCommandResult {
+    let session = SSHSession(options: options)
+    try session.connect()
+    try session.verifyHostKey()
+    try session.authenticate()
+    return try session.execute(command)
+  }
+
+  private var remaining: Double { options.deadline - Date().timeIntervalSince(started) }
+
+  private var errorText: String {
+    guard let session, let text = ssh_get_error(UnsafeMutableRawPointer(session)) else {
+      return "unknown error"
+    }
+    return String(cString: text)
+  }
+
+  private func set(_ option: ssh_options_e, _ text: String) {
+    guard let session else { return }
+    _ = text.withCString { ssh_options_set(session, option, $0) }
+  }
+
+  private func set(_ option: ssh_options_e, int value: Int32) {
+    guard let session else { return }
+    var number = value
+    _ = ssh_options_set(session, option, &number)
+  }
+
+  func connect() throws(SSHError) {
+    guard let created = ssh_new() else { throw .failed("libssh could not create a session") }
+    session = created
+    set(SSH_OPTIONS_LOG_VERBOSITY, int: 0)
+    set(SSH_OPTIONS_HOST, options.host)
+    if let config = options.configFile {
+      if FileManager.default.isReadableFile(atPath: config) {
+        if ssh_options_parse_config(created, config) < 0 {
+          warnings.append("could not fully parse SSH config \(config): \(errorText); using what was read")
+        }
+      } else if config != Self.defaultConfigFile {
+        warnings.append("SSH config \(config) is not readable; ignored")
+      }
+    }
+    var noMoreConfig = false
+    _ = ssh_options_set(created, SSH_OPTIONS_PROCESS_CONFIG, &noMoreConfig)
+    // Options set after the config, because parsing a config overwrites earlier options; a
+    // config's LogLevel or StrictHostKeyChecking must never win.
+    set(SSH_OPTIONS_LOG_VERBOSITY, int: 0)
+    if let port = options.port {
+      var value = CUnsignedInt(port)
+      _ = ssh_options_set(created, SSH_OPTIONS_PORT, &value)
+    }
+    if let user = options.user { set(SSH_OPTIONS_USER, user) }
+    set(SSH_OPTIONS_KNOWNHOSTS, options.knownHostsFile)
+    set(SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null")
+    set(SSH_OPTIONS_STRICTHOSTKEYCHECK, int: 1)
+    if let agent = options.agentSocket { set(SSH_OPTIONS_IDENTITY_AGENT, agent) }
+    var timeout = CLong(max(1, min(Double(options.connectTimeout), remaining.rounded(.up))))
+    _ = ssh_options_set(created, SSH_OPTIONS_TIMEOUT, &timeout)
+
+    guard remaining > 0 else { throw .timeout("no time left before connecting") }
+    if ssh_connect(created) != SSH_OK {
+      let text = errorText
+      if text.localizedCaseInsensitiveContains("timeout")
+        || text.localizedCaseInsensitiveContains("timed out")
+      {
+        throw .timeout("no SSH answer within \(timeout) s (\(text))")
+      }
+      throw .unreachable(text)
+    }
+  }
+
+  /// The server's key as `TYPE SHA256:…`.
+  private func serverKeyDescription() -> String {
+    guard let session else { return "unknown key" }
+    var key: ssh_key?
+    guard ssh_get_server_publickey(session, &key) == SSH_OK, let key else { return "unknown key" }
+    defer { ssh_key_free(key) }
+    let type = ssh_key_type_to_char(ssh_key_type(key)).map { String(cString: $0) } ?? "unknown"
+    var hash: UnsafeMutablePointer<UInt8>?
+    var length = 0
+    guard ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &length) == 0, let digest = hash
+    else {
+      return type
+    }
+    defer { ssh_clean_pubkey_hash(&hash) }
+    guard let text = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, digest, length) else { return type }
+    defer { ssh_string_free_char(text) }
+    return "\(type) \(String(cString: text))"
+  }
+
+  private var endpoint: String {
+    let port = options.port ?? 22
+    return port == 22 ? options.host : "[\(options.host)]:\(port)"
+  }
+
+  func verifyHostKey() throws(SSHError) {
+    guard let session else { throw .failed("no session") }
+    let key = serverKeyDescription()
+    let file = options.knownHostsFile
+    let fileExists = access(file, R_OK) == 0
+    let state = ssh_session_is_known_server(session)
+    switch state {
+    case SSH_KNOWN_HOSTS_OK:
+      return
+    case SSH_KNOWN_HOSTS_CHANGED:
+      throw .hostKeyChanged(
+        "REMOTE HOST KEY HAS CHANGED: \(endpoint) offered \(key), which differs from the key in \(file). "
+          + "This can mean a man-in-the-middle attack, or that the host was reinstalled. Nothing was run. "
+          + "If the change is expected, remove the old entry (ssh-keygen -R '\(endpoint)' -f \(file)) and verify the new key."
+      )
+    case SSH_KNOWN_HOSTS_OTHER:
+      throw .hostKeyChanged(
+        "\(endpoint) offered \(key), but \(file) lists only keys of other types for this host; "
+          + "refused as a possible man-in-the-middle attack. Nothing was run.")
+    case SSH_KNOWN_HOSTS_UNKNOWN, SSH_KNOWN_HOSTS_NOT_FOUND:
+      if options.acceptNewHostKeys {
+        Self.knownHostsLock.lock()
+        let written = ssh_session_update_known_hosts(session)
+        Self.knownHostsLock.unlock()
+        guard written == SSH_OK else {
+          throw .hostKeyUnknown("could not record the new host key \(key) in \(file): \(errorText)")
+        }
+        acceptedHostKey = "\(endpoint) \(key)"
+        return
+      }
+      let missing = fileExists ? "" : " (the file does not exist or is not readable)"
+      throw .hostKeyUnknown(
+        "unknown host key: \(endpoint) offered \(key), which is not in \(file)\(missing). Nothing was run. "
+          + "Verify the fingerprint out of band, then add it (ssh-keyscan -p \(options.port ?? 22) \(options.host) >> \(file)) "
+          + "or rerun with --accept-new-host-keys to trust keys on first use.")
+    default:
+      throw .hostKeyUnknown("cannot check the host key of \(endpoint) against \(file): \(errorText)")
+    }
+  }
+
+  func authenticate() throws(SSHError) {
+    guard let session else { throw .failed("no session") }
+    let user = currentUser()
+    var tried: [String] = []
+    if !options.identityFiles.isEmpty {
+      for path in options.identityFiles {
+        var key: ssh_key?
+        let imported = ssh_pki_import_privkey_file(path, nil, unitaudit_no_passphrase, nil, &key)
+        guard imported == SSH_OK, let key else {
+          tried.append("key \(path) (unreadable, or encrypted: use ssh-agent for keys with a passphrase)")
+          continue
+        }
+        let result = ssh_userauth_publickey(session, nil, key)
+        ssh_key_free(key)
+        if result == SSH_AUTH_SUCCESS.rawValue { return }
+        if result == SSH_AUTH_ERROR.rawValue {
+          throw .authFailed("authentication as \(user) failed: \(errorText)")
+        }
+        tried.append("key \(path)")
+      }
+    } else {
+      if options.agentSocket != nil || ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"] != nil {
+        let result = ssh_userauth_agent(session, nil)
+        if result == SSH_AUTH_SUCCESS.rawValue { return }
+        if result == SSH_AUTH_ERROR.rawValue && remaining <= 0 { throw .timeout("authentication timed out") }
+        tried.append("ssh-agent")
+      }
+      let result = ssh_userauth_publickey_auto(session, nil, nil)
+      if result == SSH_AUTH_SUCCESS.rawValue { return }
+      tried.append("default identities")
+    }
+    if remaining <= 0 { throw .timeout("no time left to authenticate") }
+    throw .authFailed(
+      "authentication as \(user) refused; tried \(tried.isEmpty ? "nothing" : tried.joined(separator: ", ")) "
+        + "(\(errorText)). Check the user, the key (-i/--identity or the inventory) and the host's authorized_keys."
+    )
+  }
+
+  private func currentUser() -> String {
+    guard let session else { return "?" }
+    var value: UnsafeMutablePointer<CChar>?
+    guard ssh_options_get(session, SSH_OPTIONS_USER, &value) == SSH_OK, let value else { return "?" }
+    defer { ssh_string_free_char(value) }
+    return String(cString: value)
+  }
+
+  func execute(_ command: String) throws(SSHError) -> SSHCommandResult {
+    guard let session else { throw .failed("no session") }
+    guard let channel = ssh_channel_new(session) else {
+      throw .probeFailed("cannot open a channel: \(errorText)")
+    }
+    defer { ssh_channel_free(channel) }
+    guard ssh_channel_open_session(channel) == SSH_OK else {
+      throw .probeFailed("the server refused a session channel: \(errorText)")
+    }
+    guard ssh_channel_request_exec(channel, command) == SSH_OK else {
+      throw .probeFailed("the server refused to run the probe: \(errorText)")
+    }
+    ssh_channel_send_eof(channel)
+
+    var stdout: [UInt8] = []
+    var stderr: [UInt8] = []
+    var truncated = false
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    func drain(_ isStderr: Int32) throws(SSHError) -> Bool {
+      let count = ssh_channel_read_nonblocking(channel, &buffer, UInt32(buffer.count), isStderr)
+      if count == SSH_ERROR { throw .probeFailed("the connection broke while reading: \(errorText)") }
+      guard count > 0 else { return false }
+      if stdout.count + stderr.count + Int(count) > options.maxOutputBytes {
+        truncated = true
+        return false
+      }
+      if isStderr == 0 {
+        stdout.append(contentsOf: buffer[0..<Int(count)])
+      } else {
+        stderr.append(contentsOf: buffer[0..<Int(count)])
+      }
+      return true
+    }
+    while !truncated {
+      if remaining <= 0 {
+        throw .timeout("the probe did not finish within the \(Int(options.deadline)) s deadline")
+      }
+      let waiting = ssh_channel_poll_timeout(channel, Int32(min(200, max(1, remaining * 1000))), 0)
+      if waiting == SSH_ERROR { throw .probeFailed("the connection broke while reading: \(errorText)") }
+      while try drain(0) {}
+      while try drain(1) {}
+      if ssh_channel_is_eof(channel) != 0 {
+        while try drain(0) {}
+        while try drain(1) {}
+        break
+      }
+      if ssh_channel_is_open(channel) == 0 { break }
+    }
+    var status: Int32?
+    if truncated {
+      ssh_channel_close(channel)
+    } else {
+      let code = ssh_channel_get_exit_status(channel)
+      if code >= 0 { status = code }
+      ssh_channel_close(channel)
+    }
+    return SSHCommandResult(
+      stdout: stdout, stderr: stderr, exitStatus: status, truncated: truncated,
+      acceptedHostKey: acceptedHostKey,
+      warnings: warnings)
+  }
+
+  /// `~/.ssh/config` of the user running unitaudit.
+  public static var defaultConfigFile: String {
+    (ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()) + "/.ssh/config"
+  }
+
+  /// `~/.ssh/known_hosts` of the user running unitaudit.
+  public static var defaultKnownHostsFile: String {
+    (ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()) + "/.ssh/known_hosts"
+  }
+}
+
+/// Why a host could not be probed over SSH, with the message a user acts on.
+public enum SSHError: Error, CustomStringConvertible, Sendable, Hashable {
+  case unreachable(String)
+  case timeout(String)
+  case hostKeyUnknown(String)
+  case hostKeyChanged(String)
+  case authFailed(String)
+  case probeFailed(String)
+  case failed(String)
+
+  public var description: String {
+    switch self {
+    case .unreachable(let text), .timeout(let text), .hostKeyUnknown(let text), .hostKeyChanged(let text),
+      .authFailed(let text), .probeFailed(let text), .failed(let text):
+      text
+    }
+  }
+}

@@ -1,0 +1,187 @@
+import Foundation
+import SSH
+import Testing
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// libssh against a real OpenSSH server: keys, agent, strict host-key checking, timeouts.
+@Suite("SSH sessions against a real sshd", .tags(.integration), .serialized)
+struct SSHSessionTests {
+  func options(_ server: TestSSHServer, knownHosts: String, identity: String? = "user_ed25519") -> SSHOptions
+  {
+    SSHOptions(
+      host: server.addresses[0], port: server.port, user: NSUserName(),
+      identityFiles: identity.map { [server.keys.path($0)] } ?? [], configFile: nil,
+      knownHostsFile: knownHosts,
+      connectTimeout: 5, deadline: 30)
+  }
+
+  @Test("ed25519 host and user keys: stdout and stderr apart, exit status kept")
+  func ed25519() throws {
+    let server = try TestSSHServer()
+    defer { server.stop() }
+    let result = try SSHSession.run(
+      "echo out; echo err >&2; exit 3", options: options(server, knownHosts: try server.knownHosts("kh")))
+    #expect(String(decoding: result.stdout, as: UTF8.self) == "out\n")
+    #expect(String(decoding: result.stderr, as: UTF8.self) == "err\n")
+    #expect(result.exitStatus == 3)
+    #expect(!result.truncated)
+  }
+
+  @Test("RSA host key (the only one known) and RSA and ECDSA user keys")
+  func rsa() throws {
+    let server = try TestSSHServer()
+    defer { server.stop() }
+    let rsaOnly = try server.knownHosts("kh-rsa", keys: ["host_rsa"])
+    for key in ["user_rsa", "user_ecdsa"] {
+      let result = try SSHSession.run(
+        "echo \(key)", options: options(server, knownHosts: rsaOnly, identity: key))
+      #expect(String(decoding: result.stdout, as: UTF8.self) == "\(key)\n")
+    }
+    // A server whose only host key is RSA.
+    let rsaServer = try TestSSHServer(addresses: ["127.0.0.2"], hostKeys: ["host_rsa"])
+    defer { rsaServer.stop() }
+    let result = try SSHSession.run(
+      "echo rsa", options: options(rsaServer, knownHosts: try rsaServer.knownHosts("kh", keys: ["host_rsa"])))
+    #expect(result.exitStatus == 0)
+  }
+
+  @Test("authentication through ssh-agent")
+  func agent() throws {
+    let server = try TestSSHServer()
+    defer { server.stop() }
+    let socket = server.directory.appendingPathComponent("agent.sock").path
+    let agent = try Spawned(["ssh-agent", "-D", "-a", socket], output: socket + ".log")
+    defer { agent.stop() }
+    let deadline = Date().addingTimeInterval(5)
+    while !FileManager.default.fileExists(atPath: socket) && Date() < deadline { usleep(10_000) }
+    try sh("ssh-add -q \(server.keys.path("user_rsa"))", environment: ["SSH_AUTH_SOCK": socket])
+    var opts = options(server, knownHosts: try server.knownHosts("kh"), identity: nil)
+    opts.agentSocket = socket
+    let result = try SSHSession.run("echo agent", options: opts)
+    #expect(String(decoding: result.stdout, as: UTF8.self) == "agent\n")
+  }
+
+  @Test("a key the server does not know: auth-failed, with the user and the key named")
+  func wrongKey() throws {
+    let server = try TestSSHServer()
+    defer { server.stop() }
+    #expect {
+      try SSHSession.run(
+        "true", options: options(server, knownHosts: try server.knownHosts("kh"), identity: "stranger"))
+    } throws: { error in
+      guard case .authFailed(let text) = error as? SSHError else { return false }
+      return text.contains(NSUserName()) && text.contains("stranger")
+    }
+  }
+
+  @Test("an unknown host key is refused with its fingerprint; nothing runs")
+  func unknownHostKey() throws {
+    let server = try TestSSHServer()
+    defer { server.stop() }
+    let marker = server.directory.appendingPathComponent("ran").path
+    let empty = try server.knownHosts("empty", keys: [])
+    #expect {
+      try SSHSession.run("touch \(marker)", options: options(server, knownHosts: empty))
+    } throws: { error in
+      guard case .hostKeyUnknown(let text) = error as? SSHError else { return false }
+      return text.contains("SHA256:") && text.contains("ssh-") && text.contains("--accept-new-host-keys")
+    }
+    // A known_hosts file that does not exist is the same refusal, and says so.
+    #expect {
+      try SSHSession.run("touch \(marker)", options: options(server, knownHosts: "/nonexistent/known_hosts"))
+    } throws: { error in
+      guard case .hostKeyUnknown(let text) = error as? SSHError else { return false }
+      return text.contains("does not exist")
+    }
+    #expect(!FileManager.default.fileExists(atPath: marker))
+    #expect(server.acceptedLogins() == 0)
+  }
+
+  @Test("a changed host key is refused loudly; nothing runs")
+  func changedHostKey() throws {
+    let server = try TestSSHServer()
+    defer { server.stop() }
+    let marker = server.directory.appendingPathComponent("ran").path
+    let wrong = try server.knownHosts("wrong", keys: ["other_host"])
+    #expect {
+      try SSHSession.run("touch \(marker)", options: options(server, knownHosts: wrong))
+    } throws: { error in
+      guard case .hostKeyChanged(let text) = error as? SSHError else { return false }
+      return text.contains("CHANGED") || text.contains("other types")
+    }
+    #expect(!FileManager.default.fileExists(atPath: marker))
+    #expect(server.acceptedLogins() == 0)
+  }
+
+  @Test("--accept-new-host-keys records the key, and later connections check it")
+  func acceptNew() throws {
+    let server = try TestSSHServer()
+    defer { server.stop() }
+    let file = try server.knownHosts("tofu", keys: [])
+    var opts = options(server, knownHosts: file)
+    opts.acceptNewHostKeys = true
+    let first = try SSHSession.run("echo first", options: opts)
+    #expect(first.acceptedHostKey?.contains("SHA256:") == true)
+    let text = try String(contentsOfFile: file, encoding: .utf8)
+    #expect(text.contains("[\(server.addresses[0])]:\(server.port)"))
+    opts.acceptNewHostKeys = false
+    let second = try SSHSession.run("echo second", options: opts)
+    #expect(second.acceptedHostKey == nil)
+    #expect(String(decoding: second.stdout, as: UTF8.self) == "second\n")
+  }
+
+  @Test("a StrictHostKeyChecking=no config line cannot turn checking off")
+  func configCannotDisableChecking() throws {
+    let server = try TestSSHServer()
+    defer { server.stop() }
+    let config = server.directory.appendingPathComponent("ssh_config").path
+    try "Host *\n  StrictHostKeyChecking no\n  LogLevel DEBUG3\n".write(
+      toFile: config, atomically: true, encoding: .utf8)
+    var opts = options(server, knownHosts: try server.knownHosts("empty", keys: []))
+    opts.configFile = config
+    #expect(throws: SSHError.self) { try SSHSession.run("true", options: opts) }
+  }
+
+  @Test("a listener that never speaks: timeout within the connect timeout")
+  func silentListener() throws {
+    let listener = try SilentListener()
+    let started = Date()
+    let opts = SSHOptions(
+      host: "127.0.0.1", port: listener.port, identityFiles: [], configFile: nil, knownHostsFile: "/dev/null",
+      connectTimeout: 2, deadline: 10)
+    #expect {
+      try SSHSession.run("true", options: opts)
+    } throws: { error in
+      if case .timeout = error as? SSHError { return true }
+      return false
+    }
+    #expect(Date().timeIntervalSince(started) < 4)
+  }
+
+  @Test("a closed port: unreachable")
+  func closedPort() throws {
+    let port = try freePort(on: ["127.0.0.1"])
+    let opts = SSHOptions(
+      host: "127.0.0.1", port: port, configFile: nil, knownHostsFile: "/dev/null", connectTimeout: 2)
+    #expect {
+      try SSHSession.run("true", options: opts)
+    } throws: { error in
+      if case .unreachable(let text) = error as? SSHError { return text.contains("refused") }
+      return false
+    }
+  }
+
+  @Test("the output cap stops the command and marks the output truncated")
+  func outputCap() throws {
+    let server = try TestSSHServer()
+    defer { server.stop() }
+    var opts = options(server, knownHosts: try server.knownHosts("kh"))
+    opts.maxOutputBytes = 1 << 20
+    let result = try SSHSession.run("head -c 20000000 /dev/zero", options: opts)
+    #expect(result.truncated)
+    #expect(result.stdout.count <= 1 << 20)
+  }
+}

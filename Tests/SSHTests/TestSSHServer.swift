@@ -1,0 +1,275 @@
+import Collector
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+extension Tag {
+  /// Tests that start real servers (sshd, ssh-agent) on loopback.
+  @Tag static var integration: Self
+}
+
+enum TestError: Error, CustomStringConvertible {
+  case setup(String)
+  var description: String {
+    switch self {
+    case .setup(let text): "test setup failed: \(text)"
+    }
+  }
+}
+
+/// A child process started with posix_spawn: stdin from /dev/null, stdout and stderr to a
+/// file. Foundation's `Process` is avoided here: its wait can hang once daemons fork.
+final class Spawned: @unchecked Sendable {
+  let pid: pid_t
+  private var reaped = false
+  private var status: Int32 = 0
+
+  init(_ arguments: [String], output: String, environment: [String: String] = [:]) throws {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    resetSignals(&attributes)
+    var env = ProcessInfo.processInfo.environment
+    env.merge(environment) { $1 }
+    let cArgs = arguments.map { strdup($0) } + [nil]
+    let cEnv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer { (cArgs + cEnv).forEach { free($0) } }
+    var pid = pid_t()
+    let result = posix_spawnp(&pid, arguments[0], &actions, &attributes, cArgs, cEnv)
+    guard result == 0 else {
+      throw TestError.setup("cannot run \(arguments[0]): \(String(cString: strerror(result)))")
+    }
+    self.pid = pid
+  }
+
+  var isRunning: Bool {
+    guard !reaped else { return false }
+    var value: Int32 = 0
+    let result = waitpid(pid, &value, WNOHANG)
+    if result == pid || (result < 0 && errno == ECHILD) {
+      reaped = true
+      status = value
+      return false
+    }
+    return true
+  }
+
+  /// Waits for the process to end and returns its exit status (-1 when killed).
+  @discardableResult
+  func wait() -> Int32 {
+    if !reaped {
+      var value: Int32 = 0
+      while waitpid(pid, &value, 0) < 0 && errno == EINTR {}
+      reaped = true
+      status = value
+    }
+    return (status & 0x7f) == 0 ? (status >> 8) & 0xff : -1
+  }
+
+  func stop() {
+    if isRunning {
+      kill(pid, SIGTERM)
+      wait()
+    }
+  }
+}
+
+/// Runs a shell command to completion and returns its stdout; throws when it fails.
+@discardableResult
+func sh(_ command: String, environment: [String: String] = [:]) throws -> String {
+  let base = FileManager.default.temporaryDirectory.appendingPathComponent(
+    "unitaudit-sh-\(UUID().uuidString)"
+  ).path
+  defer {
+    unlink(base + ".out")
+    unlink(base + ".err")
+  }
+  let child = try Spawned(
+    ["/bin/sh", "-c", "{ \(command) ; } 2>'\(base).err'"], output: base + ".out", environment: environment)
+  let status = child.wait()
+  let output = (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? ""
+  guard status == 0 else {
+    let errors = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
+    throw TestError.setup("`\(command)` exited \(status): \(errors)")
+  }
+  return output
+}
+
+/// Keys made once per test run: host keys for the servers, user keys for the clients.
+final class TestKeys: Sendable {
+  let directory: URL
+
+  static let shared: Result<TestKeys, TestError> = {
+    do { return .success(try TestKeys()) } catch let error as TestError { return .failure(error) } catch {
+      return .failure(.setup("\(error)"))
+    }
+  }()
+
+  private init() throws {
+    directory = FileManager.default.temporaryDirectory.appendingPathComponent("unitaudit-ssh-\(getpid())")
+    try? FileManager.default.removeItem(at: directory)
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let d = directory.path
+    try sh(
+      """
+      ssh-keygen -q -t ed25519 -N '' -f \(d)/host_ed25519 && ssh-keygen -q -t rsa -b 3072 -N '' -f \(d)/host_rsa && \
+      ssh-keygen -q -t ed25519 -N '' -f \(d)/user_ed25519 && ssh-keygen -q -t rsa -b 3072 -N '' -f \(d)/user_rsa && \
+      ssh-keygen -q -t ecdsa -N '' -f \(d)/user_ecdsa && ssh-keygen -q -t ed25519 -N '' -f \(d)/stranger && \
+      ssh-keygen -q -t ed25519 -N '' -f \(d)/other_host && \
+      cat \(d)/user_ed25519.pub \(d)/user_rsa.pub \(d)/user_ecdsa.pub > \(d)/authorized_keys
+      """)
+  }
+
+  func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+  /// The public key line (`type base64`) of a key file.
+  func publicKey(_ name: String) throws -> String {
+    let text = try String(contentsOfFile: path(name + ".pub"), encoding: .utf8)
+    return text.split(separator: " ").prefix(2).joined(separator: " ")
+  }
+}
+
+/// A real OpenSSH server on loopback with its own config, host keys and authorized_keys.
+final class TestSSHServer {
+  let keys: TestKeys
+  let addresses: [String]
+  let port: Int
+  let directory: URL
+  private let process: Spawned
+
+  /// Starts sshd listening on `addresses` (at most 16) at one free port.
+  init(addresses: [String] = ["127.0.0.1"], hostKeys: [String] = ["host_ed25519", "host_rsa"]) throws {
+    let keys = try TestKeys.shared.get()
+    self.keys = keys
+    self.addresses = addresses
+    let port = try freePort(on: addresses)
+    self.port = port
+    let directory = keys.directory.appendingPathComponent("sshd-\(UUID().uuidString)")
+    self.directory = directory
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    if getuid() == 0 {
+      try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
+    }
+    let config =
+      addresses.map { "ListenAddress \($0):\(port)" }
+      + hostKeys.map { "HostKey \(keys.path($0))" } + [
+        "AuthorizedKeysFile \(keys.path("authorized_keys"))", "PidFile \(directory.path)/sshd.pid",
+        "StrictModes no", "PermitRootLogin prohibit-password", "PasswordAuthentication no",
+        "KbdInteractiveAuthentication no", "UsePAM no", "MaxStartups 1000:30:1000", "MaxSessions 1000",
+        "LogLevel VERBOSE", "UseDNS no",
+      ]
+    let configPath = directory.appendingPathComponent("sshd_config").path
+    try config.joined(separator: "\n").appending("\n").write(
+      toFile: configPath, atomically: true, encoding: .utf8)
+    let process = try Spawned(
+      ["/usr/sbin/sshd", "-D", "-f", configPath, "-E", directory.appendingPathComponent("sshd.log").path],
+      output: directory.appendingPathComponent("sshd.out").path)
+    self.process = process
+    for address in addresses {
+      let deadline = Date().addingTimeInterval(10)
+      while !canConnect(address, port) {
+        guard Date() < deadline, process.isRunning else {
+          let log =
+            (try? String(contentsOf: directory.appendingPathComponent("sshd.log"), encoding: .utf8)) ?? ""
+          throw TestError.setup("sshd did not listen on \(address):\(port): \(log)")
+        }
+        usleep(20_000)
+      }
+    }
+  }
+
+  func stop() { process.stop() }
+
+  deinit { stop() }
+
+  /// Writes a known_hosts file holding these host keys for every address.
+  func knownHosts(_ name: String, keys hostKeys: [String] = ["host_ed25519", "host_rsa"]) throws -> String {
+    let lines = try addresses.flatMap { address in
+      try hostKeys.map { "[\(address)]:\(port) \(try keys.publicKey($0))" }
+    }
+    let path = directory.appendingPathComponent(name).path
+    try (lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n")).write(
+      toFile: path, atomically: true, encoding: .utf8)
+    return path
+  }
+
+  /// How many logins sshd accepted so far.
+  func acceptedLogins() -> Int {
+    let log = (try? String(contentsOf: directory.appendingPathComponent("sshd.log"), encoding: .utf8)) ?? ""
+    return log.components(separatedBy: "\n").filter { $0.contains("Accepted publickey") }.count
+  }
+}
+
+/// A TCP listener that accepts connections (the kernel completes the handshake) and never speaks.
+final class SilentListener {
+  let port: Int
+  private let fd: Int32
+
+  init(address: String = "127.0.0.1") throws {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    self.fd = fd
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = 0
+    inet_pton(AF_INET, address, &addr.sin_addr)
+    let bound = withUnsafePointer(to: &addr) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+      }
+    }
+    guard bound == 0, listen(fd, 64) == 0 else { throw TestError.setup("cannot listen") }
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &addr) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    port = Int(UInt16(bigEndian: addr.sin_port))
+  }
+
+  deinit { close(fd) }
+}
+
+func canConnect(_ address: String, _ port: Int) -> Bool {
+  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+  defer { close(fd) }
+  var addr = sockaddr_in()
+  addr.sin_family = sa_family_t(AF_INET)
+  addr.sin_port = in_port_t(UInt16(port).bigEndian)
+  inet_pton(AF_INET, address, &addr.sin_addr)
+  return withUnsafePointer(to: &addr) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+      connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+    }
+  } == 0
+}
+
+/// A port that is free on every address.
+func freePort(on addresses: [String]) throws -> Int {
+  for _ in 0..<200 {
+    let port = Int.random(in: 20000...60000)
+    if addresses.allSatisfy({ !canConnect($0, port) && canBind($0, port) }) { return port }
+  }
+  throw TestError.setup("no free port")
+}
+
+func canBind(_ address: String, _ port: Int) -> Bool {
+  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+  defer { close(fd) }
+  var addr = sockaddr_in()
+  addr.sin_family = sa_family_t(AF_INET)
+  addr.sin_port = in_port_t(UInt16(port).bigEndian)
+  inet_pton(AF_INET, address, &addr.sin_addr)
+  return withUnsafePointer(to: &addr) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+      bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+    }
+  } == 0
+}
