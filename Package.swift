@@ -12,7 +12,8 @@ let package = Package(
     .executable(name: "unitaudit", targets: ["unitaudit"])
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
   ],
   targets: [
     // libssh from Debian's libssh-dev.
@@ -26,7 +27,9 @@ let package = Package(
     // Pure parsers of systemd output, the probe script and the normalizer.
     .target(name: "Normalize", dependencies: ["UnitModel"], swiftSettings: strict),
     // Hosts to scan (the inventory formats grow here).
-    .target(name: "Inventory", dependencies: ["UnitModel"], swiftSettings: strict),
+    .target(
+      name: "Inventory", dependencies: ["UnitModel", .product(name: "Yams", package: "Yams")],
+      swiftSettings: strict),
     // Transports, fan-out and the scan directory.
     .target(
       name: "Collector", dependencies: ["UnitModel", "Normalize", "Inventory", "SSH"],
@@ -42,6 +45,9 @@ let package = Package(
       name: "NormalizeTests", dependencies: ["Normalize", "UnitModel"],
       resources: [.copy("Fixtures")], swiftSettings: strict),
     .testTarget(name: "UnitModelTests", dependencies: ["UnitModel"], swiftSettings: strict),
+    .testTarget(
+      name: "InventoryTests", dependencies: ["Inventory"], resources: [.copy("Fixtures")],
+      swiftSettings: strict),
     // Integration tests against real OpenSSH servers started on loopback.
     .testTarget(
       name: "SSHTests", dependencies: ["SSH", "Collector", "Normalize", "UnitModel", "Inventory"],

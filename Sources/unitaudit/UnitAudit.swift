@@ -17,6 +17,6 @@ struct UnitAudit: AsyncParsableCommand {
         unitaudit probe                         show the exact script that runs on a host
       """,
     version: version,
-    subcommands: [ScanCommand.self, ProbeCommand.self, NormalizeCommand.self]
+    subcommands: [ScanCommand.self, InventoryCommand.self, ProbeCommand.self, NormalizeCommand.self]
   )
 }
