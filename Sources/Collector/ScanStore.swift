@@ -1,4 +1,5 @@
 import Foundation
+import Inventory
 import Normalize
 import UnitModel
 
@@ -39,6 +40,8 @@ public actor ScanStore {
   public static let metadataFile = "scan.json"
   public static let hostsFile = "hosts.jsonl"
   public static let evidenceDirectory = "evidence"
+  /// The resolved hosts the scan set out to probe, with how to reach them (`--resume` reads it).
+  public static let planFile = "plan.json"
 
   /// Creates a new scan directory (which must not exist or be empty).
   public static func create(at directory: URL, metadata: ScanMetadata) throws -> ScanStore {
@@ -71,7 +74,9 @@ public actor ScanStore {
     try Self.writeMetadata(metadata, in: directory)
   }
 
-  private static func writeMetadata(_ metadata: ScanMetadata, in directory: URL) throws {
+  /// Writes `scan.json` outside the actor, for the last moment before an interrupted scan
+  /// exits; nothing else may write it then.
+  public static func writeMetadata(_ metadata: ScanMetadata, in directory: URL) throws {
     let data = try ScanCoding.prettyEncoder.encode(metadata)
     try writeAtomically(data + Data("\n".utf8), to: directory.appendingPathComponent(metadataFile))
   }
@@ -94,6 +99,23 @@ public actor ScanStore {
       throw ScanStoreError.cannotWrite(directory.appendingPathComponent(Self.hostsFile).path, "\(error)")
     }
     return report
+  }
+
+  /// Records the hosts the scan will probe, so `--resume` can finish it.
+  public func writePlan(_ hosts: [FleetHost]) throws {
+    try Self.writeAtomically(
+      try ScanCoding.prettyEncoder.encode(hosts) + Data("\n".utf8),
+      to: directory.appendingPathComponent(Self.planFile))
+  }
+
+  /// The hosts recorded by `writePlan`.
+  public static func loadPlan(_ directory: URL) throws -> [FleetHost] {
+    let url = directory.appendingPathComponent(planFile)
+    do {
+      return try ScanCoding.decoder.decode([FleetHost].self, from: Data(contentsOf: url))
+    } catch {
+      throw ScanStoreError.notAScan(directory.path, "cannot read \(planFile): \(error)")
+    }
   }
 
   public func close() {

@@ -123,7 +123,9 @@ public final class SSHSession {
     if let config = options.configFile {
       if FileManager.default.isReadableFile(atPath: config) {
         if ssh_options_parse_config(created, config) < 0 {
-          warnings.append("could not fully parse SSH config \(config): \(errorText); using what was read")
+          let why = errorText.trimmingCharacters(in: .whitespaces)
+          warnings.append(
+            "could not fully parse SSH config \(config)\(why.isEmpty ? "" : ": \(why)"); using what was read")
         }
       } else if config != Self.defaultConfigFile {
         warnings.append("SSH config \(config) is not readable; ignored")

@@ -57,6 +57,9 @@ public struct ScanMetadata: Codable, Sendable, Hashable {
   /// The options that shaped the scan, as `name=value`.
   public var options: [String: String]
   public var counts: Counts
+  /// Problems found before any host was probed (an SSH config line that cannot be read,
+  /// an inventory warning). Absent when there were none.
+  public var warnings: [String]?
 
   public init(
     schemaVersion: Int = ScanMetadata.currentSchemaVersion, id: String, tool: String = "unitaudit",

@@ -20,7 +20,25 @@ struct Console {
     FileHandle.standardError.write(Data((terminalSafe(line) + "\n").utf8))
   }
 
-  func summary(_ hosts: [HostReport], directory: URL) {
+  /// A plain progress line on stderr (when stderr is not a terminal).
+  func progress(_ line: String) {
+    guard !quiet else { return }
+    FileHandle.standardError.write(Data((terminalSafe(line) + "\n").utf8))
+  }
+
+  /// Replaces the live status line on a terminal's stderr.
+  func status(_ line: String) {
+    var text = terminalSafe(line)
+    var size = winsize()
+    if ioctl(2, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 1, text.count >= Int(size.ws_col) {
+      text = String(text.prefix(Int(size.ws_col) - 1))
+    }
+    FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8))
+  }
+
+  /// The end of a scan: hosts by status, services seen, failures with their reasons, where
+  /// the scan is.
+  func summary(_ hosts: [HostReport], planned: Int, directory: URL) {
     guard !quiet else { return }
     let services = hosts.reduce(0) { $0 + $1.services.count }
     var byStatus: [HostStatusCode: Int] = [:]
@@ -28,9 +46,20 @@ struct Console {
     let statusText = HostStatusCode.allCases.compactMap { code in
       byStatus[code].map { "\($0) \(code.rawValue)" }
     }.joined(separator: ", ")
-    print("scanned \(hosts.count) host\(hosts.count == 1 ? "" : "s"): \(statusText); \(services) services")
-    for host in hosts where host.status.code != .ok {
+    let missing = planned > hosts.count ? " (\(planned - hosts.count) of \(planned) not scanned)" : ""
+    print(
+      "scanned \(hosts.count) host\(hosts.count == 1 ? "" : "s")\(missing): \(statusText.isEmpty ? "none" : statusText); "
+        + "\(services) services")
+    let problems = hosts.filter { $0.status.code != .ok }
+    for host in problems.prefix(20) {
       print("  \(terminalSafe(host.name)): \(terminalSafe(host.status.description))")
+    }
+    if problems.count > 20 { print("  … and \(problems.count - 20) more (see hosts.jsonl)") }
+    let accepted = hosts.filter { $0.diagnostics.contains { $0.code == "ssh.host-key-accepted" } }.count
+    if accepted > 0 {
+      print(
+        "accepted \(accepted) new host key\(accepted == 1 ? "" : "s") on first use (see each host's diagnostics)"
+      )
     }
     print("scan written to \(directory.path)")
   }

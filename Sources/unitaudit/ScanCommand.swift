@@ -3,88 +3,275 @@ import Collector
 import Foundation
 import Inventory
 import Normalize
+import SSH
 import UnitModel
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 struct ScanCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "scan",
-    abstract: "Probe hosts and write a scan directory.",
+    abstract: "Probe hosts over SSH (or this machine) and write a scan directory.",
     discussion: """
-      The scan directory holds scan.json (what was scanned, how and when), hosts.jsonl (one \
-      normalized host per line, written as each host finishes) and evidence/ (the raw probe \
-      output of every host, byte for byte). Reports and checks read it.
+      Each host gets one SSH connection (libssh) running one read-only probe; results are \
+      written to the scan directory as each host finishes: scan.json (what was scanned, how \
+      and when), plan.json (the resolved hosts), hosts.jsonl (one normalized host per line) \
+      and evidence/ (the raw probe output of every host, byte for byte).
 
-      Exit status: 0 when every host was scanned, 1 when any host failed or has no systemd, \
-      2 on usage errors.
+      Host keys are checked strictly against --known-hosts (default ~/.ssh/known_hosts). \
+      An unknown or changed key refuses the host and nothing runs on it; \
+      --accept-new-host-keys trusts unknown keys on first use and records them.
+
+      Ctrl-C stops starting hosts, waits up to --grace seconds for running ones, and leaves \
+      the scan marked interrupted; `unitaudit scan --resume DIR` probes only the hosts \
+      that are missing.
+
+      Examples:
+        unitaudit scan -i Inventory/example.ini -o scan-2026-11 --limit web
+        unitaudit scan -H web1,root@db1:2222 --known-hosts fleet_known_hosts -o scan
+        unitaudit scan --resume scan-2026-11
+        unitaudit scan --local -o scan-here
+
+      Exit status: 0 when every host was scanned, 1 when any host failed, 2 on usage or \
+      inventory errors, 130 when interrupted.
       """)
 
-  @Flag(name: .long, help: "Scan this machine (runs the probe with /bin/sh).")
+  @Flag(help: "Scan this machine (runs the probe with /bin/sh, no SSH).")
   var local = false
 
+  @OptionGroup(title: "Hosts") var selection: HostSelection
+
   @Option(
-    name: [.short, .customLong("output")], help: "The scan directory to create (must not exist or be empty).")
+    name: [.short, .customLong("output")],
+    help: ArgumentHelp("The scan directory to create (must not exist or be empty).", valueName: "dir"))
   var output: String?
 
   @Option(
-    name: .customLong("max-output"),
-    help: "Bytes of probe output kept per host; more marks the host truncated.")
-  var maxOutput: Int = 64 << 20
+    help: ArgumentHelp("Finish an interrupted scan: probe the hosts it has not recorded.", valueName: "dir"))
+  var resume: String?
 
-  @Option(help: "Seconds one host's probe may take in all.")
-  var deadline: Double = 120
+  @Option(help: "Hosts probed at once (default 64).")
+  var concurrency: Int?
+
+  @Option(name: [.short, .customLong("user")], help: "SSH user when the inventory names none.")
+  var user: String?
+
+  @Option(
+    name: .customLong("identity"),
+    help: ArgumentHelp(
+      "A private key to offer (repeatable) when the inventory names none. Without one: ssh-agent, then the default keys.",
+      valueName: "file"))
+  var identities: [String] = []
+
+  @Option(
+    name: .customLong("ssh-config"),
+    help: ArgumentHelp("An OpenSSH client config to read (default ~/.ssh/config).", valueName: "file"))
+  var sshConfig: String?
+
+  @Flag(name: .customLong("no-ssh-config"), help: "Read no OpenSSH client config.")
+  var noSSHConfig = false
+
+  @Option(
+    name: .customLong("known-hosts"),
+    help: ArgumentHelp(
+      "The known_hosts file to check host keys against (default ~/.ssh/known_hosts).", valueName: "file"))
+  var knownHosts: String?
+
+  @Flag(
+    name: .customLong("accept-new-host-keys"),
+    help:
+      "Trust unknown host keys on first use and add them to the known_hosts file. Changed keys are still refused."
+  )
+  var acceptNewHostKeys = false
+
+  @Option(
+    name: .customLong("connect-timeout"),
+    help: "Seconds for connecting and for each SSH round trip (default 10).")
+  var connectTimeout: Int?
+
+  @Option(help: "Seconds one host may take in all: connection, authentication and probe (default 120).")
+  var deadline: Double?
+
+  @Option(
+    name: .customLong("max-output"),
+    help: "Bytes of probe output kept per host; more marks the host truncated (default 64 MiB).")
+  var maxOutput: Int?
+
+  @Option(help: "After Ctrl-C, seconds to wait for running hosts before leaving them out.")
+  var grace: Double = 10
 
   @Flag(name: [.short, .long], help: "Print nothing but errors.")
   var quiet = false
 
   func validate() throws {
-    guard local else {
-      throw ValidationError("say which hosts to scan: --local for this machine")
+    let sources = [local, !selection.isEmpty, resume != nil].filter { $0 }.count
+    guard sources == 1 else {
+      throw ValidationError(
+        sources == 0
+          ? "say which hosts to scan: -i INVENTORY, -H HOSTS, --local, or --resume DIR"
+          : "--local, inventories/hosts and --resume cannot be combined")
     }
-    guard maxOutput > 0 else { throw ValidationError("--max-output must be positive") }
-    guard deadline > 0 else { throw ValidationError("--deadline must be positive") }
+    if resume != nil && output != nil {
+      throw ValidationError("--resume writes into its own directory; drop -o")
+    }
+    if let concurrency, concurrency < 1 || concurrency > 1024 {
+      throw ValidationError("--concurrency must be from 1 to 1024")
+    }
+    if let maxOutput, maxOutput <= 0 { throw ValidationError("--max-output must be positive") }
+    if let deadline, deadline <= 0 { throw ValidationError("--deadline must be positive") }
+    if let connectTimeout, connectTimeout <= 0 { throw ValidationError("--connect-timeout must be positive") }
+    if sshConfig != nil && noSSHConfig {
+      throw ValidationError("--ssh-config and --no-ssh-config exclude each other")
+    }
+    if grace < 0 { throw ValidationError("--grace cannot be negative") }
   }
 
   func run() async throws {
+    signal(SIGPIPE, SIG_IGN)
     let console = Console(quiet: quiet)
+    let prepared: PreparedScan
+    do {
+      prepared = try await prepare(console: console)
+    } catch let error as InventoryError {
+      console.error("error: \(error)")
+      throw ExitCode(2)
+    } catch {
+      console.error("error: \(error)")
+      throw ExitCode(2)
+    }
+    let runner = ScanRunner(prepared: prepared, console: console, grace: grace)
+    let code = await runner.run()
+    if code != 0 { throw ExitCode(code) }
+  }
+
+  /// Everything a scan needs, new or resumed.
+  struct PreparedScan: Sendable {
+    var directory: URL
+    var metadata: ScanMetadata
+    var store: ScanStore
+    var hosts: [FleetHost]
+    var alreadyDone: Int
+    var transport: any Transport
+    var concurrency: Int
+    var localScan: Bool
+  }
+
+  private func prepare(console: Console) async throws -> PreparedScan {
+    if let resume { return try await prepareResume(URL(fileURLWithPath: resume), console: console) }
     let directory = URL(fileURLWithPath: output ?? defaultScanDirectory())
-    let hostname = ProcessInfo.processInfo.hostName
-    let hosts = [FleetHost.local(hostname: hostname)]
-    let probe = Probe.random()
-    let limits = ProbeLimits(maxOutputBytes: maxOutput, deadlineSeconds: deadline)
+    let limits = ProbeLimits(maxOutputBytes: maxOutput ?? 64 << 20, deadlineSeconds: deadline ?? 120)
+    var options = ["max-output": String(limits.maxOutputBytes), "deadline": String(limits.deadlineSeconds)]
+    var warnings: [String] = []
+    let hosts: [FleetHost]
+    let transport: any Transport
+    let concurrency: Int
+    if local {
+      hosts = [FleetHost.local(hostname: ProcessInfo.processInfo.hostName)]
+      transport = LocalTransport(limits: limits)
+      concurrency = 1
+    } else {
+      let inventory = try selection.resolve()
+      warnings += inventory.warnings.map(\.description)
+      guard !inventory.hosts.isEmpty else { throw InventoryError(file: "inventory", "names no hosts") }
+      hosts = inventory.hosts
+      let settings = sshSettings()
+      if let config = settings.configFile, let text = try? String(contentsOfFile: config, encoding: .utf8) {
+        warnings += SSHConfigLint.check(text, file: config).map { "\($0) (libssh skips this line)" }
+      } else if let config = settings.configFile, config != SSHSession.defaultConfigFile {
+        throw ScanSetupError.unreadable(config)
+      }
+      if !FileManager.default.isReadableFile(atPath: settings.knownHostsFile) && !settings.acceptNewHostKeys {
+        warnings.append(
+          "\(settings.knownHostsFile) does not exist or is not readable: every host key will be unknown "
+            + "(give --known-hosts FILE, or --accept-new-host-keys to trust keys on first use)")
+      }
+      concurrency = self.concurrency ?? 64
+      options.merge(Self.record(settings, concurrency: concurrency)) { $1 }
+      transport = SSHTransport(settings: settings, limits: limits, concurrency: concurrency)
+    }
+    for warning in warnings { console.error("warning: \(warning)") }
     var metadata = ScanMetadata(
       id: UUID().uuidString.lowercased(), toolVersion: UnitAudit.version, probeVersion: Probe.version,
-      mode: .local, startedAt: Date(), targets: ["local"], plannedHosts: hosts.map(\.name),
-      options: ["max-output": String(maxOutput), "deadline": String(deadline)])
-    let store: ScanStore
-    do {
-      store = try ScanStore.create(at: directory, metadata: metadata)
-    } catch {
-      throw CleanExit.message("error: \(error)").asFailure
-    }
-    let transport = LocalTransport(limits: limits)
-    let collector = Collector(transport: transport, probe: probe, store: store, concurrency: 1)
-    let reports: [HostReport]
-    do {
-      reports = try await collector.collect(hosts)
-    } catch {
-      transport.shutdown()
-      throw CleanExit.message("error: \(error)").asFailure
-    }
-    transport.shutdown()
-    await store.close()
-    metadata.state = .complete
-    metadata.finishedAt = Date()
-    metadata.counts = ScanMetadata.Counts(hosts: reports)
-    try await store.writeMetadata(metadata)
+      mode: local ? .local : .ssh, startedAt: Date(), targets: local ? ["local"] : selection.targets,
+      plannedHosts: hosts.map(\.name), options: options)
+    metadata.warnings = warnings.isEmpty ? nil : warnings
+    let store = try ScanStore.create(at: directory, metadata: metadata)
+    try await store.writePlan(hosts)
+    return PreparedScan(
+      directory: directory, metadata: metadata, store: store, hosts: hosts, alreadyDone: 0,
+      transport: transport,
+      concurrency: concurrency, localScan: local)
+  }
 
-    if let host = reports.first, local, host.status.code == .noSystemd {
-      console.error(
-        "error: this machine is not running systemd as PID 1, so there is nothing to audit locally (scan written to \(directory.path))"
-      )
-      throw ExitCode(1)
+  private func prepareResume(_ directory: URL, console: Console) async throws -> PreparedScan {
+    let loaded = try loadScan(directory)
+    var metadata = loaded.scan.metadata
+    guard metadata.state != .complete else {
+      throw ScanStoreError.notAScan(directory.path, "the scan is already complete; nothing to resume")
     }
-    console.summary(reports, directory: directory)
-    if reports.contains(where: { !$0.status.code.hasData }) { throw ExitCode(1) }
+    let plan = try ScanStore.loadPlan(directory)
+    let done = Set(loaded.scan.hosts.map(\.name))
+    let remaining = plan.filter { !done.contains($0.name) }
+    let recorded = metadata.options
+    let limits = ProbeLimits(
+      maxOutputBytes: maxOutput ?? recorded["max-output"].flatMap { Int($0) } ?? 64 << 20,
+      deadlineSeconds: deadline ?? recorded["deadline"].flatMap { Double($0) } ?? 120)
+    let transport: any Transport
+    let concurrency: Int
+    if metadata.mode == .local {
+      transport = LocalTransport(limits: limits)
+      concurrency = 1
+    } else {
+      var settings = SSHSettings(
+        user: user ?? recorded["user"],
+        identityFiles: identities.isEmpty
+          ? (recorded["identity"]?.split(separator: "\n").map(String.init) ?? []) : identities,
+        configFile: noSSHConfig ? nil : sshConfig ?? recorded["ssh-config"].flatMap { $0.isEmpty ? nil : $0 },
+        knownHostsFile: knownHosts ?? recorded["known-hosts"] ?? SSHSession.defaultKnownHostsFile,
+        acceptNewHostKeys: acceptNewHostKeys || recorded["accept-new-host-keys"] == "true",
+        connectTimeout: connectTimeout ?? recorded["connect-timeout"].flatMap { Int($0) } ?? 10)
+      if recorded["ssh-config"] == nil && sshConfig == nil && !noSSHConfig {
+        settings.configFile = SSHSession.defaultConfigFile
+      }
+      concurrency = self.concurrency ?? recorded["concurrency"].flatMap { Int($0) } ?? 64
+      metadata.options.merge(Self.record(settings, concurrency: concurrency)) { $1 }
+      transport = SSHTransport(settings: settings, limits: limits, concurrency: concurrency)
+    }
+    metadata.state = .running
+    metadata.finishedAt = nil
+    metadata.options["resumed"] = String((metadata.options["resumed"].flatMap { Int($0) } ?? 0) + 1)
+    let store = ScanStore.open(directory)
+    try await store.writeMetadata(metadata)
+    console.info(
+      "resuming \(directory.path): \(done.count) of \(plan.count) hosts done, \(remaining.count) to go")
+    return PreparedScan(
+      directory: directory, metadata: metadata, store: store, hosts: remaining, alreadyDone: done.count,
+      transport: transport, concurrency: concurrency, localScan: metadata.mode == .local)
+  }
+
+  private func sshSettings() -> SSHSettings {
+    SSHSettings(
+      user: user, identityFiles: identities.map(expandHome),
+      configFile: noSSHConfig ? nil : (sshConfig.map(expandHome) ?? SSHSession.defaultConfigFile),
+      knownHostsFile: knownHosts.map(expandHome) ?? SSHSession.defaultKnownHostsFile,
+      acceptNewHostKeys: acceptNewHostKeys, connectTimeout: connectTimeout ?? 10)
+  }
+
+  /// The SSH settings as scan.json records them (what --resume reuses).
+  static func record(_ settings: SSHSettings, concurrency: Int) -> [String: String] {
+    var options = [
+      "concurrency": String(concurrency), "known-hosts": settings.knownHostsFile,
+      "accept-new-host-keys": String(settings.acceptNewHostKeys),
+      "connect-timeout": String(settings.connectTimeout),
+      "ssh-config": settings.configFile ?? "",
+    ]
+    if let user = settings.user { options["user"] = user }
+    if !settings.identityFiles.isEmpty {
+      options["identity"] = settings.identityFiles.joined(separator: "\n")
+    }
+    return options
   }
 
   private func defaultScanDirectory() -> String {
@@ -93,4 +280,18 @@ struct ScanCommand: AsyncParsableCommand {
     formatter.dateFormat = "yyyyMMdd-HHmmss"
     return "unitaudit-scan-\(formatter.string(from: Date()))"
   }
+}
+
+enum ScanSetupError: Error, CustomStringConvertible {
+  case unreadable(String)
+  var description: String {
+    switch self {
+    case .unreadable(let path): "cannot read the SSH config \(path)"
+    }
+  }
+}
+
+/// `~/x` → the home directory of the user running unitaudit.
+func expandHome(_ path: String) -> String {
+  path.hasPrefix("~/") ? NSHomeDirectory() + path.dropFirst() : path
 }

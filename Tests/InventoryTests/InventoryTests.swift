@@ -193,3 +193,20 @@ struct InventoryTests {
     #expect(throws: InventoryError.self) { try pick("~web[") }
   }
 }
+
+@Suite("The example inventories in Inventory/")
+struct ExampleInventoryTests {
+  @Test(
+    "every example loads, with the hosts the README shows",
+    arguments: [
+      ("example.ini", 7), ("ansible.yml", 7), ("fleet.yml", 5), ("hosts.txt", 3),
+    ])
+  func example(file: String, hosts: Int) throws {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent()
+    let path = root.appendingPathComponent("Inventory/\(file)").path
+    let inventory = try InventoryLoader.load(paths: [path])
+    #expect(inventory.hosts.count == hosts)
+    #expect(inventory.warnings.isEmpty)
+  }
+}

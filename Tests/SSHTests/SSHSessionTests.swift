@@ -185,3 +185,44 @@ struct SSHSessionTests {
     #expect(result.stdout.count <= 1 << 20)
   }
 }
+
+@Suite("SSH config files", .tags(.integration), .serialized)
+struct SSHConfigTests {
+  @Test("a config line libssh cannot read is reported on the host, which is still scanned")
+  func badConfigLine() throws {
+    let server = try TestSSHServer()
+    defer { server.stop() }
+    let config = server.directory.appendingPathComponent("ssh_config").path
+    try "Host *\n  Match foo\n".write(toFile: config, atomically: true, encoding: .utf8)
+    let opts = SSHOptions(
+      host: server.addresses[0], port: server.port, user: NSUserName(),
+      identityFiles: [server.keys.path("user_ed25519")], configFile: config,
+      knownHostsFile: try server.knownHosts("kh"), connectTimeout: 5, deadline: 30)
+    let result = try SSHSession.run("echo ok", options: opts)
+    #expect(String(decoding: result.stdout, as: UTF8.self) == "ok\n")
+    #expect(result.warnings.count == 1)
+    #expect(result.warnings.first?.contains(config) == true)
+  }
+
+  @Test("the config lint names file and line of unknown keywords, missing values and open quotes")
+  func lint() {
+    let text = """
+      # comment
+      Host web*
+        HostName 10.0.0.1
+        Prot 22
+        User
+        IdentityFile "/path/with space
+      IgnoreUnknown UseKeychain,Foo*
+      Host *
+        UseKeychain yes
+        FooBar 1
+        port=2222
+      """
+    let problems = SSHConfigLint.check(text, file: "cfg")
+    #expect(problems.map(\.line) == [4, 5, 6])
+    #expect(problems[0].description == "cfg:4: unknown keyword 'Prot'")
+    #expect(problems[1].description.contains("no value"))
+    #expect(problems[2].description.contains("quote"))
+  }
+}

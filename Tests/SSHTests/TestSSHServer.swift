@@ -147,7 +147,10 @@ final class TestSSHServer {
   private let process: Spawned
 
   /// Starts sshd listening on `addresses` (at most 16) at one free port.
-  init(addresses: [String] = ["127.0.0.1"], hostKeys: [String] = ["host_ed25519", "host_rsa"]) throws {
+  init(
+    addresses: [String] = ["127.0.0.1"], hostKeys: [String] = ["host_ed25519", "host_rsa"],
+    extraConfig: [String] = []
+  ) throws {
     let keys = try TestKeys.shared.get()
     self.keys = keys
     self.addresses = addresses
@@ -166,7 +169,7 @@ final class TestSSHServer {
         "StrictModes no", "PermitRootLogin prohibit-password", "PasswordAuthentication no",
         "KbdInteractiveAuthentication no", "UsePAM no", "MaxStartups 1000:30:1000", "MaxSessions 1000",
         "LogLevel VERBOSE", "UseDNS no",
-      ]
+      ] + extraConfig
     let configPath = directory.appendingPathComponent("sshd_config").path
     try config.joined(separator: "\n").appending("\n").write(
       toFile: configPath, atomically: true, encoding: .utf8)
@@ -202,10 +205,11 @@ final class TestSSHServer {
     return path
   }
 
-  /// How many logins sshd accepted so far.
+  /// How many logins sshd accepted. Exact only after `stop()`: sshd writes some log lines late.
   func acceptedLogins() -> Int {
     let log = (try? String(contentsOf: directory.appendingPathComponent("sshd.log"), encoding: .utf8)) ?? ""
-    return log.components(separatedBy: "\n").filter { $0.contains("Accepted publickey") }.count
+    // sshd ends its log lines with CR LF, one Character in Swift: split on any newline.
+    return log.split(whereSeparator: \.isNewline).filter { $0.contains("Accepted publickey") }.count
   }
 }
 

@@ -1,0 +1,186 @@
+import Collector
+import Foundation
+import Inventory
+import Normalize
+import Testing
+import UnitModel
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Scans over SSH against real sshd servers on loopback: many hosts at once, the CLI's
+/// progress, Ctrl-C and --resume.
+@Suite("Fleet scans over SSH against real sshd", .tags(.integration), .serialized)
+struct SSHScanTests {
+  /// `count` loopback addresses from 127.0.`subnet`.1 on, spread over as many sshd servers
+  /// as needed (one sshd takes at most 16 ListenAddress lines).
+  func servers(count: Int, subnet: Int, extraConfig: [String] = []) throws -> [TestSSHServer] {
+    let addresses = (1...count).map { "127.0.\(subnet).\($0)" }
+    return try stride(from: 0, to: count, by: 16).map { start in
+      try TestSSHServer(addresses: Array(addresses[start..<min(start + 16, count)]), extraConfig: extraConfig)
+    }
+  }
+
+  func knownHosts(_ servers: [TestSSHServer]) throws -> String {
+    let paths = try servers.map { try $0.knownHosts("kh") }
+    let merged = try paths.map { try String(contentsOfFile: $0, encoding: .utf8) }.joined()
+    let path = try scratch().appendingPathComponent("known_hosts").path
+    try merged.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+  }
+
+  func scratch() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "unitaudit-scan-test-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+  }
+
+  @Test("100 hosts at concurrency 32: every host probed once and recorded")
+  func hundredHosts() async throws {
+    let fleet = try servers(count: 100, subnet: 61)
+    defer { fleet.forEach { $0.stop() } }
+    #expect(fleet.count == 7)
+    let hosts = fleet.flatMap { server in
+      server.addresses.map {
+        FleetHost(name: "host-\($0)", address: $0, port: server.port, user: NSUserName())
+      }
+    }
+    let keys = try TestKeys.shared.get()
+    let settings = SSHSettings(
+      identityFiles: [keys.path("user_ed25519")], configFile: nil, knownHostsFile: try knownHosts(fleet),
+      connectTimeout: 10)
+    let transport = SSHTransport(
+      settings: settings, limits: ProbeLimits(deadlineSeconds: 60), concurrency: 32)
+    let directory = try scratch().appendingPathComponent("scan")
+    let metadata = ScanMetadata(
+      id: "t", toolVersion: "test", probeVersion: Probe.version, mode: .ssh, startedAt: Date(), targets: [],
+      plannedHosts: hosts.map(\.name))
+    let store = try ScanStore.create(at: directory, metadata: metadata)
+    let collector = Collector(transport: transport, probe: Probe.random(), store: store, concurrency: 32)
+    let started = Date()
+    let reports = try await collector.collect(hosts)
+    transport.shutdown()
+    await store.close()
+    let elapsed = Date().timeIntervalSince(started)
+    #expect(reports.count == 100)
+    // These hosts do not run systemd, so the probe itself says no-systemd: it ran on every host.
+    let statuses = Dictionary(grouping: reports, by: \.status.code).mapValues(\.count)
+    #expect(
+      statuses == [.noSystemd: 100],
+      "\(statuses) \(reports.filter { $0.status.code != .noSystemd }.map(\.status))")
+    let loaded = try loadScan(directory)
+    #expect(Set(loaded.scan.hosts.map(\.name)) == Set(hosts.map(\.name)))
+    #expect(loaded.skippedLines.isEmpty)
+    let evidence = try FileManager.default.contentsOfDirectory(
+      atPath: directory.appendingPathComponent("evidence").path)
+    #expect(evidence.count == 100)
+    fleet.forEach { $0.stop() }
+    let logins = fleet.map { $0.acceptedLogins() }
+    #expect(logins.reduce(0, +) == 100)
+    print("100 hosts over SSH at concurrency 32: \(String(format: "%.1f", elapsed)) s")
+  }
+
+  /// The unitaudit executable built beside the test bundle.
+  func unitauditBinary() throws -> String {
+    let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+    var directory = URL(fileURLWithPath: exe).deletingLastPathComponent()
+    if directory.lastPathComponent.hasSuffix(".xctest") { directory.deleteLastPathComponent() }
+    let binary = directory.appendingPathComponent("unitaudit").path
+    guard FileManager.default.isExecutableFile(atPath: binary) else {
+      throw TestError.setup(
+        "\(binary) is missing: build with `swift build --build-tests` first (Scripts/test does)")
+    }
+    return binary
+  }
+
+  func lines(_ url: URL) -> [String] {
+    let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
+    return text.split(separator: "\n").map(String.init)
+  }
+
+  @Test("Ctrl-C leaves a valid interrupted scan with every finished host; --resume probes only the rest")
+  func interruptAndResume() throws {
+    // Each probe takes a second longer on these servers, so the scan is still running at Ctrl-C.
+    let fleet = try servers(
+      count: 12, subnet: 62, extraConfig: ["ForceCommand sleep 1; exec /bin/sh -c \"$SSH_ORIGINAL_COMMAND\""])
+    defer { fleet.forEach { $0.stop() } }
+    let server = try #require(fleet.first)
+    let keys = try TestKeys.shared.get()
+    let work = try scratch()
+    let directory = work.appendingPathComponent("scan")
+    let inventory = work.appendingPathComponent("hosts.txt").path
+    try server.addresses.map { "\(NSUserName())@\($0):\(server.port)" }.joined(separator: "\n")
+      .write(toFile: inventory, atomically: true, encoding: .utf8)
+    let common = [
+      "--known-hosts", try knownHosts(fleet), "--identity", keys.path("user_ed25519"), "--no-ssh-config",
+    ]
+    let log = work.appendingPathComponent("scan.log").path
+    let scan = try Spawned(
+      [try unitauditBinary(), "scan", "-i", inventory, "-o", directory.path, "--concurrency", "2"] + common,
+      output: log)
+    let hostsFile = directory.appendingPathComponent("hosts.jsonl")
+    let deadline = Date().addingTimeInterval(60)
+    while lines(hostsFile).count < 3 && Date() < deadline && scan.isRunning { usleep(50_000) }
+    kill(scan.pid, SIGINT)
+    let status = scan.wait()
+    let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+    #expect(status == 130, "\(output)")
+    #expect(output.contains("--resume"))
+
+    let interrupted = try loadScan(directory)
+    #expect(interrupted.scan.metadata.state == .interrupted)
+    #expect(interrupted.skippedLines.isEmpty)
+    let finished = interrupted.scan.hosts.map(\.name)
+    #expect(finished.count >= 3 && finished.count < 12, "\(finished)")
+    #expect(interrupted.scan.metadata.counts.hosts == finished.count)
+    #expect(interrupted.scan.hosts.allSatisfy { $0.status.code == .noSystemd })
+
+    let resumed = try Spawned(
+      [try unitauditBinary(), "scan", "--resume", directory.path], output: log + ".2")
+    let resumedStatus = resumed.wait()
+    let resumedOutput = (try? String(contentsOfFile: log + ".2", encoding: .utf8)) ?? ""
+    // Exit 1: these hosts have no systemd, which is a failure to audit, not a crash.
+    #expect(resumedStatus == 1, "\(resumedOutput)")
+    #expect(resumedOutput.contains("\(finished.count) of 12 hosts done"))
+    let complete = try loadScan(directory)
+    #expect(complete.scan.metadata.state == .complete)
+    #expect(Set(complete.scan.hosts.map(\.name)) == Set(server.addresses))
+    // Nothing was probed twice: one line and one login per host.
+    #expect(lines(hostsFile).count == 12)
+    server.stop()
+    #expect(server.acceptedLogins() == 12)
+  }
+
+  @Test("the CLI: unreachable, unknown key and working hosts in one scan, each with its reason")
+  func mixedFleet() throws {
+    let fleet = try servers(count: 2, subnet: 63)
+    defer { fleet.forEach { $0.stop() } }
+    let server = try #require(fleet.first)
+    let keys = try TestKeys.shared.get()
+    let work = try scratch()
+    // The known_hosts file knows the first address only.
+    let known = work.appendingPathComponent("kh").path
+    try "[\(server.addresses[0])]:\(server.port) \(try keys.publicKey("host_ed25519"))\n"
+      .write(toFile: known, atomically: true, encoding: .utf8)
+    let closed = try freePort(on: ["127.0.63.9"])
+    let hosts =
+      "\(server.addresses[0]):\(server.port),\(server.addresses[1]):\(server.port),127.0.63.9:\(closed)"
+    let log = work.appendingPathComponent("log").path
+    let scan = try Spawned(
+      [
+        try unitauditBinary(), "scan", "-H", hosts, "-u", NSUserName(), "--identity",
+        keys.path("user_ed25519"),
+        "--known-hosts", known, "--no-ssh-config", "-o", work.appendingPathComponent("scan").path,
+      ], output: log)
+    #expect(scan.wait() == 1)
+    let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+    #expect(
+      output.contains("1 unreachable") && output.contains("1 host-key-unknown")
+        && output.contains("1 no-systemd"))
+    #expect(output.contains("SHA256:"))
+    server.stop()
+    #expect(server.acceptedLogins() == 1)
+  }
+}
