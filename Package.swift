@@ -52,6 +52,8 @@ let package = Package(
     .testTarget(
       name: "SSHTests", dependencies: ["SSH", "Collector", "Normalize", "UnitModel", "Inventory"],
       swiftSettings: strict),
+    // End to end against the booted systemd fleet (Scripts/fleet).
+    .testTarget(name: "EndToEndTests", dependencies: ["Collector", "UnitModel"], swiftSettings: strict),
     .testTarget(
       name: "CollectorTests", dependencies: ["Collector", "Normalize", "UnitModel", "Inventory"],
       swiftSettings: strict),

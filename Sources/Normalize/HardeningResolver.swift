@@ -241,9 +241,35 @@ public struct HardeningResolver {
     return Setting(merged, source: directive.source)
   }
 
-  /// What `DynamicUser=yes` forces on, whatever the files say.
+  /// What systemd derives when it loads a unit (unit_patch_contexts in systemd's unit.c), so
+  /// the settings match what `systemctl show` reports. Each derived value names its cause in
+  /// `impliedBy`; a value narrowed from a file's assignment keeps that file as its source.
   mutating func applyImplications() {
-    guard settings.dynamicUser?.value == true else { return }
+    expandUserSpecifiers()
+    if settings.dynamicUser?.value == true { applyDynamicUser() }
+    // Sandboxing options take capabilities out of the bounding set.
+    let narrowing: [(String, Bool, [String])] = [
+      ("PrivateDevices", settings.privateDevices?.value == true, ["CAP_MKNOD", "CAP_SYS_RAWIO"]),
+      ("ProtectKernelModules", settings.protectKernelModules?.value == true, ["CAP_SYS_MODULE"]),
+      ("ProtectKernelLogs", settings.protectKernelLogs?.value == true, ["CAP_SYSLOG"]),
+      ("ProtectClock", settings.protectClock?.value == true, ["CAP_SYS_TIME", "CAP_WAKE_ALARM"]),
+    ]
+    for (cause, active, dropped) in narrowing where active {
+      let current = settings.capabilityBoundingSet
+      let set = Set(current?.value ?? allCapabilities)
+      guard !set.isDisjoint(with: dropped) else { continue }
+      let causes = [current?.impliedBy, cause].compactMap { $0 }.joined(separator: ", ")
+      settings.capabilityBoundingSet = Setting(
+        sortCapabilities(set.subtracting(dropped)), source: current?.source, impliedBy: causes)
+    }
+    // PrivateDevices=yes closes the device cgroup when no policy was chosen.
+    if settings.privateDevices?.value == true, (settings.devicePolicy?.value ?? .auto) == .auto {
+      settings.devicePolicy = Setting(.closed, source: nil, impliedBy: "PrivateDevices")
+    }
+  }
+
+  /// What `DynamicUser=yes` forces on, whatever the files say, and the user it runs as.
+  private mutating func applyDynamicUser() {
     let implied = "DynamicUser"
     settings.privateTmp = Setting(true, source: nil, impliedBy: implied)
     settings.removeIPC = Setting(true, source: nil, impliedBy: implied)
@@ -255,5 +281,53 @@ public struct HardeningResolver {
     if (settings.protectHome?.value ?? .no) == .no {
       settings.protectHome = Setting(.readOnly, source: nil, impliedBy: implied)
     }
+    // Without User=, the user is named after the unit (when that is a valid user name).
+    if settings.user == nil, let unit, let name = Self.dynamicUserName(unit) {
+      settings.user = Setting(name, source: nil, impliedBy: implied)
+    }
+  }
+
+  /// The unit's prefix (`chrony-wait` of `chrony-wait.service`, `foo` of `foo@x.service`)
+  /// when it is a valid user name; systemd hashes other names.
+  static func dynamicUserName(_ unit: String) -> String? {
+    var prefix = Substring(unit)
+    if let dot = prefix.lastIndex(of: ".") { prefix = prefix[..<dot] }
+    if let at = prefix.firstIndex(of: "@") { prefix = prefix[..<at] }
+    guard let first = prefix.first, first.isASCII, first.isLetter || first == "_", prefix.count <= 31,
+      prefix.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") })
+    else { return nil }
+    return String(prefix)
+  }
+
+  /// `User=%i` and friends name the user through the unit's name; systemd resolves them.
+  private mutating func expandUserSpecifiers() {
+    guard let user = settings.user, user.value.contains("%"), let unit else { return }
+    var base = Substring(unit)
+    if let dot = base.lastIndex(of: ".") { base = base[..<dot] }
+    let prefix = base.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false).first ?? base
+    let instance =
+      base.contains("@")
+      ? String(base[base.index(after: base.firstIndex(of: "@") ?? base.startIndex)...]) : ""
+    var result = ""
+    var iterator = user.value.makeIterator()
+    while let character = iterator.next() {
+      guard character == "%" else {
+        result.append(character)
+        continue
+      }
+      switch iterator.next() {
+      case "i", "I": result += instance
+      case "p", "P": result += prefix
+      case "n": result += unit
+      case "N": result += base
+      case "%": result += "%"
+      case let other?:
+        // A specifier unitaudit does not resolve: keep the value as written.
+        _ = other
+        return
+      case nil: return
+      }
+    }
+    settings.user = Setting(result, source: user.source, impliedBy: user.impliedBy)
   }
 }

@@ -173,4 +173,47 @@ struct HardeningResolverTests {
       section: "Unit", key: "PrivateTmp", value: "yes", source: Provenance(file: vendor, line: 1))
     #expect(HardeningResolver.resolve([directive]).settings.privateTmp == nil)
   }
+
+  /// Resolves with a unit name, for settings that depend on it.
+  func resolve(_ lines: [String], unit: String) -> HardeningSettings {
+    let directives = lines.enumerated().map { index, line in
+      let parts = line.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+      return Directive(
+        section: "Service", key: String(parts[0]), value: parts.count > 1 ? String(parts[1]) : "",
+        source: Provenance(file: vendor, line: index + 1))
+    }
+    return HardeningResolver.resolve(directives, unit: unit).settings
+  }
+
+  @Test("sandboxing options narrow the bounding set and close the device policy, as systemd shows them")
+  func loadTimeImplications() {
+    let devices = resolve(["PrivateDevices=yes"], unit: "a.service")
+    let bounding = Set(devices.capabilityBoundingSet?.value ?? [])
+    #expect(bounding.count == allCapabilities.count - 2)
+    #expect(!bounding.contains("CAP_MKNOD") && !bounding.contains("CAP_SYS_RAWIO"))
+    #expect(devices.capabilityBoundingSet?.impliedBy == "PrivateDevices")
+    #expect(devices.devicePolicy == Setting(.closed, source: nil, impliedBy: "PrivateDevices"))
+    #expect(resolve(["PrivateDevices=yes", "DevicePolicy=strict"], unit: "a.service").devicePolicy?.value == .strict)
+
+    let narrowed = resolve(
+      ["CapabilityBoundingSet=CAP_SYSLOG CAP_SYS_TIME CAP_CHOWN", "ProtectKernelLogs=yes", "ProtectClock=yes"],
+      unit: "a.service")
+    #expect(narrowed.capabilityBoundingSet?.value == ["CAP_CHOWN"])
+    #expect(narrowed.capabilityBoundingSet?.source?.line == 1)
+    #expect(narrowed.capabilityBoundingSet?.impliedBy == "ProtectKernelLogs, ProtectClock")
+    // Nothing to take away: the setting stays as the file wrote it.
+    let untouched = resolve(["CapabilityBoundingSet=CAP_CHOWN", "ProtectKernelModules=yes"], unit: "a.service")
+    #expect(untouched.capabilityBoundingSet == Setting(["CAP_CHOWN"], source: Provenance(file: vendor, line: 1)))
+  }
+
+  @Test("DynamicUser= without User= runs as the unit's name; User=%i names the instance")
+  func derivedUsers() {
+    #expect(resolve(["DynamicUser=yes"], unit: "chrony-wait.service").user?.value == "chrony-wait")
+    #expect(resolve(["DynamicUser=yes"], unit: "foo@bar.service").user?.value == "foo")
+    #expect(resolve(["DynamicUser=yes"], unit: "9lives.service").user == nil)
+    #expect(resolve(["DynamicUser=yes", "User=svc"], unit: "x.service").user?.value == "svc")
+    #expect(resolve(["User=%i"], unit: "user@1000.service").user?.value == "1000")
+    #expect(resolve(["User=%p-%i"], unit: "app@blue.service").user?.value == "app-blue")
+    #expect(resolve(["User=%u"], unit: "app@blue.service").user?.value == "%u")
+  }
 }

@@ -1,0 +1,193 @@
+import Collector
+import Foundation
+import Testing
+import UnitModel
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+extension Tag {
+  /// Tests that scan the booted systemd fleet (`Scripts/fleet up`).
+  @Tag static var e2e: Self
+}
+
+/// The fleet that `Scripts/fleet up` wrote: `$UNITAUDIT_FLEET` names its directory.
+struct Fleet {
+  let directory: URL
+  var inventory: String { directory.appendingPathComponent("inventory.yml").path }
+  var knownHosts: String { directory.appendingPathComponent("known_hosts").path }
+  var key: String { directory.appendingPathComponent("keys/id_ed25519").path }
+
+  static var configured: Fleet? {
+    ProcessInfo.processInfo.environment["UNITAUDIT_FLEET"].map { Fleet(directory: URL(fileURLWithPath: $0)) }
+  }
+}
+
+enum E2EError: Error, CustomStringConvertible {
+  case failed(String)
+  var description: String {
+    switch self {
+    case .failed(let text): text
+    }
+  }
+}
+
+/// Runs a program with `input` on stdin; returns its exit status and stdout. Files, not pipes,
+/// carry the data, so a big output cannot block the child.
+func run(_ arguments: [String], input: String = "") throws -> (status: Int32, output: String) {
+  let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-\(UUID().uuidString)")
+  try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+  defer { try? FileManager.default.removeItem(at: scratch) }
+  let inURL = scratch.appendingPathComponent("in")
+  let outURL = scratch.appendingPathComponent("out")
+  try input.write(to: inURL, atomically: true, encoding: .utf8)
+  guard FileManager.default.createFile(atPath: outURL.path, contents: nil) else {
+    throw E2EError.failed("cannot create \(outURL.path)")
+  }
+  let process = Process()
+  process.executableURL = URL(fileURLWithPath: arguments[0])
+  process.arguments = Array(arguments.dropFirst())
+  process.standardInput = try FileHandle(forReadingFrom: inURL)
+  let out = try FileHandle(forWritingTo: outURL)
+  process.standardOutput = out
+  process.standardError = out
+  try process.run()
+  process.waitUntilExit()
+  try out.close()
+  return (process.terminationStatus, try String(contentsOf: outURL, encoding: .utf8))
+}
+
+/// The unitaudit executable built beside the test bundle.
+func unitauditBinary() throws -> String {
+  let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+  var directory = URL(fileURLWithPath: exe).deletingLastPathComponent()
+  if directory.lastPathComponent.hasSuffix(".xctest") { directory.deleteLastPathComponent() }
+  let binary = directory.appendingPathComponent("unitaudit").path
+  guard FileManager.default.isExecutableFile(atPath: binary) else {
+    throw E2EError.failed(
+      "\(binary) is missing: build with `swift build --build-tests` first (Scripts/test does)")
+  }
+  return binary
+}
+
+@Suite("End to end: the model against systemd's own answers on the booted fleet", .tags(.e2e))
+struct FleetEndToEndTests {
+  @Test(
+    "scan the fleet over SSH; every value equals what systemd reports on that host",
+    .enabled(if: Fleet.configured != nil, "needs a booted fleet: Scripts/fleet up, then UNITAUDIT_FLEET=DIR"))
+  func fleetMatchesSystemd() async throws {
+    let fleet = try #require(Fleet.configured)
+    let scanDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "e2e-scan-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: scanDirectory) }
+    let scan = try run([
+      try unitauditBinary(), "scan", "-i", fleet.inventory, "--known-hosts", fleet.knownHosts,
+      "--no-ssh-config",
+      "--connect-timeout", "5", "-o", scanDirectory.path,
+    ])
+    // Exit 1: the refused host and the dead address are failures by design.
+    #expect(scan.status == 1, "\(scan.output)")
+    let hosts: [HostReport] = try loadScan(scanDirectory).scan.hosts
+    var byName: [String: HostReport] = [:]
+    for host in hosts { byName[host.name] = host }
+    // The last host (hN) is the one whose key known_hosts leaves out.
+    let numbers = hosts.compactMap { host -> Int? in
+      host.name.hasPrefix("h") ? Int(host.name.dropFirst()) : nil
+    }
+    #expect(byName["dead"]?.status.code == .unreachable)
+    let refused = "h\(try #require(numbers.max()))"
+    #expect(byName[refused]?.status.code == .hostKeyUnknown)
+    let scanned = hosts.filter { $0.name != "dead" && $0.name != refused }
+    #expect(scanned.count >= 6)
+    for host in scanned {
+      let code: HostStatusCode = host.status.code
+      #expect(code == .ok, "\(host.name): \(host.status.description)")
+    }
+
+    try checkSituations(scanned)
+
+    // Read every host's own answers over OpenSSH (strict host keys, the fleet's known_hosts).
+    let results = try await withThrowingTaskGroup(of: (String, Tally, [Mismatch]).self) { group in
+      for host in scanned where host.status.code == .ok {
+        group.addTask {
+          let units = host.services.map(\.id)
+          let files = Set(host.services.flatMap { $0.hardening.sources.map(\.1.file) }).sorted()
+          let ssh = try run(
+            [
+              "/usr/bin/ssh", "-i", fleet.key, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o",
+              "UserKnownHostsFile=\(fleet.knownHosts)", "-o", "GlobalKnownHostsFile=/dev/null", "-o",
+              "LogLevel=ERROR",
+              "-F", "/dev/null", "-p", String(host.port ?? 22), "root@\(host.address ?? host.name)", "sh",
+              "-s",
+            ], input: truthScript(units: units, files: files))
+          guard ssh.status == 0 else {
+            throw E2EError.failed("\(host.name): ssh exited \(ssh.status): \(ssh.output)")
+          }
+          let truth = parseTruth(ssh.output)
+          // The full capability set: what systemd prints for a unit that restricts nothing.
+          let full =
+            truth.properties.values.map { words($0["CapabilityBoundingSet"] ?? "") }.max {
+              $0.count < $1.count
+            }
+            ?? []
+          var mismatches: [Mismatch] = []
+          var tally = Tally()
+          for service in host.services {
+            compare(
+              host: host.name, service: service, truth: truth, fullCapabilities: full,
+              mismatches: &mismatches,
+              tally: &tally)
+          }
+          return (host.name, tally, mismatches)
+        }
+      }
+      var all: [(String, Tally, [Mismatch])] = []
+      for try await result in group { all.append(result) }
+      return all
+    }
+    let compared = results.reduce(0) { $0 + $1.1.values }
+    let exposures = results.reduce(0) { $0 + $1.1.exposures }
+    let sources = results.reduce(0) { $0 + $1.1.sources }
+    let mismatches: [Mismatch] = results.flatMap { $0.2 }
+    let services = scanned.reduce(0) { $0 + $1.services.count }
+    print(
+      "end to end: \(services) services on \(results.count) hosts, \(compared) values compared "
+        + "(\(exposures) exposures, \(sources) source lines), \(mismatches.count) mismatches")
+    for mismatch in mismatches.prefix(200) { print("  MISMATCH \(mismatch)") }
+    #expect(compared > 5000)
+    // Most services get a score; every setting a file assigns is traced to its line.
+    #expect(exposures * 10 > services * 9)
+    #expect(sources > 1000)
+    #expect(
+      mismatches.count == 0, "mismatches between unitaudit and systemd (the first ones are printed above)")
+  }
+
+  /// The unit-file situations Scripts/fleet sets up are in the scan, so the comparison covers
+  /// them.
+  func checkSituations(_ hosts: [HostReport]) throws {
+    let web = try #require(
+      hosts.first { $0.groups.contains("variants") }, "the fleet has a web+variants host")
+    let nginx = try #require(web.service(named: "nginx.service"))
+    #expect(nginx.dropInPaths.count == 3)
+    #expect(nginx.hardening.protectSystem?.value == .strict)
+    #expect(nginx.hardening.protectSystem?.source?.file.hasSuffix("20-second.conf") == true)
+    #expect(nginx.hardening.systemCallFilter == nil, "the empty assignment in 30-reset.conf resets the list")
+    let cron = try #require(web.service(named: "cron.service"))
+    #expect(cron.fragmentPath == "/etc/systemd/system/cron.service")
+    #expect(cron.files.first?.origin == .admin)
+    #expect(web.service(named: "rsyslog.service")?.isMasked == true)
+    let chrony = try #require(web.service(named: "chrony.service"))
+    #expect(chrony.files.contains { $0.origin == .runtime && $0.isDropIn })
+    for host in hosts {
+      let user = try #require(host.service(named: "unitaudit-alias.service"), "\(host.name): alias resolves")
+      #expect(user.id == "unitaudit-user.service" && user.hardening.user?.value == "nobody")
+      let dynamic = try #require(host.service(named: "unitaudit-dynamic.service"))
+      #expect(dynamic.hardening.user?.impliedBy == "DynamicUser")
+      #expect(host.service(named: "unitaudit-demo@alpha.service") != nil, "\(host.name): template instance")
+      let legacy = try #require(host.service(named: "unitaudit-legacy.service"))
+      #expect(legacy.sourcePath == "/etc/init.d/unitaudit-legacy")
+      #expect(legacy.files.first?.origin == .generated)
+    }
+  }
+}
