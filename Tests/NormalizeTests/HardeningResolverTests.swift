@@ -193,17 +193,24 @@ struct HardeningResolverTests {
     #expect(!bounding.contains("CAP_MKNOD") && !bounding.contains("CAP_SYS_RAWIO"))
     #expect(devices.capabilityBoundingSet?.impliedBy == "PrivateDevices")
     #expect(devices.devicePolicy == Setting(.closed, source: nil, impliedBy: "PrivateDevices"))
-    #expect(resolve(["PrivateDevices=yes", "DevicePolicy=strict"], unit: "a.service").devicePolicy?.value == .strict)
+    #expect(
+      resolve(["PrivateDevices=yes", "DevicePolicy=strict"], unit: "a.service").devicePolicy?.value == .strict
+    )
 
     let narrowed = resolve(
-      ["CapabilityBoundingSet=CAP_SYSLOG CAP_SYS_TIME CAP_CHOWN", "ProtectKernelLogs=yes", "ProtectClock=yes"],
+      [
+        "CapabilityBoundingSet=CAP_SYSLOG CAP_SYS_TIME CAP_CHOWN", "ProtectKernelLogs=yes",
+        "ProtectClock=yes",
+      ],
       unit: "a.service")
     #expect(narrowed.capabilityBoundingSet?.value == ["CAP_CHOWN"])
     #expect(narrowed.capabilityBoundingSet?.source?.line == 1)
     #expect(narrowed.capabilityBoundingSet?.impliedBy == "ProtectKernelLogs, ProtectClock")
     // Nothing to take away: the setting stays as the file wrote it.
-    let untouched = resolve(["CapabilityBoundingSet=CAP_CHOWN", "ProtectKernelModules=yes"], unit: "a.service")
-    #expect(untouched.capabilityBoundingSet == Setting(["CAP_CHOWN"], source: Provenance(file: vendor, line: 1)))
+    let untouched = resolve(
+      ["CapabilityBoundingSet=CAP_CHOWN", "ProtectKernelModules=yes"], unit: "a.service")
+    #expect(
+      untouched.capabilityBoundingSet == Setting(["CAP_CHOWN"], source: Provenance(file: vendor, line: 1)))
   }
 
   @Test("DynamicUser= without User= runs as the unit's name; User=%i names the instance")
