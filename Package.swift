@@ -30,6 +30,10 @@ let package = Package(
     .target(
       name: "Inventory", dependencies: ["UnitModel", .product(name: "Yams", package: "Yams")],
       swiftSettings: strict),
+    // Baselines, coverage, waivers, scan diff and the policy gate: pure code over the model.
+    .target(
+      name: "Coverage", dependencies: ["UnitModel", .product(name: "Yams", package: "Yams")],
+      resources: [.copy("Baselines")], swiftSettings: strict),
     // Transports, fan-out and the scan directory.
     .target(
       name: "Collector", dependencies: ["UnitModel", "Normalize", "Inventory", "SSH"],
@@ -37,7 +41,7 @@ let package = Package(
     .executableTarget(
       name: "unitaudit",
       dependencies: [
-        "UnitModel", "Normalize", "Collector", "Inventory",
+        "UnitModel", "Normalize", "Collector", "Inventory", "Coverage",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict),
@@ -45,6 +49,9 @@ let package = Package(
       name: "NormalizeTests", dependencies: ["Normalize", "UnitModel"],
       resources: [.copy("Fixtures")], swiftSettings: strict),
     .testTarget(name: "UnitModelTests", dependencies: ["UnitModel"], swiftSettings: strict),
+    .testTarget(
+      name: "CoverageTests", dependencies: ["Coverage", "UnitModel", "Collector"], resources: [.copy("Fixtures")],
+      swiftSettings: strict),
     .testTarget(
       name: "InventoryTests", dependencies: ["Inventory"], resources: [.copy("Fixtures")],
       swiftSettings: strict),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct UnitAudit: AsyncParsableCommand {
@@ -10,13 +11,42 @@ struct UnitAudit: AsyncParsableCommand {
     discussion: """
       unitaudit runs one read-only probe per host (systemctl list-units, show, cat and \
       systemd-analyze security), normalizes what comes back into one comparable model, and \
-      writes a scan directory that reports and policy checks read.
+      writes a scan directory that coverage, checks and reports read.
 
       Start with:
-        unitaudit scan --local -o scan-here     scan this machine
-        unitaudit probe                         show the exact script that runs on a host
+        unitaudit inventory -i hosts.ini            see which hosts an inventory names
+        unitaudit scan -i hosts.ini -o scan         scan them over SSH
+        unitaudit coverage scan                     progress against the Fedora 40 baseline
+        unitaudit check scan --require core         the policy gate (exit 1 on violations)
+        unitaudit scan --local -o scan-here         scan this machine
+        unitaudit probe                             show the exact script that runs on a host
+
+      Exit status: 0 success, 1 findings (failed hosts, violations), 2 usage errors and bad \
+      input files, 130 interrupted.
       """,
     version: version,
-    subcommands: [ScanCommand.self, InventoryCommand.self, ProbeCommand.self, NormalizeCommand.self]
+    subcommands: [
+      ScanCommand.self, InventoryCommand.self, BaselineCommand.self, CoverageCommand.self, CheckCommand.self,
+      DiffCommand.self, ProbeCommand.self, NormalizeCommand.self,
+    ]
   )
+
+  /// Like ArgumentParser's, but a usage error exits 2 (not 64), as the help promises.
+  static func main() async {
+    do {
+      var command = try parseAsRoot()
+      if var asyncCommand = command as? any AsyncParsableCommand {
+        try await asyncCommand.run()
+      } else {
+        try command.run()
+      }
+    } catch {
+      let code = exitCode(for: error)
+      if code == .validationFailure {
+        FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+        Foundation.exit(2)
+      }
+      exit(withError: error)
+    }
+  }
 }

@@ -1,0 +1,226 @@
+import UnitModel
+
+/// A hardening baseline: which directives count (in named sets), which services it covers,
+/// and the exceptions that were accepted.
+public struct Baseline: Sendable, Hashable, Codable {
+  public var name: String
+  public var title: String
+  /// A URL or document the baseline comes from.
+  public var reference: String?
+  public var version: String?
+  /// Requirement sets in file order (`core`, `extended`, …).
+  public var sets: [RequirementSet]
+  public var services: [BaselineService]
+  public var waivers: [Waiver]
+
+  public init(
+    name: String, title: String, reference: String? = nil, version: String? = nil, sets: [RequirementSet],
+    services: [BaselineService], waivers: [Waiver] = []
+  ) {
+    self.name = name
+    self.title = title
+    self.reference = reference
+    self.version = version
+    self.sets = sets
+    self.services = services
+    self.waivers = waivers
+  }
+
+  /// The requirements of the named sets, each directive once (the first set naming it wins).
+  public func requirements(in names: [String]) -> [Requirement] {
+    var seen: Set<HardeningDirective> = []
+    var result: [Requirement] = []
+    for set in sets where names.contains(set.name) {
+      for requirement in set.requirements where seen.insert(requirement.directive).inserted {
+        result.append(requirement)
+      }
+    }
+    return result
+  }
+
+  public func service(named name: String) -> BaselineService? { services.first { $0.name == name } }
+}
+
+public struct RequirementSet: Sendable, Hashable, Codable {
+  public var name: String
+  public var requirements: [Requirement]
+
+  public init(name: String, requirements: [Requirement]) {
+    self.name = name
+    self.requirements = requirements
+  }
+}
+
+/// One directive and the effective values that satisfy it.
+public struct Requirement: Sendable, Hashable, Codable {
+  public var directive: HardeningDirective
+  /// Accepted values for choice directives (`ProtectSystem`: `yes`, `full`, `strict`). Empty:
+  /// the directive's own rule (see `HardeningDirective.rule`).
+  public var accepted: [String]
+
+  public init(_ directive: HardeningDirective, accepted: [String] = []) {
+    self.directive = directive
+    self.accepted = accepted.isEmpty ? directive.defaultAccepted : accepted
+  }
+
+  /// What satisfies this requirement, in words (`ProtectSystem ∈ {yes, full, strict}`).
+  public var summary: String {
+    accepted.isEmpty
+      ? "\(directive.rawValue): \(directive.rule)"
+      : "\(directive.rawValue) ∈ {\(accepted.joined(separator: ", "))}"
+  }
+}
+
+/// A service the baseline covers.
+public struct BaselineService: Sendable, Hashable, Codable {
+  /// The unit name as the baseline writes it; aliases resolve (`sshd.service` finds
+  /// `ssh.service` through its `Names=`).
+  public var name: String
+  /// Why the whole service is out of scope; nil when it is in scope.
+  public var exempt: String?
+  /// Directives that do not apply to this service, with the reason.
+  public var notApplicable: [HardeningDirective: String]
+
+  public init(name: String, exempt: String? = nil, notApplicable: [HardeningDirective: String] = [:]) {
+    self.name = name
+    self.exempt = exempt
+    self.notApplicable = notApplicable
+  }
+}
+
+/// An accepted exception: a directive a service may lack (on matching hosts), until a date.
+public struct Waiver: Sendable, Hashable, Codable {
+  public var service: String
+  public var directive: HardeningDirective
+  /// A glob over host names (`web*`); nil: every host.
+  public var hosts: String?
+  public var reason: String
+  public var owner: String
+  /// The last day it counts (`2027-01-31`), as ISO `YYYY-MM-DD`; nil: no expiry.
+  public var expires: String?
+  /// Where it was written (`baseline.yml:42`), for messages.
+  public var origin: String?
+
+  public init(
+    service: String, directive: HardeningDirective, hosts: String? = nil, reason: String, owner: String,
+    expires: String? = nil, origin: String? = nil
+  ) {
+    self.service = service
+    self.directive = directive
+    self.hosts = hosts
+    self.reason = reason
+    self.owner = owner
+    self.expires = expires
+    self.origin = origin
+  }
+
+  /// True when `today` (`YYYY-MM-DD`) is past the expiry day.
+  public func isExpired(today: String) -> Bool { expires.map { today > $0 } ?? false }
+
+  public func applies(to host: String) -> Bool {
+    hosts.map { HostGlob.matches($0, host) } ?? true
+  }
+}
+
+/// The hardening directives a baseline can require.
+public enum HardeningDirective: String, Sendable, Hashable, Codable, CaseIterable, Comparable {
+  case privateTmp = "PrivateTmp"
+  case protectSystem = "ProtectSystem"
+  case protectHome = "ProtectHome"
+  case protectClock = "ProtectClock"
+  case protectHostname = "ProtectHostname"
+  case protectControlGroups = "ProtectControlGroups"
+  case protectKernelLogs = "ProtectKernelLogs"
+  case protectKernelModules = "ProtectKernelModules"
+  case protectKernelTunables = "ProtectKernelTunables"
+  case protectProc = "ProtectProc"
+  case procSubset = "ProcSubset"
+  case privateDevices = "PrivateDevices"
+  case privateNetwork = "PrivateNetwork"
+  case privateUsers = "PrivateUsers"
+  case privateIPC = "PrivateIPC"
+  case noNewPrivileges = "NoNewPrivileges"
+  case user = "User"
+  case dynamicUser = "DynamicUser"
+  case capabilityBoundingSet = "CapabilityBoundingSet"
+  case ambientCapabilities = "AmbientCapabilities"
+  case devicePolicy = "DevicePolicy"
+  case keyringMode = "KeyringMode"
+  case lockPersonality = "LockPersonality"
+  case memoryDenyWriteExecute = "MemoryDenyWriteExecute"
+  case removeIPC = "RemoveIPC"
+  case restrictAddressFamilies = "RestrictAddressFamilies"
+  case restrictNamespaces = "RestrictNamespaces"
+  case restrictRealtime = "RestrictRealtime"
+  case restrictSUIDSGID = "RestrictSUIDSGID"
+  case systemCallFilter = "SystemCallFilter"
+  case systemCallArchitectures = "SystemCallArchitectures"
+  case ipAddressDeny = "IPAddressDeny"
+  case umask = "UMask"
+
+  public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+
+  /// The values a baseline may list for a choice directive; nil for directives with a fixed rule.
+  public var choices: [String]? {
+    switch self {
+    case .protectSystem: ProtectSystem.allCases.map(\.rawValue)
+    case .protectHome: ProtectHome.allCases.map(\.rawValue)
+    case .protectProc: ProtectProc.allCases.map(\.rawValue)
+    case .procSubset: ProcSubset.allCases.map(\.rawValue)
+    case .keyringMode: KeyringMode.allCases.map(\.rawValue)
+    case .devicePolicy: DevicePolicy.allCases.map(\.rawValue)
+    case .systemCallArchitectures:
+      ["native", "x86-64", "x86", "x32", "arm64", "arm", "s390x", "ppc64-le", "riscv64"]
+    default: nil
+    }
+  }
+
+  var defaultAccepted: [String] {
+    switch self {
+    case .protectSystem: ["yes", "full", "strict"]
+    case .protectHome: ["yes", "read-only", "tmpfs"]
+    case .protectProc: ["invisible", "noaccess"]
+    case .procSubset: ["pid"]
+    case .keyringMode: ["private"]
+    case .devicePolicy: ["closed", "strict"]
+    case .systemCallArchitectures: ["native"]
+    default: []
+    }
+  }
+
+  /// The fixed rule of a directive without choices.
+  public var rule: String {
+    switch self {
+    case .user: "a non-root User=, or DynamicUser=yes"
+    case .capabilityBoundingSet: "narrower than the full set"
+    case .ambientCapabilities: "empty"
+    case .restrictAddressFamilies: "any restriction"
+    case .restrictNamespaces: "yes (every namespace type restricted)"
+    case .systemCallFilter: "a filter is set"
+    case .ipAddressDeny: "a deny list is set"
+    case .umask: "no permissions for others (…7)"
+    default: "yes"
+    }
+  }
+}
+
+/// Shell-style globs for host patterns in waivers: `*`, `?`.
+public enum HostGlob {
+  public static func matches(_ pattern: String, _ name: String) -> Bool {
+    matches(Array(pattern)[...], Array(name)[...])
+  }
+
+  static func matches(_ pattern: ArraySlice<Character>, _ name: ArraySlice<Character>) -> Bool {
+    guard let first = pattern.first else { return name.isEmpty }
+    if first == "*" {
+      var rest = name
+      while true {
+        if matches(pattern.dropFirst(), rest) { return true }
+        guard !rest.isEmpty else { return false }
+        rest = rest.dropFirst()
+      }
+    }
+    guard let head = name.first, first == "?" || first == head else { return false }
+    return matches(pattern.dropFirst(), name.dropFirst())
+  }
+}

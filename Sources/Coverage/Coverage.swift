@@ -1,0 +1,217 @@
+import UnitModel
+
+/// How far a service is along, across the hosts that have it.
+public enum CoverageStatus: String, Sendable, Hashable, Codable, CaseIterable {
+  /// Every required directive satisfied, waived or not applicable on every host that has it.
+  case hardened
+  case partial
+  /// No required directive satisfied on any host.
+  case notStarted = "not-started"
+  /// The baseline exempts the whole service.
+  case exempt
+  /// No scanned host has the service.
+  case notInstalled = "not-installed"
+}
+
+/// What one directive looks like for one service across hosts.
+public struct DirectiveCoverage: Sendable, Hashable, Codable {
+  public var directive: HardeningDirective
+  public var requirement: String
+  /// Hosts where it is satisfied, by where the value came from.
+  public var satisfied: [ValueSource: Int]
+  public var waived: Int
+  public var missing: Int
+  /// Why it does not apply (the baseline's reason); nil when it applies.
+  public var notApplicable: String?
+  /// Host names where it is missing and not waived.
+  public var missingOn: [String]
+
+  public var satisfiedTotal: Int { satisfied.values.reduce(0, +) }
+}
+
+/// Min, median and max of a value across hosts.
+public struct Spread: Sendable, Hashable, Codable {
+  public var min: Exposure
+  public var median: Exposure
+  public var max: Exposure
+
+  init?(_ values: [Exposure]) {
+    let sorted = values.sorted { $0.tenths < $1.tenths }
+    guard let first = sorted.first, let last = sorted.last else { return nil }
+    min = first
+    max = last
+    median = sorted[(sorted.count - 1) / 2]
+  }
+}
+
+/// One baseline service across the fleet.
+public struct ServiceCoverage: Sendable, Hashable, Codable {
+  public var name: String
+  /// The unit ids it resolved to on the hosts (differs from `name` for aliases).
+  public var unitIDs: [String]
+  public var status: CoverageStatus
+  public var exemptReason: String?
+  /// Host names that have it.
+  public var hosts: [String]
+  public var exposure: Spread?
+  public var directives: [DirectiveCoverage]
+}
+
+/// One host against the baseline.
+public struct HostCoverage: Sendable, Hashable, Codable {
+  public var name: String
+  /// Baseline services present (not exempt).
+  public var present: Int
+  public var hardened: Int
+  public var partial: Int
+  public var notStarted: Int
+  public var worstExposure: Exposure?
+  public var worstService: String?
+  /// Services on the host that the baseline does not name.
+  public var outside: Int
+}
+
+/// A waiver that was used, or that expired.
+public struct WaiverUse: Sendable, Hashable, Codable {
+  public var waiver: Waiver
+  public var expired: Bool
+  /// Host × service pairs it covered (or would have, when expired).
+  public var matches: Int
+}
+
+/// Coverage of a scan against a baseline. Pure: computed from values only.
+public struct CoverageReport: Sendable, Hashable, Codable {
+  public var baseline: String
+  public var required: [String]
+  public var today: String
+  public var services: [ServiceCoverage]
+  public var hosts: [HostCoverage]
+  /// Service ids on scanned hosts that the baseline does not name, with how many hosts have each.
+  public var outsideBaseline: [String: Int]
+  public var waivers: [WaiverUse]
+
+  public func count(_ status: CoverageStatus) -> Int { services.filter { $0.status == status }.count }
+}
+
+public enum CoverageCalculator {
+  /// Judges every host of `hosts` that has data against `baseline`.
+  /// - Parameters:
+  ///   - required: the set names that make a service `hardened` (default: the first set).
+  ///   - today: `YYYY-MM-DD`, for waiver expiry.
+  public static func compute(
+    hosts: [HostReport], baseline: Baseline, required: [String]? = nil, today: String
+  ) -> CoverageReport {
+    let requiredSets = required ?? baseline.sets.first.map { [$0.name] } ?? []
+    let requirements = baseline.requirements(in: requiredSets)
+    let scanned = hosts.filter { $0.status.code.hasData }
+    var waiverMatches: [Waiver: Int] = [:]
+    var services: [ServiceCoverage] = []
+    var perHost:
+      [String: (present: Int, hardened: Int, partial: Int, notStarted: Int, worst: (Exposure, String)?)] = [:]
+    var named: [String: Set<String>] = [:]  // host → unit ids the baseline covers
+
+    for entry in baseline.services {
+      var unitIDs: Set<String> = []
+      var hostNames: [String] = []
+      var exposures: [Exposure] = []
+      var directives: [HardeningDirective: DirectiveCoverage] = [:]
+      for requirement in requirements {
+        directives[requirement.directive] = DirectiveCoverage(
+          directive: requirement.directive, requirement: requirement.summary, satisfied: [:], waived: 0,
+          missing: 0,
+          notApplicable: entry.notApplicable[requirement.directive], missingOn: [])
+      }
+      var hostStatuses: [(String, CoverageStatus, Exposure?)] = []
+      for host in scanned {
+        guard let service = host.service(named: entry.name) else { continue }
+        named[host.name, default: []].insert(service.id)
+        unitIDs.insert(service.id)
+        hostNames.append(host.name)
+        if let exposure = service.overall?.exposure { exposures.append(exposure) }
+        var ok = 0
+        var applicable = 0
+        var satisfiedCount = 0
+        for requirement in requirements {
+          let directive = requirement.directive
+          if entry.notApplicable[directive] != nil { continue }
+          applicable += 1
+          let evaluation = requirement.evaluate(service)
+          if evaluation.satisfied {
+            directives[directive]?.satisfied[evaluation.source, default: 0] += 1
+            ok += 1
+            satisfiedCount += 1
+            continue
+          }
+          let waivers = baseline.waivers.filter {
+            $0.directive == directive && $0.applies(to: host.name)
+              && ($0.service == entry.name || $0.service == service.id
+                || service.aliases.contains($0.service))
+          }
+          for waiver in waivers { waiverMatches[waiver, default: 0] += 1 }
+          if waivers.contains(where: { !$0.isExpired(today: today) }) {
+            directives[directive]?.waived += 1
+            ok += 1
+          } else {
+            directives[directive]?.missing += 1
+            directives[directive]?.missingOn.append(host.name)
+          }
+        }
+        let status: CoverageStatus =
+          ok == applicable ? .hardened : satisfiedCount == 0 ? .notStarted : .partial
+        hostStatuses.append((host.name, status, service.overall?.exposure))
+      }
+      let status: CoverageStatus
+      if entry.exempt != nil {
+        status = .exempt
+      } else if hostStatuses.isEmpty {
+        status = .notInstalled
+      } else if hostStatuses.allSatisfy({ $0.1 == .hardened }) {
+        status = .hardened
+      } else if hostStatuses.allSatisfy({ $0.1 == .notStarted }) {
+        status = .notStarted
+      } else {
+        status = .partial
+      }
+      if entry.exempt == nil {
+        for (host, hostStatus, exposure) in hostStatuses {
+          var tally = perHost[host] ?? (0, 0, 0, 0, nil)
+          tally.present += 1
+          switch hostStatus {
+          case .hardened: tally.hardened += 1
+          case .notStarted: tally.notStarted += 1
+          default: tally.partial += 1
+          }
+          if let exposure, exposure.tenths > (tally.worst?.0.tenths ?? -1) {
+            tally.worst = (exposure, unitIDs.sorted().first ?? entry.name)
+          }
+          perHost[host] = tally
+        }
+      }
+      services.append(
+        ServiceCoverage(
+          name: entry.name, unitIDs: unitIDs.sorted(), status: status, exemptReason: entry.exempt,
+          hosts: hostNames,
+          exposure: Spread(exposures), directives: requirements.compactMap { directives[$0.directive] }))
+    }
+
+    var outside: [String: Int] = [:]
+    var hostCoverage: [HostCoverage] = []
+    for host in scanned {
+      let covered = named[host.name] ?? []
+      let extra = host.services.filter { !covered.contains($0.id) }
+      for service in extra { outside[service.id, default: 0] += 1 }
+      let tally = perHost[host.name] ?? (0, 0, 0, 0, nil)
+      hostCoverage.append(
+        HostCoverage(
+          name: host.name, present: tally.present, hardened: tally.hardened, partial: tally.partial,
+          notStarted: tally.notStarted, worstExposure: tally.worst?.0, worstService: tally.worst?.1,
+          outside: extra.count))
+    }
+    let waivers = baseline.waivers.map { waiver in
+      WaiverUse(waiver: waiver, expired: waiver.isExpired(today: today), matches: waiverMatches[waiver] ?? 0)
+    }
+    return CoverageReport(
+      baseline: baseline.name, required: requiredSets, today: today, services: services, hosts: hostCoverage,
+      outsideBaseline: outside, waivers: waivers)
+  }
+}

@@ -1,0 +1,184 @@
+import UnitModel
+
+/// One way a scan falls short of a policy.
+public struct Violation: Sendable, Hashable, Codable, CustomStringConvertible {
+  public enum Kind: String, Sendable, Hashable, Codable {
+    /// A required directive is not satisfied and no active waiver covers it.
+    case directive
+    /// The service's overall exposure is above the limit.
+    case exposure
+    /// A waiver has expired (with `--fail-on-expired-waivers`).
+    case expiredWaiver = "expired-waiver"
+    /// The host could not be audited (unreachable, refused, no systemd…).
+    case notScanned = "not-scanned"
+  }
+
+  public var kind: Kind
+  public var host: String?
+  public var service: String?
+  public var directive: HardeningDirective?
+  /// Why, in words a reader acts on.
+  public var reason: String
+
+  public var description: String {
+    let place = [host, service, directive?.rawValue].compactMap { $0 }.joined(separator: " ")
+    return place.isEmpty ? reason : "\(place): \(reason)"
+  }
+}
+
+/// The policy gate: every violation of a scan against a baseline. Pure.
+public enum PolicyCheck {
+  public static func violations(
+    hosts: [HostReport], baseline: Baseline, required: [String], maxExposure: Exposure? = nil,
+    failOnExpiredWaivers: Bool = false, today: String
+  ) -> [Violation] {
+    let requirements = baseline.requirements(in: required)
+    var result: [Violation] = []
+    for host in hosts {
+      guard host.status.code.hasData else {
+        result.append(
+          Violation(
+            kind: .notScanned, host: host.name, service: nil, directive: nil,
+            reason: "not audited: \(host.status.description)"))
+        continue
+      }
+      for entry in baseline.services where entry.exempt == nil {
+        guard let service = host.service(named: entry.name) else { continue }
+        let unit = service.id == entry.name ? service.id : "\(service.id) (\(entry.name))"
+        for requirement in requirements where entry.notApplicable[requirement.directive] == nil {
+          let evaluation = requirement.evaluate(service)
+          if evaluation.satisfied { continue }
+          let waivers = baseline.waivers.filter {
+            $0.directive == requirement.directive && $0.applies(to: host.name)
+              && ($0.service == entry.name || $0.service == service.id
+                || service.aliases.contains($0.service))
+          }
+          if waivers.contains(where: { !$0.isExpired(today: today) }) { continue }
+          var reason = "is \(evaluation.value); required: \(requirement.summary)"
+          if let expired = waivers.first {
+            reason += " (waiver by \(expired.owner) expired \(expired.expires ?? "?"))"
+          }
+          result.append(
+            Violation(
+              kind: .directive, host: host.name, service: unit, directive: requirement.directive,
+              reason: reason))
+        }
+        if let limit = maxExposure, let overall = service.overall, overall.exposure.tenths > limit.tenths {
+          result.append(
+            Violation(
+              kind: .exposure, host: host.name, service: unit, directive: nil,
+              reason: "exposure \(overall.exposure) \(overall.predicate) is above \(limit)"))
+        }
+      }
+    }
+    if failOnExpiredWaivers {
+      for waiver in baseline.waivers where waiver.isExpired(today: today) {
+        result.append(
+          Violation(
+            kind: .expiredWaiver, host: waiver.hosts, service: waiver.service, directive: waiver.directive,
+            reason: "waiver (\(waiver.reason); owner \(waiver.owner)) expired \(waiver.expires ?? "?")"
+              + (waiver.origin.map { " — \($0)" } ?? "")))
+      }
+    }
+    return result
+  }
+}
+
+/// What changed for one service on one host between two scans.
+public struct ServiceChange: Sendable, Hashable, Codable {
+  public enum Kind: String, Sendable, Hashable, Codable {
+    /// Now satisfies every required directive, and did not before.
+    case hardened
+    /// Exposure went up, a directive was lost, or the status went down.
+    case regressed
+    /// Exposure went down or directives were gained, without becoming hardened.
+    case improved
+  }
+
+  public var kind: Kind
+  public var host: String
+  public var service: String
+  public var exposureBefore: Exposure?
+  public var exposureAfter: Exposure?
+  /// Directives newly satisfied, with the value that satisfies them now.
+  public var gained: [DirectiveChange]
+  /// Directives no longer satisfied, with the value they have now.
+  public var lost: [DirectiveChange]
+}
+
+public struct DirectiveChange: Sendable, Hashable, Codable {
+  public var directive: HardeningDirective
+  public var before: String
+  public var after: String
+  /// Where the new value comes from.
+  public var source: ValueSource
+}
+
+/// Two scans compared against a baseline's requirements. Pure.
+public struct ScanDiff: Sendable, Hashable, Codable {
+  public var hostsAdded: [String]
+  public var hostsRemoved: [String]
+  /// `host service` pairs.
+  public var servicesAdded: [String]
+  public var servicesRemoved: [String]
+  public var changes: [ServiceChange]
+
+  public static func compare(
+    old: [HostReport], new: [HostReport], baseline: Baseline, required: [String]
+  ) -> ScanDiff {
+    let requirements = baseline.requirements(in: required)
+    let before = Dictionary(old.filter { $0.status.code.hasData }.map { ($0.name, $0) }) { a, _ in a }
+    let after = Dictionary(new.filter { $0.status.code.hasData }.map { ($0.name, $0) }) { a, _ in a }
+    var diff = ScanDiff(
+      hostsAdded: after.keys.filter { before[$0] == nil }.sorted(),
+      hostsRemoved: before.keys.filter { after[$0] == nil }.sorted(), servicesAdded: [], servicesRemoved: [],
+      changes: [])
+    for name in after.keys.sorted() {
+      guard let was = before[name], let now = after[name] else { continue }
+      let oldIDs = Set(was.services.map(\.id))
+      let newIDs = Set(now.services.map(\.id))
+      diff.servicesAdded += newIDs.subtracting(oldIDs).sorted().map { "\(name) \($0)" }
+      diff.servicesRemoved += oldIDs.subtracting(newIDs).sorted().map { "\(name) \($0)" }
+      for service in now.services where oldIDs.contains(service.id) {
+        guard let previous = was.services.first(where: { $0.id == service.id }) else { continue }
+        var gained: [DirectiveChange] = []
+        var lost: [DirectiveChange] = []
+        var allBefore = true
+        var allAfter = true
+        for requirement in requirements {
+          let a = requirement.evaluate(previous)
+          let b = requirement.evaluate(service)
+          allBefore = allBefore && a.satisfied
+          allAfter = allAfter && b.satisfied
+          let change = DirectiveChange(
+            directive: requirement.directive, before: a.value, after: b.value, source: b.source)
+          if b.satisfied && !a.satisfied { gained.append(change) }
+          if a.satisfied && !b.satisfied { lost.append(change) }
+        }
+        var exposureUp = false
+        var exposureDown = false
+        if let x = previous.overall?.exposure.tenths, let y = service.overall?.exposure.tenths {
+          exposureUp = y > x
+          exposureDown = y < x
+        }
+        let kind: ServiceChange.Kind?
+        if !lost.isEmpty || exposureUp || (allBefore && !allAfter) {
+          kind = .regressed
+        } else if allAfter && !allBefore {
+          kind = .hardened
+        } else if !gained.isEmpty || exposureDown {
+          kind = .improved
+        } else {
+          kind = nil
+        }
+        if let kind {
+          diff.changes.append(
+            ServiceChange(
+              kind: kind, host: name, service: service.id, exposureBefore: previous.overall?.exposure,
+              exposureAfter: service.overall?.exposure, gained: gained, lost: lost))
+        }
+      }
+    }
+    return diff
+  }
+}

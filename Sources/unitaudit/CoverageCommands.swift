@@ -1,0 +1,307 @@
+import ArgumentParser
+import Collector
+import Coverage
+import Foundation
+import UnitModel
+
+/// `--baseline` and `--require`, shared by coverage, check and diff.
+struct BaselineSelection: ParsableArguments {
+  @Option(
+    help: ArgumentHelp(
+      "A bundled baseline (see `unitaudit baseline list`) or a baseline YAML file.", valueName: "name|file"))
+  var baseline: String = "fedora-40"
+
+  @Option(
+    help: ArgumentHelp(
+      "Requirement sets that must be met, comma-separated (default: the baseline's first set).",
+      valueName: "sets"))
+  var require: String?
+
+  @Option(help: ArgumentHelp("The day waivers are judged on (default: today, UTC).", valueName: "YYYY-MM-DD"))
+  var today: String?
+
+  func load() throws -> (Baseline, [String]) {
+    let baseline = try BaselineStore.load(self.baseline)
+    let names = baseline.sets.map(\.name)
+    var required = names.prefix(1).map { $0 }
+    if let require {
+      required = require.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+      for name in required where !names.contains(name) {
+        throw ValidationError(
+          "baseline \(baseline.name) has no set '\(name)' (its sets: \(names.joined(separator: ", ")))")
+      }
+    }
+    return (baseline, required)
+  }
+
+  var day: String {
+    if let today { return today }
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.timeZone = TimeZone(identifier: "UTC")
+    formatter.dateFormat = "yyyy-MM-dd"
+    return formatter.string(from: Date())
+  }
+
+  func validate() throws {
+    if let today, !(today.count == 10 && today.split(separator: "-").count == 3) {
+      throw ValidationError("--today must be YYYY-MM-DD")
+    }
+  }
+}
+
+func loadHosts(_ path: String, console: Console) throws -> [HostReport] {
+  let loaded = try loadScan(URL(fileURLWithPath: path))
+  if !loaded.skippedLines.isEmpty {
+    console.error("warning: \(path)/hosts.jsonl: skipped unreadable lines \(loaded.skippedLines)")
+  }
+  if loaded.scan.metadata.state != .complete {
+    console.error(
+      "warning: \(path) is \(loaded.scan.metadata.state.rawValue); hosts not yet scanned are missing")
+  }
+  return loaded.scan.hosts
+}
+
+func printJSON<T: Encodable>(_ value: T) throws {
+  let encoder = JSONEncoder()
+  encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+  print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+struct BaselineCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "baseline", abstract: "List and show hardening baselines.",
+    subcommands: [List.self, Show.self])
+
+  struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the bundled baselines.")
+
+    func run() throws {
+      var rows: [[String]] = []
+      for name in BaselineStore.bundled {
+        let baseline = try BaselineStore.load(name)
+        rows.append([
+          name, "\(baseline.services.count)",
+          baseline.sets.map { "\($0.name) (\($0.requirements.count))" }.joined(separator: ", "),
+          baseline.title,
+        ])
+      }
+      print(table(header: ["NAME", "SERVICES", "SETS", "TITLE"], rows: rows))
+    }
+  }
+
+  struct Show: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Show a baseline: its sets, requirements, services, exemptions and waivers.")
+
+    @Argument(help: ArgumentHelp("A bundled baseline name or a baseline file.", valueName: "name|file"))
+    var baseline: String
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() throws {
+      let baseline: Baseline
+      do { baseline = try BaselineStore.load(self.baseline) } catch {
+        Console(quiet: false).error("error: \(error)")
+        throw ExitCode(2)
+      }
+      if json { return try printJSON(baseline) }
+      print("\(baseline.name): \(baseline.title)")
+      if let reference = baseline.reference { print("reference: \(reference)") }
+      if let version = baseline.version { print("version: \(version)") }
+      for set in baseline.sets {
+        print("\nset \(set.name):")
+        for requirement in set.requirements { print("  \(requirement.summary)") }
+      }
+      print("\nservices (\(baseline.services.count)):")
+      for service in baseline.services {
+        var line = "  \(service.name)"
+        if let reason = service.exempt { line += "  [exempt: \(reason)]" }
+        for (directive, reason) in service.notApplicable.sorted(by: { $0.key < $1.key }) {
+          line += "  [\(directive.rawValue) not applicable: \(reason)]"
+        }
+        print(line)
+      }
+      if !baseline.waivers.isEmpty {
+        print("\nwaivers:")
+        for waiver in baseline.waivers {
+          print(
+            "  \(waiver.service) \(waiver.directive.rawValue)\(waiver.hosts.map { " on \($0)" } ?? ""): "
+              + "\(waiver.reason) (owner \(waiver.owner)\(waiver.expires.map { ", expires \($0)" } ?? ""))")
+        }
+      }
+    }
+  }
+}
+
+struct CoverageCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "coverage",
+    abstract: "How far a scan is along a baseline: per service, per directive and per host.")
+
+  @Argument(help: ArgumentHelp("A scan directory.", valueName: "scan"))
+  var scan: String
+
+  @OptionGroup var selection: BaselineSelection
+
+  @Flag(help: "Print JSON.")
+  var json = false
+
+  func run() throws {
+    let console = Console(quiet: false)
+    let (baseline, required) = try usageErrors { try selection.load() }
+    let hosts = try usageErrors { try loadHosts(scan, console: console) }
+    let report = CoverageCalculator.compute(
+      hosts: hosts, baseline: baseline, required: required, today: selection.day)
+    if json { return try printJSON(report) }
+    let installed = report.services.filter { $0.status != .notInstalled }
+    print("\(baseline.name) (sets \(required.joined(separator: ", "))) on \(report.hosts.count) hosts:")
+    print(
+      CoverageStatus.allCases.map { "\(report.count($0)) \($0.rawValue)" }.joined(separator: ", ")
+        + " of \(report.services.count) services")
+    let rows = installed.map { service in
+      [
+        service.name, service.status.rawValue, "\(service.hosts.count)",
+        service.exposure.map { "\($0.min)/\($0.median)/\($0.max)" } ?? "-",
+        service.directives.filter { $0.missing > 0 }.map(\.directive.rawValue).joined(separator: " "),
+      ]
+    }
+    print()
+    print(table(header: ["SERVICE", "STATUS", "HOSTS", "EXPOSURE min/med/max", "MISSING"], rows: rows))
+    print()
+    let hostRows = report.hosts.map { host in
+      [
+        host.name, "\(host.present)", "\(host.hardened)", "\(host.partial)", "\(host.notStarted)",
+        host.worstExposure.map { "\($0) \(host.worstService ?? "")" } ?? "-", "\(host.outside)",
+      ]
+    }
+    print(
+      table(
+        header: ["HOST", "IN BASELINE", "HARDENED", "PARTIAL", "NOT STARTED", "WORST EXPOSURE", "OUTSIDE"],
+        rows: hostRows))
+    let expired = report.waivers.filter(\.expired)
+    if !expired.isEmpty {
+      print("\nexpired waivers (not counted):")
+      for use in expired {
+        print("  \(use.waiver.service) \(use.waiver.directive.rawValue): expired \(use.waiver.expires ?? "")")
+      }
+    }
+  }
+}
+
+struct CheckCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "check",
+    abstract: "The policy gate: list every violation of a baseline; exit 1 when there is any.",
+    discussion: """
+      A violation is a required directive that a service lacks on a host (and no active \
+      waiver covers), an exposure above --max-exposure, an expired waiver (with \
+      --fail-on-expired-waivers), or a host that could not be audited.
+
+      Exit status: 0 no violations, 1 violations, 2 usage errors (a bad baseline, a missing scan).
+      """)
+
+  @Argument(help: ArgumentHelp("A scan directory.", valueName: "scan"))
+  var scan: String
+
+  @OptionGroup var selection: BaselineSelection
+
+  @Option(name: .customLong("max-exposure"), help: "The highest overall exposure allowed (0.0–10.0).")
+  var maxExposure: Double?
+
+  @Flag(name: .customLong("fail-on-expired-waivers"), help: "Count expired waivers as violations.")
+  var failOnExpiredWaivers = false
+
+  @Flag(help: "Print JSON.")
+  var json = false
+
+  func validate() throws {
+    if let maxExposure, !(0...10).contains(maxExposure) {
+      throw ValidationError("--max-exposure must be 0.0–10.0")
+    }
+  }
+
+  func run() throws {
+    let console = Console(quiet: false)
+    let (baseline, required) = try usageErrors { try selection.load() }
+    let hosts = try usageErrors { try loadHosts(scan, console: console) }
+    let limit = maxExposure.map { Exposure(tenths: Int(($0 * 10).rounded())) }
+    let violations = PolicyCheck.violations(
+      hosts: hosts, baseline: baseline, required: required, maxExposure: limit,
+      failOnExpiredWaivers: failOnExpiredWaivers, today: selection.day)
+    if json {
+      try printJSON(violations)
+    } else {
+      for violation in violations { print(terminalSafe(violation.description)) }
+      print(
+        violations.isEmpty
+          ? "ok: no violations of \(baseline.name) (\(required.joined(separator: ", "))) on \(hosts.count) hosts"
+          : "\(violations.count) violation\(violations.count == 1 ? "" : "s") of \(baseline.name) (\(required.joined(separator: ", ")))"
+      )
+    }
+    if !violations.isEmpty { throw ExitCode(1) }
+  }
+}
+
+struct DiffCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "diff",
+    abstract:
+      "What changed between two scans: services hardened, regressed or improved, with the directives why.")
+
+  @Argument(help: ArgumentHelp("The older scan directory.", valueName: "old"))
+  var old: String
+
+  @Argument(help: ArgumentHelp("The newer scan directory.", valueName: "new"))
+  var new: String
+
+  @OptionGroup var selection: BaselineSelection
+
+  @Flag(help: "Print JSON.")
+  var json = false
+
+  func run() throws {
+    let console = Console(quiet: false)
+    let (baseline, required) = try usageErrors { try selection.load() }
+    let before = try usageErrors { try loadHosts(old, console: console) }
+    let after = try usageErrors { try loadHosts(new, console: console) }
+    let diff = ScanDiff.compare(old: before, new: after, baseline: baseline, required: required)
+    if json { return try printJSON(diff) }
+    for (title, list) in [
+      ("hosts added", diff.hostsAdded), ("hosts removed", diff.hostsRemoved),
+      ("services added", diff.servicesAdded),
+      ("services removed", diff.servicesRemoved),
+    ] where !list.isEmpty {
+      print("\(title): \(list.joined(separator: ", "))")
+    }
+    for kind in [ServiceChange.Kind.hardened, .regressed, .improved] {
+      let changes = diff.changes.filter { $0.kind == kind }
+      guard !changes.isEmpty else { continue }
+      print("\n\(kind.rawValue) (\(changes.count)):")
+      for change in changes {
+        var line = "  \(change.host) \(change.service)"
+        if let a = change.exposureBefore, let b = change.exposureAfter, a != b {
+          line += "  exposure \(a) → \(b)"
+        }
+        let gained = change.gained.map { "+\($0.directive.rawValue)=\($0.after) (\($0.source.rawValue))" }
+        let lost = change.lost.map { "-\($0.directive.rawValue) (now \($0.after))" }
+        if !(gained + lost).isEmpty { line += "  " + (gained + lost).joined(separator: " ") }
+        print(terminalSafe(line))
+      }
+    }
+    if diff.changes.isEmpty && diff.hostsAdded.isEmpty && diff.hostsRemoved.isEmpty {
+      print("no changes against \(baseline.name) (\(required.joined(separator: ", ")))")
+    }
+  }
+}
+
+/// Runs `body`; a failure is a usage error (exit 2) with its message.
+func usageErrors<T>(_ body: () throws -> T) throws -> T {
+  do { return try body() } catch let error as ValidationError {
+    throw error
+  } catch {
+    Console(quiet: false).error("error: \(error)")
+    throw ExitCode(2)
+  }
+}

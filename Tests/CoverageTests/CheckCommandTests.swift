@@ -1,0 +1,85 @@
+import Collector
+import Coverage
+import Foundation
+import Testing
+import UnitModel
+
+/// `unitaudit check` as a CI pipeline runs it: exit 0, 1 or 2.
+@Suite("unitaudit check: exit codes")
+struct CheckCommandTests {
+  func binary() throws -> String {
+    let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+    var directory = URL(fileURLWithPath: exe).deletingLastPathComponent()
+    if directory.lastPathComponent.hasSuffix(".xctest") { directory.deleteLastPathComponent() }
+    return directory.appendingPathComponent("unitaudit").path
+  }
+
+  /// Writes a scan directory holding `hosts`, and the test baseline; returns both paths.
+  func fixture(_ hosts: [HostReport]) async throws -> (scan: String, baseline: String) {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("check-\(UUID().uuidString)")
+    let metadata = ScanMetadata(
+      id: "t", toolVersion: "test", probeVersion: 1, mode: .ssh, state: .complete, startedAt: Date(),
+      targets: [],
+      plannedHosts: hosts.map(\.name))
+    let store = try ScanStore.create(at: root.appendingPathComponent("scan"), metadata: metadata)
+    for host in hosts { try await store.append(host, evidence: nil) }
+    await store.close()
+    let baseline = root.appendingPathComponent("baseline.yml").path
+    try Fleet.baselineText.write(toFile: baseline, atomically: true, encoding: .utf8)
+    return (root.appendingPathComponent("scan").path, baseline)
+  }
+
+  func run(_ arguments: [String]) throws -> (Int32, String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: try binary())
+    process.arguments = arguments
+    let output = FileManager.default.temporaryDirectory.appendingPathComponent("out-\(UUID().uuidString)")
+    guard FileManager.default.createFile(atPath: output.path, contents: nil) else {
+      throw CocoaError(.fileWriteUnknown)
+    }
+    let handle = try FileHandle(forWritingTo: output)
+    process.standardOutput = handle
+    process.standardError = handle
+    try process.run()
+    process.waitUntilExit()
+    try handle.close()
+    return (process.terminationStatus, try String(contentsOf: output, encoding: .utf8))
+  }
+
+  @Test("violations exit 1 and are listed; a clean scan exits 0; a bad baseline exits 2")
+  func exitCodes() async throws {
+    let dirty = try await fixture(Fleet.hosts)
+    let (status, output) = try run([
+      "check", dirty.scan, "--baseline", dirty.baseline, "--today", "2026-11-22",
+    ])
+    #expect(status == 1, "\(output)")
+    #expect(
+      output.contains("b1 systemd-hostnamed.service (dbus-org.freedesktop.hostname1.service) ProtectSystem"))
+    #expect(output.contains("c1: not audited"))
+
+    let hardened = Fleet.service("web.service", exposure: 20) {
+      $0.privateTmp = Fleet.on()
+      $0.protectSystem = Setting(.full, source: nil, impliedBy: "DynamicUser")
+      $0.noNewPrivileges = Fleet.on()
+    }
+    let clean = try await fixture([Fleet.host("a", [hardened])])
+    let (okStatus, okOutput) = try run(["check", clean.scan, "--baseline", clean.baseline])
+    #expect(okStatus == 0, "\(okOutput)")
+    #expect(okOutput.contains("ok: no violations"))
+    let (limitStatus, _) = try run([
+      "check", clean.scan, "--baseline", clean.baseline, "--max-exposure", "1.5",
+    ])
+    #expect(limitStatus == 1)
+
+    let broken = clean.baseline + ".bad"
+    try "name: x\ntitle: y\nsets:\n  core: [NoSuchThing]\nservices: []\n".write(
+      toFile: broken, atomically: true, encoding: .utf8)
+    let (badStatus, badOutput) = try run(["check", clean.scan, "--baseline", broken])
+    #expect(badStatus == 2)
+    #expect(badOutput.contains("\(broken):4: unknown directive 'NoSuchThing'"))
+    let (missingStatus, _) = try run(["check", "/nonexistent/scan", "--baseline", "fedora-40"])
+    #expect(missingStatus == 2)
+    let (requireStatus, _) = try run(["check", clean.scan, "--baseline", clean.baseline, "--require", "nope"])
+    #expect(requireStatus == 2)
+  }
+}
