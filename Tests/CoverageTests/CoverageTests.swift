@@ -177,7 +177,8 @@ struct PolicyCheckTests {
     #expect(!text.contains { $0.contains("web.service") }, "the waiver covers b1's NoNewPrivileges")
     #expect(!text.contains { $0.contains("shell.service") }, "exempt")
     #expect(found.contains { $0.kind == .notScanned && $0.host == "c1" })
-    #expect(found.filter { $0.kind == .directive }.count == 4)  // hostnamed: ProtectSystem + NoNewPrivileges on 2 hosts
+    // hostnamed lacks ProtectSystem and NoNewPrivileges, on both hosts.
+    #expect(found.filter { $0.kind == .directive }.count == 4)
 
     let strict = PolicyCheck.violations(
       hosts: Fleet.hosts, baseline: baseline, required: ["core"], maxExposure: Exposure(tenths: 50),
