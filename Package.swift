@@ -14,6 +14,7 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
   ],
   targets: [
     // libssh from Debian's libssh-dev.
@@ -34,6 +35,15 @@ let package = Package(
     .target(
       name: "Coverage", dependencies: ["UnitModel", .product(name: "Yams", package: "Yams")],
       resources: [.copy("Baselines")], swiftSettings: strict),
+    // Report view models, charts, CSV and JSON; HTML and Markdown through Mustache templates.
+    .target(
+      name: "Report",
+      dependencies: ["Coverage", "UnitModel", .product(name: "Mustache", package: "swift-mustache")],
+      swiftSettings: strict),
+    // The report templates (Templates/*.mustache), bundled as resources.
+    .target(
+      name: "ReportTemplates", path: "Templates", exclude: [], resources: [.copy("report.html.mustache"), .copy("report.md.mustache")],
+      swiftSettings: strict),
     // Transports, fan-out and the scan directory.
     .target(
       name: "Collector", dependencies: ["UnitModel", "Normalize", "Inventory", "SSH"],
@@ -41,7 +51,7 @@ let package = Package(
     .executableTarget(
       name: "unitaudit",
       dependencies: [
-        "UnitModel", "Normalize", "Collector", "Inventory", "Coverage",
+        "UnitModel", "Normalize", "Collector", "Inventory", "Coverage", "Report", "ReportTemplates",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict),
@@ -59,6 +69,9 @@ let package = Package(
     .testTarget(
       name: "SSHTests", dependencies: ["SSH", "Collector", "Normalize", "UnitModel", "Inventory"],
       swiftSettings: strict),
+    .testTarget(
+      name: "ReportTests", dependencies: ["Report", "ReportTemplates", "Coverage", "UnitModel"],
+      exclude: ["Helpers"], swiftSettings: strict),
     // End to end against the booted systemd fleet (Scripts/fleet).
     .testTarget(name: "EndToEndTests", dependencies: ["Collector", "UnitModel"], swiftSettings: strict),
     .testTarget(

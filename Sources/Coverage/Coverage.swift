@@ -128,36 +128,21 @@ public enum CoverageCalculator {
         unitIDs.insert(service.id)
         hostNames.append(host.name)
         if let exposure = service.overall?.exposure { exposures.append(exposure) }
-        var ok = 0
-        var applicable = 0
-        var satisfiedCount = 0
-        for requirement in requirements {
-          let directive = requirement.directive
-          if entry.notApplicable[directive] != nil { continue }
-          applicable += 1
-          let evaluation = requirement.evaluate(service)
-          if evaluation.satisfied {
-            directives[directive]?.satisfied[evaluation.source, default: 0] += 1
-            ok += 1
-            satisfiedCount += 1
-            continue
-          }
-          let waivers = baseline.waivers.filter {
-            $0.directive == directive && $0.applies(to: host.name)
-              && ($0.service == entry.name || $0.service == service.id
-                || service.aliases.contains($0.service))
-          }
-          for waiver in waivers { waiverMatches[waiver, default: 0] += 1 }
-          if waivers.contains(where: { !$0.isExpired(today: today) }) {
-            directives[directive]?.waived += 1
-            ok += 1
-          } else {
-            directives[directive]?.missing += 1
-            directives[directive]?.missingOn.append(host.name)
+        let judgement = judge(
+          service, host: host.name, entry: entry, requirements: requirements, baseline: baseline, today: today
+        )
+        for outcome in judgement.outcomes {
+          for waiver in outcome.waivers { waiverMatches[waiver, default: 0] += 1 }
+          switch outcome.state {
+          case .satisfied(let source): directives[outcome.directive]?.satisfied[source, default: 0] += 1
+          case .waived: directives[outcome.directive]?.waived += 1
+          case .missing:
+            directives[outcome.directive]?.missing += 1
+            directives[outcome.directive]?.missingOn.append(host.name)
+          case .notApplicable: break
           }
         }
-        let status: CoverageStatus =
-          ok == applicable ? .hardened : satisfiedCount == 0 ? .notStarted : .partial
+        let status = judgement.status
         hostStatuses.append((host.name, status, service.overall?.exposure))
       }
       let status: CoverageStatus
@@ -213,5 +198,66 @@ public enum CoverageCalculator {
     return CoverageReport(
       baseline: baseline.name, required: requiredSets, today: today, services: services, hosts: hostCoverage,
       outsideBaseline: outside, waivers: waivers)
+  }
+
+  /// How one directive of one service on one host stands.
+  public struct Outcome: Sendable, Hashable {
+    public enum State: Sendable, Hashable {
+      case satisfied(ValueSource)
+      case waived
+      case missing
+      case notApplicable
+    }
+    public var directive: HardeningDirective
+    public var state: State
+    /// Waivers that name this service, directive and host (active or expired).
+    public var waivers: [Waiver]
+    /// The effective value; nil for directives that do not apply.
+    public var evaluation: Evaluation?
+  }
+
+  /// Judges one service on one host: each required directive, and the resulting status
+  /// (`hardened`, `partial` or `not-started`; `exempt` when the baseline exempts it).
+  public static func judge(
+    _ service: ServiceRecord, host: String, entry: BaselineService, requirements: [Requirement],
+    baseline: Baseline,
+    today: String
+  ) -> (status: CoverageStatus, outcomes: [Outcome]) {
+    var outcomes: [Outcome] = []
+    var ok = 0
+    var applicable = 0
+    var satisfiedCount = 0
+    for requirement in requirements {
+      let directive = requirement.directive
+      if entry.notApplicable[directive] != nil {
+        outcomes.append(Outcome(directive: directive, state: .notApplicable, waivers: [], evaluation: nil))
+        continue
+      }
+      applicable += 1
+      let evaluation = requirement.evaluate(service)
+      if evaluation.satisfied {
+        outcomes.append(
+          Outcome(
+            directive: directive, state: .satisfied(evaluation.source), waivers: [], evaluation: evaluation))
+        ok += 1
+        satisfiedCount += 1
+        continue
+      }
+      let waivers = baseline.waivers.filter {
+        $0.directive == directive && $0.applies(to: host)
+          && ($0.service == entry.name || $0.service == service.id || service.aliases.contains($0.service))
+      }
+      if waivers.contains(where: { !$0.isExpired(today: today) }) {
+        outcomes.append(
+          Outcome(directive: directive, state: .waived, waivers: waivers, evaluation: evaluation))
+        ok += 1
+      } else {
+        outcomes.append(
+          Outcome(directive: directive, state: .missing, waivers: waivers, evaluation: evaluation))
+      }
+    }
+    if entry.exempt != nil { return (.exempt, outcomes) }
+    let status: CoverageStatus = ok == applicable ? .hardened : satisfiedCount == 0 ? .notStarted : .partial
+    return (status, outcomes)
   }
 }

@@ -18,11 +18,65 @@ public struct Evaluation: Sendable, Hashable, Codable {
   /// The effective value as text (`strict`, `yes`, `CAP_CHOWN CAP_KILL`, `(unset)`).
   public var value: String
   public var source: ValueSource
+  /// The file (and line) that set it; nil for implied and default values.
+  public var origin: Provenance?
+
+  public init(satisfied: Bool, value: String, source: ValueSource, origin: Provenance? = nil) {
+    self.satisfied = satisfied
+    self.value = value
+    self.source = source
+    self.origin = origin
+  }
 }
 
 extension Requirement {
   /// Judges the service's effective setting.
   public func evaluate(_ service: ServiceRecord) -> Evaluation {
+    var result = judge(service)
+    result.origin = origin(in: service.hardening)
+    return result
+  }
+
+  /// The file and line behind the directive's effective value, if a file set it.
+  func origin(in h: HardeningSettings) -> Provenance? {
+    switch directive {
+    case .privateTmp: h.privateTmp?.source
+    case .protectClock: h.protectClock?.source
+    case .protectHostname: h.protectHostname?.source
+    case .protectControlGroups: h.protectControlGroups?.source
+    case .protectKernelLogs: h.protectKernelLogs?.source
+    case .protectKernelModules: h.protectKernelModules?.source
+    case .protectKernelTunables: h.protectKernelTunables?.source
+    case .privateDevices: h.privateDevices?.source
+    case .privateNetwork: h.privateNetwork?.source
+    case .privateUsers: h.privateUsers?.source
+    case .privateIPC: h.privateIPC?.source
+    case .noNewPrivileges: h.noNewPrivileges?.source
+    case .dynamicUser: h.dynamicUser?.source
+    case .lockPersonality: h.lockPersonality?.source
+    case .memoryDenyWriteExecute: h.memoryDenyWriteExecute?.source
+    case .removeIPC: h.removeIPC?.source
+    case .restrictRealtime: h.restrictRealtime?.source
+    case .restrictSUIDSGID: h.restrictSUIDSGID?.source
+    case .protectSystem: h.protectSystem?.source
+    case .protectHome: h.protectHome?.source
+    case .protectProc: h.protectProc?.source
+    case .procSubset: h.procSubset?.source
+    case .keyringMode: h.keyringMode?.source
+    case .devicePolicy: h.devicePolicy?.source
+    case .systemCallArchitectures: h.systemCallArchitectures?.source
+    case .user: h.dynamicUser?.value == true ? h.dynamicUser?.source : h.user?.source
+    case .capabilityBoundingSet: h.capabilityBoundingSet?.source
+    case .ambientCapabilities: h.ambientCapabilities?.source
+    case .restrictAddressFamilies: h.restrictAddressFamilies?.source
+    case .systemCallFilter: h.systemCallFilter?.source
+    case .restrictNamespaces: h.restrictNamespaces?.source
+    case .ipAddressDeny: h.ipAddressDeny?.source
+    case .umask: h.umask?.source
+    }
+  }
+
+  private func judge(_ service: ServiceRecord) -> Evaluation {
     let h = service.hardening
     func from<T>(_ setting: Setting<T>?) -> ValueSource {
       guard let setting else { return .default }

@@ -45,23 +45,19 @@ public enum PolicyCheck {
       for entry in baseline.services where entry.exempt == nil {
         guard let service = host.service(named: entry.name) else { continue }
         let unit = service.id == entry.name ? service.id : "\(service.id) (\(entry.name))"
-        for requirement in requirements where entry.notApplicable[requirement.directive] == nil {
-          let evaluation = requirement.evaluate(service)
-          if evaluation.satisfied { continue }
-          let waivers = baseline.waivers.filter {
-            $0.directive == requirement.directive && $0.applies(to: host.name)
-              && ($0.service == entry.name || $0.service == service.id
-                || service.aliases.contains($0.service))
-          }
-          if waivers.contains(where: { !$0.isExpired(today: today) }) { continue }
-          var reason = "is \(evaluation.value); required: \(requirement.summary)"
-          if let expired = waivers.first {
+        let judgement = CoverageCalculator.judge(
+          service, host: host.name, entry: entry, requirements: requirements, baseline: baseline, today: today
+        )
+        for outcome in judgement.outcomes where outcome.state == .missing {
+          let summary =
+            requirements.first { $0.directive == outcome.directive }?.summary ?? outcome.directive.rawValue
+          var reason = "is \(outcome.evaluation?.value ?? "?"); required: \(summary)"
+          if let expired = outcome.waivers.first {
             reason += " (waiver by \(expired.owner) expired \(expired.expires ?? "?"))"
           }
           result.append(
             Violation(
-              kind: .directive, host: host.name, service: unit, directive: requirement.directive,
-              reason: reason))
+              kind: .directive, host: host.name, service: unit, directive: outcome.directive, reason: reason))
         }
         if let limit = maxExposure, let overall = service.overall, overall.exposure.tenths > limit.tenths {
           result.append(
@@ -123,8 +119,9 @@ public struct ScanDiff: Sendable, Hashable, Codable {
   public var servicesRemoved: [String]
   public var changes: [ServiceChange]
 
+  /// - Parameter today: `YYYY-MM-DD`, for waivers (both scans are judged by today's waivers).
   public static func compare(
-    old: [HostReport], new: [HostReport], baseline: Baseline, required: [String]
+    old: [HostReport], new: [HostReport], baseline: Baseline, required: [String], today: String = "9999-12-31"
   ) -> ScanDiff {
     let requirements = baseline.requirements(in: required)
     let before = Dictionary(old.filter { $0.status.code.hasData }.map { ($0.name, $0) }) { a, _ in a }
@@ -139,22 +136,32 @@ public struct ScanDiff: Sendable, Hashable, Codable {
       let newIDs = Set(now.services.map(\.id))
       diff.servicesAdded += newIDs.subtracting(oldIDs).sorted().map { "\(name) \($0)" }
       diff.servicesRemoved += oldIDs.subtracting(newIDs).sorted().map { "\(name) \($0)" }
+      // The baseline entry each unit answers to (by id or alias), for not-applicable and waivers.
+      var entries: [String: BaselineService] = [:]
+      for entry in baseline.services {
+        if let unit = now.service(named: entry.name)?.id { entries[unit] = entry }
+      }
       for service in now.services where oldIDs.contains(service.id) {
         guard let previous = was.services.first(where: { $0.id == service.id }) else { continue }
+        let entry = entries[service.id] ?? BaselineService(name: service.id)
+        let a = CoverageCalculator.judge(
+          previous, host: name, entry: entry, requirements: requirements, baseline: baseline, today: today)
+        let b = CoverageCalculator.judge(
+          service, host: name, entry: entry, requirements: requirements, baseline: baseline, today: today)
         var gained: [DirectiveChange] = []
         var lost: [DirectiveChange] = []
-        var allBefore = true
-        var allAfter = true
-        for requirement in requirements {
-          let a = requirement.evaluate(previous)
-          let b = requirement.evaluate(service)
-          allBefore = allBefore && a.satisfied
-          allAfter = allAfter && b.satisfied
+        for (before, after) in zip(a.outcomes, b.outcomes) {
+          let was = before.state != .missing
+          let now = after.state != .missing
+          guard was != now else { continue }
           let change = DirectiveChange(
-            directive: requirement.directive, before: a.value, after: b.value, source: b.source)
-          if b.satisfied && !a.satisfied { gained.append(change) }
-          if a.satisfied && !b.satisfied { lost.append(change) }
+            directive: after.directive, before: before.evaluation?.value ?? "",
+            after: after.evaluation?.value ?? "",
+            source: after.evaluation?.source ?? .default)
+          if now { gained.append(change) } else { lost.append(change) }
         }
+        let allBefore = a.status == .hardened
+        let allAfter = b.status == .hardened
         var exposureUp = false
         var exposureDown = false
         if let x = previous.overall?.exposure.tenths, let y = service.overall?.exposure.tenths {

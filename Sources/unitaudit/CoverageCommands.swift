@@ -266,7 +266,8 @@ struct DiffCommand: ParsableCommand {
     let (baseline, required) = try usageErrors { try selection.load() }
     let before = try usageErrors { try loadHosts(old, console: console) }
     let after = try usageErrors { try loadHosts(new, console: console) }
-    let diff = ScanDiff.compare(old: before, new: after, baseline: baseline, required: required)
+    let diff = ScanDiff.compare(
+      old: before, new: after, baseline: baseline, required: required, today: selection.day)
     if json { return try printJSON(diff) }
     for (title, list) in [
       ("hosts added", diff.hostsAdded), ("hosts removed", diff.hostsRemoved),

@@ -3,6 +3,7 @@ import Collector
 import Foundation
 import Inventory
 import Normalize
+import Report
 import SSH
 import UnitModel
 
@@ -102,6 +103,11 @@ struct ScanCommand: AsyncParsableCommand {
   @Option(help: "After Ctrl-C, seconds to wait for running hosts before leaving them out.")
   var grace: Double = 10
 
+  @Flag(
+    help:
+      "Render the reports (HTML, Markdown, CSV, JSON against fedora-40) into DIR/report when the scan ends.")
+  var report = false
+
   @Flag(name: [.short, .long], help: "Print nothing but errors.")
   var quiet = false
 
@@ -143,6 +149,20 @@ struct ScanCommand: AsyncParsableCommand {
     }
     let runner = ScanRunner(prepared: prepared, console: console, grace: grace)
     let code = await runner.run()
+    if report && (code == 0 || code == 1) {
+      do {
+        let written = try ReportCommand.render(
+          scan: prepared.directory.path, selection: try BaselineSelection.parse([]), compare: nil,
+          formats: ReportFormat.allCases, to: prepared.directory.appendingPathComponent("report"),
+          templates: nil,
+          console: console)
+        console.info(
+          "reports written to \(prepared.directory.appendingPathComponent("report").path) (\(written.count) files)"
+        )
+      } catch {
+        console.error("error: the scan is complete, but its reports could not be written: \(error)")
+      }
+    }
     if code != 0 { throw ExitCode(code) }
   }
 

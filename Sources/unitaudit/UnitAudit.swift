@@ -27,7 +27,7 @@ struct UnitAudit: AsyncParsableCommand {
     version: version,
     subcommands: [
       ScanCommand.self, InventoryCommand.self, BaselineCommand.self, CoverageCommand.self, CheckCommand.self,
-      DiffCommand.self, ProbeCommand.self, NormalizeCommand.self,
+      DiffCommand.self, ReportCommand.self, ProbeCommand.self, NormalizeCommand.self,
     ]
   )
 

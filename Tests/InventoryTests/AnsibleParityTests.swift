@@ -68,13 +68,13 @@ enum ParityError: Error, CustomStringConvertible {
 func ansibleInventoryPath() throws -> String {
   let environment = ProcessInfo.processInfo.environment
   if let explicit = environment["UNITAUDIT_ANSIBLE_INVENTORY"] { return explicit }
-  var candidates = [".build/ansible-venv/bin/ansible-inventory"]
+  var candidates = [".build/test-venv/bin/ansible-inventory"]
   candidates += (environment["PATH"] ?? "").split(separator: ":").map { "\($0)/ansible-inventory" }
   if let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) {
     return found
   }
   throw ParityError.setup(
-    "ansible-inventory not found: run Scripts/test (it installs ansible-core into .build/ansible-venv) "
+    "ansible-inventory not found: run Scripts/test (it installs ansible-core into .build/test-venv) "
       + "or set UNITAUDIT_ANSIBLE_INVENTORY")
 }
 

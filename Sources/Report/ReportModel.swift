@@ -1,0 +1,433 @@
+import Coverage
+import Foundation
+import UnitModel
+
+/// Everything a report shows, computed once from a scan and its coverage. Pure.
+public struct ReportInput: Sendable {
+  public var metadata: ScanMetadata
+  public var hosts: [HostReport]
+  public var baseline: Baseline
+  public var required: [String]
+  public var coverage: CoverageReport
+  /// With `--compare`: the older scan's date and the diff to it.
+  public var compare: (since: String, diff: ScanDiff)?
+  /// When the report was made (`2026-11-22 21:40 UTC`).
+  public var generatedAt: String
+
+  public init(
+    metadata: ScanMetadata, hosts: [HostReport], baseline: Baseline, required: [String],
+    coverage: CoverageReport,
+    compare: (since: String, diff: ScanDiff)? = nil, generatedAt: String
+  ) {
+    self.metadata = metadata
+    self.hosts = hosts
+    self.baseline = baseline
+    self.required = required
+    self.coverage = coverage
+    self.compare = compare
+    self.generatedAt = generatedAt
+  }
+}
+
+/// The values the templates render. Every text that came from a host is made inert here
+/// (`Inert.text`): control characters become visible symbols and very long values are cut.
+/// HTML and Markdown escaping is the template engine's job (see `ReportRenderer`).
+public struct ReportView: Sendable {
+  public struct Tile: Sendable {
+    public var label: String
+    public var value: String
+    public var detail: String
+    public var tone: String
+  }
+
+  public struct Column: Sendable {
+    public var name: String
+    public var short: String
+  }
+
+  public struct Cell: Sendable {
+    /// `vendor`, `override`, `implied`, `default`, `missing`, `waived`, `na`, `none`
+    public var state: String
+    public var mark: String
+    public var title: String
+    /// The directive's name when it is missing (for the Markdown list), else nil.
+    public var missingMark: String?
+  }
+
+  public struct Row: Sendable {
+    public var name: String
+    public var units: String
+    public var status: String
+    public var hostCount: Int
+    public var exposure: String
+    public var exposureSort: Int
+    public var groups: String
+    public var cells: [Cell]
+    public var installed: Bool
+  }
+
+  public struct HostRow: Sendable {
+    public var name: String
+    public var address: String
+    public var groups: String
+    public var os: String
+    public var systemd: String
+    public var status: String
+    public var statusTone: String
+    public var reason: String
+    public var services: Int
+    public var hardened: Int
+    public var worst: String
+    public var worstSort: Int
+  }
+
+  public struct HardenedEntry: Sendable {
+    public var service: String
+    public var settings: String
+    public var files: String
+  }
+
+  public struct Change: Sendable {
+    public var host: String
+    public var service: String
+    public var exposure: String
+    public var why: String
+  }
+
+  public var title: String
+  public var scanID: String
+  public var scanStarted: String
+  public var generatedAt: String
+  public var toolVersion: String
+  public var baselineName: String
+  public var baselineTitle: String
+  public var baselineReference: String
+  public var required: String
+  public var tiles: [Tile]
+  public var exposureChart: String
+  public var progressChart: String
+  public var adoptionChart: String
+  public var columns: [Column]
+  public var rows: [Row]
+  public var groupOptions: [String]
+  public var hosts: [HostRow]
+  public var failedHosts: [HostRow]
+  public var hardened: [HardenedEntry]
+  public var hasCompare: Bool
+  public var compareSince: String
+  public var newlyHardened: [Change]
+  public var regressed: [Change]
+  public var improved: [Change]
+  /// Per-service detail as JSON, safe inside `<script type="application/json">`.
+  public var detailsJSON: String
+  public var counts: [String: Int]
+  // Flags for the templates (Mustache has no "is empty" test).
+  public var hasFailed: Bool
+  public var hasHardened: Bool
+  public var hasRegressed: Bool
+  public var hasNewlyHardened: Bool
+  public var hasImproved: Bool
+}
+
+extension ReportView {
+  public init(_ input: ReportInput) {
+    let coverage = input.coverage
+    let requirements = input.baseline.requirements(in: input.required)
+    let scanned = input.hosts.filter { $0.status.code.hasData }
+    let failed = input.hosts.filter { !$0.status.code.hasData }
+    let serviceInstances = scanned.reduce(0) { $0 + $1.services.count }
+    let exposures = scanned.flatMap { $0.services.compactMap { $0.overall?.exposure.tenths } }.sorted()
+    let median = exposures.isEmpty ? nil : exposures[(exposures.count - 1) / 2]
+
+    title = "unitaudit report"
+    scanID = input.metadata.id
+    scanStarted = Self.day(input.metadata.startedAt)
+    generatedAt = input.generatedAt
+    toolVersion = input.metadata.toolVersion
+    baselineName = input.baseline.name
+    baselineTitle = Inert.text(input.baseline.title)
+    baselineReference = input.baseline.reference ?? ""
+    required = input.required.joined(separator: ", ")
+    counts = [
+      "hardened": coverage.count(.hardened), "partial": coverage.count(.partial),
+      "notStarted": coverage.count(.notStarted), "exempt": coverage.count(.exempt),
+      "notInstalled": coverage.count(.notInstalled),
+    ]
+    tiles = [
+      Tile(
+        label: "Hosts", value: "\(input.hosts.count)",
+        detail: "\(scanned.count) scanned, \(failed.count) failed", tone: failed.isEmpty ? "good" : "warn"),
+      Tile(
+        label: "Services", value: "\(serviceInstances)",
+        detail: "\(Set(scanned.flatMap { $0.services.map(\.id) }).count) distinct", tone: "plain"),
+      Tile(
+        label: "Hardened", value: "\(coverage.count(.hardened))",
+        detail:
+          "of \(coverage.services.count - coverage.count(.notInstalled) - coverage.count(.exempt)) installed in the baseline",
+        tone: "good"),
+      Tile(
+        label: "Partial / not started", value: "\(coverage.count(.partial)) / \(coverage.count(.notStarted))",
+        detail: "\(coverage.count(.exempt)) exempt, \(coverage.count(.notInstalled)) not installed",
+        tone: "warn"),
+      Tile(
+        label: "Median exposure", value: median.map { Exposure(tenths: $0).description } ?? "–",
+        detail: "over \(exposures.count) scored services", tone: (median ?? 0) > 70 ? "bad" : "plain"),
+    ]
+    exposureChart = Charts.histogram(exposures)
+    progressChart = Charts.progress(coverage)
+    adoptionChart = Charts.adoption(coverage, requirements: requirements)
+    columns = requirements.map { Column(name: $0.directive.rawValue, short: Self.abbreviation($0.directive)) }
+
+    var groups: Set<String> = []
+    var hostGroups: [String: [String]] = [:]
+    for host in input.hosts {
+      hostGroups[host.name] = host.groups
+      groups.formUnion(host.groups)
+    }
+    groupOptions = groups.sorted().map(Inert.text)
+    rows = coverage.services.map { service in
+      let installed = service.status != .notInstalled
+      let cells: [Cell] = service.directives.map { directive in
+        Self.cell(directive, service: service, baseline: input.baseline)
+      }
+      let rowGroups = Set(service.hosts.flatMap { hostGroups[$0] ?? [] })
+      return Row(
+        name: Inert.text(service.name),
+        units: service.unitIDs.filter { $0 != service.name }.map(Inert.text).joined(separator: ", "),
+        status: service.status.rawValue, hostCount: service.hosts.count,
+        exposure: service.exposure.map { "\($0.min) / \($0.median) / \($0.max)" } ?? "–",
+        exposureSort: service.exposure?.max.tenths ?? -1,
+        groups: rowGroups.sorted().map(Inert.text).joined(separator: " "),
+        cells: installed && service.status != .exempt
+          ? cells : cells.map { _ in Cell(state: "none", mark: "", title: "", missingMark: nil) },
+        installed: installed)
+    }
+
+    let perHost = Dictionary(coverage.hosts.map { ($0.name, $0) }) { a, _ in a }
+    func hostRow(_ host: HostReport) -> HostRow {
+      let c = perHost[host.name]
+      let identity = host.identity
+      return HostRow(
+        name: Inert.text(host.name),
+        address: Inert.text(
+          [host.address, host.port.map(String.init)].compactMap { $0 }.joined(separator: ":")),
+        groups: host.groups.map(Inert.text).joined(separator: ", "),
+        os: Inert.text(identity?.osPrettyName ?? identity?.osID ?? "–"),
+        systemd: identity?.systemdVersion.map(String.init) ?? "–", status: host.status.code.rawValue,
+        statusTone: host.status.code == .ok ? "good" : host.status.code.hasData ? "warn" : "bad",
+        reason: Inert.text(host.status.reason ?? ""), services: host.services.count,
+        hardened: c?.hardened ?? 0,
+        worst: c?.worstExposure.map { "\($0) \(Inert.text(c?.worstService ?? ""))" } ?? "–",
+        worstSort: c?.worstExposure?.tenths ?? -1)
+    }
+    hosts = scanned.map(hostRow)
+    failedHosts = failed.map(hostRow)
+    hardened = Self.hardenedEntries(input, requirements: requirements)
+
+    if let compare = input.compare {
+      hasCompare = true
+      compareSince = compare.since
+      func change(_ c: ServiceChange) -> Change {
+        let exposure: String
+        switch (c.exposureBefore, c.exposureAfter) {
+        case (let a?, let b?) where a != b: exposure = "\(a) → \(b)"
+        case (_, let b?): exposure = b.description
+        default: exposure = "–"
+        }
+        let why =
+          (c.gained.map { "+\($0.directive.rawValue)=\(Inert.text($0.after))" }
+          + c.lost.map { "−\($0.directive.rawValue) (now \(Inert.text($0.after)))" }).joined(separator: ", ")
+        return Change(host: Inert.text(c.host), service: Inert.text(c.service), exposure: exposure, why: why)
+      }
+      newlyHardened = compare.diff.changes.filter { $0.kind == .hardened }.map(change)
+      regressed = compare.diff.changes.filter { $0.kind == .regressed }.map(change)
+      improved = compare.diff.changes.filter { $0.kind == .improved }.map(change)
+    } else {
+      hasCompare = false
+      compareSince = ""
+      newlyHardened = []
+      regressed = []
+      improved = []
+    }
+    detailsJSON = Self.details(input, requirements: requirements)
+    hasFailed = !failedHosts.isEmpty
+    hasHardened = !hardened.isEmpty
+    hasRegressed = !regressed.isEmpty
+    hasNewlyHardened = !newlyHardened.isEmpty
+    hasImproved = !improved.isEmpty
+  }
+
+  public static func day(_ date: Date) -> String {
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.timeZone = TimeZone(identifier: "UTC")
+    formatter.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
+    return formatter.string(from: date)
+  }
+
+  /// Column headers: short enough for a matrix, the full name in the title.
+  static func abbreviation(_ directive: HardeningDirective) -> String {
+    let known: [HardeningDirective: String] = [
+      .privateTmp: "PTmp", .protectSystem: "PSys", .protectHome: "PHome", .protectClock: "PClk",
+      .protectHostname: "PHost", .protectControlGroups: "PCG", .protectKernelLogs: "PKL",
+      .protectKernelModules: "PKM",
+      .protectKernelTunables: "PKT", .protectProc: "PProc", .procSubset: "PSub", .privateDevices: "PDev",
+      .privateNetwork: "PNet", .privateUsers: "PUsr", .privateIPC: "PIPC", .noNewPrivileges: "NNP",
+      .user: "User",
+      .dynamicUser: "DynU", .capabilityBoundingSet: "CapBS", .ambientCapabilities: "AmbC",
+      .devicePolicy: "DevP",
+      .keyringMode: "Keyr", .lockPersonality: "LckP", .memoryDenyWriteExecute: "MDWE", .removeIPC: "RIPC",
+      .restrictAddressFamilies: "RAF", .restrictNamespaces: "RNS", .restrictRealtime: "RRT",
+      .restrictSUIDSGID: "RSUID",
+      .systemCallFilter: "SCF", .systemCallArchitectures: "SCA", .ipAddressDeny: "IPDn", .umask: "UMsk",
+    ]
+    return known[directive] ?? String(directive.rawValue.prefix(4))
+  }
+
+  static func cell(_ d: DirectiveCoverage, service: ServiceCoverage, baseline: Baseline) -> Cell {
+    let total = d.satisfiedTotal + d.waived + d.missing
+    if let reason = d.notApplicable {
+      return Cell(
+        state: "na", mark: "–", title: "\(d.directive.rawValue): not applicable: \(Inert.text(reason))",
+        missingMark: nil)
+    }
+    if d.missing > 0 {
+      let hosts =
+        d.missingOn.prefix(10).map(Inert.text).joined(separator: ", ") + (d.missingOn.count > 10 ? ", …" : "")
+      return Cell(
+        state: "missing", mark: d.missing == total ? "✗" : "✗ \(d.missing)/\(total)",
+        title: "\(d.requirement): missing on \(d.missing) of \(total) hosts (\(hosts))",
+        missingMark: d.directive.rawValue)
+    }
+    if d.waived > 0 {
+      let reasons = baseline.waivers.filter {
+        $0.directive == d.directive && ($0.service == service.name || service.unitIDs.contains($0.service))
+      }.map {
+        "\(Inert.text($0.reason)) (owner \(Inert.text($0.owner))\($0.expires.map { ", until \($0)" } ?? ""))"
+      }
+      return Cell(
+        state: "waived", mark: "W",
+        title:
+          "\(d.directive.rawValue): waived on \(d.waived) of \(total) hosts: \(reasons.joined(separator: "; "))",
+        missingMark: nil)
+    }
+    let by = ValueSource.allCases.compactMap { source in
+      d.satisfied[source].map { "\(source.rawValue) \($0)" }
+    }
+    let state: ValueSource =
+      d.satisfied[.override] != nil
+      ? .override
+      : d.satisfied[.vendor] != nil
+        ? .vendor
+        : d.satisfied[.implied] != nil ? .implied : .default
+    let mark = ["override": "A", "vendor": "V", "implied": "I", "default": "D"][state.rawValue] ?? "?"
+    return Cell(
+      state: state.rawValue, mark: mark,
+      title: "\(d.directive.rawValue): satisfied on \(total) hosts (\(by.joined(separator: ", ")))",
+      missingMark: nil)
+  }
+
+  /// Services now hardened, what they set and in which files: release-note material.
+  static func hardenedEntries(_ input: ReportInput, requirements: [Requirement]) -> [HardenedEntry] {
+    input.coverage.services.filter { $0.status == .hardened }.compactMap { service in
+      guard
+        let record = input.hosts.lazy.filter({ $0.status.code.hasData }).compactMap({
+          $0.service(named: service.name)
+        })
+        .first
+      else { return nil }
+      var settings: [String] = []
+      var files: [String] = []
+      for requirement in requirements {
+        let evaluation = requirement.evaluate(record)
+        guard evaluation.satisfied else { continue }
+        settings.append("\(requirement.directive.rawValue)=\(Inert.text(evaluation.value))")
+        if let file = evaluation.origin?.file, !files.contains(file) { files.append(file) }
+      }
+      return HardenedEntry(
+        service: Inert.text(service.name), settings: settings.joined(separator: ", "),
+        files: files.isEmpty ? "(systemd defaults)" : files.map(Inert.text).joined(separator: ", "))
+    }
+  }
+
+  /// Per service: the distinct configurations across hosts (hosts sharing the same values),
+  /// so a 1,000-host fleet does not repeat the same detail 1,000 times.
+  static func details(_ input: ReportInput, requirements: [Requirement]) -> String {
+    struct Setting: Encodable, Hashable {
+      var directive: String
+      var value: String
+      var satisfied: Bool
+      var source: String
+      var file: String
+    }
+    struct Config: Encodable {
+      var hosts: [String]
+      var exposures: [String]
+      var settings: [Setting]
+    }
+    struct Detail: Encodable {
+      var units: [String]
+      var configs: [Config]
+    }
+    var result: [String: Detail] = [:]
+    let scanned = input.hosts.filter { $0.status.code.hasData }
+    for service in input.coverage.services where service.status != .notInstalled {
+      var configs: [[Setting]: Config] = [:]
+      var order: [[Setting]] = []
+      for host in scanned {
+        guard let record = host.service(named: service.name) else { continue }
+        let settings = requirements.map { requirement in
+          let e = requirement.evaluate(record)
+          return Setting(
+            directive: requirement.directive.rawValue, value: Inert.text(e.value), satisfied: e.satisfied,
+            source: e.source.rawValue, file: e.origin.map { "\(Inert.text($0.file)):\($0.line)" } ?? "")
+        }
+        if configs[settings] == nil {
+          configs[settings] = Config(hosts: [], exposures: [], settings: settings)
+          order.append(settings)
+        }
+        configs[settings]?.hosts.append(Inert.text(host.name))
+        configs[settings]?.exposures.append(record.overall.map { "\($0.exposure) \($0.predicate)" } ?? "–")
+      }
+      result[Inert.text(service.name)] = Detail(
+        units: service.unitIDs.map(Inert.text), configs: order.compactMap { configs[$0] })
+    }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    let data = (try? encoder.encode(result)) ?? Data("{}".utf8)
+    return Inert.scriptJSON(String(decoding: data, as: UTF8.self))
+  }
+}
+
+/// Making values from hosts harmless before any format sees them.
+public enum Inert {
+  /// The longest value shown in HTML and Markdown; the rest is summarized.
+  public static let maxShown = 1_000
+
+  /// Control characters become visible symbols (ESC → ␛), and very long values are cut.
+  public static func text(_ value: String) -> String {
+    var scalars = String.UnicodeScalarView()
+    var count = 0
+    for scalar in value.unicodeScalars {
+      if count == maxShown {
+        let rest = value.unicodeScalars.count - maxShown
+        return String(scalars) + "… (\(rest) more characters)"
+      }
+      count += 1
+      switch scalar.value {
+      case 0..<0x20: scalars.append(Unicode.Scalar(0x2400 + scalar.value) ?? "?")
+      case 0x7F: scalars.append("\u{2421}")
+      case 0x80..<0xA0, 0x2028, 0x2029, 0x202A...0x202E, 0x2066...0x2069:
+        scalars.append("\u{FFFD}")
+      default: scalars.append(scalar)
+      }
+    }
+    return String(scalars)
+  }
+
+  /// JSON that can sit inside `<script type="application/json">`: no `<`, `>`, `&`.
+  public static func scriptJSON(_ json: String) -> String {
+    json.replacingOccurrences(of: "<", with: "\\u003c").replacingOccurrences(of: ">", with: "\\u003e")
+      .replacingOccurrences(of: "&", with: "\\u0026")
+  }
+}

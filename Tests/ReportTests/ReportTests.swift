@@ -1,0 +1,215 @@
+import Coverage
+import Foundation
+import Report
+import ReportTemplates
+import Testing
+import UnitModel
+
+/// Values a hostile or broken host could send, which must stay inert in every format.
+enum Hostile {
+  static let script = "<script>window.alertCalled=1</script>"
+  static let image = "<img src=x onerror=\"window.alertCalled=1\">"
+  static let mustache = "{{detailsJSON}}"
+  static let formula = "=HYPERLINK(\"http://evil.example/\",\"click\")"
+  static let ansi = "\u{1B}[31mred\u{1B}[0m"
+  static let long = String(repeating: "A", count: 100_000)
+}
+
+enum Sample {
+  static let vendor = "/usr/lib/systemd/system/web.service"
+  static let admin = "/etc/systemd/system/web.service.d/50-harden.conf"
+
+  static func service(
+    _ id: String, exposure: Int, aliases: [String] = [], _ set: (inout HardeningSettings) -> Void
+  )
+    -> ServiceRecord
+  {
+    var h = HardeningSettings()
+    set(&h)
+    return ServiceRecord(
+      id: id, aliases: aliases, loadState: "loaded", hardening: h,
+      overall: OverallExposure(
+        exposure: Exposure(tenths: exposure), predicate: exposure >= 70 ? "UNSAFE" : "OK"),
+      checks: [
+        "PrivateTmp": SecurityCheck(
+          name: "PrivateTmp=", description: "Service has access to other software's temporary files",
+          set: h.privateTmp?.value ?? false, exposure: Exposure(tenths: 2))
+      ])
+  }
+
+  static func flag(_ file: String = vendor) -> Setting<Bool> {
+    Setting(true, source: Provenance(file: file, line: 7))
+  }
+
+  /// web is hardened on both hosts (vendor file on one, admin drop-in on the other); db is
+  /// partial; the hostile host carries hostile values everywhere a host can put them.
+  static func hosts(hardenedWeb: Bool = true) -> [HostReport] {
+    func web(_ file: String) -> ServiceRecord {
+      service("web.service", exposure: 32) {
+        $0.privateTmp = flag(file)
+        $0.protectSystem = Setting(.strict, source: Provenance(file: file, line: 8))
+        if hardenedWeb { $0.noNewPrivileges = flag(file) }
+      }
+    }
+    let db = service("db.service", exposure: 81) { $0.privateTmp = flag() }
+    var evil = service("evil.service", exposure: 96) {
+      $0.user = Setting(
+        Hostile.formula, source: Provenance(file: "/etc/systemd/system/evil.service", line: 3))
+    }
+    evil.description = Hostile.script
+    let identity = HostIdentity(
+      osPrettyName: Hostile.script + Hostile.mustache + Hostile.ansi, systemdVersion: 252)
+    return [
+      HostReport(
+        name: "web1", address: "10.0.0.1", groups: ["web", "prod"], status: HostStatus(.ok),
+        identity: HostIdentity(
+          osID: "debian", osVersionID: "12", osPrettyName: "Debian GNU/Linux 12", systemdVersion: 252),
+        services: [web(vendor), db]),
+      HostReport(
+        name: "web2", address: "10.0.0.2", groups: ["web"], status: HostStatus(.ok),
+        identity: HostIdentity(osPrettyName: "Debian GNU/Linux 12", systemdVersion: 252),
+        services: [web(admin)]),
+      HostReport(
+        name: "evil" + Hostile.image, groups: [Hostile.mustache], status: HostStatus(.ok), identity: identity,
+        services: [evil]),
+      HostReport(
+        name: "down1", address: "10.0.0.9",
+        status: HostStatus(.unreachable, reason: Hostile.image + Hostile.long)),
+    ]
+  }
+
+  static let baseline = """
+    name: sample
+    title: Sample baseline <b>bold</b>
+    sets:
+      core: [PrivateTmp, {ProtectSystem: [full, strict]}, NoNewPrivileges, User]
+    services:
+      - name: web.service
+        not-applicable: { User: the sample service needs root }
+      - db.service
+      - evil.service
+      - gone.service
+    """
+
+  static func input(hosts: [HostReport] = hosts(), compare old: [HostReport]? = nil) throws -> ReportInput {
+    let baseline = try BaselineParser.parse(Self.baseline, file: "sample.yml")
+    let coverage = CoverageCalculator.compute(
+      hosts: hosts, baseline: baseline, required: ["core"], today: "2026-11-22")
+    let metadata = ScanMetadata(
+      id: "scan-1", toolVersion: "test", probeVersion: 1, mode: .ssh, state: .complete,
+      startedAt: Date(timeIntervalSince1970: 1_795_000_000), targets: [], plannedHosts: hosts.map(\.name))
+    let diff = old.map {
+      ScanDiff.compare(old: $0, new: hosts, baseline: baseline, required: ["core"], today: "2026-11-22")
+    }
+    return ReportInput(
+      metadata: metadata, hosts: hosts, baseline: baseline, required: ["core"], coverage: coverage,
+      compare: diff.map { ("2026-10-01", $0) }, generatedAt: "2026-11-22 12:00 UTC")
+  }
+
+  static func render(_ format: ReportFormat, _ input: ReportInput) throws -> [String: String] {
+    try ReportRenderer(templates: BundledTemplates.all()).render(format, input)
+  }
+}
+
+@Suite("Reports: every format from a fixture scan")
+struct ReportFormatTests {
+  @Test("HTML: tiles, the matrix with a known cell, hosts, failures, hardened services, the diff")
+  func html() throws {
+    let page = try #require(
+      try Sample.render(.html, try Sample.input(compare: Sample.hosts(hardenedWeb: false)))["report.html"])
+    #expect(page.hasPrefix("<!DOCTYPE html>"))
+    #expect(page.contains("<div class=\"label\">Hosts</div><div class=\"value\">4</div>"))
+    // web: PrivateTmp set by the vendor file on web1 and by an admin drop-in on web2.
+    #expect(page.contains("title=\"PrivateTmp: satisfied on 2 hosts (vendor 1, override 1)\""))
+    #expect(page.contains("User: not applicable: the sample service needs root"))
+    #expect(page.contains("<span class=\"status hardened\">hardened</span>"))
+    #expect(page.contains("<span class=\"status not-installed\">not-installed</span>"))
+    #expect(page.components(separatedBy: "<tr data-name=").count - 1 == 4)
+    #expect(page.contains("Newly hardened") && page.contains("+NoNewPrivileges=yes"))
+    #expect(page.contains("<h3>Not audited</h3>"))
+    #expect(page.contains("ProtectSystem=strict") && page.contains(Sample.admin))
+  }
+
+  @Test("Markdown: summary, coverage table, failures, the release-notes list, newly hardened")
+  func markdown() throws {
+    let text = try #require(
+      try Sample.render(.md, try Sample.input(compare: Sample.hosts(hardenedWeb: false)))["report.md"])
+    #expect(text.contains("| Hosts | **4** (3 scanned, 1 failed) |"))
+    #expect(text.contains("| web.service | hardened | 2 | 3.2 / 3.2 / 3.2 |  |"))
+    #expect(
+      text.contains("| db.service | partial | 1 | 8.1 / 8.1 / 8.1 | ProtectSystem NoNewPrivileges User  |"))
+    #expect(text.contains("## Hardened services"))
+    #expect(
+      text.contains(
+        "| web.service | PrivateTmp=yes, ProtectSystem=strict, NoNewPrivileges=yes | \(Sample.vendor) |"))
+    #expect(text.contains("## Newly hardened since 2026-10-01"))
+    #expect(text.contains("| web1 | web.service | 3.2 | +NoNewPrivileges=yes |"))
+  }
+
+  @Test("CSV: services, checks and hosts, with per-host status and one column per directive")
+  func csv() throws {
+    let files = try Sample.render(.csv, try Sample.input())
+    let services = try #require(files["services.csv"])
+    let lines = services.components(separatedBy: "\r\n").filter { !$0.isEmpty }
+    #expect(
+      lines.first
+        == "host,groups,os,systemd,service,status,exposure,predicate,PrivateTmp,ProtectSystem,NoNewPrivileges,User"
+    )
+    #expect(
+      lines.contains("web1,web prod,Debian GNU/Linux 12,252,db.service,partial,8.1,UNSAFE,yes,no,no,(root)"))
+    #expect(lines.count == 1 + 4)
+    #expect(files["checks.csv"]?.contains("web2,web.service,PrivateTmp,true,0.2") == true)
+    #expect(files["hosts.csv"]?.components(separatedBy: "\r\n").filter { !$0.isEmpty }.count == 5)
+  }
+
+  @Test("JSON: the scan, its coverage and the schema version")
+  func json() throws {
+    let text = try #require(try Sample.render(.json, try Sample.input())["report.json"])
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    #expect(object["schemaVersion"] as? Int == ScanMetadata.currentSchemaVersion)
+    #expect((object["hosts"] as? [Any])?.count == 4)
+    let coverage = try #require(object["coverage"] as? [String: Any])
+    #expect((coverage["services"] as? [Any])?.count == 4)
+  }
+
+  @Test("hostile values stay inert in every format")
+  func hostile() throws {
+    let input = try Sample.input()
+    let page = try #require(try Sample.render(.html, input)["report.html"])
+    #expect(!page.contains(Hostile.script))
+    #expect(!page.contains("<img src=x"))
+    #expect(page.contains("&lt;script&gt;window.alertCalled=1&lt;/script&gt;"))
+    #expect(!page.contains("\u{1B}"))
+    #expect(page.contains("␛[31mred"))
+    #expect(!page.contains(String(repeating: "A", count: 1_001)))
+    #expect(page.contains("AAA… (99042 more characters)"))
+    // The embedded detail JSON cannot close its script element.
+    let json = page.components(separatedBy: "<script type=\"application/json\" id=\"details\">")[1]
+      .components(separatedBy: "</script>")[0]
+    #expect(!json.contains("<") && json.contains("\\u003cimg"))
+    // The literal {{detailsJSON}} from the host is shown, not expanded.
+    #expect(page.contains("{{detailsJSON}}"))
+
+    let md = try #require(try Sample.render(.md, input)["report.md"])
+    #expect(md.components(separatedBy: "<img").count == md.components(separatedBy: "\\<img").count)
+    #expect(md.contains("\\<img src=x"))
+    #expect(!md.contains("\u{1B}"))
+
+    let csv = try Sample.render(.csv, input)
+    #expect(
+      csv["services.csv"]?.contains("\"'=HYPERLINK(\"\"http://evil.example/\"\",\"\"click\"\")\"") == true)
+    #expect(csv["hosts.csv"]?.contains("\n=") == false)
+    #expect(CSV.field("+1") == "'+1" && CSV.field("-x") == "'-x" && CSV.field("@a") == "'@a")
+    #expect(CSV.field("\tx") == "'\tx" && CSV.field("a,b") == "\"a,b\"")
+  }
+
+  @Test("--templates: a template of the same name replaces the bundled one")
+  func override() throws {
+    var templates = BundledTemplates.all()
+    #expect(templates.keys.sorted() == ["report.html", "report.md"])
+    templates["report.md"] =
+      "{{% CONTENT_TYPE: MARKDOWN}}custom {{baselineName}} {{#rows}}[{{name}}]{{/rows}}"
+    let text = try ReportRenderer(templates: templates).render(.md, try Sample.input())["report.md"]
+    #expect(text == "custom sample [web.service][db.service][evil.service][gone.service]")
+  }
+}

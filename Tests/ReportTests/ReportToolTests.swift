@@ -1,0 +1,182 @@
+import Coverage
+import Foundation
+import Report
+import ReportTemplates
+import Testing
+import UnitModel
+
+extension Tag {
+  /// Tests that run real external programs (Python's csv, markdown-it-py, chromium).
+  @Tag static var integration: Self
+}
+
+enum Tools {
+  /// The Python with markdown-it-py and websocket-client: `$UNITAUDIT_TEST_PYTHON`, or the
+  /// venv Scripts/test makes.
+  static var python: String {
+    ProcessInfo.processInfo.environment["UNITAUDIT_TEST_PYTHON"] ?? ".build/test-venv/bin/python"
+  }
+
+  static var helpers: URL {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Helpers")
+  }
+
+  /// Where tests leave files for people to look at (the browser screenshot).
+  static var outputDirectory: URL {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent(".build/test-output")
+    try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+  }
+
+  static func scratch() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+  }
+
+  /// Runs a helper script; returns its stdout, throws with its output when it fails.
+  static func run(_ script: String, _ arguments: [String]) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: python)
+    process.arguments = [helpers.appendingPathComponent(script).path] + arguments
+    let out = try scratch().appendingPathComponent("out")
+    guard FileManager.default.createFile(atPath: out.path, contents: nil) else {
+      throw CocoaError(.fileWriteUnknown)
+    }
+    let handle = try FileHandle(forWritingTo: out)
+    process.standardOutput = handle
+    process.standardError = handle
+    try process.run()
+    process.waitUntilExit()
+    try handle.close()
+    let text = try String(contentsOf: out, encoding: .utf8)
+    guard process.terminationStatus == 0 else {
+      throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "\(script) failed: \(text)"])
+    }
+    return text
+  }
+
+  static func write(_ files: [String: String], to directory: URL) throws {
+    for (name, text) in files {
+      try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
+    }
+  }
+}
+
+@Suite("Reports read back by the tools people use", .tags(.integration), .serialized)
+struct ReportToolTests {
+  @Test("CSV read back with Python's csv module equals the model's values")
+  func csvReadBack() throws {
+    let input = try Sample.input()
+    let directory = try Tools.scratch()
+    try Tools.write(try Sample.render(.csv, input), to: directory)
+    let rows = try JSONDecoder().decode(
+      [[String]].self,
+      from: Data(try Tools.run("read_csv.py", [directory.appendingPathComponent("services.csv").path]).utf8))
+    #expect(rows.count == 5)
+    let header = rows[0]
+    let requirements = input.baseline.requirements(in: input.required)
+    for row in rows.dropFirst() {
+      let host = try #require(input.hosts.first { $0.name == row[0] })
+      let service = try #require(host.service(named: row[4]))
+      #expect(row[6] == service.overall?.exposure.description)
+      for (offset, requirement) in requirements.enumerated() {
+        let value = requirement.evaluate(service).value
+        let expected = value.hasPrefix("=") ? "'" + value : value
+        #expect(row[8 + offset] == expected, "\(row[0]) \(row[4]) \(header[8 + offset])")
+      }
+    }
+    let hosts = try JSONDecoder().decode(
+      [[String]].self,
+      from: Data(try Tools.run("read_csv.py", [directory.appendingPathComponent("hosts.csv").path]).utf8))
+    let down = try #require(hosts.first { $0[0] == "down1" })
+    #expect(down[4] == "unreachable" && down[5].hasPrefix("<img src=x") && down[5].count > 32_000)
+  }
+
+  @Test("Markdown renders to tables with a CommonMark + GFM renderer, and hostile values stay text")
+  func markdownRenders() throws {
+    let directory = try Tools.scratch()
+    try Tools.write(
+      try Sample.render(.md, try Sample.input(compare: Sample.hosts(hardenedWeb: false))), to: directory)
+    let html = try Tools.run("render_markdown.py", [directory.appendingPathComponent("report.md").path])
+    #expect(html.components(separatedBy: "<table>").count - 1 == 5)
+    #expect(html.contains("<td>web.service</td>\n<td>hardened</td>"))
+    #expect(html.contains("<h2>Hardened services</h2>"))
+    #expect(!html.contains("<img") && !html.contains("<script") && html.contains("&lt;img src=x"))
+    #expect(!html.contains("<b>bold</b>"))
+  }
+
+  @Test(
+    "HTML in headless chromium: sorting, filtering, detail; no external resource, no request, hostile values inert"
+  )
+  func browser() throws {
+    let directory = try Tools.scratch()
+    try Tools.write(
+      try Sample.render(.html, try Sample.input(compare: Sample.hosts(hardenedWeb: false))), to: directory)
+    let screenshot = Tools.outputDirectory.appendingPathComponent("report-sample.png").path
+    let output = try Tools.run(
+      "browser.py", [directory.appendingPathComponent("report.html").path, screenshot, "db"])
+    let result = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
+    // Installed services show by default: web, db, evil (gone is not installed).
+    #expect(result["allRows"] as? Int == 4)
+    #expect(result["rows"] as? Int == 3)
+    #expect(result["countText"] as? String == "3 of 4 services shown")
+    #expect(result["hostsAscending"] as? [Int] == [1, 1, 2])
+    #expect(result["ariaSort"] as? String == "ascending")
+    #expect(result["hostsDescending"] as? [Int] == [2, 1, 1])
+    #expect(result["namesSorted"] as? [String] == ["db.service", "evil.service", "web.service"])
+    #expect(result["filtered"] as? [String] == ["db.service"])
+    #expect(result["filteredAll"] as? Int == 1)
+    #expect((result["detail"] as? String)?.contains("Directive") == true)
+    #expect((result["external"] as? [String])?.isEmpty == true)
+    let requests = result["requests"] as? [String] ?? []
+    #expect(requests.allSatisfy { $0.hasPrefix("file://") }, "\(requests)")
+    #expect(result["scriptsRun"] as? Bool == true, "a hostile script ran")
+    #expect(FileManager.default.fileExists(atPath: screenshot))
+  }
+}
+
+@Suite("Reports at scale")
+struct ReportScaleTests {
+  /// 1,000 hosts × 150 services, built from the sample's services with varied names and values.
+  static func fleet() -> [HostReport] {
+    (0..<1_000).map { index in
+      let services = (0..<150).map { number -> ServiceRecord in
+        let name =
+          number < 3 ? ["web.service", "db.service", "evil.service"][number] : "svc\(number).service"
+        return Sample.service(name, exposure: (index + number) % 100) {
+          if (index + number) % 3 == 0 { $0.privateTmp = Sample.flag() }
+          if (index + number) % 5 == 0 {
+            $0.protectSystem = Setting(.full, source: Provenance(file: Sample.admin, line: 2))
+          }
+        }
+      }
+      return HostReport(
+        name: "host\(index)", address: "10.\(index / 256).\(index % 256).1", groups: ["g\(index % 7)"],
+        status: HostStatus(.ok),
+        identity: HostIdentity(osPrettyName: "Debian GNU/Linux 12", systemdVersion: 252),
+        services: services)
+    }
+  }
+
+  @Test("1,000 hosts × 150 services: every format renders; the HTML shows aggregates, detail on demand")
+  func scale() throws {
+    let started = Date()
+    let input = try Sample.input(hosts: Self.fleet())
+    var sizes: [String: Int] = [:]
+    for format in ReportFormat.allCases {
+      for (name, text) in try Sample.render(format, input) { sizes[name] = text.utf8.count }
+    }
+    let elapsed = Date().timeIntervalSince(started)
+    print(
+      "1,000 hosts × 150 services: all formats in \(String(format: "%.1f", elapsed)) s; sizes \(sizes.sorted { $0.key < $1.key })"
+    )
+    // The page holds one matrix row per baseline service and one row per host, not 150,000.
+    let page = try #require(try Sample.render(.html, input)["report.html"])
+    #expect(page.components(separatedBy: "<tr data-name=").count - 1 == 4)
+    #expect(page.components(separatedBy: "<th scope=\"row\">host").count - 1 == 1_000)
+    #expect((sizes["report.html"] ?? .max) < 4_000_000)
+    #expect(sizes["services.csv"].map { $0 > 150_000 * 40 } == true)
+  }
+}
