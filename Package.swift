@@ -42,7 +42,7 @@ let package = Package(
       swiftSettings: strict),
     // The report templates (Templates/*.mustache), bundled as resources.
     .target(
-      name: "ReportTemplates", path: "Templates", exclude: [], resources: [.copy("report.html.mustache"), .copy("report.md.mustache")],
+      name: "ReportTemplates", path: "Templates", exclude: ["report-screenshot.png"], resources: [.copy("report.html.mustache"), .copy("report.md.mustache")],
       swiftSettings: strict),
     // Transports, fan-out and the scan directory.
     .target(
@@ -65,6 +65,10 @@ let package = Package(
     .testTarget(
       name: "InventoryTests", dependencies: ["Inventory"], resources: [.copy("Fixtures")],
       swiftSettings: strict),
+    // The offline benchmark (Benchmarks/run uses it): synthetic fleets, timed stages.
+    .executableTarget(
+      name: "unitaudit-bench", dependencies: ["Collector", "Coverage", "Normalize", "Report", "ReportTemplates", "UnitModel"],
+      path: "Benchmarks/OfflineBench", swiftSettings: strict),
     // Integration tests against real OpenSSH servers started on loopback.
     .testTarget(
       name: "SSHTests", dependencies: ["SSH", "Collector", "Normalize", "UnitModel", "Inventory"],

@@ -18,10 +18,13 @@ public struct Collector: Sendable {
     self.concurrency = max(1, concurrency)
   }
 
-  /// Probes every host; returns the reports of those that finished. Cancelling the task
+  /// Probes every host; returns the reports of those that finished (none with
+  /// `keepReports: false`: a large fleet's reports are on disk and need not stay in memory).
+  /// Cancelling the task
   /// stops new hosts from starting; hosts already running finish and are recorded.
   public func collect(
-    _ hosts: [FleetHost], onStart: @escaping @Sendable (FleetHost) -> Void = { _ in },
+    _ hosts: [FleetHost], keepReports: Bool = true,
+    onStart: @escaping @Sendable (FleetHost) -> Void = { _ in },
     onFinish: @escaping @Sendable (HostReport) -> Void = { _ in }
   ) async throws -> [HostReport] {
     var reports: [HostReport] = []
@@ -38,7 +41,7 @@ public struct Collector: Sendable {
       while running < concurrency, startNext() {}
       while running > 0, let report = try await group.next() {
         running -= 1
-        reports.append(report)
+        if keepReports { reports.append(report) }
         onFinish(report)
         _ = startNext()
       }

@@ -89,7 +89,7 @@ public actor ScanStore {
     if let evidence {
       report.evidence = try writeEvidence(evidence, for: report.name)
     }
-    var line = try ScanCoding.lineEncoder.encode(report)
+    var line = try HostLineWriter.line(report)
     line.append(UInt8(ascii: "\n"))
     let handle = try openHosts()
     do {

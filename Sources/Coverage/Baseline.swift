@@ -39,6 +39,16 @@ public struct Baseline: Sendable, Hashable, Codable {
   }
 
   public func service(named name: String) -> BaselineService? { services.first { $0.name == name } }
+
+  /// The baseline entry each of the host's units answers to (by id or alias), by unit id.
+  public func entries(on host: HostReport) -> [String: BaselineService] {
+    let lookup = ServiceLookup(host)
+    var result: [String: BaselineService] = [:]
+    for entry in services {
+      if let unit = lookup.service(named: entry.name)?.id { result[unit] = entry }
+    }
+    return result
+  }
 }
 
 public struct RequirementSet: Sendable, Hashable, Codable {

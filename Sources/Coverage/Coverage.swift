@@ -23,8 +23,11 @@ public struct DirectiveCoverage: Sendable, Hashable, Codable {
   public var missing: Int
   /// Why it does not apply (the baseline's reason); nil when it applies.
   public var notApplicable: String?
-  /// Host names where it is missing and not waived.
+  /// Host names where it is missing and not waived: the first `listedHosts` of them
+  /// (`missing` counts them all).
   public var missingOn: [String]
+
+  public static let listedHosts = 50
 
   public var satisfiedTotal: Int { satisfied.values.reduce(0, +) }
 }
@@ -104,6 +107,7 @@ public enum CoverageCalculator {
     let requiredSets = required ?? baseline.sets.first.map { [$0.name] } ?? []
     let requirements = baseline.requirements(in: requiredSets)
     let scanned = hosts.filter { $0.status.code.hasData }
+    let lookups = scanned.map(ServiceLookup.init)
     var waiverMatches: [Waiver: Int] = [:]
     var services: [ServiceCoverage] = []
     var perHost:
@@ -122,8 +126,9 @@ public enum CoverageCalculator {
           notApplicable: entry.notApplicable[requirement.directive], missingOn: [])
       }
       var hostStatuses: [(String, CoverageStatus, Exposure?)] = []
-      for host in scanned {
-        guard let service = host.service(named: entry.name) else { continue }
+      for lookup in lookups {
+        let host = lookup.host
+        guard let service = lookup.service(named: entry.name) else { continue }
         named[host.name, default: []].insert(service.id)
         unitIDs.insert(service.id)
         hostNames.append(host.name)
@@ -138,7 +143,9 @@ public enum CoverageCalculator {
           case .waived: directives[outcome.directive]?.waived += 1
           case .missing:
             directives[outcome.directive]?.missing += 1
-            directives[outcome.directive]?.missingOn.append(host.name)
+            if directives[outcome.directive]?.missingOn.count ?? 0 < DirectiveCoverage.listedHosts {
+              directives[outcome.directive]?.missingOn.append(host.name)
+            }
           case .notApplicable: break
           }
         }

@@ -42,8 +42,9 @@ public enum PolicyCheck {
             reason: "not audited: \(host.status.description)"))
         continue
       }
+      let lookup = ServiceLookup(host)
       for entry in baseline.services where entry.exempt == nil {
-        guard let service = host.service(named: entry.name) else { continue }
+        guard let service = lookup.service(named: entry.name) else { continue }
         let unit = service.id == entry.name ? service.id : "\(service.id) (\(entry.name))"
         let judgement = CoverageCalculator.judge(
           service, host: host.name, entry: entry, requirements: requirements, baseline: baseline, today: today
@@ -137,10 +138,7 @@ public struct ScanDiff: Sendable, Hashable, Codable {
       diff.servicesAdded += newIDs.subtracting(oldIDs).sorted().map { "\(name) \($0)" }
       diff.servicesRemoved += oldIDs.subtracting(newIDs).sorted().map { "\(name) \($0)" }
       // The baseline entry each unit answers to (by id or alias), for not-applicable and waivers.
-      var entries: [String: BaselineService] = [:]
-      for entry in baseline.services {
-        if let unit = now.service(named: entry.name)?.id { entries[unit] = entry }
-      }
+      let entries = baseline.entries(on: now)
       for service in now.services where oldIDs.contains(service.id) {
         guard let previous = was.services.first(where: { $0.id == service.id }) else { continue }
         let entry = entries[service.id] ?? BaselineService(name: service.id)

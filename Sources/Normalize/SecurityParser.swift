@@ -24,7 +24,7 @@ public struct SecurityAnalysis: Sendable, Hashable {
 public func parseSecurityJSON(stdout: String, stderr: String) -> SecurityAnalysis {
   var diagnostics: [Diagnostic] = []
   let refused = parseSecurityRefusals(stderr)
-  var arrays: [[[String: Any]]] = []
+  var arrays: [[JSONValue]] = []
   let split = splitJSONDocuments(stdout)
   if let trailing = split.trailing {
     diagnostics.append(
@@ -34,14 +34,14 @@ public func parseSecurityJSON(stdout: String, stderr: String) -> SecurityAnalysi
         section: "security"))
   }
   for (index, document) in split.documents.enumerated() {
-    guard let object = try? JSONSerialization.jsonObject(with: Data(document.utf8)) else {
+    guard let object = JSONValue.parse(document) else {
       diagnostics.append(
         Diagnostic(
           .error, code: "security.invalid-json", "document \(index + 1) is not valid JSON; skipped",
           section: "security"))
       continue
     }
-    guard let array = object as? [Any], let entries = array as? [[String: Any]] else {
+    guard let entries = object.array, entries.allSatisfy(\.isObject) else {
       diagnostics.append(
         Diagnostic(
           .error, code: "security.unexpected-json",
@@ -53,8 +53,8 @@ public func parseSecurityJSON(stdout: String, stderr: String) -> SecurityAnalysi
   }
 
   // The summary is the last array whose entries name units; every other array holds checks.
-  var summary: [[String: Any]] = []
-  if let last = arrays.last, last.isEmpty || last.allSatisfy({ $0["unit"] is String }) {
+  var summary: [JSONValue] = []
+  if let last = arrays.last, last.isEmpty || last.allSatisfy({ $0["unit"]?.string != nil }) {
     summary = last
     arrays.removeLast()
   }
@@ -68,11 +68,11 @@ public func parseSecurityJSON(stdout: String, stderr: String) -> SecurityAnalysi
 
   var units: [String: SecurityAnalysis.UnitResult] = [:]
   for (index, entry) in summary.enumerated() {
-    guard let unit = entry["unit"] as? String else { continue }
+    guard let unit = entry["unit"]?.string else { continue }
     var overall: OverallExposure?
-    if let text = entry["exposure"] as? String, let exposure = Exposure(parsing: text) {
+    if let text = entry["exposure"]?.string, let exposure = Exposure(parsing: text) {
       overall = OverallExposure(
-        exposure: exposure, predicate: (entry["predicate"] as? String) ?? exposure.predicate)
+        exposure: exposure, predicate: entry["predicate"]?.string ?? exposure.predicate)
     } else {
       diagnostics.append(
         Diagnostic(
@@ -89,11 +89,11 @@ public func parseSecurityJSON(stdout: String, stderr: String) -> SecurityAnalysi
 }
 
 private func decodeChecks(
-  _ entries: [[String: Any]], unit: String, diagnostics: inout [Diagnostic]
+  _ entries: [JSONValue], unit: String, diagnostics: inout [Diagnostic]
 ) -> [String: SecurityCheck] {
   var checks: [String: SecurityCheck] = [:]
   for entry in entries {
-    guard let field = entry["json_field"] as? String, !field.isEmpty else {
+    guard let field = entry["json_field"]?.string, !field.isEmpty else {
       diagnostics.append(
         Diagnostic(
           .warning, code: "security.check-without-field", "a check has no json_field; skipped",
@@ -108,7 +108,7 @@ private func decodeChecks(
           section: "security", unit: unit))
     }
     var exposure: Exposure?
-    if let text = entry["exposure"] as? String {
+    if let text = entry["exposure"]?.string {
       exposure = Exposure(parsing: text)
       if exposure == nil {
         diagnostics.append(
@@ -118,8 +118,8 @@ private func decodeChecks(
       }
     }
     checks[field] = SecurityCheck(
-      name: (entry["name"] as? String) ?? field, description: (entry["description"] as? String) ?? "",
-      set: entry["set"] as? Bool, exposure: exposure)
+      name: entry["name"]?.string ?? field, description: entry["description"]?.string ?? "",
+      set: entry["set"]?.bool, exposure: exposure)
   }
   return checks
 }

@@ -7,6 +7,21 @@ public enum CSV {
   /// Quotes a field when needed; a field starting with `=`, `+`, `-`, `@`, TAB or CR gets a
   /// leading `'` so spreadsheets show it as text. Cut at 32,000 characters (spreadsheet limit).
   public static func field(_ value: String) -> String {
+    // Fast path: most cells are short, plain words.
+    var plain = value.utf8.count <= 32_000
+    if plain, let first = value.utf8.first,
+      [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 9, 13].contains(first)
+    {
+      plain = false
+    }
+    if plain {
+      for byte in value.utf8
+      where byte == UInt8(ascii: ",") || byte == UInt8(ascii: "\"") || byte == 10 || byte == 13 {
+        plain = false
+        break
+      }
+    }
+    if plain { return value }
     var text = value.count > 32_000 ? String(value.prefix(32_000)) + "…" : value
     if let first = text.unicodeScalars.first, ["=", "+", "-", "@", "\t", "\r"].contains(first) {
       text = "'" + text
@@ -18,22 +33,42 @@ public enum CSV {
   }
 
   public static func table(header: [String], rows: [[String]]) -> String {
-    var out = header.map(field).joined(separator: ",") + "\r\n"
-    for row in rows { out += row.map(field).joined(separator: ",") + "\r\n" }
-    return out
+    var sink = StringSink()
+    row(header, into: &sink)
+    for values in rows { row(values, into: &sink) }
+    return sink.text
+  }
+
+  static func row(_ values: [String], into sink: inout some ReportSink) {
+    sink.write(values.map(field).joined(separator: ",") + "\r\n")
+  }
+
+  /// The CSV files by name, each written into the sink `open` gives for it.
+  public static let files = ["services.csv", "checks.csv", "hosts.csv"]
+
+  public static func write(_ name: String, _ input: ReportInput, into sink: inout some ReportSink) {
+    switch name {
+    case "services.csv": services(input, into: &sink)
+    case "checks.csv": checks(input, into: &sink)
+    default: hosts(input, into: &sink)
+    }
   }
 
   /// `services.csv`: one row per host × service, one column per required directive.
   public static func services(_ input: ReportInput) -> String {
+    var sink = StringSink()
+    services(input, into: &sink)
+    return sink.text
+  }
+
+  static func services(_ input: ReportInput, into sink: inout some ReportSink) {
     let requirements = input.baseline.requirements(in: input.required)
     let today = input.coverage.today
-    var rows: [[String]] = []
+    row(
+      ["host", "groups", "os", "systemd", "service", "status", "exposure", "predicate"]
+        + requirements.map(\.directive.rawValue), into: &sink)
     for host in input.hosts where host.status.code.hasData {
-      // The baseline entry each unit of this host answers to (by id or alias).
-      var entries: [String: BaselineService] = [:]
-      for entry in input.baseline.services {
-        if let unit = host.service(named: entry.name)?.id { entries[unit] = entry }
-      }
+      let entries = input.baseline.entries(on: host)
       for service in host.services {
         let status =
           entries[service.id].map { entry in
@@ -42,38 +77,55 @@ public enum CSV {
               today: today
             ).status.rawValue
           } ?? "outside-baseline"
-        var row = [
+        var values = [
           host.name, host.groups.joined(separator: " "), host.identity?.osPrettyName ?? "",
           host.identity?.systemdVersion.map(String.init) ?? "", service.id, status,
           service.overall?.exposure.description ?? "", service.overall?.predicate ?? "",
         ]
-        row += requirements.map { $0.evaluate(service).value }
-        rows.append(row)
+        values += requirements.map { $0.evaluate(service).value }
+        row(values, into: &sink)
       }
     }
-    return table(
-      header: ["host", "groups", "os", "systemd", "service", "status", "exposure", "predicate"]
-        + requirements.map(\.directive.rawValue), rows: rows)
   }
 
   /// `checks.csv`: long form, one row per host × service × security check.
   public static func checks(_ input: ReportInput) -> String {
-    var rows: [[String]] = []
+    var sink = StringSink()
+    checks(input, into: &sink)
+    return sink.text
+  }
+
+  static func checks(_ input: ReportInput, into sink: inout some ReportSink) {
+    row(["host", "service", "json_field", "set", "exposure"], into: &sink)
+    // Services share the same check names: sort them once per distinct set, not per service.
+    var order: [String] = []
     for host in input.hosts where host.status.code.hasData {
+      let hostField = field(host.name)
       for service in host.services {
-        for (field, check) in service.checks.sorted(by: { $0.key < $1.key }) {
-          rows.append([
-            host.name, service.id, field, check.set.map { $0 ? "true" : "false" } ?? "",
-            check.exposure?.description ?? "",
-          ])
+        if order.count != service.checks.count || !order.allSatisfy({ service.checks[$0] != nil }) {
+          order = service.checks.keys.sorted()
         }
+        let prefix = hostField + "," + field(service.id) + ","
+        var chunk = ""
+        for name in order {
+          guard let check = service.checks[name] else { continue }
+          chunk +=
+            prefix + field(name) + "," + (check.set.map { $0 ? "true" : "false" } ?? "") + ","
+            + (check.exposure?.description ?? "") + "\r\n"
+        }
+        sink.write(chunk)
       }
     }
-    return table(header: ["host", "service", "json_field", "set", "exposure"], rows: rows)
   }
 
   /// `hosts.csv`: one row per host, failed ones with their reason.
   public static func hosts(_ input: ReportInput) -> String {
+    var sink = StringSink()
+    hosts(input, into: &sink)
+    return sink.text
+  }
+
+  static func hosts(_ input: ReportInput, into sink: inout some ReportSink) {
     let coverage = Dictionary(input.coverage.hosts.map { ($0.name, $0) }) { a, _ in a }
     let rows = input.hosts.map { host -> [String] in
       let c = coverage[host.name]
@@ -84,10 +136,11 @@ public enum CSV {
         String(host.services.count), c.map { String($0.hardened) } ?? "", c?.worstExposure?.description ?? "",
       ]
     }
-    return table(
-      header: [
+    row(
+      [
         "host", "address", "port", "groups", "status", "reason", "os_id", "os_version", "systemd", "services",
         "hardened", "worst_exposure",
-      ], rows: rows)
+      ], into: &sink)
+    for values in rows { row(values, into: &sink) }
   }
 }

@@ -370,12 +370,13 @@ extension ReportView {
       var configs: [Config]
     }
     var result: [String: Detail] = [:]
-    let scanned = input.hosts.filter { $0.status.code.hasData }
+    let lookups = input.hosts.filter { $0.status.code.hasData }.map(ServiceLookup.init)
     for service in input.coverage.services where service.status != .notInstalled {
       var configs: [[Setting]: Config] = [:]
       var order: [[Setting]] = []
-      for host in scanned {
-        guard let record = host.service(named: service.name) else { continue }
+      for lookup in lookups {
+        let host = lookup.host
+        guard let record = lookup.service(named: service.name) else { continue }
         let settings = requirements.map { requirement in
           let e = requirement.evaluate(record)
           return Setting(

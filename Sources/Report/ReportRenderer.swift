@@ -52,7 +52,7 @@ public struct ReportRenderer: Sendable {
     self.library = library
   }
 
-  /// The files of one format: name → content.
+  /// The files of one format: name → content (for tests and small scans).
   public func render(_ format: ReportFormat, _ input: ReportInput) throws(ReportError) -> [String: String] {
     switch format {
     case .html:
@@ -60,12 +60,51 @@ public struct ReportRenderer: Sendable {
     case .md:
       return ["report.md": try render(template: "report.md", ReportView(input))]
     case .csv:
-      return [
-        "services.csv": CSV.services(input), "checks.csv": CSV.checks(input), "hosts.csv": CSV.hosts(input),
-      ]
+      var files: [String: String] = [:]
+      for name in CSV.files {
+        var sink = StringSink()
+        CSV.write(name, input, into: &sink)
+        files[name] = sink.text
+      }
+      return files
     case .json:
-      return ["report.json": Self.json(input)]
+      var sink = StringSink()
+      Self.json(input, into: &sink)
+      return ["report.json": sink.text]
     }
+  }
+
+  /// Writes the formats into `directory`, streaming CSV and JSON to disk and building the
+  /// page's view once for HTML and Markdown. Returns the files written.
+  public func write(_ formats: [ReportFormat], _ input: ReportInput, to directory: URL) throws -> [URL] {
+    var view: ReportView?
+    func shared() -> ReportView {
+      if let view { return view }
+      let made = ReportView(input)
+      view = made
+      return made
+    }
+    var written: [URL] = []
+    func stream(_ name: String, _ body: (inout FileSink) -> Void) throws {
+      let url = directory.appendingPathComponent(name)
+      var sink = try FileSink(url)
+      body(&sink)
+      try sink.close()
+      written.append(url)
+    }
+    for format in formats {
+      switch format {
+      case .html, .md:
+        let name = format == .html ? "report.html" : "report.md"
+        let text = try render(template: name, shared())
+        try stream(name) { $0.write(text) }
+      case .csv:
+        for name in CSV.files { try stream(name) { CSV.write(name, input, into: &$0) } }
+      case .json:
+        try stream("report.json") { Self.json(input, into: &$0) }
+      }
+    }
+    return written
   }
 
   func render(template name: String, _ view: ReportView) throws(ReportError) -> String {
@@ -73,25 +112,55 @@ public struct ReportRenderer: Sendable {
     return text
   }
 
-  /// The scan and its coverage for other tools, with the schema version.
-  static func json(_ input: ReportInput) -> String {
-    struct Document: Encodable {
-      var schemaVersion: Int
-      var scan: ScanMetadata
-      var hosts: [HostReport]
-      var baseline: String
-      var required: [String]
-      var coverage: CoverageReport
-      var diff: ScanDiff?
-    }
+  /// The scan and its coverage for other tools, with the schema version. Hosts are summarized
+  /// (status, identity, each service's id, aliases, per-host status, exposure and predicate);
+  /// the full normalized hosts are the scan's `hosts.jsonl`. Hosts are written one by one.
+  static func json(_ input: ReportInput, into sink: inout some ReportSink) {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     encoder.dateEncodingStrategy = .iso8601
-    let document = Document(
-      schemaVersion: ScanMetadata.currentSchemaVersion, scan: input.metadata, hosts: input.hosts,
-      baseline: input.baseline.name, required: input.required, coverage: input.coverage,
-      diff: input.compare?.diff)
-    guard let data = try? encoder.encode(document) else { return "{}" }
-    return String(decoding: data, as: UTF8.self) + "\n"
+    func encoded(_ value: some Encodable) -> String {
+      (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+    }
+    sink.write("{\"schemaVersion\":\(ScanMetadata.currentSchemaVersion),\"scan\":\(encoded(input.metadata))")
+    sink.write(
+      ",\"baseline\":\(JSONText.string(input.baseline.name)),\"required\":\(encoded(input.required))")
+    sink.write(",\"coverage\":\(encoded(input.coverage))")
+    if let diff = input.compare?.diff { sink.write(",\"diff\":\(encoded(diff))") }
+    sink.write(",\"hosts\":[")
+    let requirements = input.baseline.requirements(in: input.required)
+    for (index, host) in input.hosts.enumerated() {
+      let entries = input.baseline.entries(on: host)
+      var text = index == 0 ? "{" : ",{"
+      text +=
+        "\"name\":\(JSONText.string(host.name)),\"address\":\(host.address.map(JSONText.string) ?? "null")"
+      text += ",\"port\":\(host.port.map(String.init) ?? "null"),\"groups\":\(JSONText.array(host.groups))"
+      text +=
+        ",\"status\":\(encoded(host.status)),\"identity\":\(host.identity.map(encoded) ?? "null"),\"services\":["
+      for (offset, service) in host.services.enumerated() {
+        let status =
+          entries[service.id].map {
+            CoverageCalculator.judge(
+              service, host: host.name, entry: $0, requirements: requirements, baseline: input.baseline,
+              today: input.coverage.today
+            ).status.rawValue
+          } ?? "outside-baseline"
+        text += offset == 0 ? "{" : ",{"
+        text += "\"id\":\(JSONText.string(service.id)),\"aliases\":\(JSONText.array(service.aliases))"
+        text +=
+          ",\"status\":\"\(status)\",\"exposure\":\(service.overall.map { $0.exposure.description } ?? "null")"
+        text += ",\"predicate\":\(service.overall.map { JSONText.string($0.predicate) } ?? "null")}"
+      }
+      sink.write(text + "]}")
+    }
+    sink.write("]}\n")
   }
+}
+
+/// JSON text for strings and string arrays, without Foundation's encoder (which is slow for
+/// millions of small values); script-safe, like the page's embedded data.
+enum JSONText {
+  static func string(_ value: String) -> String { JSONString.quoted(value, scriptSafe: true) }
+
+  static func array(_ values: [String]) -> String { "[" + values.map(string).joined(separator: ",") + "]" }
 }

@@ -110,3 +110,27 @@ public struct HostReport: Codable, Sendable, Hashable {
     services.first { $0.id == name } ?? services.first { $0.aliases.contains(name) }
   }
 }
+
+/// Finds a host's services by id or alias in constant time; build it once per host when
+/// looking up many names.
+public struct ServiceLookup: Sendable {
+  private let index: [String: Int]
+  public let host: HostReport
+
+  public init(_ host: HostReport) {
+    var index: [String: Int] = [:]
+    for (offset, service) in host.services.enumerated() {
+      index[service.id] = offset
+    }
+    for (offset, service) in host.services.enumerated() {
+      for alias in service.aliases where index[alias] == nil { index[alias] = offset }
+    }
+    self.index = index
+    self.host = host
+  }
+
+  /// The same answer as `HostReport.service(named:)`.
+  public func service(named name: String) -> ServiceRecord? {
+    index[name].map { host.services[$0] }
+  }
+}

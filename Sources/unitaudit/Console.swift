@@ -38,9 +38,8 @@ struct Console {
 
   /// The end of a scan: hosts by status, services seen, failures with their reasons, where
   /// the scan is.
-  func summary(_ hosts: [HostReport], planned: Int, directory: URL) {
+  func summary(_ hosts: [HostReport], services: Int, planned: Int, directory: URL) {
     guard !quiet else { return }
-    let services = hosts.reduce(0) { $0 + $1.services.count }
     var byStatus: [HostStatusCode: Int] = [:]
     for host in hosts { byStatus[host.status.code, default: 0] += 1 }
     let statusText = HostStatusCode.allCases.compactMap { code in

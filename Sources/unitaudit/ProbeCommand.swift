@@ -15,11 +15,16 @@ struct ProbeCommand: ParsableCommand {
   @Option(help: "The 32-hex-digit nonce to put in the markers (default: a random one).")
   var nonce: String?
 
+  @Flag(
+    name: .customLong("remote-command"),
+    help: "Print the one-line command unitaudit sends over SSH (what other tools run for a comparison).")
+  var remoteCommand = false
+
   func run() throws {
     let probe = nonce.map(Probe.init(nonce:)) ?? Probe.random()
     guard probe.hasValidNonce else {
       throw ValidationError("--nonce must be 32 lowercase hex digits")
     }
-    print(probe.script)
+    print(remoteCommand ? probe.remoteCommand : probe.script)
   }
 }

@@ -101,15 +101,7 @@ struct ReportCommand: ParsableCommand {
       coverage: coverage, compare: comparison, generatedAt: ReportView.day(Date()))
     let renderer = try ReportRenderer(templates: try templateTexts(templates, console: console))
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    var written: [String] = []
-    for format in formats {
-      for (name, text) in try renderer.render(format, input).sorted(by: { $0.key < $1.key }) {
-        let url = directory.appendingPathComponent(name)
-        try Data(text.utf8).write(to: url, options: .atomic)
-        written.append(url.path)
-      }
-    }
-    return written
+    return try renderer.write(formats, input, to: directory).map(\.path)
   }
 
   /// The bundled templates, with any of the same name in `directory` taking their place.

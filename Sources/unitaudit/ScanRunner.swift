@@ -21,6 +21,8 @@ final class ScanRunner: @unchecked Sendable {
   private let terminal = isatty(2) == 1
   private var lastDraw = Date.distantPast
   private var drawn = false
+  /// This run's finished hosts without their services (kept light), and their service counts.
+  private var finished: [(host: HostReport, services: Int)] = []
 
   init(prepared: ScanCommand.PreparedScan, console: Console, grace: Double) {
     self.prepared = prepared
@@ -37,7 +39,7 @@ final class ScanRunner: @unchecked Sendable {
     let hosts = prepared.hosts
     let task = Task {
       try await collector.collect(
-        hosts, onStart: { [self] _ in self.hostStarted() },
+        hosts, keepReports: false, onStart: { [self] _ in self.hostStarted() },
         onFinish: { [self] report in self.hostFinished(report) })
     }
     signal(SIGINT, SIG_IGN)
@@ -63,8 +65,11 @@ final class ScanRunner: @unchecked Sendable {
   }
 
   private func hostFinished(_ report: HostReport) {
+    var light = report
+    light.services = []
     let snapshot = lock.withLock {
       progress.finished(report)
+      finished.append((light, report.services.count))
       return progress
     }
     if terminal {
@@ -126,15 +131,16 @@ final class ScanRunner: @unchecked Sendable {
     }
     guard proceed else { return }
     clearLine()
-    let hosts = (try? loadScan(prepared.directory).scan.hosts) ?? []
+    let (hosts, services) = outcome()
     var metadata = prepared.metadata
     metadata.state = .interrupted
     metadata.finishedAt = Date()
-    metadata.counts = ScanMetadata.Counts(hosts: hosts)
+    metadata.counts = Self.counts(hosts, services: services)
     do { try ScanStore.writeMetadata(metadata, in: prepared.directory) } catch {
       console.error("error: \(error)")
     }
-    console.summary(hosts, planned: metadata.plannedHosts.count, directory: prepared.directory)
+    console.summary(
+      hosts, services: services, planned: metadata.plannedHosts.count, directory: prepared.directory)
     console.error("scan interrupted; finish it with: unitaudit scan --resume \(prepared.directory.path)")
     fflush(nil)
     // Threads still inside libssh cannot be joined; _exit skips the exit handlers that would
@@ -153,13 +159,12 @@ final class ScanRunner: @unchecked Sendable {
     if case .failure(let error) = result {
       console.error("error: the scan stopped: \(error)")
     }
-    let loaded = try? loadScan(prepared.directory)
-    let hosts = loaded?.scan.hosts ?? []
+    let (hosts, services) = outcome()
     var metadata = prepared.metadata
     let complete = !wasInterrupted && (try? result.get()) != nil
     metadata.state = complete ? .complete : .interrupted
     metadata.finishedAt = Date()
-    metadata.counts = ScanMetadata.Counts(hosts: hosts)
+    metadata.counts = Self.counts(hosts, services: services)
     do { try await prepared.store.writeMetadata(metadata) } catch {
       console.error("error: \(error)")
       return 1
@@ -170,11 +175,34 @@ final class ScanRunner: @unchecked Sendable {
           + "(scan written to \(prepared.directory.path))")
       return 1
     }
-    console.summary(hosts, planned: metadata.plannedHosts.count, directory: prepared.directory)
+    console.summary(
+      hosts, services: services, planned: metadata.plannedHosts.count, directory: prepared.directory)
     if !complete {
       console.error("scan interrupted; finish it with: unitaudit scan --resume \(prepared.directory.path)")
       return wasInterrupted ? 130 : 1
     }
     return hosts.contains { !$0.status.code.hasData } ? 1 : 0
+  }
+
+  /// Every host of the scan (services left out) and the number of services. A new scan knows
+  /// them from this run; a resumed one reads the hosts recorded before (hosts.jsonl is large,
+  /// so only then).
+  private func outcome() -> (hosts: [HostReport], services: Int) {
+    let mine = lock.withLock { finished }
+    guard prepared.alreadyDone > 0, let loaded = try? loadScan(prepared.directory) else {
+      return (mine.map(\.host), mine.reduce(0) { $0 + $1.services })
+    }
+    let hosts = loaded.scan.hosts.map { host -> HostReport in
+      var light = host
+      light.services = []
+      return light
+    }
+    return (hosts, loaded.scan.hosts.reduce(0) { $0 + $1.services.count })
+  }
+
+  static func counts(_ hosts: [HostReport], services: Int) -> ScanMetadata.Counts {
+    var counts = ScanMetadata.Counts(hosts: hosts)
+    counts.services = services
+    return counts
   }
 }

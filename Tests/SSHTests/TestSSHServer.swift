@@ -241,7 +241,10 @@ final class SilentListener {
   deinit { close(fd) }
 }
 
-func canConnect(_ address: String, _ port: Int) -> Bool {
+/// Runs `call` on a fresh TCP socket with the IPv4 address and port; true when it returns 0.
+private func withSocket(
+  _ address: String, _ port: Int, _ call: (Int32, UnsafePointer<sockaddr>, socklen_t) -> Int32
+) -> Bool {
   let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
   defer { close(fd) }
   var addr = sockaddr_in()
@@ -250,10 +253,14 @@ func canConnect(_ address: String, _ port: Int) -> Bool {
   inet_pton(AF_INET, address, &addr.sin_addr)
   return withUnsafePointer(to: &addr) {
     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-      connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+      call(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
     }
   } == 0
 }
+
+func canConnect(_ address: String, _ port: Int) -> Bool { withSocket(address, port, connect) }
+
+func canBind(_ address: String, _ port: Int) -> Bool { withSocket(address, port, bind) }
 
 /// A port that is free on every address.
 func freePort(on addresses: [String]) throws -> Int {
@@ -262,18 +269,4 @@ func freePort(on addresses: [String]) throws -> Int {
     if addresses.allSatisfy({ !canConnect($0, port) && canBind($0, port) }) { return port }
   }
   throw TestError.setup("no free port")
-}
-
-func canBind(_ address: String, _ port: Int) -> Bool {
-  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-  defer { close(fd) }
-  var addr = sockaddr_in()
-  addr.sin_family = sa_family_t(AF_INET)
-  addr.sin_port = in_port_t(UInt16(port).bigEndian)
-  inet_pton(AF_INET, address, &addr.sin_addr)
-  return withUnsafePointer(to: &addr) {
-    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-      bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-    }
-  } == 0
 }

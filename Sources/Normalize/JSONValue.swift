@@ -1,0 +1,232 @@
+/// A parsed JSON value. `systemd-analyze security --json=short` prints about a megabyte of
+/// small objects per host; Foundation's JSONSerialization took ~100 ms for that, this
+/// single-pass parser over the UTF-8 bytes a few.
+public enum JSONValue: Sendable, Hashable {
+  case object([String: JSONValue])
+  case array([JSONValue])
+  case string(String)
+  /// Numbers keep their text (`0.1`, `9.6`): unitaudit reads them as exposures.
+  case number(String)
+  case bool(Bool)
+  case null
+
+  public subscript(key: String) -> JSONValue? {
+    if case .object(let members) = self { return members[key] }
+    return nil
+  }
+
+  public var string: String? {
+    if case .string(let text) = self { return text }
+    return nil
+  }
+
+  public var bool: Bool? {
+    if case .bool(let value) = self { return value }
+    return nil
+  }
+
+  public var array: [JSONValue]? {
+    if case .array(let items) = self { return items }
+    return nil
+  }
+
+  public var isObject: Bool {
+    if case .object = self { return true }
+    return false
+  }
+
+  /// Parses one JSON document (RFC 8259); nil when it is not valid JSON or has trailing bytes.
+  public static func parse(_ text: String) -> JSONValue? {
+    var parser = Parser(bytes: Array(text.utf8))
+    guard let value = parser.value(depth: 0) else { return nil }
+    parser.skipSpace()
+    return parser.index == parser.bytes.count ? value : nil
+  }
+
+  struct Parser {
+    let bytes: [UInt8]
+    var index = 0
+
+    mutating func skipSpace() {
+      while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+    }
+
+    mutating func value(depth: Int) -> JSONValue? {
+      guard depth < 512 else { return nil }
+      skipSpace()
+      guard index < bytes.count else { return nil }
+      switch bytes[index] {
+      case UInt8(ascii: "{"): return object(depth: depth)
+      case UInt8(ascii: "["): return array(depth: depth)
+      case UInt8(ascii: "\""): return string().map(JSONValue.string)
+      case UInt8(ascii: "t"): return literal("true", .bool(true))
+      case UInt8(ascii: "f"): return literal("false", .bool(false))
+      case UInt8(ascii: "n"): return literal("null", .null)
+      default: return number()
+      }
+    }
+
+    mutating func literal(_ word: String, _ value: JSONValue) -> JSONValue? {
+      let utf8 = Array(word.utf8)
+      guard index + utf8.count <= bytes.count, Array(bytes[index..<index + utf8.count]) == utf8 else {
+        return nil
+      }
+      index += utf8.count
+      return value
+    }
+
+    mutating func object(depth: Int) -> JSONValue? {
+      index += 1
+      var members: [String: JSONValue] = [:]
+      skipSpace()
+      if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+        index += 1
+        return .object(members)
+      }
+      while true {
+        skipSpace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "\""), let key = string() else { return nil }
+        skipSpace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
+        index += 1
+        guard let item = value(depth: depth + 1) else { return nil }
+        members[key] = item
+        skipSpace()
+        guard index < bytes.count else { return nil }
+        if bytes[index] == UInt8(ascii: ",") {
+          index += 1
+          continue
+        }
+        guard bytes[index] == UInt8(ascii: "}") else { return nil }
+        index += 1
+        return .object(members)
+      }
+    }
+
+    mutating func array(depth: Int) -> JSONValue? {
+      index += 1
+      var items: [JSONValue] = []
+      skipSpace()
+      if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+        index += 1
+        return .array(items)
+      }
+      while true {
+        guard let item = value(depth: depth + 1) else { return nil }
+        items.append(item)
+        skipSpace()
+        guard index < bytes.count else { return nil }
+        if bytes[index] == UInt8(ascii: ",") {
+          index += 1
+          continue
+        }
+        guard bytes[index] == UInt8(ascii: "]") else { return nil }
+        index += 1
+        return .array(items)
+      }
+    }
+
+    mutating func string() -> String? {
+      index += 1
+      let start = index
+      // Fast path: no escapes.
+      while index < bytes.count {
+        let byte = bytes[index]
+        if byte == UInt8(ascii: "\"") {
+          let text = String(decoding: bytes[start..<index], as: UTF8.self)
+          index += 1
+          return text
+        }
+        if byte == UInt8(ascii: "\\") { break }
+        if byte < 0x20 { return nil }
+        index += 1
+      }
+      var scalars = Array(bytes[start..<index])
+      while index < bytes.count {
+        let byte = bytes[index]
+        switch byte {
+        case UInt8(ascii: "\""):
+          index += 1
+          return String(decoding: scalars, as: UTF8.self)
+        case UInt8(ascii: "\\"):
+          index += 1
+          guard index < bytes.count else { return nil }
+          let escape = bytes[index]
+          index += 1
+          switch escape {
+          case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): scalars.append(escape)
+          case UInt8(ascii: "b"): scalars.append(0x08)
+          case UInt8(ascii: "f"): scalars.append(0x0C)
+          case UInt8(ascii: "n"): scalars.append(0x0A)
+          case UInt8(ascii: "r"): scalars.append(0x0D)
+          case UInt8(ascii: "t"): scalars.append(0x09)
+          case UInt8(ascii: "u"):
+            guard var code = hex4() else { return nil }
+            if (0xD800..<0xDC00).contains(code) {
+              // A surrogate pair.
+              guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
+                bytes[index + 1] == UInt8(ascii: "u")
+              else { return nil }
+              index += 2
+              guard let low = hex4(), (0xDC00..<0xE000).contains(low) else { return nil }
+              code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+            }
+            let scalar = Unicode.Scalar(code) ?? "\u{FFFD}"
+            scalars.append(contentsOf: Array(String(scalar).utf8))
+          default: return nil
+          }
+        default:
+          if byte < 0x20 { return nil }
+          scalars.append(byte)
+          index += 1
+        }
+      }
+      return nil
+    }
+
+    mutating func hex4() -> UInt32? {
+      guard index + 4 <= bytes.count else { return nil }
+      var value: UInt32 = 0
+      for byte in bytes[index..<index + 4] {
+        value <<= 4
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): value |= UInt32(byte - UInt8(ascii: "0"))
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): value |= UInt32(byte - UInt8(ascii: "a") + 10)
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): value |= UInt32(byte - UInt8(ascii: "A") + 10)
+        default: return nil
+        }
+      }
+      index += 4
+      return value
+    }
+
+    mutating func number() -> JSONValue? {
+      let start = index
+      if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
+      let digitsStart = index
+      while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+      guard index > digitsStart else { return nil }
+      if bytes[digitsStart] == UInt8(ascii: "0"), index - digitsStart > 1 { return nil }
+      if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+        index += 1
+        let fraction = index
+        while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) {
+          index += 1
+        }
+        guard index > fraction else { return nil }
+      }
+      if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+        index += 1
+        if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+          index += 1
+        }
+        let exponent = index
+        while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) {
+          index += 1
+        }
+        guard index > exponent else { return nil }
+      }
+      return .number(String(decoding: bytes[start..<index], as: UTF8.self))
+    }
+  }
+}

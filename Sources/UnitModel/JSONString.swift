@@ -1,0 +1,55 @@
+/// JSON string literals written by hand where Foundation's encoder is too slow (the scan's
+/// hosts.jsonl lines, report.json). The same text as `JSONEncoder` with
+/// `.withoutEscapingSlashes`; `scriptSafe` also escapes `<`, `>`, `&`, U+2028 and U+2029 so
+/// the JSON can sit inside an HTML `<script>` element.
+public enum JSONString {
+  public static func append(_ value: String, to out: inout String, scriptSafe: Bool = false) {
+    var plain = true
+    for byte in value.utf8
+    where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
+      || (scriptSafe
+        && (byte == UInt8(ascii: "<") || byte == UInt8(ascii: ">") || byte == UInt8(ascii: "&")
+          || byte == 0xE2))
+    {
+      plain = false
+      break
+    }
+    out += "\""
+    if plain {
+      out += value
+    } else {
+      for scalar in value.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case "\u{08}": out += "\\b"
+        case "\u{0C}": out += "\\f"
+        case "<" where scriptSafe, ">" where scriptSafe, "&" where scriptSafe, "\u{2028}" where scriptSafe,
+          "\u{2029}" where scriptSafe:
+          out += unicodeEscape(scalar.value)
+        default:
+          if scalar.value < 0x20 {
+            out += unicodeEscape(scalar.value)
+          } else {
+            out.unicodeScalars.append(scalar)
+          }
+        }
+      }
+    }
+    out += "\""
+  }
+
+  public static func quoted(_ value: String, scriptSafe: Bool = false) -> String {
+    var out = ""
+    append(value, to: &out, scriptSafe: scriptSafe)
+    return out
+  }
+
+  static func unicodeEscape(_ value: UInt32) -> String {
+    let hex = String(value, radix: 16)
+    return "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+  }
+}
