@@ -60,7 +60,8 @@ let package = Package(
       resources: [.copy("Fixtures")], swiftSettings: strict),
     .testTarget(name: "UnitModelTests", dependencies: ["UnitModel"], swiftSettings: strict),
     .testTarget(
-      name: "CoverageTests", dependencies: ["Coverage", "UnitModel", "Collector"], resources: [.copy("Fixtures")],
+      name: "CoverageTests", dependencies: ["Coverage", "UnitModel", "Collector", "TestSupport"],
+      resources: [.copy("Fixtures")],
       swiftSettings: strict),
     .testTarget(
       name: "InventoryTests", dependencies: ["Inventory"], resources: [.copy("Fixtures")],
@@ -71,13 +72,16 @@ let package = Package(
       path: "Benchmarks/OfflineBench", swiftSettings: strict),
     // Integration tests against real OpenSSH servers started on loopback.
     .testTarget(
-      name: "SSHTests", dependencies: ["SSH", "Collector", "Normalize", "UnitModel", "Inventory"],
+      name: "SSHTests", dependencies: ["SSH", "Collector", "Normalize", "UnitModel", "Inventory", "TestSupport"],
       swiftSettings: strict),
+    // Helpers shared by the test targets that run programs.
+    .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
     .testTarget(
-      name: "ReportTests", dependencies: ["Report", "ReportTemplates", "Coverage", "UnitModel"],
+      name: "ReportTests", dependencies: ["Report", "ReportTemplates", "Coverage", "UnitModel", "TestSupport"],
       exclude: ["Helpers"], swiftSettings: strict),
     // End to end against the booted systemd fleet (Scripts/fleet).
-    .testTarget(name: "EndToEndTests", dependencies: ["Collector", "UnitModel"], swiftSettings: strict),
+    .testTarget(
+      name: "EndToEndTests", dependencies: ["Collector", "UnitModel", "TestSupport"], swiftSettings: strict),
     .testTarget(
       name: "CollectorTests", dependencies: ["Collector", "Normalize", "UnitModel", "Inventory"],
       swiftSettings: strict),

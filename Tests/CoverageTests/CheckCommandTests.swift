@@ -1,19 +1,13 @@
 import Collector
 import Coverage
 import Foundation
+import TestSupport
 import Testing
 import UnitModel
 
 /// `unitaudit check` as a CI pipeline runs it: exit 0, 1 or 2.
 @Suite("unitaudit check: exit codes")
 struct CheckCommandTests {
-  func binary() throws -> String {
-    let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-    var directory = URL(fileURLWithPath: exe).deletingLastPathComponent()
-    if directory.lastPathComponent.hasSuffix(".xctest") { directory.deleteLastPathComponent() }
-    return directory.appendingPathComponent("unitaudit").path
-  }
-
   /// Writes a scan directory holding `hosts`, and the test baseline; returns both paths.
   func fixture(_ hosts: [HostReport]) async throws -> (scan: String, baseline: String) {
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("check-\(UUID().uuidString)")
@@ -30,20 +24,8 @@ struct CheckCommandTests {
   }
 
   func run(_ arguments: [String]) throws -> (Int32, String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: try binary())
-    process.arguments = arguments
-    let output = FileManager.default.temporaryDirectory.appendingPathComponent("out-\(UUID().uuidString)")
-    guard FileManager.default.createFile(atPath: output.path, contents: nil) else {
-      throw CocoaError(.fileWriteUnknown)
-    }
-    let handle = try FileHandle(forWritingTo: output)
-    process.standardOutput = handle
-    process.standardError = handle
-    try process.run()
-    process.waitUntilExit()
-    try handle.close()
-    return (process.terminationStatus, try String(contentsOf: output, encoding: .utf8))
+    let result = try TestSupport.run([try TestSupport.unitauditBinary()] + arguments)
+    return (result.status, result.output)
   }
 
   @Test("violations exit 1 and are listed; a clean scan exits 0; a bad baseline exits 2")

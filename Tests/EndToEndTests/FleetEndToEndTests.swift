@@ -1,5 +1,6 @@
 import Collector
 import Foundation
+import TestSupport
 import Testing
 import UnitModel
 
@@ -33,43 +34,11 @@ enum E2EError: Error, CustomStringConvertible {
   }
 }
 
-/// Runs a program with `input` on stdin; returns its exit status and stdout. Files, not pipes,
-/// carry the data, so a big output cannot block the child.
 func run(_ arguments: [String], input: String = "") throws -> (status: Int32, output: String) {
-  let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-\(UUID().uuidString)")
-  try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-  defer { try? FileManager.default.removeItem(at: scratch) }
-  let inURL = scratch.appendingPathComponent("in")
-  let outURL = scratch.appendingPathComponent("out")
-  try input.write(to: inURL, atomically: true, encoding: .utf8)
-  guard FileManager.default.createFile(atPath: outURL.path, contents: nil) else {
-    throw E2EError.failed("cannot create \(outURL.path)")
-  }
-  let process = Process()
-  process.executableURL = URL(fileURLWithPath: arguments[0])
-  process.arguments = Array(arguments.dropFirst())
-  process.standardInput = try FileHandle(forReadingFrom: inURL)
-  let out = try FileHandle(forWritingTo: outURL)
-  process.standardOutput = out
-  process.standardError = out
-  try process.run()
-  process.waitUntilExit()
-  try out.close()
-  return (process.terminationStatus, try String(contentsOf: outURL, encoding: .utf8))
+  try TestSupport.run(arguments, input: input)
 }
 
-/// The unitaudit executable built beside the test bundle.
-func unitauditBinary() throws -> String {
-  let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-  var directory = URL(fileURLWithPath: exe).deletingLastPathComponent()
-  if directory.lastPathComponent.hasSuffix(".xctest") { directory.deleteLastPathComponent() }
-  let binary = directory.appendingPathComponent("unitaudit").path
-  guard FileManager.default.isExecutableFile(atPath: binary) else {
-    throw E2EError.failed(
-      "\(binary) is missing: build with `swift build --build-tests` first (Scripts/test does)")
-  }
-  return binary
-}
+func unitauditBinary() throws -> String { try TestSupport.unitauditBinary() }
 
 @Suite("End to end: the model against systemd's own answers on the booted fleet", .tags(.e2e))
 struct FleetEndToEndTests {

@@ -2,6 +2,7 @@ import Coverage
 import Foundation
 import Report
 import ReportTemplates
+import TestSupport
 import Testing
 import UnitModel
 
@@ -35,26 +36,13 @@ enum Tools {
     return url
   }
 
-  /// Runs a helper script; returns its stdout, throws with its output when it fails.
+  /// Runs a helper script; returns its output, throws with it when it fails.
   static func run(_ script: String, _ arguments: [String]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: python)
-    process.arguments = [helpers.appendingPathComponent(script).path] + arguments
-    let out = try scratch().appendingPathComponent("out")
-    guard FileManager.default.createFile(atPath: out.path, contents: nil) else {
-      throw CocoaError(.fileWriteUnknown)
+    let result = try TestSupport.run([python, helpers.appendingPathComponent(script).path] + arguments)
+    guard result.status == 0 else {
+      throw TestSupport.Failure(description: "\(script) failed: \(result.output)")
     }
-    let handle = try FileHandle(forWritingTo: out)
-    process.standardOutput = handle
-    process.standardError = handle
-    try process.run()
-    process.waitUntilExit()
-    try handle.close()
-    let text = try String(contentsOf: out, encoding: .utf8)
-    guard process.terminationStatus == 0 else {
-      throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "\(script) failed: \(text)"])
-    }
-    return text
+    return result.output
   }
 
   static func write(_ files: [String: String], to directory: URL) throws {

@@ -2,6 +2,7 @@ import Collector
 import Foundation
 import Inventory
 import Normalize
+import TestSupport
 import Testing
 import UnitModel
 
@@ -82,18 +83,7 @@ struct SSHScanTests {
     print("100 hosts over SSH at concurrency 32: \(String(format: "%.1f", elapsed)) s")
   }
 
-  /// The unitaudit executable built beside the test bundle.
-  func unitauditBinary() throws -> String {
-    let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-    var directory = URL(fileURLWithPath: exe).deletingLastPathComponent()
-    if directory.lastPathComponent.hasSuffix(".xctest") { directory.deleteLastPathComponent() }
-    let binary = directory.appendingPathComponent("unitaudit").path
-    guard FileManager.default.isExecutableFile(atPath: binary) else {
-      throw TestError.setup(
-        "\(binary) is missing: build with `swift build --build-tests` first (Scripts/test does)")
-    }
-    return binary
-  }
+  func unitauditBinary() throws -> String { try TestSupport.unitauditBinary() }
 
   func lines(_ url: URL) -> [String] {
     let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""

@@ -1,0 +1,51 @@
+import Foundation
+
+/// Helpers shared by the test targets that run the unitaudit executable and other programs.
+public enum TestSupport {
+  public struct Failure: Error, CustomStringConvertible {
+    public var description: String
+    public init(description: String) { self.description = description }
+  }
+
+  /// The unitaudit executable built beside the test bundle (`swift build --build-tests`).
+  public static func unitauditBinary() throws -> String {
+    let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+    var directory = URL(fileURLWithPath: exe).deletingLastPathComponent()
+    if directory.lastPathComponent.hasSuffix(".xctest") { directory.deleteLastPathComponent() }
+    let binary = directory.appendingPathComponent("unitaudit").path
+    guard FileManager.default.isExecutableFile(atPath: binary) else {
+      throw Failure(
+        description: "\(binary) is missing: build with `swift build --build-tests` first (Scripts/test does)")
+    }
+    return binary
+  }
+
+  /// Runs a program with `input` on stdin and returns its exit status and output (stdout and
+  /// stderr together). Files, not pipes, carry the data, so a large output cannot block it.
+  public static func run(_ arguments: [String], input: String = "", environment: [String: String]? = nil)
+    throws
+    -> (status: Int32, output: String)
+  {
+    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("run-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: scratch) }
+    let inURL = scratch.appendingPathComponent("in")
+    let outURL = scratch.appendingPathComponent("out")
+    try input.write(to: inURL, atomically: true, encoding: .utf8)
+    guard FileManager.default.createFile(atPath: outURL.path, contents: nil) else {
+      throw Failure(description: "cannot create \(outURL.path)")
+    }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: arguments[0])
+    process.arguments = Array(arguments.dropFirst())
+    if let environment { process.environment = environment }
+    process.standardInput = try FileHandle(forReadingFrom: inURL)
+    let out = try FileHandle(forWritingTo: outURL)
+    process.standardOutput = out
+    process.standardError = out
+    try process.run()
+    process.waitUntilExit()
+    try out.close()
+    return (process.terminationStatus, try String(contentsOf: outURL, encoding: .utf8))
+  }
+}
