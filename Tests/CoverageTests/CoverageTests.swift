@@ -234,7 +234,8 @@ struct ScanDiffTests {
       Fleet.host("b1", [Fleet.service("db.service", exposure: 55) { $0.privateTmp = Fleet.on() }]),
       Fleet.host("c1", []),
     ]
-    let diff = ScanDiff.compare(old: old, new: new, baseline: try Fleet.baseline, required: ["core"])
+    let diff = ScanDiff.compare(
+      old: old, new: new, baseline: try Fleet.baseline, required: ["core"], today: "2026-11-22")
     #expect(diff.hostsAdded == ["c1"] && diff.hostsRemoved.isEmpty)
     #expect(diff.servicesRemoved == ["b1 old.service"])
     let web = try #require(diff.changes.first { $0.service == "web.service" })
