@@ -23,7 +23,7 @@ public enum ScanStoreError: Error, CustomStringConvertible {
     case .cannotWrite(let path, let why): "cannot write \(path): \(why)"
     case .notAScan(let path, let why): "\(path) is not a readable unitaudit scan: \(why)"
     case .unsupportedSchema(let path, let version):
-      "\(path) has scan schema version \(version); this unitaudit reads version \(ScanMetadata.currentSchemaVersion)"
+      "\(path) has scan schema version \(version); this unitaudit reads versions \(ScanMetadata.readableSchemaVersions.lowerBound)–\(ScanMetadata.readableSchemaVersions.upperBound): use a newer unitaudit"
     }
   }
 }

@@ -1,8 +1,11 @@
 /// A parsed JSON value. `systemd-analyze security --json=short` prints about a megabyte of
 /// small objects per host; Foundation's JSONSerialization took ~100 ms for that, this
 /// single-pass parser over the UTF-8 bytes a few.
+///
+/// Objects keep their members in order, as a list: the security output's objects have about
+/// five keys each, where a linear look-up beats hashing and building a dictionary per object.
 public enum JSONValue: Sendable, Hashable {
-  case object([String: JSONValue])
+  case object([Member])
   case array([JSONValue])
   case string(String)
   /// Numbers keep their text (`0.1`, `9.6`): unitaudit reads them as exposures.
@@ -10,9 +13,15 @@ public enum JSONValue: Sendable, Hashable {
   case bool(Bool)
   case null
 
+  public struct Member: Sendable, Hashable {
+    public var key: String
+    public var value: JSONValue
+  }
+
+  /// The member named `key` (the last one, when a key repeats, as most JSON readers do).
   public subscript(key: String) -> JSONValue? {
-    if case .object(let members) = self { return members[key] }
-    return nil
+    guard case .object(let members) = self else { return nil }
+    return members.last { $0.key == key }?.value
   }
 
   public var string: String? {
@@ -37,24 +46,37 @@ public enum JSONValue: Sendable, Hashable {
 
   /// Parses one JSON document (RFC 8259); nil when it is not valid JSON or has trailing bytes.
   public static func parse(_ text: String) -> JSONValue? {
-    var parser = Parser(bytes: Array(text.utf8))
+    let bytes = Array(text.utf8)
+    return parse(bytes, in: bytes.indices)
+  }
+
+  /// Parses the document at `range` of `bytes`, without copying it out.
+  public static func parse(_ bytes: [UInt8], in range: Range<Int>) -> JSONValue? {
+    var parser = Parser(bytes: bytes, index: range.lowerBound, end: range.upperBound)
     guard let value = parser.value(depth: 0) else { return nil }
     parser.skipSpace()
-    return parser.index == parser.bytes.count ? value : nil
+    return parser.index == parser.end ? value : nil
   }
 
   struct Parser {
     let bytes: [UInt8]
-    var index = 0
+    var index: Int
+    /// Where the document ends (exclusive): the parser never reads at or past it.
+    let end: Int
 
     mutating func skipSpace() {
-      while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+      while index < end {
+        switch bytes[index] {
+        case 0x20, 0x09, 0x0A, 0x0D: index += 1
+        default: return
+        }
+      }
     }
 
     mutating func value(depth: Int) -> JSONValue? {
       guard depth < 512 else { return nil }
       skipSpace()
-      guard index < bytes.count else { return nil }
+      guard index < end else { return nil }
       switch bytes[index] {
       case UInt8(ascii: "{"): return object(depth: depth)
       case UInt8(ascii: "["): return array(depth: depth)
@@ -66,33 +88,35 @@ public enum JSONValue: Sendable, Hashable {
       }
     }
 
-    mutating func literal(_ word: String, _ value: JSONValue) -> JSONValue? {
-      let utf8 = Array(word.utf8)
-      guard index + utf8.count <= bytes.count, Array(bytes[index..<index + utf8.count]) == utf8 else {
-        return nil
+    mutating func literal(_ word: StaticString, _ value: JSONValue) -> JSONValue? {
+      let count = word.utf8CodeUnitCount
+      guard index + count <= end else { return nil }
+      let matches = word.withUTF8Buffer { expected in
+        expected.indices.allSatisfy { bytes[index + $0] == expected[$0] }
       }
-      index += utf8.count
+      guard matches else { return nil }
+      index += count
       return value
     }
 
     mutating func object(depth: Int) -> JSONValue? {
       index += 1
-      var members: [String: JSONValue] = [:]
+      var members: [Member] = []
       skipSpace()
-      if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+      if index < end, bytes[index] == UInt8(ascii: "}") {
         index += 1
         return .object(members)
       }
       while true {
         skipSpace()
-        guard index < bytes.count, bytes[index] == UInt8(ascii: "\""), let key = string() else { return nil }
+        guard index < end, bytes[index] == UInt8(ascii: "\""), let key = string() else { return nil }
         skipSpace()
-        guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
+        guard index < end, bytes[index] == UInt8(ascii: ":") else { return nil }
         index += 1
         guard let item = value(depth: depth + 1) else { return nil }
-        members[key] = item
+        members.append(Member(key: key, value: item))
         skipSpace()
-        guard index < bytes.count else { return nil }
+        guard index < end else { return nil }
         if bytes[index] == UInt8(ascii: ",") {
           index += 1
           continue
@@ -107,7 +131,7 @@ public enum JSONValue: Sendable, Hashable {
       index += 1
       var items: [JSONValue] = []
       skipSpace()
-      if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+      if index < end, bytes[index] == UInt8(ascii: "]") {
         index += 1
         return .array(items)
       }
@@ -115,7 +139,7 @@ public enum JSONValue: Sendable, Hashable {
         guard let item = value(depth: depth + 1) else { return nil }
         items.append(item)
         skipSpace()
-        guard index < bytes.count else { return nil }
+        guard index < end else { return nil }
         if bytes[index] == UInt8(ascii: ",") {
           index += 1
           continue
@@ -130,7 +154,7 @@ public enum JSONValue: Sendable, Hashable {
       index += 1
       let start = index
       // Fast path: no escapes.
-      while index < bytes.count {
+      while index < end {
         let byte = bytes[index]
         if byte == UInt8(ascii: "\"") {
           let text = String(decoding: bytes[start..<index], as: UTF8.self)
@@ -142,7 +166,7 @@ public enum JSONValue: Sendable, Hashable {
         index += 1
       }
       var scalars = Array(bytes[start..<index])
-      while index < bytes.count {
+      while index < end {
         let byte = bytes[index]
         switch byte {
         case UInt8(ascii: "\""):
@@ -150,7 +174,7 @@ public enum JSONValue: Sendable, Hashable {
           return String(decoding: scalars, as: UTF8.self)
         case UInt8(ascii: "\\"):
           index += 1
-          guard index < bytes.count else { return nil }
+          guard index < end else { return nil }
           let escape = bytes[index]
           index += 1
           switch escape {
@@ -164,7 +188,7 @@ public enum JSONValue: Sendable, Hashable {
             guard var code = hex4() else { return nil }
             if (0xD800..<0xDC00).contains(code) {
               // A surrogate pair.
-              guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
+              guard index + 1 < end, bytes[index] == UInt8(ascii: "\\"),
                 bytes[index + 1] == UInt8(ascii: "u")
               else { return nil }
               index += 2
@@ -185,7 +209,7 @@ public enum JSONValue: Sendable, Hashable {
     }
 
     mutating func hex4() -> UInt32? {
-      guard index + 4 <= bytes.count else { return nil }
+      guard index + 4 <= end else { return nil }
       var value: UInt32 = 0
       for byte in bytes[index..<index + 4] {
         value <<= 4
@@ -202,26 +226,26 @@ public enum JSONValue: Sendable, Hashable {
 
     mutating func number() -> JSONValue? {
       let start = index
-      if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
+      if index < end, bytes[index] == UInt8(ascii: "-") { index += 1 }
       let digitsStart = index
-      while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+      while index < end, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
       guard index > digitsStart else { return nil }
       if bytes[digitsStart] == UInt8(ascii: "0"), index - digitsStart > 1 { return nil }
-      if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+      if index < end, bytes[index] == UInt8(ascii: ".") {
         index += 1
         let fraction = index
-        while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) {
+        while index < end, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) {
           index += 1
         }
         guard index > fraction else { return nil }
       }
-      if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+      if index < end, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
         index += 1
-        if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+        if index < end, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
           index += 1
         }
         let exponent = index
-        while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) {
+        while index < end, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) {
           index += 1
         }
         guard index > exponent else { return nil }

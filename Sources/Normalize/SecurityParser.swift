@@ -25,7 +25,8 @@ public func parseSecurityJSON(stdout: String, stderr: String) -> SecurityAnalysi
   var diagnostics: [Diagnostic] = []
   let refused = parseSecurityRefusals(stderr)
   var arrays: [[JSONValue]] = []
-  let split = splitJSONDocuments(stdout)
+  let bytes = Array(stdout.utf8)
+  let split = splitJSONDocuments(bytes)
   if let trailing = split.trailing {
     diagnostics.append(
       Diagnostic(
@@ -33,8 +34,8 @@ public func parseSecurityJSON(stdout: String, stderr: String) -> SecurityAnalysi
         "the JSON output ends inside a document (\(trailing) bytes unread): output cut short",
         section: "security"))
   }
-  for (index, document) in split.documents.enumerated() {
-    guard let object = JSONValue.parse(document) else {
+  for (index, document) in split.ranges.enumerated() {
+    guard let object = JSONValue.parse(bytes, in: document) else {
       diagnostics.append(
         Diagnostic(
           .error, code: "security.invalid-json", "document \(index + 1) is not valid JSON; skipped",
@@ -143,15 +144,20 @@ func parseSecurityRefusals(_ stderr: String) -> [String: String] {
 /// Splits concatenated JSON documents (`[…]\n\n[…]`): tracks nesting, strings and escapes,
 /// and returns each top-level value's text. `trailing` counts the bytes of an unfinished one.
 public func splitJSONDocuments(_ text: String) -> (documents: [String], trailing: Int?) {
-  var documents: [String] = []
+  let bytes = Array(text.utf8)
+  let split = splitJSONDocuments(bytes)
+  return (split.ranges.map { String(decoding: bytes[$0], as: UTF8.self) }, split.trailing)
+}
+
+/// `splitJSONDocuments` over bytes: each top-level value as a range of `bytes`.
+public func splitJSONDocuments(_ bytes: [UInt8]) -> (ranges: [Range<Int>], trailing: Int?) {
+  var ranges: [Range<Int>] = []
   var depth = 0
   var inString = false
   var escaped = false
-  var start: String.UTF8View.Index?
-  let utf8 = text.utf8
-  var index = utf8.startIndex
-  while index != utf8.endIndex {
-    let byte = utf8[index]
+  var start: Int?
+  for index in bytes.indices {
+    let byte = bytes[index]
     if inString {
       if escaped {
         escaped = false
@@ -160,29 +166,27 @@ public func splitJSONDocuments(_ text: String) -> (documents: [String], trailing
       } else if byte == UInt8(ascii: "\"") {
         inString = false
       }
-    } else {
-      switch byte {
-      case UInt8(ascii: "["), UInt8(ascii: "{"):
-        if depth == 0 { start = index }
-        depth += 1
-      case UInt8(ascii: "]"), UInt8(ascii: "}"):
-        if depth > 0 {
-          depth -= 1
-          if depth == 0, let begin = start {
-            documents.append(String(decoding: utf8[begin...index], as: UTF8.self))
-            start = nil
-          }
-        }
-      case UInt8(ascii: "\""):
-        if depth > 0 { inString = true }
-      default:
-        break
-      }
+      continue
     }
-    index = utf8.index(after: index)
+    switch byte {
+    case UInt8(ascii: "["), UInt8(ascii: "{"):
+      if depth == 0 { start = index }
+      depth += 1
+    case UInt8(ascii: "]"), UInt8(ascii: "}"):
+      if depth > 0 {
+        depth -= 1
+        if depth == 0, let begin = start {
+          ranges.append(begin..<index + 1)
+          start = nil
+        }
+      }
+    case UInt8(ascii: "\""):
+      if depth > 0 { inString = true }
+    default:
+      break
+    }
   }
-  let trailing = start.map { utf8.distance(from: $0, to: utf8.endIndex) }
-  return (documents, trailing)
+  return (ranges, start.map { bytes.count - $0 })
 }
 
 /// Parses the text form (`systemd-analyze security U1 U2 …` on systemd 240–249, or any

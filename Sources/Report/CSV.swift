@@ -46,6 +46,28 @@ public enum CSV {
   /// The CSV files by name, each written into the sink `open` gives for it.
   public static let files = ["services.csv", "checks.csv", "hosts.csv"]
 
+  /// The most rows a spreadsheet opens (Excel, LibreOffice Calc). `checks.csv` has one row per
+  /// host × service × check (about 80 per service): 10,000 hosts make 121 million rows and
+  /// 9 GB, which nobody can open, so past this many rows it is written only on request.
+  public static let spreadsheetRowLimit = 1_048_576
+
+  /// The rows `checks.csv` would have, header included.
+  public static func checksRowCount(_ input: ReportInput) -> Int {
+    var rows = 1
+    for host in input.hosts where host.status.code.hasData {
+      for service in host.services { rows += service.checks.count }
+    }
+    return rows
+  }
+
+  /// The files to write: all three, or without `checks.csv` when it would be larger than a
+  /// spreadsheet opens and `allChecks` is false.
+  public static func files(
+    for input: ReportInput, allChecks: Bool, rowLimit: Int = spreadsheetRowLimit
+  ) -> [String] {
+    allChecks || checksRowCount(input) <= rowLimit ? files : files.filter { $0 != "checks.csv" }
+  }
+
   public static func write(_ name: String, _ input: ReportInput, into sink: inout some ReportSink) {
     switch name {
     case "services.csv": services(input, into: &sink)

@@ -75,8 +75,11 @@ public struct ReportRenderer: Sendable {
   }
 
   /// Writes the formats into `directory`, streaming CSV and JSON to disk and building the
-  /// page's view once for HTML and Markdown. Returns the files written.
-  public func write(_ formats: [ReportFormat], _ input: ReportInput, to directory: URL) throws -> [URL] {
+  /// page's view once for HTML and Markdown. Returns the files written. `checks.csv` is left
+  /// out when it has more rows than a spreadsheet opens, unless `allChecks` (see `CSV.files`).
+  public func write(
+    _ formats: [ReportFormat], _ input: ReportInput, to directory: URL, allChecks: Bool = false
+  ) throws -> [URL] {
     var view: ReportView?
     func shared() -> ReportView {
       if let view { return view }
@@ -99,7 +102,9 @@ public struct ReportRenderer: Sendable {
         let text = try render(template: name, shared())
         try stream(name) { $0.write(text) }
       case .csv:
-        for name in CSV.files { try stream(name) { CSV.write(name, input, into: &$0) } }
+        for name in CSV.files(for: input, allChecks: allChecks) {
+          try stream(name) { CSV.write(name, input, into: &$0) }
+        }
       case .json:
         try stream("report.json") { Self.json(input, into: &$0) }
       }

@@ -105,6 +105,51 @@ public struct HostReport: Codable, Sendable, Hashable {
     self.evidence = evidence
   }
 
+  enum CodingKeys: String, CodingKey {
+    case name, address, port, groups, status, identity, services, diagnostics, startedAt, durationMs,
+      evidence, checkTable
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    name = try container.decode(String.self, forKey: .name)
+    address = try container.decodeIfPresent(String.self, forKey: .address)
+    port = try container.decodeIfPresent(Int.self, forKey: .port)
+    groups = try container.decode([String].self, forKey: .groups)
+    status = try container.decode(HostStatus.self, forKey: .status)
+    identity = try container.decodeIfPresent(HostIdentity.self, forKey: .identity)
+    let table = try container.decodeIfPresent([SecurityCheck].self, forKey: .checkTable) ?? []
+    do {
+      services = try CheckTable.resolving(
+        container.decode([ServiceRecord].self, forKey: .services), table: table)
+    } catch let error as CheckTableError {
+      throw DecodingError.dataCorruptedError(
+        forKey: .services, in: container, debugDescription: error.description)
+    }
+    diagnostics = try container.decode([Diagnostic].self, forKey: .diagnostics)
+    startedAt = try container.decodeIfPresent(Date.self, forKey: .startedAt)
+    durationMs = try container.decodeIfPresent(Int.self, forKey: .durationMs)
+    evidence = try container.decodeIfPresent(String.self, forKey: .evidence)
+  }
+
+  /// Writes the stored form: each distinct check once per host in `checkTable` (see `CheckTable`).
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(name, forKey: .name)
+    try container.encodeIfPresent(address, forKey: .address)
+    try container.encodeIfPresent(port, forKey: .port)
+    try container.encode(groups, forKey: .groups)
+    try container.encode(status, forKey: .status)
+    try container.encodeIfPresent(identity, forKey: .identity)
+    var table = CheckTable()
+    try container.encode(table.referencing(services), forKey: .services)
+    if !table.checks.isEmpty { try container.encode(table.checks, forKey: .checkTable) }
+    try container.encode(diagnostics, forKey: .diagnostics)
+    try container.encodeIfPresent(startedAt, forKey: .startedAt)
+    try container.encodeIfPresent(durationMs, forKey: .durationMs)
+    try container.encodeIfPresent(evidence, forKey: .evidence)
+  }
+
   /// Finds a service by its id or any of its aliases.
   public func service(named name: String) -> ServiceRecord? {
     services.first { $0.id == name } ?? services.first { $0.aliases.contains(name) }

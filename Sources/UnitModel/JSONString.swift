@@ -42,6 +42,19 @@ public enum JSONString {
     out += "\""
   }
 
+  /// The same literal, appended to UTF-8 bytes.
+  public static func append(_ value: String, to out: inout [UInt8], scriptSafe: Bool = false) {
+    if !scriptSafe,
+      value.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") })
+    {
+      out.append(UInt8(ascii: "\""))
+      out.append(contentsOf: value.utf8)
+      out.append(UInt8(ascii: "\""))
+    } else {
+      out.append(contentsOf: quoted(value, scriptSafe: scriptSafe).utf8)
+    }
+  }
+
   public static func quoted(_ value: String, scriptSafe: Bool = false) -> String {
     var out = ""
     append(value, to: &out, scriptSafe: scriptSafe)

@@ -13,8 +13,11 @@ public struct Scan: Codable, Sendable, Hashable {
 
 /// `scan.json`: what was scanned, how, when, and how it went.
 public struct ScanMetadata: Codable, Sendable, Hashable {
-  /// Bumped on every incompatible change of `scan.json` or `hosts.jsonl`.
-  public static let currentSchemaVersion = 1
+  /// Bumped on every change of `scan.json` or `hosts.jsonl`. 2: each distinct security check
+  /// is stored once per host (`checkTable`); version 1 scans are still read.
+  public static let currentSchemaVersion = 2
+  /// The versions this unitaudit reads.
+  public static let readableSchemaVersions = 1...currentSchemaVersion
 
   public enum State: String, Codable, Sendable {
     /// Still running, or killed before it could say otherwise.

@@ -6,18 +6,32 @@ public struct Exposure: Codable, Sendable, Hashable, Comparable, CustomStringCon
 
   public init(tenths: Int) { self.tenths = max(0, min(100, tenths)) }
 
-  /// Parses systemd's decimal string (`"9.6"`, `"10.0"`).
+  /// Parses systemd's decimal string (`"9.6"`, `"10.0"`, `"0"`): 0 to 10, at most one decimal.
   public init?(parsing text: String) {
-    let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-    guard (1...2).contains(parts.count), let whole = Int(parts[0]), whole >= 0, whole <= 10 else {
-      return nil
+    var whole = 0
+    var digits = 0
+    var tenth: Int?
+    var afterPoint = false
+    for byte in text.utf8 {
+      switch byte {
+      case UInt8(ascii: "0")...UInt8(ascii: "9"):
+        let digit = Int(byte - UInt8(ascii: "0"))
+        if afterPoint {
+          guard tenth == nil else { return nil }
+          tenth = digit
+        } else {
+          digits += 1
+          guard digits <= 2 else { return nil }
+          whole = whole * 10 + digit
+        }
+      case UInt8(ascii: ".") where !afterPoint && digits > 0:
+        afterPoint = true
+      default:
+        return nil
+      }
     }
-    var frac = 0
-    if parts.count == 2 {
-      guard parts[1].count == 1, let f = Int(parts[1]) else { return nil }
-      frac = f
-    }
-    self.init(tenths: whole * 10 + frac)
+    guard digits > 0, whole <= 10, !afterPoint || tenth != nil else { return nil }
+    self.init(tenths: whole * 10 + (tenth ?? 0))
   }
 
   public var value: Double { Double(tenths) / 10 }
@@ -71,12 +85,107 @@ public struct SecurityCheck: Codable, Sendable, Hashable {
   public var set: Bool?
   /// The weight this check adds, or nil when it adds nothing.
   public var exposure: Exposure?
+  /// In a stored host a check is a number in the host's `checkTable` (see `CheckTable`); set
+  /// only between decoding such a check and looking it up.
+  var tableIndex: Int?
 
   public init(name: String, description: String, set: Bool?, exposure: Exposure?) {
     self.name = name
     self.description = description
     self.set = set
     self.exposure = exposure
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case name, description, set, exposure
+  }
+
+  /// Reads either form: the check itself, or its number in the host's table.
+  public init(from decoder: any Decoder) throws {
+    if let index = try? decoder.singleValueContainer().decode(Int.self) {
+      self.init(name: "", description: "", set: nil, exposure: nil)
+      tableIndex = index
+      return
+    }
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    self.init(
+      name: try container.decode(String.self, forKey: .name),
+      description: try container.decode(String.self, forKey: .description),
+      set: try container.decodeIfPresent(Bool.self, forKey: .set),
+      exposure: try container.decodeIfPresent(Exposure.self, forKey: .exposure))
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    if let tableIndex {
+      var container = encoder.singleValueContainer()
+      try container.encode(tableIndex)
+      return
+    }
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(name, forKey: .name)
+    try container.encode(description, forKey: .description)
+    try container.encodeIfPresent(set, forKey: .set)
+    try container.encodeIfPresent(exposure, forKey: .exposure)
+  }
+}
+
+/// The distinct security checks of a host. Every service of a host answers the same ~80
+/// checks, mostly with the same few verdicts, and those repeated texts were four fifths of a
+/// stored host. A stored host keeps each distinct check once, in `checkTable`, and a
+/// service's `checks` map each field to a number in it. Numbers are given in a fixed order
+/// (services in order, checks by field), so the same host is always stored the same way.
+public struct CheckTable: Sendable {
+  public private(set) var checks: [SecurityCheck] = []
+  private var numbers: [SecurityCheck: Int] = [:]
+
+  public init() {}
+
+  /// The number of `check`, adding it if it is new.
+  public mutating func number(of check: SecurityCheck) -> Int {
+    if let number = numbers[check] { return number }
+    numbers[check] = checks.count
+    checks.append(check)
+    return checks.count - 1
+  }
+
+  /// `services` with every check replaced by its number in this table.
+  mutating func referencing(_ services: [ServiceRecord]) -> [ServiceRecord] {
+    services.map { service in
+      var stored = service
+      for field in service.checks.keys.sorted() {
+        guard let check = service.checks[field] else { continue }
+        var reference = SecurityCheck(name: "", description: "", set: nil, exposure: nil)
+        reference.tableIndex = number(of: check)
+        stored.checks[field] = reference
+      }
+      return stored
+    }
+  }
+
+  /// `services` with every numbered check looked up in `table`.
+  static func resolving(_ services: [ServiceRecord], table: [SecurityCheck]) throws -> [ServiceRecord] {
+    try services.map { service in
+      var resolved = service
+      for (field, check) in service.checks {
+        guard let index = check.tableIndex else { continue }
+        guard table.indices.contains(index) else {
+          throw CheckTableError.outOfRange(service: service.id, field: field, index: index)
+        }
+        resolved.checks[field] = table[index]
+      }
+      return resolved
+    }
+  }
+}
+
+enum CheckTableError: Error, CustomStringConvertible {
+  case outOfRange(service: String, field: String, index: Int)
+
+  var description: String {
+    switch self {
+    case .outOfRange(let service, let field, let index):
+      "check \(field) of \(service) is number \(index), which the host's checkTable does not have"
+    }
   }
 }
 

@@ -51,6 +51,12 @@ struct ReportCommand: ParsableCommand {
     help: ArgumentHelp("A folder of templates that override the bundled ones by name.", valueName: "dir"))
   var templates: String?
 
+  @Flag(
+    help: ArgumentHelp(
+      "Write checks.csv even when it has more rows than a spreadsheet opens (1,048,576; about 130 hosts of 100 services)."
+    ))
+  var checksCSV = false
+
   @Flag(name: [.short, .long], help: "Print nothing but errors.")
   var quiet = false
 
@@ -62,8 +68,7 @@ struct ReportCommand: ParsableCommand {
     let written = try usageErrors {
       try Self.render(
         scan: scan, selection: selection, compare: compare, formats: formats, to: directory,
-        templates: templates,
-        console: console)
+        templates: templates, allChecks: checksCSV, console: console)
     }
     for path in written { console.info("wrote \(path)") }
   }
@@ -82,7 +87,7 @@ struct ReportCommand: ParsableCommand {
   /// Renders the reports of a scan into `directory`; returns the files written.
   static func render(
     scan: String, selection: BaselineSelection, compare: String?, formats: [ReportFormat], to directory: URL,
-    templates: String?, console: Console
+    templates: String?, allChecks: Bool = false, console: Console
   ) throws -> [String] {
     let (baseline, required) = try selection.load()
     let loaded = try loadScan(URL(fileURLWithPath: scan))
@@ -101,7 +106,12 @@ struct ReportCommand: ParsableCommand {
       coverage: coverage, compare: comparison, generatedAt: ReportView.day(Date()))
     let renderer = try ReportRenderer(templates: try templateTexts(templates, console: console))
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    return try renderer.write(formats, input, to: directory).map(\.path)
+    if formats.contains(.csv), !allChecks, CSV.files(for: input, allChecks: false).count < CSV.files.count {
+      console.info(
+        "checks.csv not written: its \(CSV.checksRowCount(input)) rows are more than a spreadsheet opens; "
+          + "use `unitaudit report --checks-csv` to write it anyway")
+    }
+    return try renderer.write(formats, input, to: directory, allChecks: allChecks).map(\.path)
   }
 
   /// The bundled templates, with any of the same name in `directory` taking their place.

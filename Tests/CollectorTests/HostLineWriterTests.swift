@@ -7,7 +7,8 @@ import UnitModel
 struct HostLineWriterTests {
   @Test("the fast writer gives exactly the encoder's bytes, hostile strings included")
   func sameBytes() throws {
-    let tricky = "quote \" backslash \\ slash / tab \t nl \n nul \u{0} esc \u{1B} é 💥 \u{2028} <script>"
+    let tricky =
+      "\"checks\":{} \"directives\":[] \"diagnostics\": quote \" backslash \\ slash / tab \t nl \n nul \u{0} esc \u{1B} é 💥 \u{2028} <script>"
     var checks: [String: SecurityCheck] = [:]
     for (index, field) in [
       "PrivateTmp", "User_Or_DynamicUser", "CapabilityBoundingSet_CAP_SYS_ADMIN", tricky,
@@ -40,5 +41,46 @@ struct HostLineWriterTests {
     let slow = try ScanCoding.lineEncoder.encode(report)
     #expect(String(decoding: fast, as: UTF8.self) == String(decoding: slow, as: UTF8.self))
     #expect(try ScanCoding.decoder.decode(HostReport.self, from: fast) == report)
+    // Each distinct check once per host: a second service with the same checks adds none.
+    var twice = report
+    twice.services.append(service)
+    twice.services[2].id = "d.service"
+    let stored = try #require(
+      try JSONSerialization.jsonObject(with: try HostLineWriter.line(twice)) as? [String: Any])
+    let table = try #require(stored["checkTable"] as? [[String: Any]])
+    #expect(table.count == checks.count)
+    #expect(try ScanCoding.decoder.decode(HostReport.self, from: try HostLineWriter.line(twice)) == twice)
+  }
+
+  @Test("a version 1 line (texts inline in every check) still reads")
+  func readsVersionOne() throws {
+    let line = """
+      {"diagnostics":[],"groups":[],"name":"h","services":[{"aliases":[],"checks":{"PrivateTmp":\
+      {"description":"Service has access to other software's temporary files","exposure":0.2,\
+      "name":"PrivateTmp=","set":false}},"directives":[],"dropInPaths":[],"files":[],\
+      "hardening":{},"id":"a.service","loadState":"loaded"}],"status":{"code":"ok"}}
+      """
+    let host = try ScanCoding.decoder.decode(HostReport.self, from: Data(line.utf8))
+    let check = try #require(host.services.first?.checks["PrivateTmp"])
+    #expect(check.name == "PrivateTmp=")
+    #expect(check.exposure == Exposure(tenths: 2))
+    #expect(check.set == false)
+    // Written again, it is a version 2 line whose check sits in checkTable.
+    let again = String(decoding: try HostLineWriter.line(host), as: UTF8.self)
+    #expect(again.contains("\"checkTable\":[{\"description\":\"Service has access"))
+    #expect(again.contains("\"checks\":{\"PrivateTmp\":0}"))
+    #expect(try ScanCoding.decoder.decode(HostReport.self, from: Data(again.utf8)) == host)
+  }
+
+  @Test("a check number outside checkTable makes the line unreadable, not wrong")
+  func outOfRangeCheck() throws {
+    let line = """
+      {"checkTable":[{"description":"x","name":"y"}],"diagnostics":[],"groups":[],"name":"h",\
+      "services":[{"aliases":[],"checks":{"PrivateTmp":1},"directives":[],"dropInPaths":[],\
+      "files":[],"hardening":{},"id":"a.service","loadState":"loaded"}],"status":{"code":"ok"}}
+      """
+    #expect(throws: DecodingError.self) {
+      try ScanCoding.decoder.decode(HostReport.self, from: Data(line.utf8))
+    }
   }
 }

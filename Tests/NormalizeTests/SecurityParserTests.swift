@@ -84,6 +84,10 @@ struct SecurityParserTests {
   @Test("exposure strings parse exactly; predicates follow systemd's table")
   func exposures() {
     #expect(Exposure(parsing: "9.6")?.tenths == 96)
+    #expect(Exposure(parsing: "3")?.tenths == 30)
+    for bad in ["", ".5", "5.", "1.23", "11", "010", "-1", "1,5", "9.6 "] {
+      #expect(Exposure(parsing: bad) == nil, "\(bad)")
+    }
     #expect(Exposure(parsing: "10.0")?.tenths == 100)
     #expect(Exposure(parsing: "0.0")?.predicate == "PERFECT")
     #expect(Exposure(parsing: "4.9")?.predicate == "OK")

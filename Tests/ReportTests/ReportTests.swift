@@ -162,6 +162,17 @@ struct ReportFormatTests {
     #expect(files["hosts.csv"]?.components(separatedBy: "\r\n").filter { !$0.isEmpty }.count == 5)
   }
 
+  @Test("checks.csv is left out past a spreadsheet's rows, unless asked for")
+  func checksRowLimit() throws {
+    let input = try Sample.input()
+    let rows = CSV.checksRowCount(input)
+    let written = try #require(try Sample.render(.csv, input)["checks.csv"])
+    #expect(written.components(separatedBy: "\r\n").filter { !$0.isEmpty }.count == rows)
+    #expect(CSV.files(for: input, allChecks: false, rowLimit: rows) == CSV.files)
+    #expect(CSV.files(for: input, allChecks: false, rowLimit: rows - 1) == ["services.csv", "hosts.csv"])
+    #expect(CSV.files(for: input, allChecks: true, rowLimit: rows - 1) == CSV.files)
+  }
+
   @Test("JSON: the scan, its coverage and the schema version")
   func json() throws {
     let text = try #require(try Sample.render(.json, try Sample.input())["report.json"])
