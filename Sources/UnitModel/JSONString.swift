@@ -3,19 +3,19 @@
 /// `.withoutEscapingSlashes`; `scriptSafe` also escapes `<`, `>`, `&`, U+2028 and U+2029 so
 /// the JSON can sit inside an HTML `<script>` element.
 public enum JSONString {
-  public static func append(_ value: String, to out: inout String, scriptSafe: Bool = false) {
-    var plain = true
-    for byte in value.utf8
-    where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
-      || (scriptSafe
-        && (byte == UInt8(ascii: "<") || byte == UInt8(ascii: ">") || byte == UInt8(ascii: "&")
-          || byte == 0xE2))
-    {
-      plain = false
-      break
+  /// True when `value` goes between the quotes as it is (nothing to escape).
+  static func isPlain(_ value: String, scriptSafe: Bool) -> Bool {
+    value.utf8.allSatisfy { byte in
+      byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\")
+        && !(scriptSafe
+          && (byte == UInt8(ascii: "<") || byte == UInt8(ascii: ">") || byte == UInt8(ascii: "&")
+            || byte == 0xE2))
     }
+  }
+
+  public static func append(_ value: String, to out: inout String, scriptSafe: Bool = false) {
     out += "\""
-    if plain {
+    if isPlain(value, scriptSafe: scriptSafe) {
       out += value
     } else {
       for scalar in value.unicodeScalars {
@@ -44,9 +44,7 @@ public enum JSONString {
 
   /// The same literal, appended to UTF-8 bytes.
   public static func append(_ value: String, to out: inout [UInt8], scriptSafe: Bool = false) {
-    if !scriptSafe,
-      value.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") })
-    {
+    if isPlain(value, scriptSafe: scriptSafe) {
       out.append(UInt8(ascii: "\""))
       out.append(contentsOf: value.utf8)
       out.append(UInt8(ascii: "\""))

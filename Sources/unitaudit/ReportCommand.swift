@@ -106,9 +106,11 @@ struct ReportCommand: ParsableCommand {
       coverage: coverage, compare: comparison, generatedAt: ReportView.day(Date()))
     let renderer = try ReportRenderer(templates: try templateTexts(templates, console: console))
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    if formats.contains(.csv), !allChecks, CSV.files(for: input, allChecks: false).count < CSV.files.count {
+    if formats.contains(.csv), !allChecks, case let rows = CSV.checksRowCount(input),
+      rows > CSV.spreadsheetRowLimit
+    {
       console.info(
-        "checks.csv not written: its \(CSV.checksRowCount(input)) rows are more than a spreadsheet opens; "
+        "checks.csv not written: its \(rows) rows are more than a spreadsheet opens; "
           + "use `unitaudit report --checks-csv` to write it anyway")
     }
     return try renderer.write(formats, input, to: directory, allChecks: allChecks).map(\.path)
