@@ -58,6 +58,21 @@ public enum JSONValue: Sendable, Hashable {
     return parser.index == parser.end ? value : nil
   }
 
+  /// Parses JSON documents written one after another (`[…]\n\n[…]`), as
+  /// `systemd-analyze security --json` prints them; nil when any of them is not valid JSON
+  /// (then `splitJSONDocuments` finds the good ones).
+  public static func parseSequence(_ bytes: [UInt8]) -> [JSONValue]? {
+    var parser = Parser(bytes: bytes, index: 0, end: bytes.count)
+    var documents: [JSONValue] = []
+    parser.skipSpace()
+    while parser.index < parser.end {
+      guard let value = parser.value(depth: 0) else { return nil }
+      documents.append(value)
+      parser.skipSpace()
+    }
+    return documents
+  }
+
   struct Parser {
     let bytes: [UInt8]
     var index: Int

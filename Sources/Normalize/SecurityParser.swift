@@ -26,16 +26,24 @@ public func parseSecurityJSON(stdout: String, stderr: String) -> SecurityAnalysi
   let refused = parseSecurityRefusals(stderr)
   var arrays: [[JSONValue]] = []
   let bytes = Array(stdout.utf8)
-  let split = splitJSONDocuments(bytes)
-  if let trailing = split.trailing {
-    diagnostics.append(
-      Diagnostic(
-        .error, code: "security.truncated-json",
-        "the JSON output ends inside a document (\(trailing) bytes unread): output cut short",
-        section: "security"))
+  // The documents in a row; only when one is broken are they split apart first, so that the
+  // good ones are still read.
+  let documents: [JSONValue?]
+  if let all = JSONValue.parseSequence(bytes) {
+    documents = all
+  } else {
+    let split = splitJSONDocuments(bytes)
+    documents = split.ranges.map { JSONValue.parse(bytes, in: $0) }
+    if let trailing = split.trailing {
+      diagnostics.append(
+        Diagnostic(
+          .error, code: "security.truncated-json",
+          "the JSON output ends inside a document (\(trailing) bytes unread): output cut short",
+          section: "security"))
+    }
   }
-  for (index, document) in split.ranges.enumerated() {
-    guard let object = JSONValue.parse(bytes, in: document) else {
+  for (index, document) in documents.enumerated() {
+    guard let object = document else {
       diagnostics.append(
         Diagnostic(
           .error, code: "security.invalid-json", "document \(index + 1) is not valid JSON; skipped",

@@ -104,4 +104,16 @@ struct SecurityParserTests {
     #expect(split.documents == ["[{\"a\":\"]\\\"[\"}]", "[]"])
     #expect(split.trailing == 2)
   }
+
+  @Test("documents in a row read in one pass equal the split ones; one broken document fails the pass")
+  func sequenceMatchesSplit() throws {
+    let bytes = Array(try Fixture.sample("sec_ssh_cups_short").stdout.utf8)
+    let split = splitJSONDocuments(bytes)
+    let sequence = try #require(JSONValue.parseSequence(bytes))
+    #expect(sequence.count == 3)
+    #expect(sequence == split.ranges.map { JSONValue.parse(bytes, in: $0) })
+    #expect(JSONValue.parseSequence(Array("[1]\n[tru]\n[2]".utf8)) == nil)
+    #expect(JSONValue.parseSequence(Array("[1]\n[2".utf8)) == nil)
+    #expect(JSONValue.parseSequence(Array(" \n".utf8)) == [])
+  }
 }
