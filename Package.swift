@@ -82,6 +82,9 @@ let package = Package(
     // End to end against the booted systemd fleet (Scripts/fleet).
     .testTarget(
       name: "EndToEndTests", dependencies: ["Collector", "UnitModel", "TestSupport"], swiftSettings: strict),
+    // Mutation fuzzing of every parser, bounded in time (UNITAUDIT_FUZZ_SECONDS).
+    .testTarget(
+      name: "FuzzTests", dependencies: ["Normalize", "Inventory", "Coverage", "UnitModel"], swiftSettings: strict),
     .testTarget(
       name: "CollectorTests", dependencies: ["Collector", "Normalize", "UnitModel", "Inventory"],
       swiftSettings: strict),

@@ -63,6 +63,13 @@ public final class SSHTransport: Transport {
       do throws(SSHError) {
         let output = try SSHSession.run(command, options: options)
         var notes = output.warnings.map { Diagnostic(.warning, code: "ssh.config", $0) }
+        if output.redials > 0 {
+          notes.append(
+            Diagnostic(
+              .note, code: "ssh.redialed",
+              "the server closed the connection before its SSH greeting \(output.redials) time(s) "
+                + "(sshd's MaxStartups limit?); connected on attempt \(output.redials + 1)"))
+        }
         if let key = output.acceptedHostKey {
           notes.append(
             Diagnostic(
@@ -72,7 +79,7 @@ public final class SSHTransport: Transport {
         return .output(
           ProbeOutput(
             stdout: output.stdout, stderr: output.stderr, exitStatus: output.exitStatus,
-            truncated: output.truncated),
+            truncated: output.truncated, connectionLost: output.connectionLost),
           notes: notes)
       } catch {
         return .failed(HostStatus(error.statusCode, reason: error.description))
@@ -87,7 +94,7 @@ public final class SSHTransport: Transport {
 extension SSHError {
   var statusCode: HostStatusCode {
     switch self {
-    case .unreachable: .unreachable
+    case .unreachable, .dropped: .unreachable
     case .timeout: .timeout
     case .hostKeyUnknown: .hostKeyUnknown
     case .hostKeyChanged: .hostKeyChanged

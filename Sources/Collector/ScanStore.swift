@@ -144,7 +144,8 @@ public actor ScanStore {
     }
     let meta = EvidenceMeta(
       host: evidence.host, nonce: evidence.nonce, probeVersion: evidence.probeVersion,
-      exitStatus: evidence.output.exitStatus, truncated: evidence.output.truncated)
+      exitStatus: evidence.output.exitStatus, truncated: evidence.output.truncated,
+      connectionLost: evidence.output.connectionLost)
     try Self.writeAtomically(Data(evidence.output.stdout), to: folder.appendingPathComponent("stdout"))
     try Self.writeAtomically(Data(evidence.output.stderr), to: folder.appendingPathComponent("stderr"))
     try Self.writeAtomically(
@@ -179,6 +180,8 @@ public struct EvidenceMeta: Codable, Sendable, Hashable {
   public var probeVersion: Int
   public var exitStatus: Int32?
   public var truncated: Bool
+  /// Absent in evidence written before unitaudit recorded it.
+  public var connectionLost: String?
 }
 
 /// A file-system-safe, collision-free folder name for a host's evidence.

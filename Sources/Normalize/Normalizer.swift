@@ -33,6 +33,9 @@ public func normalize(_ evidence: HostEvidence, label: HostLabel) -> HostReport 
     let preview = String(decoding: evidence.output.stdout.prefix(120), as: UTF8.self)
     let errPreview = String(decoding: evidence.output.stderr.prefix(200), as: UTF8.self)
     var reason = "the probe's output has none of its section markers"
+    if let lost = evidence.output.connectionLost {
+      reason = "the connection broke before the probe's output began (\(lost))"
+    }
     if let status = evidence.output.exitStatus { reason += " (exit status \(status))" }
     if !errPreview.isEmpty {
       reason += "; stderr: \(errPreview.trimmingWhitespace())"
@@ -43,14 +46,21 @@ public func normalize(_ evidence: HostEvidence, label: HostLabel) -> HostReport 
     return report
   }
 
-  for section in sections.sections.values where !section.isComplete {
+  if let lost = evidence.output.connectionLost {
+    problems.append("the connection broke before the probe finished (\(lost)); what arrived before is kept")
+    diagnostics.append(
+      Diagnostic(
+        .error, code: "probe.connection-lost",
+        "the connection broke before the probe's exit status arrived: \(lost)"))
+  }
+  for section in sections.ordered where !section.isComplete {
     problems.append("section '\(section.name)' was cut short")
     diagnostics.append(
       Diagnostic(
         .error, code: "probe.truncated-section", "the section has no end marker: output cut short",
         section: section.name))
   }
-  for section in sections.sections.values where section.hasInvalidUTF8 {
+  for section in sections.ordered where section.hasInvalidUTF8 {
     diagnostics.append(
       Diagnostic(
         .warning, code: "probe.invalid-utf8", "invalid UTF-8 replaced by U+FFFD", section: section.name))
@@ -182,7 +192,7 @@ public func normalize(_ evidence: HostEvidence, label: HostLabel) -> HostReport 
     report.status = HostStatus(
       .truncated, reason: "the host sent more than the output cap; the services read before the cut are kept")
   } else if !problems.isEmpty {
-    report.status = HostStatus(.partial, reason: problems.joined(separator: "; "))
+    report.status = HostStatus(.partial, reason: sanitizeForReason(problems.joined(separator: "; ")))
   }
   return report
 }

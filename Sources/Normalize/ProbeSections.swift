@@ -24,6 +24,13 @@ public struct ProbeSections: Sendable {
 
   public subscript(name: String) -> ProbeSection? { sections[name] }
 
+  /// The sections in the order they began, each once: what reports list, so that the same
+  /// output always gives the same report (a dictionary's order differs from run to run).
+  public var ordered: [ProbeSection] {
+    var seen = Set<String>()
+    return order.compactMap { seen.insert($0).inserted ? sections[$0] : nil }
+  }
+
   /// Splits stdout and stderr at the marker lines that carry `nonce`.
   public init(stdout: [UInt8], stderr: [UInt8], nonce: String) {
     let prefix = Array("@@unitaudit-\(nonce) ".utf8)

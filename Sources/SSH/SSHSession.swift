@@ -57,6 +57,11 @@ public struct SSHCommandResult: Sendable, Hashable {
   /// nil when the server sent no exit status (killed by a signal, or the channel closed early).
   public var exitStatus: Int32?
   public var truncated: Bool
+  /// Why the connection broke before the command ended, when it did; the output is what
+  /// arrived before.
+  public var connectionLost: String?
+  /// How many times the server dropped the connection before its greeting and was dialled again.
+  public var redials = 0
   /// Host keys accepted into known_hosts on this connection (with --accept-new-host-keys).
   public var acceptedHostKey: String?
   /// Problems that did not stop the connection (an unparsable config file).
@@ -68,15 +73,17 @@ public struct SSHCommandResult: Sendable, Hashable {
 public final class SSHSession {
   private let options: SSHOptions
   private var session: ssh_session?
-  private let started = Date()
+  /// When work on this host began: the deadline counts from here, across redials.
+  private let started: Date
   private var warnings: [String] = []
   private var acceptedHostKey: String?
 
   /// Serializes writes to known_hosts files across the threads of a scan.
   private static let knownHostsLock = NSLock()
 
-  public init(options: SSHOptions) {
+  public init(options: SSHOptions, started: Date = Date()) {
     self.options = options
+    self.started = started
   }
 
   deinit {
@@ -86,16 +93,44 @@ public final class SSHSession {
     }
   }
 
+  /// Seconds to wait before dialling again when a server drops the connection before its
+  /// greeting (each stretched by a random 50–150 %, so that many threads do not come back at
+  /// once). sshd does that past its `MaxStartups` limit, which a scan's burst of connections
+  /// can reach; it clears as soon as other connections authenticate.
+  static let redialDelays = [0.5, 1.0, 2.0]
+
   /// Runs `command` on the host and returns what it printed. Throws `SSHError`.
   public static func run(_ command: String, options: SSHOptions) throws(SSHError) -> SSHCommandResult {
-    let session = SSHSession(options: options)
-    try session.connect()
-    try session.verifyHostKey()
-    try session.authenticate()
-    return try session.execute(command)
+    let started = Date()
+    var delays = redialDelays[...]
+    var drops: [String] = []
+    while true {
+      let session = SSHSession(options: options, started: started)
+      do {
+        try session.connect()
+      } catch .dropped(let text) {
+        drops.append(text)
+        guard let delay = delays.popFirst().map({ $0 * Double.random(in: 0.5...1.5) }),
+          session.remaining > delay + 1
+        else {
+          throw .unreachable(
+            "the server closed the connection before its SSH greeting, \(drops.count) times (\(text)). "
+              + "sshd does this past its MaxStartups limit of unauthenticated connections (scan with a "
+              + "lower --concurrency, or raise MaxStartups on the host); a firewall or TCP wrapper that "
+              + "closes connections looks the same")
+        }
+        usleep(useconds_t(delay * 1_000_000))
+        continue
+      }
+      try session.verifyHostKey()
+      try session.authenticate()
+      var result = try session.execute(command)
+      result.redials = drops.count
+      return result
+    }
   }
 
-  private var remaining: Double { options.deadline - Date().timeIntervalSince(started) }
+  var remaining: Double { options.deadline - Date().timeIntervalSince(started) }
 
   private var errorText: String {
     guard let session, let text = ssh_get_error(UnsafeMutableRawPointer(session)) else {
@@ -154,7 +189,14 @@ public final class SSHSession {
       if text.localizedCaseInsensitiveContains("timeout")
         || text.localizedCaseInsensitiveContains("timed out")
       {
-        throw .timeout("no SSH answer within \(timeout) s (\(text))")
+        throw .timeout(
+          "no SSH greeting within \(timeout) s: nothing answered, or what answered does not speak SSH (\(text))"
+        )
+      }
+      // Accepted, then closed before the greeting: sshd past MaxStartups, worth another try.
+      if text.contains("reset by peer") || text.contains("disconnected") || text.contains("closed by remote")
+      {
+        throw .dropped(text)
       }
       throw .unreachable(text)
     }
@@ -287,10 +329,15 @@ public final class SSHSession {
     var stdout: [UInt8] = []
     var stderr: [UInt8] = []
     var truncated = false
+    var lost: String?
     var buffer = [UInt8](repeating: 0, count: 65536)
-    func drain(_ isStderr: Int32) throws(SSHError) -> Bool {
+    func drain(_ isStderr: Int32) -> Bool {
+      guard lost == nil else { return false }
       let count = ssh_channel_read_nonblocking(channel, &buffer, UInt32(buffer.count), isStderr)
-      if count == SSH_ERROR { throw .probeFailed("the connection broke while reading: \(errorText)") }
+      if count == SSH_ERROR {
+        lost = errorText
+        return false
+      }
       guard count > 0 else { return false }
       if stdout.count + stderr.count + Int(count) > options.maxOutputBytes {
         truncated = true
@@ -303,23 +350,25 @@ public final class SSHSession {
       }
       return true
     }
-    while !truncated {
+    // Reads until the command ends, the cap is reached or the connection breaks; what arrived
+    // before a break is kept (the status then says the probe did not finish).
+    while !truncated && lost == nil {
       if remaining <= 0 {
         throw .timeout("the probe did not finish within the \(Int(options.deadline)) s deadline")
       }
       let waiting = ssh_channel_poll_timeout(channel, Int32(min(200, max(1, remaining * 1000))), 0)
-      if waiting == SSH_ERROR { throw .probeFailed("the connection broke while reading: \(errorText)") }
-      while try drain(0) {}
-      while try drain(1) {}
+      if waiting == SSH_ERROR { lost = errorText }
+      while drain(0) {}
+      while drain(1) {}
       if ssh_channel_is_eof(channel) != 0 {
-        while try drain(0) {}
-        while try drain(1) {}
+        while drain(0) {}
+        while drain(1) {}
         break
       }
       if ssh_channel_is_open(channel) == 0 { break }
     }
     var status: Int32?
-    if truncated {
+    if truncated || lost != nil {
       ssh_channel_close(channel)
     } else {
       let code = ssh_channel_get_exit_status(channel)
@@ -327,7 +376,7 @@ public final class SSHSession {
       ssh_channel_close(channel)
     }
     return SSHCommandResult(
-      stdout: stdout, stderr: stderr, exitStatus: status, truncated: truncated,
+      stdout: stdout, stderr: stderr, exitStatus: status, truncated: truncated, connectionLost: lost,
       acceptedHostKey: acceptedHostKey,
       warnings: warnings)
   }
@@ -352,11 +401,13 @@ public enum SSHError: Error, CustomStringConvertible, Sendable, Hashable {
   case authFailed(String)
   case probeFailed(String)
   case failed(String)
+  /// The server accepted the connection and closed it before its greeting; `run` dials again.
+  case dropped(String)
 
   public var description: String {
     switch self {
     case .unreachable(let text), .timeout(let text), .hostKeyUnknown(let text), .hostKeyChanged(let text),
-      .authFailed(let text), .probeFailed(let text), .failed(let text):
+      .authFailed(let text), .probeFailed(let text), .failed(let text), .dropped(let text):
       text
     }
   }

@@ -9,12 +9,19 @@ public struct ProbeOutput: Sendable, Hashable {
   public var exitStatus: Int32?
   /// True when the output cap cut the output short.
   public var truncated: Bool
+  /// Why the connection ended before the probe did (a reset, a server that died), when it
+  /// did; the output is what arrived before.
+  public var connectionLost: String?
 
-  public init(stdout: [UInt8], stderr: [UInt8], exitStatus: Int32?, truncated: Bool = false) {
+  public init(
+    stdout: [UInt8], stderr: [UInt8], exitStatus: Int32?, truncated: Bool = false,
+    connectionLost: String? = nil
+  ) {
     self.stdout = stdout
     self.stderr = stderr
     self.exitStatus = exitStatus
     self.truncated = truncated
+    self.connectionLost = connectionLost
   }
 }
 

@@ -28,7 +28,8 @@ struct NormalizeCommand: ParsableCommand {
     let stdout = (try? Data(contentsOf: folder.appendingPathComponent("stdout"))) ?? Data()
     let stderr = (try? Data(contentsOf: folder.appendingPathComponent("stderr"))) ?? Data()
     let output = ProbeOutput(
-      stdout: Array(stdout), stderr: Array(stderr), exitStatus: meta.exitStatus, truncated: meta.truncated)
+      stdout: Array(stdout), stderr: Array(stderr), exitStatus: meta.exitStatus, truncated: meta.truncated,
+      connectionLost: meta.connectionLost)
     let report = Normalize.normalize(
       HostEvidence(host: meta.host, nonce: meta.nonce, probeVersion: meta.probeVersion, output: output),
       label: HostLabel(name: meta.host))

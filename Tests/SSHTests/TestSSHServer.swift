@@ -54,7 +54,7 @@ final class Spawned: @unchecked Sendable {
   var isRunning: Bool {
     guard !reaped else { return false }
     var value: Int32 = 0
-    let result = waitpid(pid, &value, WNOHANG)
+    let result = wait4(pid, &value, WNOHANG, &usage)
     if result == pid || (result < 0 && errno == ECHILD) {
       reaped = true
       status = value
@@ -63,12 +63,15 @@ final class Spawned: @unchecked Sendable {
     return true
   }
 
+  /// What the process used (peak RSS, CPU), once `wait()` has reaped it.
+  private(set) var usage = rusage()
+
   /// Waits for the process to end and returns its exit status (-1 when killed).
   @discardableResult
   func wait() -> Int32 {
     if !reaped {
       var value: Int32 = 0
-      while waitpid(pid, &value, 0) < 0 && errno == EINTR {}
+      while wait4(pid, &value, 0, &usage) < 0 && errno == EINTR {}
       reaped = true
       status = value
     }
@@ -146,10 +149,12 @@ final class TestSSHServer {
   let directory: URL
   private let process: Spawned
 
-  /// Starts sshd listening on `addresses` (at most 16) at one free port.
+  /// Starts sshd listening on `addresses` (at most 16) at one free port. A keyword in
+  /// `extraConfig` replaces the default line with that keyword; `matchBlocks` come last, as
+  /// sshd requires.
   init(
     addresses: [String] = ["127.0.0.1"], hostKeys: [String] = ["host_ed25519", "host_rsa"],
-    extraConfig: [String] = []
+    extraConfig: [String] = [], matchBlocks: [String] = []
   ) throws {
     let keys = try TestKeys.shared.get()
     self.keys = keys
@@ -162,14 +167,17 @@ final class TestSSHServer {
     if getuid() == 0 {
       try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
     }
+    let defaults = [
+      "AuthorizedKeysFile \(keys.path("authorized_keys"))", "PidFile \(directory.path)/sshd.pid",
+      "StrictModes no", "PermitRootLogin prohibit-password", "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no", "UsePAM no", "MaxStartups 1000:30:1000", "MaxSessions 1000",
+      "LogLevel VERBOSE", "UseDNS no",
+    ]
+    let replaced = Set(extraConfig.compactMap { $0.split(separator: " ").first.map(String.init) })
     let config =
-      addresses.map { "ListenAddress \($0):\(port)" }
-      + hostKeys.map { "HostKey \(keys.path($0))" } + [
-        "AuthorizedKeysFile \(keys.path("authorized_keys"))", "PidFile \(directory.path)/sshd.pid",
-        "StrictModes no", "PermitRootLogin prohibit-password", "PasswordAuthentication no",
-        "KbdInteractiveAuthentication no", "UsePAM no", "MaxStartups 1000:30:1000", "MaxSessions 1000",
-        "LogLevel VERBOSE", "UseDNS no",
-      ] + extraConfig
+      extraConfig + addresses.map { "ListenAddress \($0):\(port)" }
+      + hostKeys.map { "HostKey \(keys.path($0))" }
+      + defaults.filter { !replaced.contains(String($0.prefix { $0 != " " })) } + matchBlocks
     let configPath = directory.appendingPathComponent("sshd_config").path
     try config.joined(separator: "\n").appending("\n").write(
       toFile: configPath, atomically: true, encoding: .utf8)

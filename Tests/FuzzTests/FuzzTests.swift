@@ -1,0 +1,252 @@
+import Coverage
+import Foundation
+import Inventory
+import Testing
+import UnitModel
+
+@testable import Normalize
+
+/// Mutation fuzzing of every parser that reads what hosts or users hand us: real inputs
+/// (captured systemd output, the recorded probe outputs, the example inventories and the
+/// bundled baseline) are damaged at random — bytes flipped, inserted, deleted, duplicated,
+/// cut, or replaced by tokens that matter to the format — and parsed. A crash (a trap, an
+/// out-of-bounds index, an overflow) ends the test run; properties are checked as well.
+///
+/// Each target runs for `UNITAUDIT_FUZZ_SECONDS` (3 by default, as in CI); the seed is
+/// printed, and `UNITAUDIT_FUZZ_SEED` replays a run. Findings become tests of their own.
+@Suite("Fuzzing the parsers")
+struct FuzzTests {
+  static let seconds = Double(ProcessInfo.processInfo.environment["UNITAUDIT_FUZZ_SECONDS"] ?? "") ?? 3
+  static let seed =
+    UInt64(ProcessInfo.processInfo.environment["UNITAUDIT_FUZZ_SEED"] ?? "")
+    ?? UInt64.random(in: 1...UInt64.max)
+
+  static var tests: URL {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+  }
+
+  static func file(_ path: String) throws -> [UInt8] {
+    Array(try Data(contentsOf: tests.appendingPathComponent(path)))
+  }
+
+  static func samples(_ prefix: String) throws -> [[UInt8]] {
+    let folder = tests.appendingPathComponent("NormalizeTests/Fixtures/samples")
+    return try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+      .filter { $0.hasPrefix(prefix) && $0.hasSuffix(".stdout") }
+      .map { Array(try Data(contentsOf: folder.appendingPathComponent($0))) }
+  }
+
+  /// Runs `body` on mutated seeds until the time is up; returns how many inputs it tried.
+  @discardableResult
+  static func fuzz(
+    _ name: String, seeds: [[UInt8]], tokens: [String], maxLength: Int = 1 << 20,
+    _ body: ([UInt8]) throws -> Void
+  ) rethrows -> Int {
+    var mutator = Mutator(seed: seed ^ UInt64(truncatingIfNeeded: name.hashValue & 0xFFFF), tokens: tokens)
+    let end = Date().addingTimeInterval(seconds)
+    var runs = 0
+    while Date() < end || runs < 20 {
+      let base = seeds[mutator.next(seeds.count)]
+      var input = Array(base.prefix(maxLength))
+      for _ in 0...mutator.next(8) { mutator.mutate(&input, seeds: seeds) }
+      try body(input)
+      runs += 1
+    }
+    print("fuzz \(name): \(runs) inputs in \(Int(seconds)) s (seed \(seed))")
+    return runs
+  }
+
+  @Test("systemctl cat output and the unit files in it")
+  func cat() throws {
+    let seeds = try Self.samples("cat_")
+    Self.fuzz(
+      "cat", seeds: seeds,
+      tokens: [
+        "# /etc/systemd/system/x.service\n", "[Service]\n", "\\\n", "=", "\n\n", "# ", ";", "[", "]",
+        "\u{FFFD}",
+      ]
+    ) { input in
+      let split = splitCatOutput(String(decoding: input, as: UTF8.self), expected: [])
+      for files in split.files.values {
+        for file in files { _ = parseUnitFile(file, unit: "x.service") }
+      }
+    }
+  }
+
+  @Test("systemctl show blocks")
+  func show() throws {
+    let probe = try Self.file("NormalizeTests/Fixtures/probe/h2/stdout")
+    let sections = ProbeSections(stdout: probe, stderr: [], nonce: "a9a6feeded5a90f8834abd040ee5dfcf")
+    let show = Array((sections["show"]?.text ?? "").utf8.prefix(60_000))
+    try #require(!show.isEmpty, "the recorded probe has a show section")
+    Self.fuzz("show", seeds: [show], tokens: ["\n\n", "=", "Id=", "Names=", "\n", "\u{0}"]) { input in
+      let blocks = parseShowBlocks(String(decoding: input, as: UTF8.self))
+      #expect(blocks.allSatisfy { !$0.isEmpty })
+    }
+  }
+
+  @Test("systemd-analyze security JSON: no crash, and the one-pass reader agrees with split-then-parse")
+  func securityJSON() throws {
+    let seeds = try Self.samples("sec_").filter { $0.first == UInt8(ascii: "[") }
+    Self.fuzz(
+      "security-json", seeds: seeds,
+      tokens: [
+        "[", "]", "{", "}", "\"", "\\", ",", ":", "null", "true", "\"exposure\":\"9.9\"", "\\u00", "\\ud800",
+        "1e999",
+      ]
+    ) { input in
+      _ = parseSecurityJSON(stdout: String(decoding: input, as: UTF8.self), stderr: "")
+      let text = Array(String(decoding: input, as: UTF8.self).utf8)
+      if let documents = JSONValue.parseSequence(text),
+        documents.allSatisfy({
+          if case .array = $0 { true } else if case .object = $0 { true } else { false }
+        })
+      {
+        let split = splitJSONDocuments(text)
+        #expect(split.trailing == nil)
+        #expect(documents == split.ranges.map { JSONValue.parse(text, in: $0) })
+      }
+    }
+  }
+
+  @Test("systemd-analyze security text tables")
+  func securityText() throws {
+    let seeds = try Self.samples("sec_").filter { $0.first != UInt8(ascii: "[") }
+    Self.fuzz(
+      "security-text", seeds: seeds,
+      tokens: [
+        "→ Overall exposure level for x.service: 9.6 UNSAFE 😨\n", "  NAME", "DESCRIPTION", "EXPOSURE", "✓ ",
+        "✗ ", "\n",
+      ]
+    ) { input in
+      _ = parseSecurityText(stdout: String(decoding: input, as: UTF8.self), stderr: "")
+    }
+  }
+
+  @Test("the probe's sections, normalized whole: no crash, same answer twice")
+  func probe() throws {
+    let nonce = "32a6f83413e02f5232b52fd4d1b6b145"
+    let stdout = try Self.file("NormalizeTests/Fixtures/probe/h1/stdout")
+    // A probe output of a few services (the first sections, and a short security part),
+    // so that many inputs fit in the time.
+    let seed = Array(stdout.prefix(40_000))
+    let marker = "@@unitaudit-\(nonce) "
+    Self.fuzz(
+      "probe", seeds: [seed, stdout.suffix(30_000).map { $0 }],
+      tokens: [
+        marker + "end cat 0\n", marker + "begin security -\n", marker + "end security 1\n", marker, "\n",
+      ]
+    ) { input in
+      let evidence = HostEvidence(
+        host: "h", nonce: nonce, probeVersion: 1,
+        output: ProbeOutput(stdout: input, stderr: [], exitStatus: 0))
+      let first = normalize(evidence, label: HostLabel(name: "h"))
+      #expect(first == normalize(evidence, label: HostLabel(name: "h")))
+      if first.status.code == .ok { #expect(!first.diagnostics.contains { $0.severity == .error }) }
+    }
+  }
+
+  @Test("inventories: INI, YAML (Ansible and native) and plain lists give hosts or an error naming the file")
+  func inventories() throws {
+    let folder = Self.tests.appendingPathComponent("InventoryTests/Fixtures")
+    let files = try ["ansible", "native"].flatMap { sub in
+      try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent(sub).path).sorted()
+        .filter { $0.hasSuffix(".ini") || $0.hasSuffix(".yml") }
+        .map { Array(try Data(contentsOf: folder.appendingPathComponent(sub).appendingPathComponent($0))) }
+    }
+    Self.fuzz(
+      "inventory", seeds: files,
+      tokens: [
+        "[", "]", ":children", ":vars", "[01:99]", "[a:z]", "ansible_host=", "\n", "  ", ": ", "- ", "{{",
+        "&a", "*a", "!!", "'", "\"",
+      ]
+    ) { input in
+      let text = String(decoding: input, as: UTF8.self)
+      func check(_ error: InventoryError) {
+        #expect(error.description.contains("fuzz.inv"), "\(error)")
+      }
+      do throws(InventoryError) { _ = try AnsibleINI.parse(text, source: "fuzz.inv") } catch { check(error) }
+      do throws(InventoryError) { _ = try PlainList.parse(text, source: "fuzz.inv") } catch { check(error) }
+      do throws(InventoryError) {
+        let root = try YAMLInventory.compose(text, source: "fuzz.inv")
+        if YAMLInventory.isNative(root) {
+          _ = try NativeInventory.parse(root, source: "fuzz.inv")
+        } else {
+          _ = try YAMLInventory.parseAnsible(root, source: "fuzz.inv")
+        }
+      } catch { check(error) }
+    }
+  }
+
+  @Test("baselines give a baseline or an error naming the file")
+  func baselines() throws {
+    let bundled = Self.tests.deletingLastPathComponent().appendingPathComponent(
+      "Sources/Coverage/Baselines/fedora-40.yml")
+    let seed = Array(try Data(contentsOf: bundled))
+    Self.fuzz(
+      "baseline", seeds: [seed, Array(seed.prefix(4000))],
+      tokens: [
+        "sets:", "  - ", "directives:", "services:", "waivers:", "expires: 2026-01-01", ": ", "\n", "&x",
+        "*x", "{", "[",
+      ]
+    ) { input in
+      do throws(BaselineError) {
+        _ = try BaselineParser.parse(String(decoding: input, as: UTF8.self), file: "fuzz.yml")
+      } catch {
+        #expect(error.description.contains("fuzz.yml"), "\(error)")
+      }
+    }
+  }
+}
+
+/// Damages byte strings at random, from a seed (SplitMix64), so that a run can be replayed.
+struct Mutator {
+  var state: UInt64
+  let tokens: [[UInt8]]
+  static let interesting: [UInt8] = [
+    0, 0x0A, 0x0D, 0x09, 0x20, 0x22, 0x27, 0x5C, 0x3D, 0x5B, 0x5D, 0x7B, 0x7D, 0x3A, 0xFF, 0xC3, 0xE2, 0x80,
+  ]
+
+  init(seed: UInt64, tokens: [String]) {
+    state = seed
+    self.tokens = tokens.map { Array($0.utf8) }
+  }
+
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+
+  /// A number in 0..<bound (0 when bound is 0).
+  mutating func next(_ bound: Int) -> Int { bound <= 0 ? 0 : Int(next() % UInt64(bound)) }
+
+  mutating func mutate(_ input: inout [UInt8], seeds: [[UInt8]]) {
+    let at = next(input.count + 1)
+    switch next(8) {
+    case 0 where !input.isEmpty:
+      input[min(at, input.count - 1)] ^= UInt8(truncatingIfNeeded: 1 << next(8))
+    case 1:
+      input.insert(Self.interesting[next(Self.interesting.count)], at: at)
+    case 2 where !input.isEmpty:
+      let length = min(input.count - min(at, input.count - 1), 1 + next(64))
+      input.removeSubrange(min(at, input.count - 1)..<min(at, input.count - 1) + length)
+    case 3 where !input.isEmpty:
+      let start = next(input.count)
+      let chunk = input[start..<min(input.count, start + 1 + next(256))]
+      input.insert(contentsOf: chunk, at: at)
+    case 4:
+      input.removeSubrange(at...)
+    case 5 where !tokens.isEmpty:
+      input.insert(contentsOf: tokens[next(tokens.count)], at: at)
+    case 6:
+      let other = seeds[next(seeds.count)]
+      let start = next(other.count + 1)
+      input.insert(contentsOf: other[start..<min(other.count, start + next(512))], at: at)
+    default:
+      if !input.isEmpty { input[min(at, input.count - 1)] = Self.interesting[next(Self.interesting.count)] }
+    }
+  }
+}

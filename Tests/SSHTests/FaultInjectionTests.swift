@@ -1,0 +1,404 @@
+import Collector
+import Foundation
+import Normalize
+import TestSupport
+import Testing
+import UnitModel
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// A fleet of real sshd servers on loopback in which some hosts misbehave (Tests/Faults): the
+/// scan must finish within its deadlines, collect every healthy host completely, and give
+/// every faulty host the status and reason that say what went wrong.
+@Suite("Fault injection: broken and hostile hosts over real SSH", .tags(.integration), .serialized)
+struct FaultInjectionTests {
+  /// The faults acted out by Tests/Faults/fault-host behind real sshd, and how many hosts have each.
+  static let sshdFaults: [(fault: String, hosts: Int)] = [
+    ("reset", 5), ("no-exit-status", 5), ("stall-auth", 5), ("stall-output", 5), ("flood", 5),
+    ("invalid-utf8", 5), ("garbage", 4),
+  ]
+  /// Hosts whose sshd refuses the session channel (MaxSessions 0 for their address).
+  static let execRefused = 4
+  /// Hosts behind one sshd at its `MaxStartups 1:100:1` limit: a connection that never
+  /// authenticates holds the one slot, so sshd drops every other connection at once.
+  static let maxStartups = 8
+  /// Hosts whose "SSH server" never finishes its banner: endless lines, or a byte at a time.
+  static let banners: [String] = ["lines", "lines", "drip", "drip"]
+  static let healthy = 150
+  static let deadline = 12.0
+  static let connectTimeout = 4
+  static let concurrency = 32
+  static let maxOutput = 16 << 20
+  /// The scanner's data-segment limit (RLIMIT_DATA, which counts heap and thread stacks): the
+  /// flood hosts together send 500 MB, so only the per-host cap keeps the scan inside it.
+  static let memoryLimit = 768 << 20
+
+  static var repository: URL {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent()
+  }
+
+  func scratch() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "unitaudit-faults-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+  }
+
+  /// The recorded probe outputs the healthy hosts replay, and a copy of h1 whose unit
+  /// descriptions carry invalid UTF-8 and NUL bytes.
+  func fixtures(in work: URL) throws -> URL {
+    let source = Self.repository.appendingPathComponent("Tests/NormalizeTests/Fixtures/probe")
+    let target = work.appendingPathComponent("fixtures")
+    try FileManager.default.copyItem(at: source, to: target)
+    let invalid = target.appendingPathComponent("invalid")
+    try FileManager.default.copyItem(at: target.appendingPathComponent("h1"), to: invalid)
+    let stdout = invalid.appendingPathComponent("stdout")
+    let bytes = try Array(Data(contentsOf: stdout))
+    let marker = Array("Description=".utf8)
+    var damaged: [UInt8] = []
+    var index = 0
+    while index < bytes.count {
+      if bytes[index...].starts(with: marker) {
+        damaged += marker + [0xFF, 0xFE, 0x00, 0xC3, 0x28, 0x00]
+        index += marker.count
+      } else {
+        damaged.append(bytes[index])
+        index += 1
+      }
+    }
+    try Data(damaged).write(to: stdout)
+    return target
+  }
+
+  struct Fleet {
+    var servers: [TestSSHServer] = []
+    var banner: Spawned?
+    /// Expected fault per address ("healthy" for the rest).
+    var faults: [String: String] = [:]
+    var inventory: [String] = []
+    var knownHosts = ""
+    /// The connection that keeps the MaxStartups server at its limit.
+    var holder: Int32 = -1
+
+    func stop() {
+      if holder >= 0 { close(holder) }
+      servers.forEach { $0.stop() }
+      if let banner {
+        kill(banner.pid, SIGKILL)
+        banner.wait()
+      }
+    }
+  }
+
+  /// Starts the 200-host fleet: healthy and faulty hosts behind 12 sshd servers, the
+  /// MaxStartups server, and the never-ending banners.
+  func startFleet(in work: URL) throws -> Fleet {
+    var fleet = Fleet()
+    let fixtures = try fixtures(in: work)
+    let faultDirectory = work.appendingPathComponent("faults")
+    try FileManager.default.createDirectory(at: faultDirectory, withIntermediateDirectories: true)
+    let sshdFaulty = Self.sshdFaults.map(\.hosts).reduce(0, +) + Self.execRefused
+    let addresses = (0..<(Self.healthy + sshdFaulty)).map { "127.0.\(71 + $0 / 250).\($0 % 250 + 1)" }
+    // Faults spread over the fleet: every fifth address, so they share servers with healthy hosts.
+    var faultOf: [String: String] = [:]
+    var plan = Self.sshdFaults.flatMap { Array(repeating: $0.fault, count: $0.hosts) }
+    plan += Array(repeating: "exec-refused", count: Self.execRefused)
+    for (slot, fault) in plan.enumerated() { faultOf[addresses[slot * 4 + 1]] = fault }
+    for (address, fault) in faultOf where fault != "exec-refused" {
+      try fault.write(to: faultDirectory.appendingPathComponent(address), atomically: true, encoding: .utf8)
+    }
+    let refused = faultOf.filter { $0.value == "exec-refused" }.keys.sorted()
+    let forced = [
+      "ForceCommand \(Self.repository.path)/Tests/Faults/fault-host",
+      "SetEnv FAULT_DIR=\(faultDirectory.path) FIXTURES=\(fixtures.path)",
+    ]
+    for start in stride(from: 0, to: addresses.count, by: 16) {
+      let server = try TestSSHServer(
+        addresses: Array(addresses[start..<min(start + 16, addresses.count)]), extraConfig: forced,
+        matchBlocks: ["Match LocalAddress \(refused.joined(separator: ","))", "  MaxSessions 0"])
+      fleet.servers.append(server)
+    }
+    // First in the scan (hosts go in name order), so that their connections open all at once.
+    let limited = (1...Self.maxStartups).map { "127.0.70.\($0)" }
+    let full = try TestSSHServer(addresses: limited, extraConfig: forced + ["MaxStartups 1:100:1"])
+    fleet.servers.insert(full, at: 0)
+    fleet.holder = try openConnection(limited[0], full.port)
+    for server in fleet.servers {
+      for address in server.addresses {
+        fleet.inventory.append("\(NSUserName())@\(address):\(server.port)")
+        fleet.faults[address] = faultOf[address] ?? (limited.contains(address) ? "max-startups" : "healthy")
+      }
+      fleet.knownHosts += try String(contentsOfFile: try server.knownHosts("kh"), encoding: .utf8)
+    }
+    let bannerAddresses = Self.banners.indices.map { "127.0.74.\($0 + 1)" }
+    let bannerPort = try freePort(on: bannerAddresses)
+    let log = work.appendingPathComponent("banner.log").path
+    let banner = try Spawned(
+      ["\(Self.repository.path)/Tests/Faults/banner-server", String(bannerPort)]
+        + zip(bannerAddresses, Self.banners).map { "\($0)=\($1)" }, output: log)
+    fleet.banner = banner
+    let ready = Date().addingTimeInterval(10)
+    while !((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("ready") {
+      guard Date() < ready, banner.isRunning else { throw TestError.setup("banner-server did not start") }
+      usleep(20_000)
+    }
+    for (address, mode) in zip(bannerAddresses, Self.banners) {
+      fleet.inventory.append("\(NSUserName())@\(address):\(bannerPort)")
+      fleet.faults[address] = "banner-\(mode)"
+    }
+    return fleet
+  }
+
+  /// What a host should give when all of it arrives: the recording it replays (as
+  /// Tests/Faults/fault-host picks it), normalized here.
+  func expectedServices(_ address: String, fault: String, fixtures: URL) throws -> [ServiceRecord] {
+    let last = Int(address.split(separator: ".").last ?? "") ?? 0
+    let folder = fixtures.appendingPathComponent(fault == "invalid-utf8" ? "h1" : "h\(last % 3 + 1)")
+    let meta = try JSONDecoder().decode(
+      EvidenceMeta.self, from: Data(contentsOf: folder.appendingPathComponent("meta.json")))
+    let output = ProbeOutput(
+      stdout: Array(try Data(contentsOf: folder.appendingPathComponent("stdout"))),
+      stderr: Array(try Data(contentsOf: folder.appendingPathComponent("stderr"))), exitStatus: 0)
+    let evidence = HostEvidence(
+      host: address, nonce: meta.nonce, probeVersion: meta.probeVersion, output: output)
+    return normalize(evidence, label: HostLabel(name: address)).services
+  }
+
+  /// Why `host` does not show what `fault` should give; nil when it does.
+  func mismatch(_ host: HostReport, fault: String, expected: [ServiceRecord]) -> String? {
+    let code = host.status.code
+    let reason = host.status.reason ?? ""
+    let codes = Set(host.diagnostics.map(\.code))
+    let seconds = Double(host.durationMs ?? 0) / 1000
+    let ok: Bool
+    switch fault {
+    case "healthy":
+      ok = code == .ok && host.services == expected
+    case "max-startups":
+      // Dropped while sshd is at its limit, then dialled again: collected once a slot frees,
+      // or, when every redial was dropped too, unreachable with the reason.
+      ok =
+        (code == .ok && host.services == expected)
+        || (code == .unreachable && reason.contains("MaxStartups") && reason.contains("4 times"))
+    case "invalid-utf8":
+      ok =
+        code == .ok && codes.contains("probe.invalid-utf8") && host.services.map(\.id) == expected.map(\.id)
+        && host.services.contains { $0.description?.contains("\u{FFFD}") == true }
+    case "reset":
+      ok = code == .partial && reason.contains("connection broke") && codes.contains("probe.connection-lost")
+    case "no-exit-status":
+      ok =
+        code == .partial && reason.contains("connection broke")
+        && host.services.map(\.id) == expected.map(\.id)
+    case "stall-auth", "stall-output":
+      ok = code == .timeout && reason.contains("deadline") && seconds < Self.deadline + 3
+    case "flood":
+      ok =
+        code == .truncated && reason.contains("output cap") && host.services.map(\.id) == expected.map(\.id)
+    case "garbage":
+      ok = code == .probeFailed && reason.contains("none of its section markers")
+    case "exec-refused":
+      ok = code == .probeFailed && reason.contains("refused a session channel")
+    case "banner-lines", "banner-drip":
+      ok = code == .timeout && reason.contains("SSH greeting") && seconds < Double(Self.connectTimeout) + 3
+    default:
+      ok = false
+    }
+    return ok
+      ? nil : "\(code.rawValue) (\(reason)), \(host.services.count) services, \(seconds) s, \(codes.sorted())"
+  }
+
+  @Test("200 hosts, 50 of them faulty: every healthy host collected, every faulty one named")
+  func faultyFleet() throws {
+    let work = try scratch()
+    defer { try? FileManager.default.removeItem(at: work) }
+    var fleet = try startFleet(in: work)
+    defer { fleet.stop() }
+    #expect(fleet.faults.count == 200)
+    let inventory = work.appendingPathComponent("hosts.txt")
+    try fleet.inventory.joined(separator: "\n").write(to: inventory, atomically: true, encoding: .utf8)
+    let knownHosts = work.appendingPathComponent("known_hosts")
+    try fleet.knownHosts.write(to: knownHosts, atomically: true, encoding: .utf8)
+    let directory = work.appendingPathComponent("scan")
+    let keys = try TestKeys.shared.get()
+    let log = work.appendingPathComponent("scan.log").path
+    let started = Date()
+    let scan = try Spawned(
+      [
+        "prlimit", "--data=\(Self.memoryLimit)", "--", try TestSupport.unitauditBinary(), "scan",
+        "-i", inventory.path, "-o", directory.path, "--known-hosts", knownHosts.path,
+        "--identity", keys.path("user_ed25519"), "--no-ssh-config",
+        "--concurrency", String(Self.concurrency), "--deadline", String(Self.deadline),
+        "--connect-timeout", String(Self.connectTimeout), "--max-output", String(Self.maxOutput), "-q",
+      ], output: log)
+    // The MaxStartups slot frees a second in: the dropped hosts get in when they dial again.
+    while scan.isRunning {
+      if fleet.holder >= 0 && Date().timeIntervalSince(started) > 1 {
+        close(fleet.holder)
+        fleet.holder = -1
+      }
+      usleep(50_000)
+    }
+    let exit = scan.wait()
+    let wall = Date().timeIntervalSince(started)
+    let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+    // Exit 1: some hosts could not be audited; a crash or a killed scanner would differ.
+    #expect(exit == 1, "exit \(exit): \(output)")
+
+    let loaded = try loadScan(directory)
+    #expect(loaded.scan.metadata.state == .complete)
+    #expect(loaded.skippedLines.isEmpty)
+    let hosts = Dictionary(loaded.scan.hosts.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    let fixtures = work.appendingPathComponent("fixtures")
+    var expectations: [String: [ServiceRecord]] = [:]
+    var wrong: [String] = []
+    var healthyCollected = 0
+    var faultyRight = 0
+    for (address, fault) in fleet.faults.sorted(by: { $0.key < $1.key }) {
+      guard let host = hosts[address] else {
+        wrong.append("\(address) [\(fault)]: missing from the scan")
+        continue
+      }
+      let recording =
+        fault == "invalid-utf8" ? 1 : (Int(address.split(separator: ".").last ?? "") ?? 0) % 3 + 1
+      if expectations[String(recording)] == nil {
+        expectations[String(recording)] = try expectedServices(address, fault: fault, fixtures: fixtures)
+      }
+      let expected = expectations[String(recording)] ?? []
+      if (Double(host.durationMs ?? 0) / 1000) > Self.deadline + 2 {
+        wrong.append("\(address) [\(fault)]: took \(host.durationMs ?? 0) ms, past its deadline")
+      }
+      if let problem = mismatch(host, fault: fault, expected: expected) {
+        wrong.append("\(address) [\(fault)]: \(problem)")
+      } else if fault == "healthy" {
+        healthyCollected += 1
+      } else {
+        faultyRight += 1
+      }
+    }
+    #expect(wrong.isEmpty, "\(wrong.joined(separator: "\n"))")
+    // Even if every host used its whole deadline, the scan would end by this.
+    let rounds = (fleet.faults.count + Self.concurrency - 1) / Self.concurrency
+    #expect(wall < Double(rounds) * (Self.deadline + 2))
+    #expect(healthyCollected == Self.healthy)
+    let redialled = loaded.scan.hosts.filter { $0.diagnostics.contains { $0.code == "ssh.redialed" } }.count
+    // The burst of 8 connections against a one-slot sshd: some were dropped and dialled again.
+    #expect(redialled > 0)
+    let peakMB = scan.usage.ru_maxrss / 1024
+    #expect(peakMB < Self.memoryLimit >> 20)
+    let faultCount = fleet.faults.values.filter { $0 != "healthy" }.count
+    print(
+      """
+      fault injection: \(fleet.faults.count) hosts, \(faultCount) faults injected \
+      (\(Dictionary(grouping: fleet.faults.values.filter { $0 != "healthy" }, by: { $0 }).mapValues(\.count)
+        .sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
+        healthy hosts collected completely: \(healthyCollected) of \(Self.healthy)
+        faulty hosts with the right status and reason: \(faultyRight) of \(faultCount) \
+      (\(redialled) got in after sshd dropped them at MaxStartups)
+        wall \(String(format: "%.1f", wall)) s; per-host deadline \(Int(Self.deadline)) s, connect timeout \
+      \(Self.connectTimeout) s; peak RSS \(peakMB) MB under a \(Self.memoryLimit >> 20) MB data limit \
+      (output cap \(Self.maxOutput >> 20) MB per host, 5 hosts sending 100 MB)
+      """)
+  }
+
+  @Test("kill -9 in the middle of a 200-host scan: every written host intact, --resume does the rest")
+  func killAndResume() throws {
+    let work = try scratch()
+    defer { try? FileManager.default.removeItem(at: work) }
+    let fixtures = try fixtures(in: work)
+    let faultDirectory = work.appendingPathComponent("faults")
+    try FileManager.default.createDirectory(at: faultDirectory, withIntermediateDirectories: true)
+    let addresses = (0..<200).map { "127.0.\(76 + $0 / 250).\($0 % 250 + 1)" }
+    for address in addresses {
+      try "slow".write(to: faultDirectory.appendingPathComponent(address), atomically: true, encoding: .utf8)
+    }
+    let servers = try stride(from: 0, to: addresses.count, by: 16).map { start in
+      try TestSSHServer(
+        addresses: Array(addresses[start..<min(start + 16, addresses.count)]),
+        extraConfig: [
+          "ForceCommand \(Self.repository.path)/Tests/Faults/fault-host",
+          "SetEnv FAULT_DIR=\(faultDirectory.path) FIXTURES=\(fixtures.path)",
+        ])
+    }
+    defer { servers.forEach { $0.stop() } }
+    let inventory = work.appendingPathComponent("hosts.txt")
+    try servers.flatMap { server in server.addresses.map { "\(NSUserName())@\($0):\(server.port)" } }
+      .joined(separator: "\n").write(to: inventory, atomically: true, encoding: .utf8)
+    let knownHosts = work.appendingPathComponent("known_hosts")
+    try servers.map { try String(contentsOfFile: try $0.knownHosts("kh"), encoding: .utf8) }.joined()
+      .write(to: knownHosts, atomically: true, encoding: .utf8)
+    let keys = try TestKeys.shared.get()
+    let directory = work.appendingPathComponent("scan")
+    let hostsFile = directory.appendingPathComponent("hosts.jsonl")
+    let scan = try Spawned(
+      [
+        try TestSupport.unitauditBinary(), "scan", "-i", inventory.path, "-o", directory.path,
+        "--known-hosts", knownHosts.path, "--identity", keys.path("user_ed25519"), "--no-ssh-config",
+        "--concurrency", "8", "-q",
+      ], output: work.appendingPathComponent("scan.log").path)
+    let deadline = Date().addingTimeInterval(120)
+    func written() -> Int { ((try? Data(contentsOf: hostsFile)) ?? Data()).filter { $0 == 0x0A }.count }
+    while written() < 40 && Date() < deadline && scan.isRunning { usleep(20_000) }
+    kill(scan.pid, SIGKILL)
+    #expect(scan.wait() == -1)
+
+    // What the killed scan left: readable, every complete line a whole host.
+    let killed = try loadScan(directory)
+    #expect(killed.scan.metadata.state == .running)
+    #expect(killed.skippedLines.count <= 1, "only a torn last line may be dropped: \(killed.skippedLines)")
+    let before = killed.scan.hosts
+    #expect(before.count >= 40 && before.count < 200, "\(before.count) hosts written before the kill")
+    #expect(before.allSatisfy { $0.status.code == .ok && $0.services.count >= 90 })
+
+    let resumed = try Spawned(
+      [try TestSupport.unitauditBinary(), "scan", "--resume", directory.path, "-q"],
+      output: work.appendingPathComponent("resume.log").path)
+    let status = resumed.wait()
+    let log = (try? String(contentsOf: work.appendingPathComponent("resume.log"), encoding: .utf8)) ?? ""
+    #expect(status == 0, "\(log)")
+    let complete = try loadScan(directory)
+    #expect(complete.scan.metadata.state == .complete)
+    #expect(complete.skippedLines.isEmpty)
+    #expect(Set(complete.scan.hosts.map(\.name)) == Set(addresses))
+    #expect(complete.scan.hosts.count == 200)
+    #expect(complete.scan.hosts.allSatisfy { $0.status.code == .ok })
+    // The hosts finished before the kill were kept as they were, not probed again.
+    let after = Dictionary(complete.scan.hosts.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    #expect(before.allSatisfy { after[$0.name]?.startedAt == $0.startedAt })
+    // What hosts sent is readable by the operator only: folders 0700, files 0600.
+    var modes: [String: Int] = [:]
+    let enumerator = FileManager.default.enumerator(atPath: directory.path)
+    while let relative = enumerator?.nextObject() as? String {
+      let attributes = try FileManager.default.attributesOfItem(atPath: directory.path + "/" + relative)
+      let mode = (attributes[.posixPermissions] as? Int) ?? -1
+      let isFolder = (attributes[.type] as? FileAttributeType) == .typeDirectory
+      if mode != (isFolder ? 0o700 : 0o600) { modes[relative] = mode }
+    }
+    let top = try FileManager.default.attributesOfItem(atPath: directory.path)[.posixPermissions] as? Int
+    #expect(top == 0o700)
+    #expect(modes.isEmpty, "\(modes.mapValues { String($0, radix: 8) })")
+    print("kill -9 after \(before.count) of 200 hosts; --resume completed the other \(200 - before.count)")
+  }
+}
+
+/// A TCP connection to `address:port` that the caller closes.
+func openConnection(_ address: String, _ port: Int) throws -> Int32 {
+  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+  var addr = sockaddr_in()
+  addr.sin_family = sa_family_t(AF_INET)
+  addr.sin_port = in_port_t(UInt16(port).bigEndian)
+  inet_pton(AF_INET, address, &addr.sin_addr)
+  let connected = withUnsafePointer(to: &addr) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+      connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+    }
+  }
+  guard connected == 0 else {
+    close(fd)
+    throw TestError.setup("cannot connect to \(address):\(port)")
+  }
+  return fd
+}
