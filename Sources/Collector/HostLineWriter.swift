@@ -2,7 +2,8 @@ import Foundation
 import UnitModel
 
 /// Writes one `hosts.jsonl` line for a host: the same bytes as `ScanCoding.lineEncoder` gives
-/// (sorted keys, ISO 8601 dates, each distinct check once per host in `checkTable`), but with the
+/// (sorted keys, ISO 8601 dates, each distinct check once per host in `checkTable`; C1
+/// controls and bidirectional overrides as `\u` escapes, see `JSONString`), but with the
 /// bulk of it — each service's security checks and directives — written directly into a byte
 /// buffer instead of through Foundation's `JSONEncoder`, which took ~90 ms for a 100-service
 /// host. Everything else still goes through the encoder, once per host, so the two cannot
@@ -10,6 +11,9 @@ import UnitModel
 public enum HostLineWriter {
   public static func line(_ report: HostReport) throws -> Data {
     let encoder = ScanCoding.lineEncoder
+    func encodedWhole() throws -> Data {
+      Data(JSONString.escapingInvisible(String(decoding: try encoder.encode(report), as: UTF8.self)).utf8)
+    }
     // The checks first: they number the host's distinct checks, which come before the services.
     var table = CheckTable()
     var order: [String] = []
@@ -20,14 +24,15 @@ public enum HostLineWriter {
       shell.services[index].checks = [:]
       shell.services[index].directives = []
     }
-    let encoded = [UInt8](try encoder.encode(shell))
+    let encoded = Array(
+      JSONString.escapingInvisible(String(decoding: try encoder.encode(shell), as: UTF8.self)).utf8)
     // Keys are sorted and every quote inside a string is escaped, so `"checks":{}` can only be
     // a service's own (empty) member, met in service order, each before its `"directives":[]`.
     let checksMarker = Array("\"checks\":{}".utf8)
     let directivesMarker = Array("\"directives\":[]".utf8)
     let diagnosticsKey = Array("\"diagnostics\":".utf8)
     guard let diagnostics = find(diagnosticsKey, in: encoded, from: 0) else {
-      return try encoder.encode(report)
+      return try encodedWhole()
     }
     var out: [UInt8] = []
     out.reserveCapacity(encoded.count + checks.reduce(0) { $0 + $1.count } + report.services.count * 2_000)
@@ -44,7 +49,7 @@ public enum HostLineWriter {
     for (index, service) in report.services.enumerated() {
       guard let checksSlot = find(checksMarker, in: encoded, from: position),
         let directivesSlot = find(directivesMarker, in: encoded, from: checksSlot.upperBound)
-      else { return try encoder.encode(report) }
+      else { return try encodedWhole() }
       out += encoded[position..<checksSlot.lowerBound]
       out.append(contentsOf: "\"checks\":".utf8)
       out += checks[index]

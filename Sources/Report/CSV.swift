@@ -5,7 +5,9 @@ import UnitModel
 /// neutralized. Pure.
 public enum CSV {
   /// Quotes a field when needed; a field starting with `=`, `+`, `-`, `@`, TAB or CR gets a
-  /// leading `'` so spreadsheets show it as text. Cut at 32,000 characters (spreadsheet limit).
+  /// leading `'` so spreadsheets show it as text; control characters other than line breaks
+  /// and tabs, and bidirectional overrides, become visible (`Inert.visible`). Cut at 32,000
+  /// characters (spreadsheet limit).
   public static func field(_ value: String) -> String {
     // Fast path: most cells are short, plain words.
     var plain = value.utf8.count <= 32_000
@@ -15,14 +17,22 @@ public enum CSV {
       plain = false
     }
     if plain {
+      // Quotes, separators, controls and anything not ASCII take the careful path.
       for byte in value.utf8
-      where byte == UInt8(ascii: ",") || byte == UInt8(ascii: "\"") || byte == 10 || byte == 13 {
+      where byte == UInt8(ascii: ",") || byte == UInt8(ascii: "\"") || byte < 0x20 || byte >= 0x7F {
         plain = false
         break
       }
     }
     if plain { return value }
     var text = value.count > 32_000 ? String(value.prefix(32_000)) + "…" : value
+    // Line breaks and tabs stay (quoted); other controls and bidirectional overrides become
+    // visible, so that a CSV shown in a terminal (cat, column) cannot drive it.
+    if text.unicodeScalars.contains(where: { !["\n", "\r", "\t"].contains($0) && Inert.visible($0) != $0 }) {
+      text = String(
+        String.UnicodeScalarView(
+          text.unicodeScalars.map { ["\n", "\r", "\t"].contains($0) ? $0 : Inert.visible($0) }))
+    }
     if let first = text.unicodeScalars.first, ["=", "+", "-", "@", "\t", "\r"].contains(first) {
       text = "'" + text
     }

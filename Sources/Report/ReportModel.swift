@@ -415,15 +415,21 @@ public enum Inert {
         return String(scalars) + "… (\(rest) more characters)"
       }
       count += 1
-      switch scalar.value {
-      case 0..<0x20: scalars.append(Unicode.Scalar(0x2400 + scalar.value) ?? "?")
-      case 0x7F: scalars.append("\u{2421}")
-      case 0x80..<0xA0, 0x2028, 0x2029, 0x202A...0x202E, 0x2066...0x2069:
-        scalars.append("\u{FFFD}")
-      default: scalars.append(scalar)
-      }
+      scalars.append(visible(scalar))
     }
     return String(scalars)
+  }
+
+  /// A scalar that cannot drive a terminal or reorder text: C0 controls become their
+  /// symbols (ESC → ␛), DEL ␡; C1 controls, line and paragraph separators and bidirectional
+  /// overrides and isolates (U+202A–202E, U+2066–2069) become U+FFFD.
+  public static func visible(_ scalar: Unicode.Scalar) -> Unicode.Scalar {
+    switch scalar.value {
+    case 0..<0x20: Unicode.Scalar(0x2400 + scalar.value) ?? "?"
+    case 0x7F: "\u{2421}"
+    case 0x80..<0xA0, 0x2028, 0x2029, 0x202A...0x202E, 0x2066...0x2069: "\u{FFFD}"
+    default: scalar
+    }
   }
 
   /// JSON that can sit inside `<script type="application/json">`: no `<`, `>`, `&`.

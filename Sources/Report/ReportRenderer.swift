@@ -125,7 +125,8 @@ public struct ReportRenderer: Sendable {
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     encoder.dateEncodingStrategy = .iso8601
     func encoded(_ value: some Encodable) -> String {
-      (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+      (try? encoder.encode(value)).map { JSONString.escapingInvisible(String(decoding: $0, as: UTF8.self)) }
+        ?? "null"
     }
     sink.write("{\"schemaVersion\":\(ScanMetadata.currentSchemaVersion),\"scan\":\(encoded(input.metadata))")
     sink.write(

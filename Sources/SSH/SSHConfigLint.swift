@@ -8,10 +8,15 @@ public struct SSHConfigProblem: Sendable, Hashable, CustomStringConvertible {
 
 /// Finds lines of an OpenSSH client config that neither OpenSSH nor libssh would read as
 /// meant: unknown keywords (typos), keywords without a value, unbalanced quotes. libssh skips
-/// such lines silently; unitaudit reports them once per scan instead. Pure.
+/// such lines silently; unitaudit reports them once per scan instead. It also names every
+/// line that would weaken host-key checking: unitaudit overrides them for its own
+/// connections, but the OpenSSH `ssh` that a ProxyJump or ProxyCommand runs obeys them for
+/// the jump host. Pure.
 public enum SSHConfigLint {
   public static func check(_ text: String, file: String) -> [SSHConfigProblem] {
     var problems: [SSHConfigProblem] = []
+    var weakening: [(line: Int, text: String)] = []
+    var proxied = false
     var ignored: [String] = []
     for (offset, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
       let number = offset + 1
@@ -32,6 +37,14 @@ public enum SSHConfigLint {
         }
         continue
       }
+      let setting = String(value.lowercased().filter { $0 != "\"" })
+      if lower == "proxyjump" || lower == "proxycommand", setting != "none" { proxied = true }
+      if (lower == "stricthostkeychecking" && ["no", "off", "accept-new"].contains(setting))
+        || (["userknownhostsfile", "globalknownhostsfile"].contains(lower) && setting == "/dev/null")
+        || lower == "knownhostscommand"
+      {
+        weakening.append((number, body))
+      }
       if value.isEmpty {
         problems.append(SSHConfigProblem(file: file, line: number, message: "'\(keyword)' has no value"))
       } else if value.filter({ $0 == "\"" }).count % 2 == 1 {
@@ -39,7 +52,16 @@ public enum SSHConfigLint {
           SSHConfigProblem(file: file, line: number, message: "unbalanced quote in '\(keyword)'"))
       }
     }
-    return problems
+    for (number, line) in weakening {
+      let message =
+        proxied
+        ? "'\(line)' weakens host-key checking: unitaudit ignores it for its own connections, but the "
+          + "OpenSSH ssh that ProxyJump/ProxyCommand runs obeys it for the jump host; remove it, or "
+          + "keep it out of the Host blocks of jump hosts"
+        : "'\(line)' weakens host-key checking: unitaudit ignores it (checking stays strict)"
+      problems.append(SSHConfigProblem(file: file, line: number, message: message))
+    }
+    return problems.sorted { $0.line < $1.line }
   }
 
   static func globMatches(_ pattern: [Character], _ text: [Character]) -> Bool {

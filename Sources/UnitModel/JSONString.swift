@@ -1,16 +1,24 @@
 /// JSON string literals written by hand where Foundation's encoder is too slow (the scan's
 /// hosts.jsonl lines, report.json). The same text as `JSONEncoder` with
-/// `.withoutEscapingSlashes`; `scriptSafe` also escapes `<`, `>`, `&`, U+2028 and U+2029 so
-/// the JSON can sit inside an HTML `<script>` element.
+/// `.withoutEscapingSlashes`, except that C1 controls and bidirectional overrides and
+/// isolates are written as `\u` escapes too (the same value to every JSON reader, but a file
+/// shown in a terminal cannot drive it or reorder its text); `scriptSafe` also escapes `<`,
+/// `>`, `&`, U+2028 and U+2029 so the JSON can sit inside an HTML `<script>` element.
 public enum JSONString {
-  /// True when `value` goes between the quotes as it is (nothing to escape).
+  /// True when `value` goes between the quotes as it is (nothing to escape). The lead bytes
+  /// 0xC2 (C1 controls) and 0xE2 (overrides, separators) send a value to the careful path.
   static func isPlain(_ value: String, scriptSafe: Bool) -> Bool {
     value.utf8.allSatisfy { byte in
-      byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\")
+      byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") && byte != 0xC2 && byte != 0xE2
         && !(scriptSafe
-          && (byte == UInt8(ascii: "<") || byte == UInt8(ascii: ">") || byte == UInt8(ascii: "&")
-            || byte == 0xE2))
+          && (byte == UInt8(ascii: "<") || byte == UInt8(ascii: ">") || byte == UInt8(ascii: "&")))
     }
+  }
+
+  /// Characters escaped even outside HTML: C1 controls, bidirectional overrides and isolates.
+  static func needsEscape(_ value: UInt32) -> Bool {
+    value < 0x20 || (0x80..<0xA0).contains(value) || (0x202A...0x202E).contains(value)
+      || (0x2066...0x2069).contains(value)
   }
 
   public static func append(_ value: String, to out: inout String, scriptSafe: Bool = false) {
@@ -31,7 +39,7 @@ public enum JSONString {
           "\u{2029}" where scriptSafe:
           out += unicodeEscape(scalar.value)
         default:
-          if scalar.value < 0x20 {
+          if needsEscape(scalar.value) {
             out += unicodeEscape(scalar.value)
           } else {
             out.unicodeScalars.append(scalar)
@@ -57,6 +65,22 @@ public enum JSONString {
     var out = ""
     append(value, to: &out, scriptSafe: scriptSafe)
     return out
+  }
+
+  /// JSON text (from `JSONEncoder`) with C1 controls and bidirectional overrides and
+  /// isolates written as `\u` escapes. Outside strings JSON has only ASCII, so every such
+  /// character is inside a string, where the escape means the same.
+  public static func escapingInvisible(_ json: String) -> String {
+    guard json.utf8.contains(where: { $0 == 0xC2 || $0 == 0xE2 }) else { return json }
+    var out = String.UnicodeScalarView()
+    for scalar in json.unicodeScalars {
+      if scalar.value >= 0x80 && needsEscape(scalar.value) {
+        out.append(contentsOf: unicodeEscape(scalar.value).unicodeScalars)
+      } else {
+        out.append(scalar)
+      }
+    }
+    return String(out)
   }
 
   static func unicodeEscape(_ value: UInt32) -> String {

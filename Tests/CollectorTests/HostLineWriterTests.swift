@@ -5,10 +5,12 @@ import UnitModel
 
 @Suite("hosts.jsonl lines")
 struct HostLineWriterTests {
-  @Test("the fast writer gives exactly the encoder's bytes, hostile strings included")
+  @Test(
+    "the fast writer gives the encoder's bytes (C1 controls and bidi overrides escaped), hostile strings included"
+  )
   func sameBytes() throws {
     let tricky =
-      "\"checks\":{} \"directives\":[] \"diagnostics\": quote \" backslash \\ slash / tab \t nl \n nul \u{0} esc \u{1B} é 💥 \u{2028} <script>"
+      "\"checks\":{} \"directives\":[] \"diagnostics\": quote \" backslash \\ slash / tab \t nl \n nul \u{0} esc \u{1B} é 💥 \u{2028} <script> csi \u{9B} rtl \u{202E} isolate \u{2066} — …"
     var checks: [String: SecurityCheck] = [:]
     for (index, field) in [
       "PrivateTmp", "User_Or_DynamicUser", "CapabilityBoundingSet_CAP_SYS_ADMIN", tricky,
@@ -39,7 +41,10 @@ struct HostLineWriterTests {
       startedAt: Date(timeIntervalSince1970: 1_795_000_000), durationMs: 12)
     let fast = try HostLineWriter.line(report)
     let slow = try ScanCoding.lineEncoder.encode(report)
-    #expect(String(decoding: fast, as: UTF8.self) == String(decoding: slow, as: UTF8.self))
+    #expect(
+      String(decoding: fast, as: UTF8.self)
+        == JSONString.escapingInvisible(String(decoding: slow, as: UTF8.self)))
+    #expect(!String(decoding: fast, as: UTF8.self).contains { "\u{9B}\u{202E}\u{2066}".contains($0) })
     #expect(try ScanCoding.decoder.decode(HostReport.self, from: fast) == report)
     // Each distinct check once per host: a second service with the same checks adds none.
     var twice = report

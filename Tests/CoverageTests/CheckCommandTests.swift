@@ -64,4 +64,26 @@ struct CheckCommandTests {
     let (requireStatus, _) = try run(["check", clean.scan, "--baseline", clean.baseline, "--require", "nope"])
     #expect(requireStatus == 2)
   }
+
+  @Test("what hosts sent reaches the terminal without escape sequences or reordering")
+  func terminalOutputIsStripped() async throws {
+    // An unreachable host's reason with ANSI colour, an OSC window title and hyperlink, a
+    // bell, a C1 CSI and a right-to-left override; a service id with the same.
+    let hostile =
+      "\u{1B}[31mred\u{1B}]0;pwned\u{07}\u{1B}]8;;http://evil.example/\u{07}x\u{9B}2J\u{202E}fdp.exe"
+    var down = HostReport(name: "down", status: HostStatus(.unreachable, reason: "gone " + hostile))
+    down.address = "10.0.0.9"
+    let scan = try await fixture([
+      Fleet.host("a", [Fleet.service("evil\(hostile).service", exposure: 90)]), down,
+    ])
+    let (status, output) = try run(["check", scan.scan, "--baseline", scan.baseline, "--today", "2026-11-22"])
+    #expect(status == 1, "\(output)")
+    #expect(
+      output.contains(
+        "down: not audited: unreachable: gone [31mred]0;pwned]8;;http://evil.example/x2Jfdp.exe"))
+    for character: Character in ["\u{1B}", "\u{07}", "\u{9B}", "\u{202E}"] {
+      #expect(
+        !output.contains(character), "raw U+\(String(character.unicodeScalars.first?.value ?? 0, radix: 16))")
+    }
+  }
 }

@@ -13,6 +13,13 @@ enum Hostile {
   static let formula = "=HYPERLINK(\"http://evil.example/\",\"click\")"
   static let ansi = "\u{1B}[31mred\u{1B}[0m"
   static let long = String(repeating: "A", count: 100_000)
+  /// A terminal hyperlink (OSC 8), a window title (OSC 0) and a bell.
+  static let osc = "\u{1B}]8;;http://evil.example/\u{07}link\u{1B}]8;;\u{07}\u{1B}]0;pwned\u{07}"
+  /// A right-to-left override that shows "exe.pdf" as "fdp.exe".
+  static let rtl = "invoice\u{202E}fdp.exe"
+  static let megabyteLine = String(repeating: "B", count: 1_000_000)
+  /// Every control and reordering character the formats must neutralize.
+  static let dangerous: [Character] = ["\u{1B}", "\u{07}", "\u{202E}", "\u{9B}"]
 }
 
 enum Sample {
@@ -58,7 +65,8 @@ enum Sample {
     }
     evil.description = Hostile.script
     let identity = HostIdentity(
-      osPrettyName: Hostile.script + Hostile.mustache + Hostile.ansi, systemdVersion: 252)
+      osPrettyName: Hostile.script + Hostile.mustache + Hostile.ansi + Hostile.osc + Hostile.rtl + "\u{9B}31m"
+        + Hostile.megabyteLine, systemdVersion: 252)
     return [
       HostReport(
         name: "web1", address: "10.0.0.1", groups: ["web", "prod"], status: HostStatus(.ok),
@@ -74,7 +82,7 @@ enum Sample {
         services: [evil]),
       HostReport(
         name: "down1", address: "10.0.0.9",
-        status: HostStatus(.unreachable, reason: Hostile.image + Hostile.long)),
+        status: HostStatus(.unreachable, reason: Hostile.image + Hostile.osc + Hostile.rtl + Hostile.long)),
     ]
   }
 
@@ -193,7 +201,9 @@ struct ReportFormatTests {
     #expect(!page.contains("\u{1B}"))
     #expect(page.contains("␛[31mred"))
     #expect(!page.contains(String(repeating: "A", count: 1_001)))
-    #expect(page.contains("AAA… (99042 more characters)"))
+    let shownOfReason =
+      (Hostile.image + Hostile.osc + Hostile.rtl + Hostile.long).unicodeScalars.count - 1_000
+    #expect(page.contains("AAA… (\(shownOfReason) more characters)"))
     // The embedded detail JSON cannot close its script element.
     let json = page.components(separatedBy: "<script type=\"application/json\" id=\"details\">")[1]
       .components(separatedBy: "</script>")[0]
@@ -206,7 +216,24 @@ struct ReportFormatTests {
     #expect(md.contains("\\<img src=x"))
     #expect(!md.contains("\u{1B}"))
 
+    // OSC sequences, the bell, C1 CSI and right-to-left overrides reach no format raw; the
+    // megabyte line is cut everywhere people read.
+    let all = try ReportFormat.allCases.map { try Sample.render($0, input) }
+    for files in all {
+      for (name, text) in files {
+        #expect(
+          !text.contains { Hostile.dangerous.contains($0) }, "\(name) carries a raw control or override")
+      }
+    }
+    #expect(page.contains("␛]8;;http://evil.example/␇link"))
+    #expect(page.contains("invoice\u{FFFD}fdp.exe"))
+    #expect(!page.contains(String(repeating: "B", count: 1_001)))
+    #expect(!md.contains(String(repeating: "B", count: 1_001)))
+
     let csv = try Sample.render(.csv, input)
+    #expect(csv["hosts.csv"]?.contains("␛]0;pwned␇") == true)
+    #expect(csv["hosts.csv"]?.contains("invoice\u{FFFD}fdp.exe") == true)
+    #expect(csv["hosts.csv"]?.contains(String(repeating: "B", count: 32_001)) == false)
     #expect(
       csv["services.csv"]?.contains("\"'=HYPERLINK(\"\"http://evil.example/\"\",\"\"click\"\")\"") == true)
     #expect(csv["hosts.csv"]?.contains("\n=") == false)

@@ -289,6 +289,24 @@ struct FaultInjectionTests {
     #expect(redialled > 0)
     let peakMB = scan.usage.ru_maxrss / 1024
     #expect(peakMB < Self.memoryLimit >> 20)
+    // The private key went to libssh only: no line of it in the scan, its evidence, its
+    // reports or the scanner's output.
+    let report = try TestSupport.run([
+      try TestSupport.unitauditBinary(), "report", directory.path, "-o", directory.path + "/report", "-q",
+    ])
+    #expect(report.status == 0, "\(report.output)")
+    let keyLines = try String(contentsOfFile: keys.path("user_ed25519"), encoding: .utf8)
+      .split(separator: "\n").filter { !$0.hasPrefix("-----") && $0.count >= 20 }
+    #expect(!keyLines.isEmpty)
+    var files = [log]
+    let walker = FileManager.default.enumerator(atPath: directory.path)
+    while let relative = walker?.nextObject() as? String { files.append(directory.path + "/" + relative) }
+    #expect(files.contains { $0.hasSuffix("report/report.html") })
+    for file in files {
+      guard let data = FileManager.default.contents(atPath: file) else { continue }
+      let text = String(decoding: data, as: UTF8.self)
+      #expect(!keyLines.contains { text.contains($0) }, "\(file) holds a line of the private key")
+    }
     let faultCount = fleet.faults.values.filter { $0 != "healthy" }.count
     print(
       """

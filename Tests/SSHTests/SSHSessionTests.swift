@@ -225,4 +225,18 @@ struct SSHConfigTests {
     #expect(problems[1].description.contains("no value"))
     #expect(problems[2].description.contains("quote"))
   }
+
+  @Test("config lines that weaken host-key checking are named, louder when a jump host obeys them")
+  func lintWeakening() {
+    let plain = SSHConfigLint.check(
+      "Host lab*\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n", file: "cfg")
+    #expect(plain.map(\.line) == [2, 3])
+    #expect(plain.allSatisfy { $0.message.contains("unitaudit ignores it (checking stays strict)") })
+    let proxied = SSHConfigLint.check(
+      "Host bastion\n  StrictHostKeyChecking=accept-new\nHost web*\n  ProxyJump bastion\n"
+        + "Host *\n  StrictHostKeyChecking yes\n  KnownHostsCommand /bin/true\n", file: "cfg")
+    #expect(proxied.map(\.line) == [2, 7])
+    #expect(proxied.allSatisfy { $0.message.contains("ProxyJump/ProxyCommand runs obeys it") })
+    #expect(SSHConfigLint.check("Host *\n  ProxyJump none\n  StrictHostKeyChecking ask\n", file: "c").isEmpty)
+  }
 }
