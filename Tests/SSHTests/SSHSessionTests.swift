@@ -145,6 +145,54 @@ struct SSHSessionTests {
     #expect(throws: SSHError.self) { try SSHSession.run("true", options: opts) }
   }
 
+  @Test(
+    "through a jump host: an unknown jump-host key stops the scan of the target; a known one lets it through")
+  func jumpHost() throws {
+    let jump = try TestSSHServer(addresses: ["127.0.0.51"])
+    let target = try TestSSHServer(addresses: ["127.0.0.52"])
+    defer {
+      jump.stop()
+      target.stop()
+    }
+    let keys = target.keys
+    var opts = options(target, knownHosts: try target.knownHosts("kh"))
+    // ProxyJump as libssh 0.10 runs it (ssh -W, with the ssh's own defaults): the jump host's
+    // key is in no known_hosts that ssh reads, and with no terminal to ask on, it refuses.
+    let jumpConfig = target.directory.appendingPathComponent("jump_config").path
+    try "Host \(target.addresses[0])\n  ProxyJump \(NSUserName())@\(jump.addresses[0]):\(jump.port)\n".write(
+      toFile: jumpConfig, atomically: true, encoding: .utf8)
+    opts.configFile = jumpConfig
+    #expect(throws: SSHError.self) { try SSHSession.run("echo reached", options: opts) }
+    // The explicit form the README recommends: ssh -F with its own known_hosts.
+    let hopConfig = target.directory.appendingPathComponent("hop_config").path
+    let hopKnownHosts = target.directory.appendingPathComponent("hop_known_hosts").path
+    try """
+    Host *
+      User \(NSUserName())
+      IdentityFile \(keys.path("user_ed25519"))
+      UserKnownHostsFile \(hopKnownHosts)
+      GlobalKnownHostsFile /dev/null
+      StrictHostKeyChecking yes
+      BatchMode yes
+    """.write(toFile: hopConfig, atomically: true, encoding: .utf8)
+    try "".write(toFile: hopKnownHosts, atomically: true, encoding: .utf8)
+    let proxyConfig = target.directory.appendingPathComponent("proxy_config").path
+    try """
+    Host \(target.addresses[0])
+      ProxyCommand ssh -F \(hopConfig) -p \(jump.port) -W [%h]:%p \(jump.addresses[0])
+    """.write(toFile: proxyConfig, atomically: true, encoding: .utf8)
+    opts.configFile = proxyConfig
+    #expect(throws: SSHError.self) { try SSHSession.run("echo reached", options: opts) }
+    // Nothing ran on the target while the jump host was not trusted.
+    #expect(target.acceptedLogins() == 0)
+    try String(contentsOfFile: try jump.knownHosts("kh"), encoding: .utf8).write(
+      toFile: hopKnownHosts, atomically: true, encoding: .utf8)
+    let result = try SSHSession.run("echo reached", options: opts)
+    #expect(String(decoding: result.stdout, as: UTF8.self) == "reached\n")
+    target.stop()
+    #expect(target.acceptedLogins() == 1)
+  }
+
   @Test("a listener that never speaks: timeout within the connect timeout")
   func silentListener() throws {
     let listener = try SilentListener()
