@@ -354,6 +354,9 @@ public final class SSHSession {
     // before a break is kept (the status then says the probe did not finish).
     while !truncated && lost == nil {
       if remaining <= 0 {
+        // Closing the channel and disconnecting must not wait on this host any longer:
+        // in blocking mode libssh would flush for up to --connect-timeout more.
+        ssh_set_blocking(session, 0)
         throw .timeout("the probe did not finish within the \(Int(options.deadline)) s deadline")
       }
       let waiting = ssh_channel_poll_timeout(channel, Int32(min(200, max(1, remaining * 1000))), 0)

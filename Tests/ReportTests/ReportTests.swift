@@ -7,7 +7,7 @@ import UnitModel
 
 /// Values a hostile or broken host could send, which must stay inert in every format.
 enum Hostile {
-  static let script = "<script>window.alertCalled=1</script>"
+  static let script = "<script>window.alertCalled=1</script></td></tr><td>"
   static let image = "<img src=x onerror=\"window.alertCalled=1\">"
   static let mustache = "{{detailsJSON}}"
   static let formula = "=HYPERLINK(\"http://evil.example/\",\"click\")"
@@ -197,7 +197,8 @@ struct ReportFormatTests {
     let page = try #require(try Sample.render(.html, input)["report.html"])
     #expect(!page.contains(Hostile.script))
     #expect(!page.contains("<img src=x"))
-    #expect(page.contains("&lt;script&gt;window.alertCalled=1&lt;/script&gt;"))
+    #expect(
+      page.contains("&lt;script&gt;window.alertCalled=1&lt;/script&gt;&lt;/td&gt;&lt;/tr&gt;&lt;td&gt;"))
     #expect(!page.contains("\u{1B}"))
     #expect(page.contains("␛[31mred"))
     #expect(!page.contains(String(repeating: "A", count: 1_001)))

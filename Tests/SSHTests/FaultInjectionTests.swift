@@ -307,6 +307,7 @@ struct FaultInjectionTests {
       let text = String(decoding: data, as: UTF8.self)
       #expect(!keyLines.contains { text.contains($0) }, "\(file) holds a line of the private key")
     }
+    let stalled = fleet.faults.filter { $0.value.hasPrefix("stall") }.compactMap { hosts[$0.key]?.durationMs }
     let faultCount = fleet.faults.values.filter { $0 != "healthy" }.count
     print(
       """
@@ -316,8 +317,8 @@ struct FaultInjectionTests {
         healthy hosts collected completely: \(healthyCollected) of \(Self.healthy)
         faulty hosts with the right status and reason: \(faultyRight) of \(faultCount) \
       (\(redialled) got in after sshd dropped them at MaxStartups)
-        wall \(String(format: "%.1f", wall)) s; per-host deadline \(Int(Self.deadline)) s, connect timeout \
-      \(Self.connectTimeout) s; peak RSS \(peakMB) MB under a \(Self.memoryLimit >> 20) MB data limit \
+        wall \(String(format: "%.1f", wall)) s; per-host deadline \(Int(Self.deadline)) s (stalled hosts \
+      stopped after \(stalled.min() ?? 0)–\(stalled.max() ?? 0) ms), connect timeout \(Self.connectTimeout) s; peak RSS \(peakMB) MB under a \(Self.memoryLimit >> 20) MB data limit \
       (output cap \(Self.maxOutput >> 20) MB per host, 5 hosts sending 100 MB)
       """)
   }
