@@ -117,7 +117,8 @@ public final class SSHSession {
             "the server closed the connection before its SSH greeting, \(drops.count) times (\(text)). "
               + "sshd does this past its MaxStartups limit of unauthenticated connections (scan with a "
               + "lower --concurrency, or raise MaxStartups on the host); a firewall or TCP wrapper that "
-              + "closes connections looks the same")
+              + "closes connections, or a ProxyJump/ProxyCommand that failed (its ssh's error is on "
+              + "unitaudit's stderr), looks the same")
         }
         usleep(useconds_t(delay * 1_000_000))
         continue
