@@ -71,7 +71,7 @@ public enum JSONString {
   /// isolates written as `\u` escapes. Outside strings JSON has only ASCII, so every such
   /// character is inside a string, where the escape means the same.
   public static func escapingInvisible(_ json: String) -> String {
-    guard json.utf8.contains(where: { $0 == 0xC2 || $0 == 0xE2 }) else { return json }
+    guard hasInvisible(json.utf8) else { return json }
     var out = String.UnicodeScalarView()
     for scalar in json.unicodeScalars {
       if scalar.value >= 0x80 && needsEscape(scalar.value) {
@@ -81,6 +81,20 @@ public enum JSONString {
       }
     }
     return String(out)
+  }
+
+  /// Whether UTF-8 text holds a C1 control (C2 80–9F) or a bidirectional override or
+  /// isolate (E2 80 AA–AE, E2 81 A6–A9), found on the bytes: a dash or an ellipsis, which
+  /// share the lead byte E2, does not send a whole line down the slow path.
+  static func hasInvisible(_ bytes: String.UTF8View) -> Bool {
+    var previous: (UInt8, UInt8) = (0, 0)
+    for byte in bytes {
+      switch (previous.0, previous.1, byte) {
+      case (_, 0xC2, 0x80...0x9F), (0xE2, 0x80, 0xAA...0xAE), (0xE2, 0x81, 0xA6...0xA9): return true
+      default: previous = (previous.1, byte)
+      }
+    }
+    return false
   }
 
   static func unicodeEscape(_ value: UInt32) -> String {
