@@ -82,9 +82,15 @@ let package = Package(
     // End to end against the booted systemd fleet (Scripts/fleet).
     .testTarget(
       name: "EndToEndTests", dependencies: ["Collector", "UnitModel", "TestSupport"], swiftSettings: strict),
-    // Mutation fuzzing of every parser, bounded in time (UNITAUDIT_FUZZ_SECONDS).
+    // The fuzz targets (one per parser), under libFuzzer (unitaudit-fuzz, Scripts/fuzz) and as
+    // quick mutation tests bounded in time (FuzzTests, UNITAUDIT_FUZZ_SECONDS).
+    .target(
+      name: "FuzzTargets", dependencies: ["Normalize", "Inventory", "Coverage", "UnitModel"], path: "Fuzz/Targets",
+      swiftSettings: strict),
+    .executableTarget(
+      name: "unitaudit-fuzz", dependencies: ["FuzzTargets"], path: "Fuzz/Driver", swiftSettings: strict),
     .testTarget(
-      name: "FuzzTests", dependencies: ["Normalize", "Inventory", "Coverage", "UnitModel"], swiftSettings: strict),
+      name: "FuzzTests", dependencies: ["FuzzTargets", "Normalize", "UnitModel"], swiftSettings: strict),
     .testTarget(
       name: "CollectorTests", dependencies: ["Collector", "Normalize", "UnitModel", "Inventory"],
       swiftSettings: strict),
