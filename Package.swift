@@ -85,10 +85,10 @@ let package = Package(
     // The fuzz targets (one per parser), under libFuzzer (unitaudit-fuzz, Scripts/fuzz) and as
     // quick mutation tests bounded in time (FuzzTests, UNITAUDIT_FUZZ_SECONDS).
     .target(
-      name: "FuzzTargets", dependencies: ["Normalize", "Inventory", "Coverage", "UnitModel"], path: "Fuzz/Targets",
+      name: "FuzzTargets", dependencies: ["Normalize", "Inventory", "Coverage", "UnitModel"], path: "Tests/FuzzTargets",
       swiftSettings: strict),
     .executableTarget(
-      name: "unitaudit-fuzz", dependencies: ["FuzzTargets"], path: "Fuzz/Driver", swiftSettings: strict),
+      name: "unitaudit-fuzz", dependencies: ["FuzzTargets"], path: "Tests/FuzzDriver", swiftSettings: strict),
     .testTarget(
       name: "FuzzTests", dependencies: ["FuzzTargets", "Normalize", "UnitModel"], swiftSettings: strict),
     .testTarget(

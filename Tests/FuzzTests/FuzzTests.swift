@@ -4,7 +4,7 @@ import Normalize
 import Testing
 import UnitModel
 
-/// Quick mutation fuzzing of the fuzz targets (Fuzz/Targets, one per parser that reads what
+/// Quick mutation fuzzing of the fuzz targets (Tests/FuzzTargets, one per parser that reads what
 /// hosts or users hand us; Scripts/fuzz runs the same targets under libFuzzer): real inputs
 /// (captured systemd output, the recorded probe outputs, the example inventories and the
 /// bundled baseline) are damaged at random — bytes flipped, inserted, deleted, duplicated,
