@@ -31,6 +31,10 @@ struct FaultInjectionTests {
   static let connectTimeout = 4
   static let concurrency = 32
   static let maxOutput = 16 << 20
+  /// How late past its deadline a host may be let go: the read loop wakes every 200 ms, and
+  /// on a loaded 2-core machine (the test's 13 sshd servers, other suites, fuzzers) threads
+  /// wait for a core; 2 s was once exceeded by 0.4 s under two extra fuzzers.
+  static let lateness = 3.0
   /// The scanner's data-segment limit (RLIMIT_DATA, which counts heap and thread stacks): the
   /// flood hosts together send 500 MB, so only the per-host cap keeps the scan inside it.
   static let memoryLimit = 768 << 20
@@ -194,7 +198,7 @@ struct FaultInjectionTests {
         code == .partial && reason.contains("connection broke")
         && host.services.map(\.id) == expected.map(\.id)
     case "stall-auth", "stall-output":
-      ok = code == .timeout && reason.contains("deadline") && seconds < Self.deadline + 3
+      ok = code == .timeout && reason.contains("deadline") && seconds < Self.deadline + Self.lateness
     case "flood":
       ok =
         code == .truncated && reason.contains("output cap") && host.services.map(\.id) == expected.map(\.id)
@@ -268,7 +272,7 @@ struct FaultInjectionTests {
         expectations[String(recording)] = try expectedServices(address, fault: fault, fixtures: fixtures)
       }
       let expected = expectations[String(recording)] ?? []
-      if (Double(host.durationMs ?? 0) / 1000) > Self.deadline + 2 {
+      if (Double(host.durationMs ?? 0) / 1000) > Self.deadline + Self.lateness {
         wrong.append("\(address) [\(fault)]: took \(host.durationMs ?? 0) ms, past its deadline")
       }
       if let problem = mismatch(host, fault: fault, expected: expected) {
@@ -280,10 +284,10 @@ struct FaultInjectionTests {
       }
     }
     #expect(wrong.isEmpty, "\(wrong.joined(separator: "\n"))")
-    // Even if every host used its whole deadline (+2 s to be let go), 32 at a time, the scan
+    // Even if every host used its whole deadline (plus `lateness` to be let go), 32 at a time, the scan
     // would end by this: the bound of greedy scheduling (the hosts' total over the slots,
     // plus the longest host), and 5 s to start and finish the scanner.
-    let perHost = Self.deadline + 2
+    let perHost = Self.deadline + Self.lateness
     let bound = Double(fleet.faults.count) / Double(Self.concurrency) * perHost + perHost + 5
     #expect(wall < bound, "wall \(wall) s, bound \(bound) s")
     #expect(healthyCollected == Self.healthy)
