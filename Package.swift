@@ -27,13 +27,15 @@ let package = Package(
     .target(name: "UnitModel", swiftSettings: strict),
     // Pure parsers of systemd output, the probe script and the normalizer.
     .target(name: "Normalize", dependencies: ["UnitModel"], swiftSettings: strict),
+    // YAML with a bound on alias expansion, for the files users hand us.
+    .target(name: "BoundedYAML", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: strict),
     // Hosts to scan (the inventory formats grow here).
     .target(
-      name: "Inventory", dependencies: ["UnitModel", .product(name: "Yams", package: "Yams")],
+      name: "Inventory", dependencies: ["UnitModel", "BoundedYAML", .product(name: "Yams", package: "Yams")],
       swiftSettings: strict),
     // Baselines, coverage, waivers, scan diff and the policy gate: pure code over the model.
     .target(
-      name: "Coverage", dependencies: ["UnitModel", .product(name: "Yams", package: "Yams")],
+      name: "Coverage", dependencies: ["UnitModel", "BoundedYAML", .product(name: "Yams", package: "Yams")],
       resources: [.copy("Baselines")], swiftSettings: strict),
     // Report view models, charts, CSV and JSON; HTML and Markdown through Mustache templates.
     .target(
@@ -90,7 +92,8 @@ let package = Package(
     .executableTarget(
       name: "unitaudit-fuzz", dependencies: ["FuzzTargets"], path: "Tests/FuzzDriver", swiftSettings: strict),
     .testTarget(
-      name: "FuzzTests", dependencies: ["FuzzTargets", "Normalize", "UnitModel"], swiftSettings: strict),
+      name: "FuzzTests", dependencies: ["FuzzTargets", "Normalize", "UnitModel"], exclude: ["Findings"],
+      swiftSettings: strict),
     .testTarget(
       name: "CollectorTests", dependencies: ["Collector", "Normalize", "UnitModel", "Inventory"],
       swiftSettings: strict),

@@ -1,3 +1,4 @@
+import BoundedYAML
 import Yams
 
 /// A problem in a baseline file, by file and line.
@@ -39,7 +40,9 @@ public enum BaselineParser {
   public static func parse(_ text: String, file: String) throws(BaselineError) -> Baseline {
     let root: Node?
     do {
-      root = try Yams.compose(yaml: text)
+      root = try BoundedYAML.compose(text)
+    } catch let error as BoundedYAML.TooManyNodes {
+      throw BaselineError(file: file, line: nil, "invalid baseline: \(error)")
     } catch let error as YamlError {
       throw BaselineError(file: file, line: yamlLine(error), "invalid YAML: \(yamlProblem(error))")
     } catch {

@@ -147,10 +147,27 @@ public enum HostPattern {
     }
   }
 
+  /// The most host names one entry may expand to. Ansible sets no limit, but a fuzzed line
+  /// like `n[0:99]e[0:99][0:99]` would otherwise fill memory; a real fleet this size is
+  /// listed in several entries.
+  public static let expansionLimit = 100_000
+
   /// Expands every `[begin:end]` or `[begin:end:step]` in a host name: numeric (zero-padded
-  /// when `begin` has a leading zero) or one letter to another.
+  /// when `begin` has a leading zero) or one letter to another. Throws when the name expands
+  /// to more than `expansionLimit` hosts.
   public static func expand(_ name: String) throws(HostPatternError) -> [String] {
-    guard let open = name.firstIndex(of: "[") else { return [name] }
+    var names: [String] = []
+    try expand(name, into: &names, whole: name)
+    return names
+  }
+
+  private static func expand(_ name: String, into names: inout [String], whole: String)
+    throws(HostPatternError)
+  {
+    guard let open = name.firstIndex(of: "[") else {
+      names.append(name)
+      return
+    }
     guard let close = name[open...].firstIndex(of: "]") else {
       throw .invalid("'\(name)' has '[' without a closing ']'")
     }
@@ -188,17 +205,22 @@ public enum HostPattern {
         throw .invalid("host range '\(name[open...close])' must have begin and end of equal length")
       }
       if from <= to {
+        guard (to - from) / step < expansionLimit else { throw tooMany(whole) }
         values = stride(from: from, through: to, by: step).map { number in
           let text = String(number)
           return padded ? String(repeating: "0", count: max(0, begin.count - text.count)) + text : text
         }
       }
     }
-    var names: [String] = []
     for value in values {
-      names += try expand(head + value + tail)
+      try expand(head + value + tail, into: &names, whole: whole)
+      guard names.count <= expansionLimit else { throw tooMany(whole) }
     }
-    return names
+  }
+
+  private static func tooMany(_ name: String) -> HostPatternError {
+    .invalid(
+      "'\(name)' expands to more than \(expansionLimit) hosts; list the fleet in several entries")
   }
 }
 

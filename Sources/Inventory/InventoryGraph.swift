@@ -28,6 +28,9 @@ public struct InventoryGraph: Sendable, Hashable {
   public private(set) var groupOrder: [String]
   public private(set) var hosts: [String: Host] = [:]
   public private(set) var hostOrder: [String] = []
+  /// The groups each host was put in directly: membership checks stay O(1) when one line
+  /// like `node[0:9999]` puts thousands of hosts in a group.
+  private var directGroupsOf: [String: Set<String>] = [:]
 
   public init(source: String) {
     self.source = source
@@ -52,7 +55,7 @@ public struct InventoryGraph: Sendable, Hashable {
     }
     if let group {
       addGroup(group)
-      if groups[group]?.hosts.contains(name) == false { groups[group]?.hosts.append(name) }
+      if directGroupsOf[name, default: []].insert(group).inserted { groups[group]?.hosts.append(name) }
     }
   }
 
@@ -102,56 +105,56 @@ public struct InventoryGraph: Sendable, Hashable {
       groups["all"]?.children.append(name)
       groups[name]?.parents.append("all")
     }
-    let membership = directGroups()
+    var leaving: Set<String> = []
     for host in hostOrder {
-      let mine = membership[host, default: []].subtracting(["all"])
+      let mine = directGroupsOf[host, default: []].subtracting(["all"])
       if mine.isEmpty {
-        if groups["ungrouped"]?.hosts.contains(host) == false { groups["ungrouped"]?.hosts.append(host) }
+        addHost(host, to: "ungrouped")
       } else if mine.count > 1, mine.contains("ungrouped") {
-        groups["ungrouped"]?.hosts.removeAll { $0 == host }
+        leaving.insert(host)
+        directGroupsOf[host]?.remove("ungrouped")
       }
     }
-  }
-
-  private func directGroups() -> [String: Set<String>] {
-    var result: [String: Set<String>] = [:]
-    for (name, group) in groups {
-      for host in group.hosts { result[host, default: []].insert(name) }
-    }
-    return result
+    if !leaving.isEmpty { groups["ungrouped"]?.hosts.removeAll { leaving.contains($0) } }
   }
 
   /// Every group a host is in, directly or through child groups.
   public func groups(of host: String) -> Set<String> {
     var result: Set<String> = []
-    for (name, group) in groups where group.hosts.contains(host) {
+    for name in directGroupsOf[host] ?? [] where groups[name] != nil {
       result.insert(name)
       result.formUnion(ancestors(of: name))
     }
     return result
   }
 
-  /// A group's distance from `all` (the longest path), as Ansible orders variable merging.
-  public func depth(of group: String) -> Int {
-    var memo: [String: Int] = [:]
-    func depth(_ name: String, _ visiting: Set<String>) -> Int {
+  /// Each group's distance from `all` (the longest path), as Ansible orders variable merging.
+  public func depths() -> [String: Int] {
+    var memo: [String: Int] = ["all": 0]
+    func depth(_ name: String, _ visiting: inout Set<String>) -> Int {
       if let known = memo[name] { return known }
       let parents = groups[name]?.parents ?? []
-      let value =
-        parents.isEmpty || visiting.contains(name)
-        ? 0 : (parents.map { depth($0, visiting.union([name])) }.max() ?? -1) + 1
+      guard !parents.isEmpty, visiting.insert(name).inserted else { return 0 }
+      let value = (parents.map { depth($0, &visiting) }.max() ?? -1) + 1
+      visiting.remove(name)
       memo[name] = value
       return value
     }
-    return group == "all" ? 0 : depth(group, [])
+    for name in groupOrder {
+      var visiting: Set<String> = []
+      _ = depth(name, &visiting)
+    }
+    return memo
   }
 
   /// A host's variables as Ansible merges them: group variables from the shallowest group to
   /// the deepest (ties by `ansible_group_priority`, then name), then `group_vars/` files in
-  /// the same order, then the host's own, then `host_vars/` files.
-  public func variables(of host: String) -> [String: VarValue] {
+  /// the same order, then the host's own, then `host_vars/` files. Pass `depths()` when
+  /// asking for many hosts.
+  public func variables(of host: String, depths: [String: Int]? = nil) -> [String: VarValue] {
+    let depth = depths ?? self.depths()
     let ordered = groups(of: host).union(["all"]).sorted { a, b in
-      let (da, db) = (depth(of: a), depth(of: b))
+      let (da, db) = (depth[a, default: 0], depth[b, default: 0])
       if da != db { return da < db }
       let (pa, pb) = (priority(of: a), priority(of: b))
       if pa != pb { return pa < pb }

@@ -10,26 +10,21 @@ public enum Limit {
     let terms = split(pattern)
     guard !terms.isEmpty else { throw InventoryError(file: "--limit", "the pattern is empty") }
     let matcher = Matcher(inventory: inventory)
-    var selected: [String] = []
+    // The result keeps inventory order, so the selection is a set.
+    var selected: Set<String> = []
     for term in ordered(terms) {
       if matcher.hostIndex[term] != nil {
-        if !selected.contains(term) { selected.append(term) }
+        selected.insert(term)
         continue
       }
       let matched = try matcher.match(term)
       switch term.first {
-      case "!":
-        let set = Set(matched)
-        selected.removeAll { set.contains($0) }
-      case "&":
-        let set = Set(matched)
-        selected.removeAll { !set.contains($0) }
-      default:
-        for name in matched where !selected.contains(name) { selected.append(name) }
+      case "!": selected.subtract(matched)
+      case "&": selected.formIntersection(matched)
+      default: selected.formUnion(matched)
       }
     }
-    let chosen = Set(selected)
-    return inventory.hosts.filter { chosen.contains($0.name) }
+    return inventory.hosts.filter { selected.contains($0.name) }
   }
 
   /// Splits a pattern like Ansible: on commas if there are any; else the whole pattern if it
@@ -103,7 +98,8 @@ public enum Limit {
       hostIndex = index
       let fromHosts = inventory.hosts.flatMap(\.groups)
       var names = ["all", "ungrouped"]
-      for name in inventory.groups + fromHosts where !names.contains(name) { names.append(name) }
+      var seen = Set(names)
+      for name in inventory.groups + fromHosts where seen.insert(name).inserted { names.append(name) }
       groupNames = names
     }
 
@@ -124,12 +120,13 @@ public enum Limit {
       let (expression, slice) = splitSubscript(String(pattern))
       let matchName = try nameMatcher(expression)
       var results: [String] = []
+      var seen: Set<String> = []
       let groups = groupNames.filter(matchName)
       for group in groups {
-        for host in members(of: group) where !results.contains(host) { results.append(host) }
+        for host in members(of: group) where seen.insert(host).inserted { results.append(host) }
       }
       if groups.isEmpty || expression.hasPrefix("~") || expression.contains(where: { ".?*[".contains($0) }) {
-        for host in inventory.hosts where matchName(host.name) && !results.contains(host.name) {
+        for host in inventory.hosts where matchName(host.name) && seen.insert(host.name).inserted {
           results.append(host.name)
         }
       }

@@ -57,8 +57,9 @@ extension InventoryGraph {
   /// `ansible_ssh_*` spellings).
   public func resolve(warnings: [InventoryWarning] = []) throws(InventoryError) -> ResolvedInventory {
     var result: [FleetHost] = []
+    let depths = depths()
     for name in orderedHosts(of: "all") {
-      let vars = variables(of: name)
+      let vars = variables(of: name, depths: depths)
       let line = hosts[name]?.line
       func setting(_ keys: String...) throws(InventoryError) -> String? {
         for key in keys {

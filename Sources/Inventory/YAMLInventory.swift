@@ -1,3 +1,4 @@
+import BoundedYAML
 import Yams
 
 /// Reads YAML inventories: Ansible's YAML format (groups with `hosts`, `vars`, `children`)
@@ -6,7 +7,9 @@ public enum YAMLInventory {
   /// Parses YAML text into a node, turning YAML errors into file:line messages.
   public static func compose(_ text: String, source: String) throws(InventoryError) -> Node? {
     do {
-      return try Yams.compose(yaml: text)
+      return try BoundedYAML.compose(text)
+    } catch let error as BoundedYAML.TooManyNodes {
+      throw InventoryError(file: source, "invalid inventory: \(error)")
     } catch let error as YamlError {
       switch error {
       case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),

@@ -285,6 +285,27 @@ struct BaselineTests {
     }
   }
 
+  @Test("a baseline whose YAML aliases multiply past a million nodes is refused, naming the file")
+  func aliasBomb() {
+    // Ten levels of ten aliases: 10¹⁰ nodes for anyone who walks them.
+    var levels = ["&v0 [a, a, a, a, a, a, a, a, a, a]"]
+    for level in 1..<10 {
+      levels.append(
+        "&v\(level) [" + Array(repeating: "*v\(level - 1)", count: 10).joined(separator: ", ") + "]")
+    }
+    let text =
+      "name: x\ntitle: y\nsets:\n  core: [PrivateTmp]\nservices: [" + levels.joined(separator: ", ") + "]\n"
+    #expect {
+      _ = try BaselineParser.parse(text, file: "b.yml")
+    } throws: { error in
+      "\(error)".hasPrefix("b.yml: ") && "\(error)".contains("aliases expand to more than 1000000 nodes")
+    }
+    // Aliases used a sane number of times still work.
+    let shared =
+      "name: x\ntitle: y\nsets:\n  core: &core [PrivateTmp]\n  more: *core\nservices: [a.service]\n"
+    #expect((try? BaselineParser.parse(shared, file: "b.yml")) != nil)
+  }
+
   @Test("fedora-40 holds every service of the proposal, its three sets and its three exemptions")
   func fedora() throws {
     let baseline = try BaselineStore.load("fedora-40")

@@ -56,6 +56,27 @@ struct FuzzTests {
     return runs
   }
 
+  /// Inputs that once crashed, hung or swamped a parser (found by libFuzzer, or built to
+  /// attack it), one file each, named after their target (`inventory-…`). Scripts/fuzz
+  /// seeds libFuzzer with them too.
+  @Test("every earlier finding (Tests/FuzzTests/Findings) runs through its target")
+  func findings() throws {
+    let folder = Self.tests.appendingPathComponent("FuzzTests/Findings")
+    let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+    #expect(!names.isEmpty)
+    for name in names {
+      let target = FuzzTarget.allCases.filter { name.hasPrefix($0.rawValue + "-") }.max {
+        $0.rawValue.count < $1.rawValue.count
+      }
+      let input = Array(try Data(contentsOf: folder.appendingPathComponent(name)))
+      guard let target else {
+        Issue.record("\(name) does not start with a target's name")
+        continue
+      }
+      target.run(input)
+    }
+  }
+
   @Test("systemctl cat output and the unit files in it")
   func cat() throws {
     let seeds = try Self.samples("cat_")

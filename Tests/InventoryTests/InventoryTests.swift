@@ -21,6 +21,61 @@ struct InventoryTests {
     #expect(throws: HostPatternError.self) { try HostPattern.expand("web[1:2") }
   }
 
+  @Test("one entry may name up to 100,000 hosts, resolved and selected in linear time; beyond, file and line")
+  func largeRanges() throws {
+    // Found by libFuzzer: `n[0:99]e[0:99]`-style lines once took minutes (a membership check
+    // per host scanned the group's list) and could expand without bound.
+    let inventory = try ini("[web]\nn[0:59]e[0:999]\n[db]\ndb1\n")
+    #expect(inventory.hosts.count == 60_001)
+    #expect(inventory.groupHosts["web"]?.count == 60_000)
+    #expect(inventory.hosts.first?.groups == ["web"])
+    #expect(try Limit.select("web:!n0e*", from: inventory).count == 59_000)
+    #expect(try Limit.select("all", from: inventory).count == 60_001)
+    #expect {
+      _ = try ini("[web]\nweb1\nn[0:99]e[0:99]x[0:99]\n")
+    } throws: { error in
+      (error as? InventoryError)?.description.hasPrefix("test.ini:3: ") == true
+        && "\(error)".contains("more than 100000 hosts")
+    }
+    #expect(throws: HostPatternError.self) { try HostPattern.expand("n[0:100000]") }
+    #expect(try HostPattern.expand("n[0:99999]").count == 100_000)
+  }
+
+  @Test("YAML aliases that multiply (a 'billion laughs') are refused before anything walks them")
+  func aliasBombs() throws {
+    var groups = ["x0: &a0 {hosts: {h: }}"]
+    for level in 1..<40 {
+      groups.append(
+        "x\(level): &a\(level) {children: {c\(level)a: *a\(level - 1), c\(level)b: *a\(level - 1)}}")
+    }
+    var vars = ["    v0: &v0 [a, a, a, a, a, a, a, a, a, a]"]
+    for level in 1..<10 {
+      vars.append(
+        "    v\(level): &v\(level) [" + Array(repeating: "*v\(level - 1)", count: 10).joined(separator: ", ")
+          + "]")
+    }
+    let bombs = [
+      groups.joined(separator: "\n"),
+      "all:\n  vars:\n" + vars.joined(separator: "\n") + "\n  hosts:\n    h1:\n",
+    ]
+    for text in bombs {
+      #expect {
+        _ = try YAMLInventory.parseAnsible(
+          try YAMLInventory.compose(text, source: "bomb.yml"), source: "bomb.yml")
+      } throws: { error in
+        "\(error)".hasPrefix("bomb.yml: ") && "\(error)".contains("aliases expand to more than")
+      }
+    }
+    // An alias used a few times, as people do for shared variables, still works.
+    let shared =
+      "all:\n  children:\n    web:\n      vars: &common {ansible_user: ops}\n      hosts: {w1: }\n"
+      + "    db:\n      vars: *common\n      hosts: {d1: }\n"
+    let graph = try YAMLInventory.parseAnsible(
+      try YAMLInventory.compose(shared, source: "s.yml"), source: "s.yml"
+    ).0
+    #expect(try graph.resolve().hosts.map(\.user) == ["ops", "ops"])
+  }
+
   @Test("ports split off host names, IPv4 and bracketed IPv6, never off bare IPv6")
   func ports() {
     #expect(HostPattern.splitPort("host:2222") == ("host", 2222))
