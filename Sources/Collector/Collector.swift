@@ -52,12 +52,12 @@ public struct Collector: Sendable {
   /// Probes one host, normalizes what came back, and records both.
   func scan(_ host: FleetHost) async throws -> HostReport {
     let started = Date()
-    let result = await transport.run(probe, on: host)
+    let run = await transport.run(probe, on: host)
     let label = HostLabel(
       name: host.name, address: host.address, port: host.port, groups: host.groups)
     var report: HostReport
     var evidence: HostEvidence?
-    switch result {
+    switch run.result {
     case .output(let output, let notes):
       let captured = HostEvidence(
         host: host.name, nonce: probe.nonce, probeVersion: Probe.version, output: output)
@@ -69,7 +69,8 @@ public struct Collector: Sendable {
         name: label.name, address: label.address, port: label.port, groups: label.groups, status: status)
     }
     report.startedAt = started
-    report.durationMs = Int(Date().timeIntervalSince(started) * 1000)
+    // The host's time: connection to last byte, not the wait for a core to normalize it.
+    report.durationMs = Int(run.finishedAt.timeIntervalSince(started) * 1000)
     return try await store.append(report, evidence: evidence)
   }
 }

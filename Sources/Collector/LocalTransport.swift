@@ -19,14 +19,14 @@ public final class LocalTransport: Transport {
     self.shell = shell
   }
 
-  public func run(_ probe: Probe, on host: FleetHost) async -> TransportResult {
+  public func run(_ probe: Probe, on host: FleetHost) async -> TransportRun {
     let shell = self.shell
     let limits = self.limits
     let script = probe.script
-    let result = await pool.run {
-      runProcess([shell, "-c", script], limits: limits)
+    let run = await pool.run {
+      TransportRun(runProcess([shell, "-c", script], limits: limits))
     }
-    return result ?? .failed(HostStatus(.probeFailed, reason: "the scan is shutting down"))
+    return run ?? TransportRun(.failed(HostStatus(.probeFailed, reason: "the scan is shutting down")))
   }
 
   public func shutdown() { pool.shutdown() }

@@ -56,36 +56,41 @@ public final class SSHTransport: Transport {
       deadline: limits.deadlineSeconds, maxOutputBytes: limits.maxOutputBytes)
   }
 
-  public func run(_ probe: Probe, on host: FleetHost) async -> TransportResult {
+  public func run(_ probe: Probe, on host: FleetHost) async -> TransportRun {
     let options = options(for: host)
     let command = probe.remoteCommand
-    let result = await pool.run { () -> TransportResult in
-      do throws(SSHError) {
-        let output = try SSHSession.run(command, options: options)
-        var notes = output.warnings.map { Diagnostic(.warning, code: "ssh.config", $0) }
-        if output.redials > 0 {
-          notes.append(
-            Diagnostic(
-              .note, code: "ssh.redialed",
-              "the server closed the connection before its SSH greeting \(output.redials) time(s) "
-                + "(sshd's MaxStartups limit?); connected on attempt \(output.redials + 1)"))
-        }
-        if let key = output.acceptedHostKey {
-          notes.append(
-            Diagnostic(
-              .note, code: "ssh.host-key-accepted",
-              "accepted a new host key (trust on first use): \(key), added to \(options.knownHostsFile)"))
-        }
-        return .output(
-          ProbeOutput(
-            stdout: output.stdout, stderr: output.stderr, exitStatus: output.exitStatus,
-            truncated: output.truncated, connectionLost: output.connectionLost),
-          notes: notes)
-      } catch {
-        return .failed(HostStatus(error.statusCode, reason: error.description))
+    let run = await pool.run { TransportRun(Self.probe(command, options: options)) }
+    return run
+      ?? TransportRun(
+        .failed(HostStatus(.probeFailed, reason: "the scan stopped before this host was probed")))
+  }
+
+  /// One host's session, on a pool thread.
+  private static func probe(_ command: String, options: SSHOptions) -> TransportResult {
+    do throws(SSHError) {
+      let output = try SSHSession.run(command, options: options)
+      var notes = output.warnings.map { Diagnostic(.warning, code: "ssh.config", $0) }
+      if output.redials > 0 {
+        notes.append(
+          Diagnostic(
+            .note, code: "ssh.redialed",
+            "the server closed the connection before its SSH greeting \(output.redials) time(s) "
+              + "(sshd's MaxStartups limit?); connected on attempt \(output.redials + 1)"))
       }
+      if let key = output.acceptedHostKey {
+        notes.append(
+          Diagnostic(
+            .note, code: "ssh.host-key-accepted",
+            "accepted a new host key (trust on first use): \(key), added to \(options.knownHostsFile)"))
+      }
+      return .output(
+        ProbeOutput(
+          stdout: output.stdout, stderr: output.stderr, exitStatus: output.exitStatus,
+          truncated: output.truncated, connectionLost: output.connectionLost),
+        notes: notes)
+    } catch {
+      return .failed(HostStatus(error.statusCode, reason: error.description))
     }
-    return result ?? .failed(HostStatus(.probeFailed, reason: "the scan stopped before this host was probed"))
   }
 
   public func shutdown() { pool.shutdown() }

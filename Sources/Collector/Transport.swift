@@ -1,3 +1,4 @@
+import Foundation
 import Inventory
 import Normalize
 import UnitModel
@@ -11,12 +12,24 @@ public enum TransportResult: Sendable {
   case failed(HostStatus)
 }
 
+/// A transport's answer, and when the host's part ended: taken on the transport's thread,
+/// so a host's recorded duration does not include waiting for a core to normalize it.
+public struct TransportRun: Sendable {
+  public var result: TransportResult
+  public var finishedAt: Date
+
+  public init(_ result: TransportResult, finishedAt: Date = Date()) {
+    self.result = result
+    self.finishedAt = finishedAt
+  }
+}
+
 /// Runs the probe on one host. Implementations block on their own threads, never on the
 /// cooperative pool.
 public protocol Transport: Sendable {
   /// A short name for scan metadata (`local`, `ssh`).
   var name: String { get }
-  func run(_ probe: Probe, on host: FleetHost) async -> TransportResult
+  func run(_ probe: Probe, on host: FleetHost) async -> TransportRun
   /// Joins any threads the transport owns; called once when the scan ends.
   func shutdown()
 }
