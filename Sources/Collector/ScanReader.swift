@@ -33,12 +33,18 @@ public func loadScan(_ directory: URL) throws -> LoadedScan {
   var index: [String: Int] = [:]
   var skipped: [Int] = []
   let decoder = ScanCoding.decoder
+  // Hosts built from one image have the same settings, down to file and line: they share
+  // one copy (a 10,000-host scan would otherwise hold ~2 KB per service per host).
+  var settings: Set<HardeningSettings> = []
   for (number, line) in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
     .enumerated()
   where !line.isEmpty {
-    guard let host = try? decoder.decode(HostReport.self, from: Data(line)) else {
+    guard var host = try? decoder.decode(HostReport.self, from: Data(line)) else {
       skipped.append(number + 1)
       continue
+    }
+    for service in host.services.indices {
+      host.services[service].hardening = settings.insert(host.services[service].hardening).memberAfterInsert
     }
     if let existing = index[host.name] {
       hosts[existing] = host

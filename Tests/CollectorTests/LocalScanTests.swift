@@ -109,6 +109,33 @@ struct LocalScanTests {
     #expect(loaded.skippedLines == [3])
   }
 
+  @Test("hosts read back share one copy of equal hardening settings; different ones stay apart")
+  func sharedSettings() async throws {
+    let directory = try temporaryDirectory("shared")
+    let metadata = ScanMetadata(
+      id: "t", toolVersion: "test", probeVersion: 1, mode: .ssh, startedAt: Date(), targets: [],
+      plannedHosts: ["a", "b", "c"])
+    let store = try ScanStore.create(at: directory.appendingPathComponent("s"), metadata: metadata)
+    func host(_ name: String, privateTmp: Bool) -> HostReport {
+      var settings = HardeningSettings()
+      settings.privateTmp = Setting(
+        privateTmp, source: Provenance(file: "/usr/lib/systemd/system/x.service", line: 7))
+      var report = HostReport(name: name, status: HostStatus(.ok))
+      report.services = [ServiceRecord(id: "x.service", loadState: "loaded", hardening: settings)]
+      return report
+    }
+    try await store.append(host("a", privateTmp: true), evidence: nil)
+    try await store.append(host("b", privateTmp: true), evidence: nil)
+    try await store.append(host("c", privateTmp: false), evidence: nil)
+    await store.close()
+    let hosts = try loadScan(directory.appendingPathComponent("s")).scan.hosts
+    let settings = hosts.compactMap { $0.services.first?.hardening }
+    try #require(settings.count == 3)
+    #expect(settings[0].sharesStorage(with: settings[1]))
+    #expect(!settings[0].sharesStorage(with: settings[2]))
+    #expect(settings.map { $0.privateTmp?.value } == [true, true, false])
+  }
+
   @Test("evidence folder names are safe and distinct")
   func evidenceNames() {
     #expect(evidenceName(for: "web01.example.com") == "web01.example.com")

@@ -279,7 +279,7 @@ func compare(
 extension HardeningSettings {
   /// Every setting that a unit file assigned (not implied), by directive name.
   var sources: [(String, Provenance)] {
-    let mirror = Mirror(reflecting: self)
+    let mirror = Mirror(reflecting: fields)
     var result: [(String, Provenance)] = []
     for child in mirror.children {
       guard let label = child.label, let key = Self.directiveName(label) else { continue }

@@ -26,6 +26,26 @@ struct ModelCodingTests {
     #expect(HardeningSettings.directiveNames.count == 34)
   }
 
+  @Test("hardening settings are values: a copy shares storage until one side changes")
+  func hardeningCopyOnWrite() {
+    var original = HardeningSettings()
+    original.privateTmp = Setting(
+      true, source: Provenance(file: "/usr/lib/systemd/system/a.service", line: 9))
+    var copy = original
+    #expect(copy.sharesStorage(with: original))
+    copy.privateTmp?.value = false
+    copy[keyPath: \HardeningSettings.noNewPrivileges] = Setting(true, source: nil)
+    #expect(!copy.sharesStorage(with: original))
+    #expect(original.privateTmp?.value == true && original.noNewPrivileges == nil)
+    #expect(copy.privateTmp?.value == false && copy.noNewPrivileges?.value == true)
+    #expect(copy != original)
+    copy.privateTmp?.value = true
+    copy.noNewPrivileges = nil
+    // Equal by value in separate boxes, with equal hashes.
+    #expect(copy == original && !copy.sharesStorage(with: original))
+    #expect(Set([copy, original]).count == 1)
+  }
+
   @Test("exposures are numbers with one decimal; statuses are kebab-case")
   func exposureAndStatus() throws {
     let overall = OverallExposure(exposure: Exposure(tenths: 96), predicate: "UNSAFE")
