@@ -45,7 +45,7 @@ public struct Baseline: Sendable, Hashable, Codable {
     let lookup = ServiceLookup(host)
     var result: [String: BaselineService] = [:]
     for entry in services {
-      if let unit = lookup.service(named: entry.name)?.id { result[unit] = entry }
+      if let unit = lookup.unitID(named: entry.name) { result[unit] = entry }
     }
     return result
   }

@@ -126,15 +126,17 @@ public enum CoverageCalculator {
           notApplicable: entry.notApplicable[requirement.directive], missingOn: [])
       }
       var hostStatuses: [(String, CoverageStatus, Exposure?)] = []
-      for lookup in lookups {
-        let host = lookup.host
-        guard let service = lookup.service(named: entry.name) else { continue }
-        named[host.name, default: []].insert(service.id)
+      // By index: copying each lookup (and its host) per baseline entry showed in profiles.
+      for index in lookups.indices {
+        guard let offset = lookups[index].offset(of: entry.name) else { continue }
+        let hostName = lookups[index].host.name
+        let service = lookups[index].host.services[offset]
+        named[hostName, default: []].insert(service.id)
         unitIDs.insert(service.id)
-        hostNames.append(host.name)
+        hostNames.append(hostName)
         if let exposure = service.overall?.exposure { exposures.append(exposure) }
         let judgement = judge(
-          service, host: host.name, entry: entry, requirements: requirements, baseline: baseline, today: today
+          service, host: hostName, entry: entry, requirements: requirements, baseline: baseline, today: today
         )
         for outcome in judgement.outcomes {
           for waiver in outcome.waivers { waiverMatches[waiver, default: 0] += 1 }
@@ -144,13 +146,13 @@ public enum CoverageCalculator {
           case .missing:
             directives[outcome.directive]?.missing += 1
             if directives[outcome.directive]?.missingOn.count ?? 0 < DirectiveCoverage.listedHosts {
-              directives[outcome.directive]?.missingOn.append(host.name)
+              directives[outcome.directive]?.missingOn.append(hostName)
             }
           case .notApplicable: break
           }
         }
         let status = judgement.status
-        hostStatuses.append((host.name, status, service.overall?.exposure))
+        hostStatuses.append((hostName, status, service.overall?.exposure))
       }
       let status: CoverageStatus
       if entry.exempt != nil {

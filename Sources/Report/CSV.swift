@@ -102,19 +102,25 @@ public enum CSV {
     for host in input.hosts where host.status.code.hasData {
       let entries = input.baseline.entries(on: host)
       for service in host.services {
-        let status =
-          entries[service.id].map { entry in
-            CoverageCalculator.judge(
-              service, host: host.name, entry: entry, requirements: requirements, baseline: input.baseline,
-              today: today
-            ).status.rawValue
-          } ?? "outside-baseline"
+        var status = "outside-baseline"
+        // One evaluation per requirement, from the judgement when there is one (it skips
+        // directives the baseline calls not applicable: those are evaluated here).
+        var evaluations = [Evaluation?](repeating: nil, count: requirements.count)
+        if let entry = entries[service.id] {
+          let judged = CoverageCalculator.judge(
+            service, host: host.name, entry: entry, requirements: requirements, baseline: input.baseline,
+            today: today)
+          status = judged.status.rawValue
+          evaluations = judged.outcomes.map(\.evaluation)
+        }
         var values = [
           host.name, host.groups.joined(separator: " "), host.identity?.osPrettyName ?? "",
           host.identity?.systemdVersion.map(String.init) ?? "", service.id, status,
           service.overall?.exposure.description ?? "", service.overall?.predicate ?? "",
         ]
-        values += requirements.map { $0.evaluate(service).value }
+        for (requirement, evaluation) in zip(requirements, evaluations) {
+          values.append((evaluation ?? requirement.evaluate(service)).value)
+        }
         row(values, into: &sink)
       }
     }

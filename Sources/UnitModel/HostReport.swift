@@ -163,12 +163,16 @@ public struct ServiceLookup: Sendable {
   public let host: HostReport
 
   public init(_ host: HostReport) {
+    // By index, reading only ids and aliases: iterating the records would copy (retain)
+    // every field of each.
+    let services = host.services
     var index: [String: Int] = [:]
-    for (offset, service) in host.services.enumerated() {
-      index[service.id] = offset
+    index.reserveCapacity(services.count)
+    for offset in services.indices {
+      index[services[offset].id] = offset
     }
-    for (offset, service) in host.services.enumerated() {
-      for alias in service.aliases where index[alias] == nil { index[alias] = offset }
+    for offset in services.indices {
+      for alias in services[offset].aliases where index[alias] == nil { index[alias] = offset }
     }
     self.index = index
     self.host = host
@@ -177,5 +181,13 @@ public struct ServiceLookup: Sendable {
   /// The same answer as `HostReport.service(named:)`.
   public func service(named name: String) -> ServiceRecord? {
     index[name].map { host.services[$0] }
+  }
+
+  /// Where in `host.services` the unit that answers to `name` is.
+  public func offset(of name: String) -> Int? { index[name] }
+
+  /// The id of the unit that answers to `name` (its id or an alias), without copying it.
+  public func unitID(named name: String) -> String? {
+    index[name].map { host.services[$0].id }
   }
 }
