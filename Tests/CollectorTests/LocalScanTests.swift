@@ -136,6 +136,30 @@ struct LocalScanTests {
     #expect(settings.map { $0.privateTmp?.value } == [true, true, false])
   }
 
+  @Test("hosts.jsonl is read in pieces: lines longer than a read and across reads come back whole")
+  func longLines() async throws {
+    let directory = try temporaryDirectory("long")
+    let names = ["a", "b", "c", "d"]
+    let metadata = ScanMetadata(
+      id: "t", toolVersion: "test", probeVersion: 1, mode: .ssh, startedAt: Date(), targets: [],
+      plannedHosts: names)
+    let store = try ScanStore.create(at: directory.appendingPathComponent("s"), metadata: metadata)
+    // 3 MB, 5 MB (longer than one 4 MB read), 10 bytes of text, 3 MB: lines end inside reads.
+    let sizes = [3_000_000, 5_000_000, 10, 3_000_000]
+    for (name, size) in zip(names, sizes) {
+      var report = HostReport(name: name, status: HostStatus(.ok))
+      report.services = [
+        ServiceRecord(id: "x.service", description: String(repeating: name, count: size), loadState: "loaded")
+      ]
+      try await store.append(report, evidence: nil)
+    }
+    await store.close()
+    let loaded = try loadScan(directory.appendingPathComponent("s"))
+    #expect(loaded.skippedLines.isEmpty)
+    #expect(loaded.scan.hosts.map(\.name) == names)
+    #expect(loaded.scan.hosts.map { $0.services.first?.description?.utf8.count } == sizes)
+  }
+
   @Test("evidence folder names are safe and distinct")
   func evidenceNames() {
     #expect(evidenceName(for: "web01.example.com") == "web01.example.com")
