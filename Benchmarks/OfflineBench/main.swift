@@ -3,7 +3,7 @@
 // services from the real hosts (names, exposures and settings varied), then times coverage
 // and every report format, writing them to -o DIR. Prints one line per stage and peak RSS.
 //
-//   unitaudit-bench --from SCAN --hosts 10000 --services 150 -o DIR
+//   unitaudit-bench --from SCAN --hosts 10000 --services 150 [--load-sample 500] -o DIR
 
 import Collector
 import Coverage
@@ -183,6 +183,36 @@ let hosts: [HostReport] = timed("synthesize \(hostCount) hosts × \(serviceCount
     host.services = services
     return host
   }
+}
+
+// Reading a scan back (what `unitaudit report SCAN` does first): a sample of the synthetic
+// hosts written to hosts.jsonl as the collector writes them, then loaded, per host.
+let sampleCount = min(hostCount, Int(argument("--load-sample", default: "500")) ?? 500)
+if sampleCount > 0 {
+  let sampleDirectory = output.appendingPathComponent("scan-sample")
+  try? FileManager.default.removeItem(at: sampleDirectory)
+  let sampleMetadata = ScanMetadata(
+    id: "bench-sample", toolVersion: "bench", probeVersion: Probe.version, mode: .ssh, startedAt: Date(),
+    targets: [], plannedHosts: hosts.prefix(sampleCount).map(\.name))
+  let store = try ScanStore.create(at: sampleDirectory, metadata: sampleMetadata)
+  let writeStart = Date()
+  for host in hosts.prefix(sampleCount) { _ = try await store.append(host, evidence: nil) }
+  await store.close()
+  let writeSeconds = Date().timeIntervalSince(writeStart)
+  let loadStart = Date()
+  let loaded = try loadScan(sampleDirectory)
+  let loadSeconds = Date().timeIntervalSince(loadStart)
+  let bytes =
+    (try? FileManager.default.attributesOfItem(
+      atPath: sampleDirectory.appendingPathComponent(ScanStore.hostsFile).path)[.size] as? Int) ?? 0
+  print(
+    String(
+      format: "hosts.jsonl (%d-host sample, %.2f MB/host): write %.1f ms/host, load %.1f ms/host "
+        + "→ load %.0f s for %d hosts",
+      loaded.scan.hosts.count, Double(bytes) / Double(max(1, sampleCount)) / 1e6,
+      writeSeconds / Double(sampleCount) * 1000, loadSeconds / Double(sampleCount) * 1000,
+      loadSeconds / Double(sampleCount) * Double(hostCount), hostCount))
+  try? FileManager.default.removeItem(at: sampleDirectory)
 }
 
 let baseline = try BaselineStore.load("fedora-40")
