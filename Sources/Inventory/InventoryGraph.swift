@@ -121,7 +121,7 @@ public struct InventoryGraph: Sendable, Hashable {
   /// Every group a host is in, directly or through child groups.
   public func groups(of host: String) -> Set<String> {
     var result: Set<String> = []
-    for name in directGroupsOf[host] ?? [] where groups[name] != nil {
+    for name in directGroupsOf[host] ?? [] {
       result.insert(name)
       result.formUnion(ancestors(of: name))
     }

@@ -9,7 +9,9 @@ import UnitModel
 /// otherwise; an allow-list `SystemCallFilter=` starts from `@default`. `DynamicUser=yes`
 /// implies a sandbox (systemd's unit_patch_contexts), recorded with `impliedBy`.
 public struct HardeningResolver {
-  public private(set) var settings = HardeningSettings()
+  /// Built as plain fields (stored-property key paths, no copy-on-write checks), boxed once.
+  private var fields = HardeningSettings.Fields()
+  public var settings: HardeningSettings { HardeningSettings(fields) }
   public private(set) var diagnostics: [Diagnostic] = []
   let unit: String?
 
@@ -37,7 +39,7 @@ public struct HardeningResolver {
   }
 
   /// The boolean settings, by directive name.
-  static func booleanPath(_ key: String) -> WritableKeyPath<HardeningSettings, Setting<Bool>?>? {
+  static func booleanPath(_ key: String) -> WritableKeyPath<HardeningSettings.Fields, Setting<Bool>?>? {
     switch key {
     case "PrivateTmp": \.privateTmp
     case "PrivateDevices": \.privateDevices
@@ -66,7 +68,7 @@ public struct HardeningResolver {
     let source = directive.source
     if let path = Self.booleanPath(directive.key) {
       guard let flag = parseSystemdBoolean(value) else { return reject(directive, "not a boolean") }
-      settings[keyPath: path] = Setting(flag, source: source)
+      fields[keyPath: path] = Setting(flag, source: source)
       return
     }
     switch directive.key {
@@ -83,28 +85,28 @@ public struct HardeningResolver {
     case "DevicePolicy":
       applyChoice(directive, \.devicePolicy, booleanMeaning: nil)
     case "User":
-      settings.user = value.isEmpty ? nil : Setting(value, source: source)
+      fields.user = value.isEmpty ? nil : Setting(value, source: source)
     case "UMask":
       guard let mode = Int(value, radix: 8), (0...0o777).contains(mode), !value.isEmpty else {
         return reject(directive, "not an octal mode")
       }
-      settings.umask = Setting(String(mode, radix: 8).leftPadded(to: 4), source: source)
+      fields.umask = Setting(String(mode, radix: 8).leftPadded(to: 4), source: source)
     case "CapabilityBoundingSet":
       bounding = applyCapabilities(directive, to: bounding, initial: Set(allCapabilities))
-      settings.capabilityBoundingSet = bounding.map { Setting(sortCapabilities($0), source: source) }
+      fields.capabilityBoundingSet = bounding.map { Setting(sortCapabilities($0), source: source) }
     case "AmbientCapabilities":
       ambient = applyCapabilities(directive, to: ambient, initial: [])
-      settings.ambientCapabilities = ambient.map { Setting(sortCapabilities($0), source: source) }
+      fields.ambientCapabilities = ambient.map { Setting(sortCapabilities($0), source: source) }
     case "RestrictAddressFamilies":
       applyAddressFamilies(directive)
     case "SystemCallFilter":
       applySystemCallFilter(directive)
     case "SystemCallArchitectures":
-      settings.systemCallArchitectures = appendWords(directive, to: settings.systemCallArchitectures)
+      fields.systemCallArchitectures = appendWords(directive, to: fields.systemCallArchitectures)
     case "IPAddressDeny":
-      settings.ipAddressDeny = appendWords(directive, to: settings.ipAddressDeny)
+      fields.ipAddressDeny = appendWords(directive, to: fields.ipAddressDeny)
     case "IPAddressAllow":
-      settings.ipAddressAllow = appendWords(directive, to: settings.ipAddressAllow)
+      fields.ipAddressAllow = appendWords(directive, to: fields.ipAddressAllow)
     case "RestrictNamespaces":
       applyNamespaces(directive)
     default:
@@ -123,15 +125,15 @@ public struct HardeningResolver {
   /// An enum setting; the empty assignment resets to the default. `booleanMeaning` maps
   /// yes/no synonyms for settings that also take a boolean (ProtectSystem=yes).
   private mutating func applyChoice<Choice: RawRepresentable & Codable & Sendable & Hashable>(
-    _ directive: Directive, _ path: WritableKeyPath<HardeningSettings, Setting<Choice>?>,
+    _ directive: Directive, _ path: WritableKeyPath<HardeningSettings.Fields, Setting<Choice>?>,
     booleanMeaning: (yes: Choice, no: Choice)?
   ) where Choice.RawValue == String {
     if directive.value.isEmpty {
-      settings[keyPath: path] = nil
+      fields[keyPath: path] = nil
     } else if let choice = Choice(rawValue: directive.value) {
-      settings[keyPath: path] = Setting(choice, source: directive.source)
+      fields[keyPath: path] = Setting(choice, source: directive.source)
     } else if let meaning = booleanMeaning, let flag = parseSystemdBoolean(directive.value) {
-      settings[keyPath: path] = Setting(flag ? meaning.yes : meaning.no, source: directive.source)
+      fields[keyPath: path] = Setting(flag ? meaning.yes : meaning.no, source: directive.source)
     } else {
       reject(directive, "unknown value")
     }
@@ -182,7 +184,7 @@ public struct HardeningResolver {
       }
       addressFamilies = state
     }
-    settings.restrictAddressFamilies = addressFamilies.map {
+    fields.restrictAddressFamilies = addressFamilies.map {
       Setting(FilterList(mode: $0.mode, entries: Array($0.entries)), source: directive.source)
     }
   }
@@ -203,7 +205,7 @@ public struct HardeningResolver {
       }
       syscalls = state
     }
-    settings.systemCallFilter = syscalls.map {
+    fields.systemCallFilter = syscalls.map {
       Setting(FilterList(mode: $0.mode, entries: Array($0.entries)), source: directive.source)
     }
   }
@@ -230,7 +232,7 @@ public struct HardeningResolver {
         namespaces = invert ? Set(allNamespaceTypes).subtracting(flags) : flags
       }
     }
-    settings.restrictNamespaces = namespaces.map { Setting($0.sorted(), source: directive.source) }
+    fields.restrictNamespaces = namespaces.map { Setting($0.sorted(), source: directive.source) }
   }
 
   /// A plain list: words append, the empty assignment resets to the default.
@@ -246,44 +248,44 @@ public struct HardeningResolver {
   /// `impliedBy`; a value narrowed from a file's assignment keeps that file as its source.
   mutating func applyImplications() {
     expandUserSpecifiers()
-    if settings.dynamicUser?.value == true { applyDynamicUser() }
+    if fields.dynamicUser?.value == true { applyDynamicUser() }
     // Sandboxing options take capabilities out of the bounding set.
     let narrowing: [(String, Bool, [String])] = [
-      ("PrivateDevices", settings.privateDevices?.value == true, ["CAP_MKNOD", "CAP_SYS_RAWIO"]),
-      ("ProtectKernelModules", settings.protectKernelModules?.value == true, ["CAP_SYS_MODULE"]),
-      ("ProtectKernelLogs", settings.protectKernelLogs?.value == true, ["CAP_SYSLOG"]),
-      ("ProtectClock", settings.protectClock?.value == true, ["CAP_SYS_TIME", "CAP_WAKE_ALARM"]),
+      ("PrivateDevices", fields.privateDevices?.value == true, ["CAP_MKNOD", "CAP_SYS_RAWIO"]),
+      ("ProtectKernelModules", fields.protectKernelModules?.value == true, ["CAP_SYS_MODULE"]),
+      ("ProtectKernelLogs", fields.protectKernelLogs?.value == true, ["CAP_SYSLOG"]),
+      ("ProtectClock", fields.protectClock?.value == true, ["CAP_SYS_TIME", "CAP_WAKE_ALARM"]),
     ]
     for (cause, active, dropped) in narrowing where active {
-      let current = settings.capabilityBoundingSet
+      let current = fields.capabilityBoundingSet
       let set = Set(current?.value ?? allCapabilities)
       guard !set.isDisjoint(with: dropped) else { continue }
       let causes = [current?.impliedBy, cause].compactMap { $0 }.joined(separator: ", ")
-      settings.capabilityBoundingSet = Setting(
+      fields.capabilityBoundingSet = Setting(
         sortCapabilities(set.subtracting(dropped)), source: current?.source, impliedBy: causes)
     }
     // PrivateDevices=yes closes the device cgroup when no policy was chosen.
-    if settings.privateDevices?.value == true, (settings.devicePolicy?.value ?? .auto) == .auto {
-      settings.devicePolicy = Setting(.closed, source: nil, impliedBy: "PrivateDevices")
+    if fields.privateDevices?.value == true, (fields.devicePolicy?.value ?? .auto) == .auto {
+      fields.devicePolicy = Setting(.closed, source: nil, impliedBy: "PrivateDevices")
     }
   }
 
   /// What `DynamicUser=yes` forces on, whatever the files say, and the user it runs as.
   private mutating func applyDynamicUser() {
     let implied = "DynamicUser"
-    settings.privateTmp = Setting(true, source: nil, impliedBy: implied)
-    settings.removeIPC = Setting(true, source: nil, impliedBy: implied)
-    settings.noNewPrivileges = Setting(true, source: nil, impliedBy: implied)
-    settings.restrictSUIDSGID = Setting(true, source: nil, impliedBy: implied)
-    if settings.protectSystem?.value != .strict {
-      settings.protectSystem = Setting(.strict, source: nil, impliedBy: implied)
+    fields.privateTmp = Setting(true, source: nil, impliedBy: implied)
+    fields.removeIPC = Setting(true, source: nil, impliedBy: implied)
+    fields.noNewPrivileges = Setting(true, source: nil, impliedBy: implied)
+    fields.restrictSUIDSGID = Setting(true, source: nil, impliedBy: implied)
+    if fields.protectSystem?.value != .strict {
+      fields.protectSystem = Setting(.strict, source: nil, impliedBy: implied)
     }
-    if (settings.protectHome?.value ?? .no) == .no {
-      settings.protectHome = Setting(.readOnly, source: nil, impliedBy: implied)
+    if (fields.protectHome?.value ?? .no) == .no {
+      fields.protectHome = Setting(.readOnly, source: nil, impliedBy: implied)
     }
     // Without User=, the user is named after the unit (when that is a valid user name).
-    if settings.user == nil, let unit, let name = Self.dynamicUserName(unit) {
-      settings.user = Setting(name, source: nil, impliedBy: implied)
+    if fields.user == nil, let unit, let name = Self.dynamicUserName(unit) {
+      fields.user = Setting(name, source: nil, impliedBy: implied)
     }
   }
 
@@ -301,7 +303,7 @@ public struct HardeningResolver {
 
   /// `User=%i` and friends name the user through the unit's name; systemd resolves them.
   private mutating func expandUserSpecifiers() {
-    guard let user = settings.user, user.value.contains("%"), let unit else { return }
+    guard let user = fields.user, user.value.contains("%"), let unit else { return }
     var base = Substring(unit)
     if let dot = base.lastIndex(of: ".") { base = base[..<dot] }
     let prefix = base.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false).first ?? base
@@ -328,6 +330,6 @@ public struct HardeningResolver {
       case nil: return
       }
     }
-    settings.user = Setting(result, source: user.source, impliedBy: user.impliedBy)
+    fields.user = Setting(result, source: user.source, impliedBy: user.impliedBy)
   }
 }
