@@ -31,7 +31,7 @@ public struct CatSplit: Sendable {
 /// header is looked up from where the previous one ended, so comment lines inside a unit
 /// file that look like headers are never mistaken for one.
 public func splitCatOutput(_ text: String, expected: [ExpectedUnitFiles]) -> CatSplit {
-  let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+  let lines = textLines(text)
   // Every line that could be a header, by the path it names.
   var headerLines: [Substring: [Int]] = [:]
   var maskedLines: [Substring: [Int]] = [:]

@@ -161,7 +161,7 @@ public func normalize(_ evidence: HostEvidence, label: HostLabel) -> HostReport 
   // Exposure from systemd-analyze security.
   let analysis: SecurityAnalysis?
   if let json = sections["security"] {
-    analysis = parseSecurityJSON(stdout: json.text, stderr: json.errorText)
+    analysis = parseSecurityJSON(stdout: json.stdout, stderr: json.errorText)
   } else if let text = sections["security-text"] {
     analysis = parseSecurityText(stdout: text.text, stderr: text.errorText)
   } else {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One section of the probe's output: what one command printed on stdout and stderr.
 public struct ProbeSection: Sendable, Hashable {
   public var name: String
@@ -62,8 +64,10 @@ public struct ProbeSections: Sendable {
     var lineStart = 0
     let newline = UInt8(ascii: "\n")
     while lineStart < bytes.count {
-      let lineEnd = bytes[lineStart...].firstIndex(of: newline) ?? bytes.count
-      if let marker = parseMarker(bytes[lineStart..<lineEnd], prefix: prefix) {
+      let lineEnd = nextNewline(in: bytes, from: lineStart)
+      if bytes[lineStart] == prefix.first,
+        let marker = parseMarker(bytes[lineStart..<lineEnd], prefix: prefix)
+      {
         switch (marker.kind, open) {
         case ("begin", let current?):
           // A begin inside an open section: the previous one was cut short.
@@ -92,6 +96,16 @@ public struct ProbeSections: Sendable {
       frames.append(Frame(name: current.name, body: Array(bytes[current.start...])))
     }
     return (frames, stray)
+  }
+
+  /// The index of the first "\n" at or after `start`, or `bytes.count`.
+  private static func nextNewline(in bytes: [UInt8], from start: Int) -> Int {
+    bytes.withUnsafeBufferPointer { buffer in
+      guard let base = buffer.baseAddress,
+        let found = memchr(base + start, Int32(UInt8(ascii: "\n")), buffer.count - start)
+      else { return buffer.count }
+      return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+    }
   }
 
   private static func parseMarker(_ line: ArraySlice<UInt8>, prefix: [UInt8]) -> (

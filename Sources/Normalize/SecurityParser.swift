@@ -22,35 +22,53 @@ public struct SecurityAnalysis: Sendable, Hashable {
 /// missing, masked or not services are named on stderr and left out; exit status 1 then
 /// still comes with good data on stdout.
 public func parseSecurityJSON(stdout: String, stderr: String) -> SecurityAnalysis {
+  parseSecurityJSON(stdout: Array(stdout.utf8), stderr: stderr)
+}
+
+/// `parseSecurityJSON` over the output's bytes, as the probe received them: strings are
+/// decoded one by one (invalid UTF-8 becomes U+FFFD there, as in the whole text), without
+/// decoding and copying the megabyte first.
+public func parseSecurityJSON(stdout bytes: [UInt8], stderr: String) -> SecurityAnalysis {
   var diagnostics: [Diagnostic] = []
   let refused = parseSecurityRefusals(stderr)
-  var arrays: [[JSONValue]] = []
-  let bytes = Array(stdout.utf8)
-  // The documents in a row; only when one is broken are they split apart first, so that the
-  // good ones are still read.
-  let documents: [JSONValue?]
-  if let all = JSONValue.parseSequence(bytes) {
-    documents = all
+  var arrays: [[SecurityEntry]] = []
+  // The usual output goes through SecurityDocumentReader; anything it does not expect, through
+  // the general parser: the documents in a row, and only when one is broken are they split
+  // apart first, so that the good ones are still read.
+  let documents: [[SecurityEntry]?]
+  var distinct: [DistinctCheck] = []
+  if let read = SecurityDocumentReader.read(bytes) {
+    documents = read.documents
+    distinct = read.checks
   } else {
-    let split = splitJSONDocuments(bytes)
-    documents = split.ranges.map { JSONValue.parse(bytes, in: $0) }
-    if let trailing = split.trailing {
-      diagnostics.append(
-        Diagnostic(
-          .error, code: "security.truncated-json",
-          "the JSON output ends inside a document (\(trailing) bytes unread): output cut short",
-          section: "security"))
+    let values: [JSONValue?]
+    if let all = JSONValue.parseSequence(bytes) {
+      values = all
+    } else {
+      let split = splitJSONDocuments(bytes)
+      values = split.ranges.map { JSONValue.parse(bytes, in: $0) }
+      if let trailing = split.trailing {
+        diagnostics.append(
+          Diagnostic(
+            .error, code: "security.truncated-json",
+            "the JSON output ends inside a document (\(trailing) bytes unread): output cut short",
+            section: "security"))
+      }
+    }
+    documents = values.map { value in
+      // A document that is not an array becomes one non-object entry, refused below.
+      value.map { $0.array?.map(SecurityEntry.value) ?? [.value(.null)] }
     }
   }
   for (index, document) in documents.enumerated() {
-    guard let object = document else {
+    guard let entries = document else {
       diagnostics.append(
         Diagnostic(
           .error, code: "security.invalid-json", "document \(index + 1) is not valid JSON; skipped",
           section: "security"))
       continue
     }
-    guard let entries = object.array, entries.allSatisfy(\.isObject) else {
+    guard entries.allSatisfy({ if case .value(let value) = $0 { value.isObject } else { true } }) else {
       diagnostics.append(
         Diagnostic(
           .error, code: "security.unexpected-json",
@@ -62,8 +80,14 @@ public func parseSecurityJSON(stdout: String, stderr: String) -> SecurityAnalysi
   }
 
   // The summary is the last array whose entries name units; every other array holds checks.
-  var summary: [JSONValue] = []
-  if let last = arrays.last, last.isEmpty || last.allSatisfy({ $0["unit"]?.string != nil }) {
+  var summary: [SecurityEntry] = []
+  func value(_ entry: SecurityEntry) -> JSONValue {
+    switch entry {
+    case .check(let number): distinct[number].value
+    case .value(let value): value
+    }
+  }
+  if let last = arrays.last, last.isEmpty || last.allSatisfy({ value($0)["unit"]?.string != nil }) {
     summary = last
     arrays.removeLast()
   }
@@ -77,6 +101,7 @@ public func parseSecurityJSON(stdout: String, stderr: String) -> SecurityAnalysi
 
   var units: [String: SecurityAnalysis.UnitResult] = [:]
   for (index, entry) in summary.enumerated() {
+    let entry = value(entry)
     guard let unit = entry["unit"]?.string else { continue }
     var overall: OverallExposure?
     if let text = entry["exposure"]?.string, let exposure = Exposure(parsing: text) {
@@ -90,47 +115,209 @@ public func parseSecurityJSON(stdout: String, stderr: String) -> SecurityAnalysi
     }
     var checks: [String: SecurityCheck] = [:]
     if index < arrays.count, summary.count == arrays.count {
-      checks = decodeChecks(arrays[index], unit: unit, diagnostics: &diagnostics)
+      checks.reserveCapacity(arrays[index].count)
+      for entry in arrays[index] {
+        switch entry {
+        case .check(let number):
+          checks[distinct[number].field] = distinct[number].check
+        case .value(let value):
+          if let decoded = decodeCheck(value, unit: unit, diagnostics: &diagnostics) {
+            checks[decoded.field] = decoded.check
+          }
+        }
+      }
     }
     units[unit] = SecurityAnalysis.UnitResult(unit: unit, overall: overall, checks: checks)
   }
   return SecurityAnalysis(units: units, refused: refused, diagnostics: diagnostics)
 }
 
-private func decodeChecks(
-  _ entries: [JSONValue], unit: String, diagnostics: inout [Diagnostic]
-) -> [String: SecurityCheck] {
-  var checks: [String: SecurityCheck] = [:]
-  for entry in entries {
-    guard let field = entry["json_field"]?.string, !field.isEmpty else {
-      diagnostics.append(
-        Diagnostic(
-          .warning, code: "security.check-without-field", "a check has no json_field; skipped",
-          section: "security", unit: unit))
-      continue
+/// One element of a check array or of the summary: a check that decoded without a diagnostic
+/// (its number among the reader's distinct checks), or any other value.
+enum SecurityEntry {
+  case check(Int)
+  case value(JSONValue)
+}
+
+/// A check object as systemd printed it, and what it decoded to.
+struct DistinctCheck {
+  var value: JSONValue
+  var field: String
+  var check: SecurityCheck
+}
+
+/// Reads the documents of `systemd-analyze security --json=short`, each an array, and decodes
+/// every distinct check object once: systemd prints the same check objects for unit after unit
+/// (about 80 per unit, a few hundred distinct texts on a host), so an object whose bytes were
+/// seen before takes the earlier result — its extent and a hash of its bytes are found in one
+/// scan, and its bytes compared, instead of building a JSON tree and decoding it again.
+/// Returns nil when anything is not as expected; the caller then reads document by document.
+struct SecurityDocumentReader {
+  private var parser: JSONValue.Parser
+  private var seen: [UInt64: [(range: Range<Int>, entry: SecurityEntry)]] = [:]
+
+  private var checks: [DistinctCheck] = []
+
+  static func read(_ bytes: [UInt8]) -> (documents: [[SecurityEntry]], checks: [DistinctCheck])? {
+    var reader = SecurityDocumentReader(parser: JSONValue.Parser(bytes: bytes, index: 0, end: bytes.count))
+    var documents: [[SecurityEntry]] = []
+    reader.parser.skipSpace()
+    while reader.parser.index < reader.parser.end {
+      guard let document = reader.array() else { return nil }
+      documents.append(document)
+      reader.parser.skipSpace()
     }
-    if knownSecurityChecks[field] == nil {
-      diagnostics.append(
-        Diagnostic(
-          .note, code: "security.unknown-field",
-          "unknown check '\(field)' (newer systemd?); kept as reported",
-          section: "security", unit: unit))
+    return (documents, reader.checks)
+  }
+
+  private init(parser: JSONValue.Parser) {
+    self.parser = parser
+  }
+
+  private mutating func array() -> [SecurityEntry]? {
+    guard parser.bytes[parser.index] == UInt8(ascii: "[") else { return nil }
+    parser.index += 1
+    var entries: [SecurityEntry] = []
+    parser.skipSpace()
+    if parser.index < parser.end, parser.bytes[parser.index] == UInt8(ascii: "]") {
+      parser.index += 1
+      return entries
     }
-    var exposure: Exposure?
-    if let text = entry["exposure"]?.string {
-      exposure = Exposure(parsing: text)
-      if exposure == nil {
-        diagnostics.append(
-          Diagnostic(
-            .warning, code: "security.bad-exposure", "check \(field) has exposure '\(text.prefix(20))'",
-            section: "security", unit: unit))
+    while true {
+      parser.skipSpace()
+      guard let entry = element() else { return nil }
+      entries.append(entry)
+      parser.skipSpace()
+      guard parser.index < parser.end else { return nil }
+      switch parser.bytes[parser.index] {
+      case UInt8(ascii: ","): parser.index += 1
+      case UInt8(ascii: "]"):
+        parser.index += 1
+        return entries
+      default: return nil
       }
     }
-    checks[field] = SecurityCheck(
-      name: entry["name"]?.string ?? field, description: entry["description"]?.string ?? "",
-      set: entry["set"]?.bool, exposure: exposure)
   }
-  return checks
+
+  private mutating func element() -> SecurityEntry? {
+    let start = parser.index
+    guard start < parser.end, parser.bytes[start] == UInt8(ascii: "{"),
+      let (end, hash) = Self.objectExtent(parser.bytes, from: start, to: parser.end)
+    else {
+      return parser.value(depth: 1).map(SecurityEntry.value)
+    }
+    if let earlier = seen[hash]?.first(where: { Self.equal(parser.bytes, $0.range, start..<end) }) {
+      parser.index = end
+      return earlier.entry
+    }
+    guard let value = parser.value(depth: 1), parser.index == end else { return nil }
+    var notes: [Diagnostic] = []
+    // A check with something to say is decoded again for each unit, so each gets its note.
+    var entry = SecurityEntry.value(value)
+    if let decoded = decodeCheck(value, unit: "", diagnostics: &notes), notes.isEmpty {
+      entry = .check(checks.count)
+      checks.append(DistinctCheck(value: value, field: decoded.field, check: decoded.check))
+    }
+    seen[hash, default: []].append((start..<end, entry))
+    return entry
+  }
+
+  /// Where the object starting at `start` ends (exclusive), and a hash of its bytes; nil when
+  /// it does not end before `limit`.
+  private static func objectExtent(_ bytes: [UInt8], from start: Int, to limit: Int) -> (Int, UInt64)? {
+    bytes.withUnsafeBufferPointer { buffer -> (Int, UInt64)? in
+      guard let base = buffer.baseAddress else { return nil }
+      var depth = 0
+      var index = start
+      while index < limit {
+        let byte = base[index]
+        index += 1
+        switch byte {
+        case UInt8(ascii: "\""):
+          // To the closing quote: the first quote after an even number of backslashes.
+          let opening = index
+          while true {
+            guard let found = memchr(base + index, Int32(UInt8(ascii: "\"")), limit - index) else {
+              return nil
+            }
+            let quote = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+            var backslashes = 0
+            while quote - backslashes - 1 >= opening, base[quote - backslashes - 1] == UInt8(ascii: "\\") {
+              backslashes += 1
+            }
+            index = quote + 1
+            if backslashes % 2 == 0 { break }
+          }
+        case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+        case UInt8(ascii: "}"), UInt8(ascii: "]"):
+          depth -= 1
+          if depth == 0 { return (index, hash(base + start, count: index - start)) }
+        default: break
+        }
+      }
+      return nil
+    }
+  }
+
+  /// A hash of `count` bytes, eight at a time (for the table of objects seen, not for security).
+  private static func hash(_ bytes: UnsafePointer<UInt8>, count: Int) -> UInt64 {
+    let raw = UnsafeRawPointer(bytes)
+    var hash = UInt64(truncatingIfNeeded: count) &* 0x9E37_79B9_7F4A_7C15
+    var offset = 0
+    while offset + 8 <= count {
+      hash = (hash ^ raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) &* 0x100_0000_01B3
+      hash ^= hash >> 29
+      offset += 8
+    }
+    while offset < count {
+      hash = (hash ^ UInt64(bytes[offset])) &* 0x100_0000_01B3
+      offset += 1
+    }
+    return hash
+  }
+
+  private static func equal(_ bytes: [UInt8], _ a: Range<Int>, _ b: Range<Int>) -> Bool {
+    guard a.count == b.count else { return false }
+    return bytes.withUnsafeBufferPointer { buffer in
+      guard let base = buffer.baseAddress else { return a.isEmpty }
+      return memcmp(base + a.lowerBound, base + b.lowerBound, a.count) == 0
+    }
+  }
+}
+
+/// One check object: its `json_field` and what it says; nil (with a warning) when it names no
+/// field.
+private func decodeCheck(
+  _ entry: JSONValue, unit: String, diagnostics: inout [Diagnostic]
+) -> (field: String, check: SecurityCheck)? {
+  guard let field = entry["json_field"]?.string, !field.isEmpty else {
+    diagnostics.append(
+      Diagnostic(
+        .warning, code: "security.check-without-field", "a check has no json_field; skipped",
+        section: "security", unit: unit))
+    return nil
+  }
+  if knownSecurityChecks[field] == nil {
+    diagnostics.append(
+      Diagnostic(
+        .note, code: "security.unknown-field",
+        "unknown check '\(field)' (newer systemd?); kept as reported",
+        section: "security", unit: unit))
+  }
+  var exposure: Exposure?
+  if let text = entry["exposure"]?.string {
+    exposure = Exposure(parsing: text)
+    if exposure == nil {
+      diagnostics.append(
+        Diagnostic(
+          .warning, code: "security.bad-exposure", "check \(field) has exposure '\(text.prefix(20))'",
+          section: "security", unit: unit))
+    }
+  }
+  let check = SecurityCheck(
+    name: entry["name"]?.string ?? field, description: entry["description"]?.string ?? "",
+    set: entry["set"]?.bool, exposure: exposure)
+  return (field, check)
 }
 
 /// Reads systemd-analyze's per-unit refusals from stderr.

@@ -196,4 +196,23 @@ struct CatAndUnitFileTests {
     #expect(FileOrigin(path: "/run/systemd/generator.late/a.service") == .generated)
     #expect(FileOrigin(path: "/home/me/a.service") == .unknown)
   }
+
+  @Test("a unit file with CRLF line ends reads as systemd reads it; so does show")
+  func crlfLineEnds() throws {
+    let out = "# /etc/systemd/system/win.service\r\n[Service]\r\nProtectSystem=strict\r\nUser=wéb\r\n"
+    let split = splitCatOutput(
+      out,
+      expected: [
+        ExpectedUnitFiles(unit: "win.service", masked: false, paths: ["/etc/systemd/system/win.service"])
+      ])
+    let file = try #require(split.files["win.service"]?.first)
+    #expect(file.lines == ["[Service]", "ProtectSystem=strict", "User=wéb"])
+    let directives = parseUnitFile(file).directives
+    #expect(directives.map(\.value) == ["strict", "wéb"])
+    #expect(directives.map(\.source.line) == [2, 3])
+    #expect(
+      parseShowBlocks("Id=a.service\r\nUser=wéb\r\n\r\nId=b.service\n") == [
+        ["Id": "a.service", "User": "wéb"], ["Id": "b.service"],
+      ])
+  }
 }

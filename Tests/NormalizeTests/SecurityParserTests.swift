@@ -116,4 +116,36 @@ struct SecurityParserTests {
     #expect(JSONValue.parseSequence(Array("[1]\n[2".utf8)) == nil)
     #expect(JSONValue.parseSequence(Array(" \n".utf8)) == [])
   }
+
+  @Test("checks decoded once per distinct object equal the general parser's, unit by unit")
+  func sharedObjectsMatchGeneralParse() throws {
+    let (out, err) = try Fixture.sample("sec_ssh_cups_short")
+    #expect(SecurityDocumentReader.read(Array(out.utf8))?.documents.count == 3)
+    let shared = parseSecurityJSON(stdout: out, stderr: err)
+    // An unfinished document at the end sends the whole output through the general parser.
+    let general = parseSecurityJSON(stdout: out + "\n[{\"set\":tr", stderr: err)
+    #expect(general.diagnostics.map(\.code) == ["security.truncated-json"])
+    #expect(shared.units.count == 2)
+    #expect(shared.units == general.units)
+  }
+
+  @Test("a repeated check object keeps escapes and gives each unit its own notes")
+  func repeatedObjectsKeepNotesPerUnit() {
+    let check =
+      #"{"set":false,"name":"Future=","json_field":"FutureThing","description":"quote \" brace } slash \\ end","exposure":"0.2"}"#
+    let out = """
+      [\(check)]
+      [\(check)]
+      [{"unit":"a.service","exposure":"0.2","predicate":"SAFE"},{"unit":"b.service","exposure":"0.2","predicate":"SAFE"}]
+      """
+    let analysis = parseSecurityJSON(stdout: out, stderr: "")
+    for unit in ["a.service", "b.service"] {
+      let future = analysis.units[unit]?.checks["FutureThing"]
+      #expect(future?.description == #"quote " brace } slash \ end"#)
+      #expect(future?.exposure == Exposure(tenths: 2))
+    }
+    #expect(
+      analysis.diagnostics.filter { $0.code == "security.unknown-field" }.compactMap(\.unit).sorted()
+        == ["a.service", "b.service"])
+  }
 }
