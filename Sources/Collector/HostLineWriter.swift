@@ -4,38 +4,39 @@ import UnitModel
 /// Writes one `hosts.jsonl` line for a host: the same bytes as `ScanCoding.lineEncoder` gives
 /// (sorted keys, ISO 8601 dates, each distinct check once per host in `checkTable`; C1
 /// controls and bidirectional overrides as `\u` escapes, see `JSONString`), but with the
-/// bulk of it — each service's security checks and directives — written directly into a byte
-/// buffer instead of through Foundation's `JSONEncoder`, which took ~90 ms for a 100-service
-/// host. Everything else still goes through the encoder, once per host, so the two cannot
-/// drift apart on the small parts; a test holds the whole line equal to the encoder's.
+/// services — nearly all of a line — written directly into a byte buffer instead of through
+/// Foundation's `JSONEncoder`, which took ~90 ms for a 100-service host. The host's own fields
+/// still go through the encoder, once per host; a test holds whole lines, with every field
+/// of a service set, equal to the encoder's.
 public enum HostLineWriter {
   public static func line(_ report: HostReport) throws -> Data {
     let encoder = ScanCoding.lineEncoder
     func encodedWhole() throws -> Data {
       Data(JSONString.escapingInvisible(String(decoding: try encoder.encode(report), as: UTF8.self)).utf8)
     }
-    // The checks first: they number the host's distinct checks, which come before the services.
+    // The services first: their checks number the host's distinct checks.
     var table = CheckTable()
-    var order: [String] = []
-    let checks = report.services.map { Self.checks($0.checks, order: &order, table: &table) }
-    // The rest of the host through the encoder, with empty checks and directives to fill in.
-    var shell = report
-    for index in shell.services.indices {
-      shell.services[index].checks = [:]
-      shell.services[index].directives = []
+    var order = CheckOrder()
+    var services: [UInt8] = [UInt8(ascii: "[")]
+    services.reserveCapacity(report.services.count * 6_000)
+    for (index, service) in report.services.enumerated() {
+      if index > 0 { services.append(UInt8(ascii: ",")) }
+      let checks = Self.checks(service.checks, order: &order, table: &table)
+      Self.service(service, checks: checks, into: &services)
     }
+    services.append(UInt8(ascii: "]"))
+    // The rest of the host through the encoder, with no services, to fill in.
+    var shell = report
+    shell.services = []
     let encoded = Array(
       JSONString.escapingInvisible(String(decoding: try encoder.encode(shell), as: UTF8.self)).utf8)
-    // Keys are sorted and every quote inside a string is escaped, so `"checks":{}` can only be
-    // a service's own (empty) member, met in service order, each before its `"directives":[]`.
-    let checksMarker = Array("\"checks\":{}".utf8)
-    let directivesMarker = Array("\"directives\":[]".utf8)
-    let diagnosticsKey = Array("\"diagnostics\":".utf8)
-    guard let diagnostics = find(diagnosticsKey, in: encoded, from: 0) else {
-      return try encodedWhole()
-    }
+    // Keys are sorted and every quote inside a string is escaped, so `"diagnostics":` and
+    // `"services":[]` can only be the host's own members, in that order.
+    guard let diagnostics = find(Array("\"diagnostics\":".utf8), in: encoded, from: 0),
+      let slot = find(Array("\"services\":[]".utf8), in: encoded, from: diagnostics.upperBound)
+    else { return try encodedWhole() }
     var out: [UInt8] = []
-    out.reserveCapacity(encoded.count + checks.reduce(0) { $0 + $1.count } + report.services.count * 2_000)
+    out.reserveCapacity(encoded.count + services.count + table.checks.count * 150)
     out += encoded[..<diagnostics.lowerBound]
     if !table.checks.isEmpty {
       out.append(contentsOf: "\"checkTable\":[".utf8)
@@ -45,38 +46,166 @@ public enum HostLineWriter {
       }
       out.append(contentsOf: "],".utf8)
     }
-    var position = diagnostics.lowerBound
-    for (index, service) in report.services.enumerated() {
-      guard let checksSlot = find(checksMarker, in: encoded, from: position),
-        let directivesSlot = find(directivesMarker, in: encoded, from: checksSlot.upperBound)
-      else { return try encodedWhole() }
-      out += encoded[position..<checksSlot.lowerBound]
-      out.append(contentsOf: "\"checks\":".utf8)
-      out += checks[index]
-      out += encoded[checksSlot.upperBound..<directivesSlot.lowerBound]
-      out.append(contentsOf: "\"directives\":".utf8)
-      Self.directives(service.directives, into: &out)
-      position = directivesSlot.upperBound
-    }
-    out += encoded[position...]
+    out += encoded[diagnostics.lowerBound..<slot.lowerBound]
+    out.append(contentsOf: "\"services\":".utf8)
+    out += services
+    out += encoded[slot.upperBound...]
     return Data(out)
   }
 
+  /// One service as the encoder writes a `ServiceRecord` (members sorted, nil ones left out),
+  /// with `checks` (see `checks(_:order:table:)`) as its checks.
+  public static func service(_ service: ServiceRecord, checks: [UInt8], into out: inout [UInt8]) {
+    out.append(UInt8(ascii: "{"))
+    if let activeState = service.activeState { member("activeState", activeState, into: &out, first: true) }
+    out.append(contentsOf: (service.activeState == nil ? "\"aliases\":" : ",\"aliases\":").utf8)
+    service.aliases.appendJSON(to: &out)
+    out.append(contentsOf: ",\"checks\":".utf8)
+    out += checks
+    if let description = service.description { member("description", description, into: &out) }
+    out.append(contentsOf: ",\"directives\":".utf8)
+    directives(service.directives, into: &out)
+    member("dropInPaths", service.dropInPaths, into: &out)
+    out.append(contentsOf: ",\"files\":[".utf8)
+    for (offset, file) in service.files.enumerated() {
+      out.append(contentsOf: (offset == 0 ? "{\"isDropIn\":" : ",{\"isDropIn\":").utf8)
+      file.isDropIn.appendJSON(to: &out)
+      member("origin", file.origin, into: &out)
+      member("path", file.path, into: &out)
+      out.append(UInt8(ascii: "}"))
+    }
+    out.append(UInt8(ascii: "]"))
+    if let fragmentPath = service.fragmentPath { member("fragmentPath", fragmentPath, into: &out) }
+    out.append(contentsOf: ",\"hardening\":".utf8)
+    hardening(service.hardening.fields, into: &out)
+    member("id", service.id, into: &out)
+    member("loadState", service.loadState, into: &out)
+    if let overall = service.overall {
+      out.append(contentsOf: ",\"overall\":{\"exposure\":".utf8)
+      out.append(contentsOf: number(overall.exposure).utf8)
+      member("predicate", overall.predicate, into: &out)
+      out.append(UInt8(ascii: "}"))
+    }
+    if let sourcePath = service.sourcePath { member("sourcePath", sourcePath, into: &out) }
+    if let subState = service.subState { member("subState", subState, into: &out) }
+    if let type = service.type { member("type", type, into: &out) }
+    if let unitFileState = service.unitFileState { member("unitFileState", unitFileState, into: &out) }
+    out.append(UInt8(ascii: "}"))
+  }
+
+  /// The hardening settings, keyed by directive name in sorted order, each
+  /// `{"impliedBy":…,"source":{…},"value":…}`.
+  static func hardening(_ fields: HardeningSettings.Fields, into out: inout [UInt8]) {
+    out.append(UInt8(ascii: "{"))
+    var first = true
+    func setting<Value: LineJSON>(_ name: StaticString, _ setting: Setting<Value>?) {
+      guard let setting else { return }
+      if !first { out.append(UInt8(ascii: ",")) }
+      first = false
+      out.append(UInt8(ascii: "\""))
+      name.withUTF8Buffer { out.append(contentsOf: $0) }
+      out.append(contentsOf: "\":{".utf8)
+      if let impliedBy = setting.impliedBy {
+        member("impliedBy", impliedBy, into: &out, first: true)
+        out.append(UInt8(ascii: ","))
+      }
+      if let source = setting.source {
+        out.append(contentsOf: "\"source\":{\"file\":".utf8)
+        JSONString.append(source.file, to: &out)
+        out.append(contentsOf: ",\"line\":".utf8)
+        out.append(contentsOf: String(source.line).utf8)
+        member("origin", source.origin, into: &out)
+        out.append(contentsOf: "},".utf8)
+      }
+      out.append(contentsOf: "\"value\":".utf8)
+      setting.value.appendJSON(to: &out)
+      out.append(UInt8(ascii: "}"))
+    }
+    // Sorted as the encoder sorts the keys; the test of whole lines holds the order.
+    setting("AmbientCapabilities", fields.ambientCapabilities)
+    setting("CapabilityBoundingSet", fields.capabilityBoundingSet)
+    setting("DevicePolicy", fields.devicePolicy)
+    setting("DynamicUser", fields.dynamicUser)
+    setting("IPAddressAllow", fields.ipAddressAllow)
+    setting("IPAddressDeny", fields.ipAddressDeny)
+    setting("KeyringMode", fields.keyringMode)
+    setting("LockPersonality", fields.lockPersonality)
+    setting("MemoryDenyWriteExecute", fields.memoryDenyWriteExecute)
+    setting("NoNewPrivileges", fields.noNewPrivileges)
+    setting("PrivateDevices", fields.privateDevices)
+    setting("PrivateIPC", fields.privateIPC)
+    setting("PrivateNetwork", fields.privateNetwork)
+    setting("PrivateTmp", fields.privateTmp)
+    setting("PrivateUsers", fields.privateUsers)
+    setting("ProcSubset", fields.procSubset)
+    setting("ProtectClock", fields.protectClock)
+    setting("ProtectControlGroups", fields.protectControlGroups)
+    setting("ProtectHome", fields.protectHome)
+    setting("ProtectHostname", fields.protectHostname)
+    setting("ProtectKernelLogs", fields.protectKernelLogs)
+    setting("ProtectKernelModules", fields.protectKernelModules)
+    setting("ProtectKernelTunables", fields.protectKernelTunables)
+    setting("ProtectProc", fields.protectProc)
+    setting("ProtectSystem", fields.protectSystem)
+    setting("RemoveIPC", fields.removeIPC)
+    setting("RestrictAddressFamilies", fields.restrictAddressFamilies)
+    setting("RestrictNamespaces", fields.restrictNamespaces)
+    setting("RestrictRealtime", fields.restrictRealtime)
+    setting("RestrictSUIDSGID", fields.restrictSUIDSGID)
+    setting("SystemCallArchitectures", fields.systemCallArchitectures)
+    setting("SystemCallFilter", fields.systemCallFilter)
+    setting("UMask", fields.umask)
+    setting("User", fields.user)
+    out.append(UInt8(ascii: "}"))
+  }
+
+  /// `,"KEY":VALUE` (no comma when `first`).
+  private static func member(
+    _ key: StaticString, _ value: some LineJSON, into out: inout [UInt8], first: Bool = false
+  ) {
+    out.append(contentsOf: (first ? "\"" : ",\"").utf8)
+    key.withUTF8Buffer { out.append(contentsOf: $0) }
+    out.append(contentsOf: "\":".utf8)
+    value.appendJSON(to: &out)
+  }
+
+  /// The sorted check fields of the service before, each with its JSON key (`"FIELD":`).
+  public struct CheckOrder {
+    var fields: [String] = []
+    var keys: [[UInt8]] = []
+    public init() {}
+  }
+
   /// `{"FIELD":N,…}`, keys sorted; N is the check's number in `table`. `order` carries the
-  /// sorted fields from one service to the next: services mostly have the same checks.
+  /// sorted fields from one service to the next: services mostly have the same checks, so
+  /// each field is looked up once, and the keys are sorted and written out only when the set
+  /// changes.
   public static func checks(
-    _ checks: [String: SecurityCheck], order: inout [String], table: inout CheckTable
+    _ checks: [String: SecurityCheck], order: inout CheckOrder, table: inout CheckTable
   ) -> [UInt8] {
-    if order.count != checks.count || !order.allSatisfy({ checks[$0] != nil }) {
-      order = checks.keys.sorted()
+    var values: [SecurityCheck] = []
+    values.reserveCapacity(checks.count)
+    if order.fields.count == checks.count {
+      for field in order.fields {
+        guard let check = checks[field] else { break }
+        values.append(check)
+      }
+    }
+    if values.count != checks.count {
+      order.fields = checks.keys.sorted()
+      order.keys = order.fields.map { field in
+        var key: [UInt8] = []
+        JSONString.append(field, to: &key)
+        key.append(UInt8(ascii: ":"))
+        return key
+      }
+      values = order.fields.compactMap { checks[$0] }
     }
     var out: [UInt8] = [UInt8(ascii: "{")]
     out.reserveCapacity(checks.count * 40)
-    for field in order {
-      guard let check = checks[field] else { continue }
-      if out.count > 1 { out.append(UInt8(ascii: ",")) }
-      JSONString.append(field, to: &out)
-      out.append(UInt8(ascii: ":"))
+    for (offset, check) in values.enumerated() {
+      if offset > 0 { out.append(UInt8(ascii: ",")) }
+      out += order.keys[offset]
       out.append(contentsOf: String(table.number(of: check)).utf8)
     }
     out.append(UInt8(ascii: "}"))
@@ -134,5 +263,52 @@ public enum HostLineWriter {
   /// An exposure as JSONEncoder writes the Double (`9.6`, `10`, `0.1`).
   static func number(_ exposure: Exposure) -> String {
     exposure.tenths % 10 == 0 ? String(exposure.tenths / 10) : exposure.description
+  }
+}
+
+/// A value as `ScanCoding.lineEncoder` writes it.
+protocol LineJSON {
+  func appendJSON(to out: inout [UInt8])
+}
+
+extension String: LineJSON {
+  func appendJSON(to out: inout [UInt8]) { JSONString.append(self, to: &out) }
+}
+
+extension Bool: LineJSON {
+  func appendJSON(to out: inout [UInt8]) { out.append(contentsOf: (self ? "true" : "false").utf8) }
+}
+
+extension Array: LineJSON where Element == String {
+  func appendJSON(to out: inout [UInt8]) {
+    out.append(UInt8(ascii: "["))
+    for (offset, item) in enumerated() {
+      if offset > 0 { out.append(UInt8(ascii: ",")) }
+      JSONString.append(item, to: &out)
+    }
+    out.append(UInt8(ascii: "]"))
+  }
+}
+
+extension LineJSON where Self: RawRepresentable, RawValue == String {
+  func appendJSON(to out: inout [UInt8]) { JSONString.append(rawValue, to: &out) }
+}
+
+extension FileOrigin: LineJSON {}
+extension ProtectSystem: LineJSON {}
+extension ProtectHome: LineJSON {}
+extension ProtectProc: LineJSON {}
+extension ProcSubset: LineJSON {}
+extension KeyringMode: LineJSON {}
+extension DevicePolicy: LineJSON {}
+extension FilterList.Mode: LineJSON {}
+
+extension FilterList: LineJSON {
+  func appendJSON(to out: inout [UInt8]) {
+    out.append(contentsOf: "{\"entries\":".utf8)
+    entries.appendJSON(to: &out)
+    out.append(contentsOf: ",\"mode\":".utf8)
+    mode.appendJSON(to: &out)
+    out.append(UInt8(ascii: "}"))
   }
 }

@@ -100,6 +100,15 @@ public struct SecurityCheck: Codable, Sendable, Hashable {
     case name, description, set, exposure
   }
 
+  /// Hashes the name, set and exposure: what tells checks apart, without the longer
+  /// description (a host's checks are numbered through a table keyed by them); equality
+  /// still compares every field.
+  public func hash(into hasher: inout Hasher) {
+    hasher.combine(name)
+    hasher.combine(set)
+    hasher.combine(exposure)
+  }
+
   /// Reads either form: the check itself, or its number in the host's table.
   public init(from decoder: any Decoder) throws {
     if let index = try? decoder.singleValueContainer().decode(Int.self) {

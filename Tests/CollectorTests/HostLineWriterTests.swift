@@ -36,7 +36,7 @@ struct HostLineWriterTests {
     let report = HostReport(
       name: "host \"1\"", address: "10.0.0.1", groups: ["g"], status: HostStatus(.ok),
       identity: HostIdentity(osPrettyName: tricky),
-      services: [service, ServiceRecord(id: "c.service", loadState: "masked")],
+      services: [service, ServiceRecord(id: "c.service", loadState: "masked"), Self.everyField(tricky)],
       diagnostics: [Diagnostic(.warning, code: "x", "\"services\":[] inside a message")],
       startedAt: Date(timeIntervalSince1970: 1_795_000_000), durationMs: 12)
     let fast = try HostLineWriter.line(report)
@@ -53,7 +53,7 @@ struct HostLineWriterTests {
     let stored = try #require(
       try JSONSerialization.jsonObject(with: try HostLineWriter.line(twice)) as? [String: Any])
     let table = try #require(stored["checkTable"] as? [[String: Any]])
-    #expect(table.count == checks.count)
+    #expect(table.count == checks.count + 1)  // everyField adds one check of its own
     #expect(try ScanCoding.decoder.decode(HostReport.self, from: try HostLineWriter.line(twice)) == twice)
   }
 
@@ -87,5 +87,60 @@ struct HostLineWriterTests {
     #expect(throws: DecodingError.self) {
       try ScanCoding.decoder.decode(HostReport.self, from: Data(line.utf8))
     }
+  }
+
+  /// A service with every member and every hardening setting set, values tricky where strings.
+  static func everyField(_ tricky: String) -> ServiceRecord {
+    let source = Provenance(file: "/etc/systemd/system/e.service.d/\(tricky).conf", line: 7)
+    func on<V>(_ value: V, implied: Bool = false) -> Setting<V> {
+      implied ? Setting(value, source: nil, impliedBy: "DynamicUser") : Setting(value, source: source)
+    }
+    var fields = HardeningSettings.Fields()
+    fields.protectSystem = on(.strict)
+    fields.protectHome = on(.readOnly, implied: true)
+    fields.protectProc = on(.invisible)
+    fields.procSubset = on(.pid)
+    fields.privateTmp = on(true, implied: true)
+    fields.privateDevices = on(false)
+    fields.privateNetwork = on(true)
+    fields.privateUsers = on(false)
+    fields.privateIPC = on(true)
+    fields.noNewPrivileges = on(true)
+    fields.user = on(tricky)
+    fields.dynamicUser = on(true)
+    fields.capabilityBoundingSet = on(["CAP_NET_BIND_SERVICE", tricky])
+    fields.ambientCapabilities = on([])
+    fields.restrictAddressFamilies = on(FilterList(mode: .allow, entries: ["AF_UNIX", "AF_INET"]))
+    fields.systemCallFilter = on(FilterList(mode: .deny, entries: ["@mount", tricky]))
+    fields.systemCallArchitectures = on(["native"])
+    fields.restrictNamespaces = on([])
+    fields.protectClock = on(true)
+    fields.protectHostname = on(false)
+    fields.protectControlGroups = on(true)
+    fields.protectKernelTunables = on(true)
+    fields.protectKernelModules = on(false)
+    fields.protectKernelLogs = on(true)
+    fields.lockPersonality = on(true)
+    fields.memoryDenyWriteExecute = on(false)
+    fields.restrictRealtime = on(true)
+    fields.restrictSUIDSGID = on(true, implied: true)
+    fields.removeIPC = on(true)
+    fields.keyringMode = on(.private)
+    fields.devicePolicy = on(.closed)
+    fields.umask = on("0077")
+    fields.ipAddressDeny = on(["any"])
+    fields.ipAddressAllow = on(["localhost", "10.0.0.0/8"])
+    return ServiceRecord(
+      id: "e.service", aliases: ["f.service", tricky], description: "every field", loadState: "loaded",
+      activeState: "active", subState: tricky, unitFileState: "enabled", type: "notify",
+      fragmentPath: "/lib/systemd/system/e.service", dropInPaths: [source.file, "/run/x.conf"],
+      sourcePath: "/etc/init.d/e",
+      files: [
+        UnitFileRef(path: "/lib/systemd/system/e.service", isDropIn: false),
+        UnitFileRef(path: source.file, isDropIn: true),
+      ],
+      hardening: HardeningSettings(fields),
+      overall: OverallExposure(exposure: Exposure(tenths: 100), predicate: tricky),
+      checks: ["PrivateTmp": SecurityCheck(name: "PrivateTmp=", description: "d", set: true, exposure: nil)])
   }
 }
