@@ -18,7 +18,6 @@ public enum HostLineWriter {
     var table = CheckTable()
     var order = CheckOrder()
     var services: [UInt8] = [UInt8(ascii: "[")]
-    services.reserveCapacity(report.services.count * 6_000)
     for (index, service) in report.services.enumerated() {
       if index > 0 { services.append(UInt8(ascii: ",")) }
       let checks = Self.checks(service.checks, order: &order, table: &table)
@@ -170,16 +169,20 @@ public enum HostLineWriter {
   }
 
   /// The sorted check fields of the service before, each with its JSON key (`"FIELD":`).
+  /// The sorted check fields of the service before, each with its JSON key (`"FIELD":`), and
+  /// the check it had there with that check's number.
   public struct CheckOrder {
     var fields: [String] = []
     var keys: [[UInt8]] = []
+    var previous: [(check: SecurityCheck, number: Int)?] = []
     public init() {}
   }
 
   /// `{"FIELD":N,…}`, keys sorted; N is the check's number in `table`. `order` carries the
   /// sorted fields from one service to the next: services mostly have the same checks, so
-  /// each field is looked up once, and the keys are sorted and written out only when the set
-  /// changes.
+  /// each field is looked up once, the keys are sorted and written out only when the set
+  /// changes, and a check equal to the previous service's at the same field (a comparison,
+  /// mostly of shared strings) takes its number without a look-up in `table`.
   public static func checks(
     _ checks: [String: SecurityCheck], order: inout CheckOrder, table: inout CheckTable
   ) -> [UInt8] {
@@ -199,6 +202,7 @@ public enum HostLineWriter {
         key.append(UInt8(ascii: ":"))
         return key
       }
+      order.previous = Array(repeating: nil, count: order.fields.count)
       values = order.fields.compactMap { checks[$0] }
     }
     var out: [UInt8] = [UInt8(ascii: "{")]
@@ -206,10 +210,27 @@ public enum HostLineWriter {
     for (offset, check) in values.enumerated() {
       if offset > 0 { out.append(UInt8(ascii: ",")) }
       out += order.keys[offset]
-      out.append(contentsOf: String(table.number(of: check)).utf8)
+      let number: Int
+      if let previous = order.previous[offset], previous.check == check {
+        number = previous.number
+      } else {
+        number = table.number(of: check)
+        order.previous[offset] = (check, number)
+      }
+      appendDecimal(number, to: &out)
     }
     out.append(UInt8(ascii: "}"))
     return out
+  }
+
+  /// A non-negative integer's decimal digits.
+  static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
+    guard value >= 10 else {
+      out.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: max(0, value)))
+      return
+    }
+    appendDecimal(value / 10, to: &out)
+    out.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value % 10))
   }
 
   /// `{"description":…,"exposure":…,"name":…,"set":…}`
