@@ -149,8 +149,9 @@ struct DistinctCheck {
 /// Reads the documents of `systemd-analyze security --json=short`, each an array, and decodes
 /// every distinct check object once: systemd prints the same check objects for unit after unit
 /// (about 80 per unit, a few hundred distinct texts on a host), so an object whose bytes were
-/// seen before takes the earlier result — its extent and a hash of its bytes are found in one
-/// scan, and its bytes compared, instead of building a JSON tree and decoding it again.
+/// seen before takes the earlier result — its extent (`jsonContainerEnd`) and a hash of its
+/// bytes are found, and its bytes compared, instead of building a JSON tree and decoding it
+/// again.
 /// Returns nil when anything is not as expected; the caller then reads document by document.
 struct SecurityDocumentReader {
   private var parser: JSONValue.Parser
@@ -202,10 +203,11 @@ struct SecurityDocumentReader {
   private mutating func element() -> SecurityEntry? {
     let start = parser.index
     guard start < parser.end, parser.bytes[start] == UInt8(ascii: "{"),
-      let (end, hash) = Self.objectExtent(parser.bytes, from: start, to: parser.end)
+      let end = jsonContainerEnd(parser.bytes, from: start, to: parser.end)
     else {
       return parser.value(depth: 1).map(SecurityEntry.value)
     }
+    let hash = Self.hash(parser.bytes, start..<end)
     if let earlier = seen[hash]?.first(where: { Self.equal(parser.bytes, $0.range, start..<end) }) {
       parser.index = end
       return earlier.entry
@@ -222,58 +224,23 @@ struct SecurityDocumentReader {
     return entry
   }
 
-  /// Where the object starting at `start` ends (exclusive), and a hash of its bytes; nil when
-  /// it does not end before `limit`.
-  private static func objectExtent(_ bytes: [UInt8], from start: Int, to limit: Int) -> (Int, UInt64)? {
-    bytes.withUnsafeBufferPointer { buffer -> (Int, UInt64)? in
-      guard let base = buffer.baseAddress else { return nil }
-      var depth = 0
-      var index = start
-      while index < limit {
-        let byte = base[index]
-        index += 1
-        switch byte {
-        case UInt8(ascii: "\""):
-          // To the closing quote: the first quote after an even number of backslashes.
-          let opening = index
-          while true {
-            guard let found = memchr(base + index, Int32(UInt8(ascii: "\"")), limit - index) else {
-              return nil
-            }
-            let quote = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
-            var backslashes = 0
-            while quote - backslashes - 1 >= opening, base[quote - backslashes - 1] == UInt8(ascii: "\\") {
-              backslashes += 1
-            }
-            index = quote + 1
-            if backslashes % 2 == 0 { break }
-          }
-        case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
-        case UInt8(ascii: "}"), UInt8(ascii: "]"):
-          depth -= 1
-          if depth == 0 { return (index, hash(base + start, count: index - start)) }
-        default: break
-        }
+  /// A hash of `bytes[range]`, eight bytes at a time (for the table of objects seen, not for
+  /// security).
+  private static func hash(_ bytes: [UInt8], _ range: Range<Int>) -> UInt64 {
+    bytes.withUnsafeBytes { buffer in
+      var hash = UInt64(truncatingIfNeeded: range.count) &* 0x9E37_79B9_7F4A_7C15
+      var offset = range.lowerBound
+      while offset + 8 <= range.upperBound {
+        hash = (hash ^ buffer.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) &* 0x100_0000_01B3
+        hash ^= hash >> 29
+        offset += 8
       }
-      return nil
+      while offset < range.upperBound {
+        hash = (hash ^ UInt64(buffer[offset])) &* 0x100_0000_01B3
+        offset += 1
+      }
+      return hash
     }
-  }
-
-  /// A hash of `count` bytes, eight at a time (for the table of objects seen, not for security).
-  private static func hash(_ bytes: UnsafePointer<UInt8>, count: Int) -> UInt64 {
-    let raw = UnsafeRawPointer(bytes)
-    var hash = UInt64(truncatingIfNeeded: count) &* 0x9E37_79B9_7F4A_7C15
-    var offset = 0
-    while offset + 8 <= count {
-      hash = (hash ^ raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) &* 0x100_0000_01B3
-      hash ^= hash >> 29
-      offset += 8
-    }
-    while offset < count {
-      hash = (hash ^ UInt64(bytes[offset])) &* 0x100_0000_01B3
-      offset += 1
-    }
-    return hash
   }
 
   private static func equal(_ bytes: [UInt8], _ a: Range<Int>, _ b: Range<Int>) -> Bool {
@@ -344,44 +311,58 @@ public func splitJSONDocuments(_ text: String) -> (documents: [String], trailing
   return (split.ranges.map { String(decoding: bytes[$0], as: UTF8.self) }, split.trailing)
 }
 
-/// `splitJSONDocuments` over bytes: each top-level value as a range of `bytes`.
+/// `splitJSONDocuments` over bytes: each top-level array or object as a range of `bytes`;
+/// anything between them is skipped.
 public func splitJSONDocuments(_ bytes: [UInt8]) -> (ranges: [Range<Int>], trailing: Int?) {
   var ranges: [Range<Int>] = []
-  var depth = 0
-  var inString = false
-  var escaped = false
-  var start: Int?
-  for index in bytes.indices {
-    let byte = bytes[index]
-    if inString {
-      if escaped {
-        escaped = false
-      } else if byte == UInt8(ascii: "\\") {
-        escaped = true
-      } else if byte == UInt8(ascii: "\"") {
-        inString = false
-      }
+  var index = 0
+  while index < bytes.count {
+    guard bytes[index] == UInt8(ascii: "[") || bytes[index] == UInt8(ascii: "{") else {
+      index += 1
       continue
     }
-    switch byte {
-    case UInt8(ascii: "["), UInt8(ascii: "{"):
-      if depth == 0 { start = index }
-      depth += 1
-    case UInt8(ascii: "]"), UInt8(ascii: "}"):
-      if depth > 0 {
-        depth -= 1
-        if depth == 0, let begin = start {
-          ranges.append(begin..<index + 1)
-          start = nil
-        }
-      }
-    case UInt8(ascii: "\""):
-      if depth > 0 { inString = true }
-    default:
-      break
+    guard let end = jsonContainerEnd(bytes, from: index, to: bytes.count) else {
+      return (ranges, bytes.count - index)
     }
+    ranges.append(index..<end)
+    index = end
   }
-  return (ranges, start.map { bytes.count - $0 })
+  return (ranges, nil)
+}
+
+/// Where the array or object that starts at `start` ends (exclusive), counting brackets
+/// outside strings (a quote closes a string when an even number of backslashes precede it);
+/// nil when it does not end before `limit`. Checks nesting depth only, not the JSON grammar.
+func jsonContainerEnd(_ bytes: [UInt8], from start: Int, to limit: Int) -> Int? {
+  bytes.withUnsafeBufferPointer { buffer -> Int? in
+    guard let base = buffer.baseAddress else { return nil }
+    var depth = 0
+    var index = start
+    while index < limit {
+      let byte = base[index]
+      index += 1
+      switch byte {
+      case UInt8(ascii: "\""):
+        let opening = index
+        while true {
+          guard let found = memchr(base + index, Int32(UInt8(ascii: "\"")), limit - index) else { return nil }
+          let quote = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+          var backslashes = 0
+          while quote - backslashes - 1 >= opening, base[quote - backslashes - 1] == UInt8(ascii: "\\") {
+            backslashes += 1
+          }
+          index = quote + 1
+          if backslashes % 2 == 0 { break }
+        }
+      case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+      case UInt8(ascii: "}"), UInt8(ascii: "]"):
+        depth -= 1
+        if depth == 0 { return index }
+      default: break
+      }
+    }
+    return nil
+  }
 }
 
 /// Parses the text form (`systemd-analyze security U1 U2 …` on systemd 240–249, or any
