@@ -146,15 +146,16 @@ public actor ScanStore {
       host: evidence.host, nonce: evidence.nonce, probeVersion: evidence.probeVersion,
       exitStatus: evidence.output.exitStatus, truncated: evidence.output.truncated,
       connectionLost: evidence.output.connectionLost)
-    try Self.writeAtomically(Data(evidence.output.stdout), to: folder.appendingPathComponent("stdout"))
-    try Self.writeAtomically(Data(evidence.output.stderr), to: folder.appendingPathComponent("stderr"))
+    // The bytes as they are: a copy of a capped 16 MB output would double it in memory.
+    try Self.writeAtomically(evidence.output.stdout, to: folder.appendingPathComponent("stdout"))
+    try Self.writeAtomically(evidence.output.stderr, to: folder.appendingPathComponent("stderr"))
     try Self.writeAtomically(
       try ScanCoding.prettyEncoder.encode(meta), to: folder.appendingPathComponent("meta.json"))
     return relative
   }
 
   /// Writes to a temporary file, then renames it into place: a reader sees all or nothing.
-  static func writeAtomically(_ data: Data, to url: URL) throws {
+  static func writeAtomically(_ data: some DataProtocol, to url: URL) throws {
     let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
     let path = temporary.path
     let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
