@@ -92,7 +92,7 @@ let package = Package(
     .executableTarget(
       name: "unitaudit-fuzz", dependencies: ["FuzzTargets"], path: "Tests/FuzzDriver", swiftSettings: strict),
     .testTarget(
-      name: "FuzzTests", dependencies: ["FuzzTargets", "Normalize", "UnitModel"], exclude: ["Findings"],
+      name: "FuzzTests", dependencies: ["FuzzTargets", "Normalize", "UnitModel", "TestSupport"], exclude: ["Findings"],
       swiftSettings: strict),
     .testTarget(
       name: "CollectorTests", dependencies: ["Collector", "Normalize", "UnitModel", "Inventory"],

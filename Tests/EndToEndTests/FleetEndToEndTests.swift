@@ -40,7 +40,7 @@ func run(_ arguments: [String], input: String = "") throws -> (status: Int32, ou
 
 func unitauditBinary() throws -> String { try TestSupport.unitauditBinary() }
 
-@Suite("End to end: the model against systemd's own answers on the booted fleet", .tags(.e2e))
+@Suite("End to end: the model against systemd's own answers on the booted fleet", .tags(.e2e), .exclusive)
 struct FleetEndToEndTests {
   @Test(
     "scan the fleet over SSH; every value equals what systemd reports on that host",

@@ -1,6 +1,7 @@
 import Foundation
 import FuzzTargets
 import Normalize
+import TestSupport
 import Testing
 import UnitModel
 
@@ -13,7 +14,7 @@ import UnitModel
 ///
 /// Each target runs for `UNITAUDIT_FUZZ_SECONDS` (3 by default, as in CI); the seed is
 /// printed, and `UNITAUDIT_FUZZ_SEED` replays a run. Findings become tests of their own.
-@Suite("Fuzzing the parsers")
+@Suite("Fuzzing the parsers", .exclusive)
 struct FuzzTests {
   static let seconds = Double(ProcessInfo.processInfo.environment["UNITAUDIT_FUZZ_SECONDS"] ?? "") ?? 3
   static let seed =

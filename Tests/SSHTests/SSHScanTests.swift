@@ -12,7 +12,7 @@ import UnitModel
 
 /// Scans over SSH against real sshd servers on loopback: many hosts at once, the CLI's
 /// progress, Ctrl-C and --resume.
-@Suite("Fleet scans over SSH against real sshd", .tags(.integration), .serialized)
+@Suite("Fleet scans over SSH against real sshd", .tags(.integration), .serialized, .exclusive)
 struct SSHScanTests {
   /// `count` loopback addresses from 127.0.`subnet`.1 on, spread over as many sshd servers
   /// as needed (one sshd takes at most 16 ListenAddress lines).
