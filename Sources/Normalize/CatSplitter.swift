@@ -35,11 +35,18 @@ public func splitCatOutput(_ text: String, expected: [ExpectedUnitFiles]) -> Cat
   // Every line that could be a header, by the path it names.
   var headerLines: [Substring: [Int]] = [:]
   var maskedLines: [Substring: [Int]] = [:]
-  for (index, line) in lines.enumerated() where line.hasPrefix("# ") {
-    if line.hasPrefix("# /") {
-      headerLines[line.dropFirst(2), default: []].append(index)
-    } else if line.hasPrefix("# Unit "), line.hasSuffix(" is masked.") {
-      maskedLines[line.dropFirst(7).dropLast(11), default: []].append(index)
+  // Compared byte by byte: most lines are unit file text, and only these two forms matter.
+  let maskedPrefix = "# Unit ".utf8
+  let maskedSuffix = " is masked.".utf8
+  for (index, line) in lines.enumerated() where line.utf8.starts(with: "# ".utf8) {
+    let bytes = line.utf8
+    if bytes.starts(with: "# /".utf8) {
+      headerLines[Substring(bytes.dropFirst(2)), default: []].append(index)
+    } else if bytes.count >= maskedPrefix.count + maskedSuffix.count, bytes.starts(with: maskedPrefix),
+      bytes.suffix(maskedSuffix.count).elementsEqual(maskedSuffix)
+    {
+      maskedLines[Substring(bytes.dropFirst(maskedPrefix.count).dropLast(maskedSuffix.count)), default: []]
+        .append(index)
     }
   }
   func firstLine(_ table: [Substring: [Int]], _ key: String, from cursor: Int) -> Int? {

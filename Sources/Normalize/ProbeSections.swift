@@ -13,7 +13,44 @@ public struct ProbeSection: Sendable, Hashable {
   /// stdout as text; invalid UTF-8 is replaced by U+FFFD (see `hasInvalidUTF8`).
   public var text: String { String(decoding: stdout, as: UTF8.self) }
   public var errorText: String { String(decoding: stderr, as: UTF8.self) }
-  public var hasInvalidUTF8: Bool { String(validating: stdout, as: UTF8.self) == nil }
+  public var hasInvalidUTF8: Bool { !isValidUTF8(stdout) }
+}
+
+/// True when `bytes` are valid UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing past
+/// U+10FFFF), checked in place. Runs of ASCII, nearly all of systemd's output, go eight bytes
+/// at a time; `String(validating:)` would copy the megabyte of a security section to check it.
+func isValidUTF8(_ bytes: [UInt8]) -> Bool {
+  bytes.withUnsafeBytes { raw in
+    let count = raw.count
+    var i = 0
+    func continuation(_ offset: Int, _ range: ClosedRange<UInt8> = 0x80...0xBF) -> Bool {
+      offset < count && range.contains(raw[offset])
+    }
+    while i < count {
+      if i + 8 <= count, raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+        i += 8
+        continue
+      }
+      let lead = raw[i]
+      let length: Int
+      switch lead {
+      case 0x00...0x7F: length = 1
+      case 0xC2...0xDF: length = continuation(i + 1) ? 2 : 0
+      case 0xE0: length = continuation(i + 1, 0xA0...0xBF) && continuation(i + 2) ? 3 : 0
+      case 0xED: length = continuation(i + 1, 0x80...0x9F) && continuation(i + 2) ? 3 : 0
+      case 0xE1...0xEF: length = continuation(i + 1) && continuation(i + 2) ? 3 : 0
+      case 0xF0:
+        length = continuation(i + 1, 0x90...0xBF) && continuation(i + 2) && continuation(i + 3) ? 4 : 0
+      case 0xF4:
+        length = continuation(i + 1, 0x80...0x8F) && continuation(i + 2) && continuation(i + 3) ? 4 : 0
+      case 0xF1...0xF3: length = continuation(i + 1) && continuation(i + 2) && continuation(i + 3) ? 4 : 0
+      default: length = 0
+      }
+      guard length > 0 else { return false }
+      i += length
+    }
+    return true
+  }
 }
 
 /// The probe's output split back into its sections.

@@ -36,19 +36,20 @@ public func parseUnitFile(_ file: UnitFileText, unit: String? = nil) -> ParsedUn
       Diagnostic(.warning, code: code, message, section: "cat", unit: unit, file: file.path, line: line))
   }
 
+  // Byte by byte, as systemd reads: '=' or '#' followed by a combining mark is still that byte.
   func handle(_ logical: Substring, line: Int) {
     let text = logical.trimmingWhitespace()
-    if text.isEmpty || text.first == "#" || text.first == ";" { return }
-    if text.first == "[" {
-      guard text.last == "]", text.count >= 2 else {
+    guard let first = text.utf8.first, !isComment(first) else { return }
+    if first == UInt8(ascii: "[") {
+      guard text.utf8.count >= 2, text.utf8.last == UInt8(ascii: "]") else {
         report("unit.bad-section", "invalid section header '\(text.prefix(80))'", line: line)
         section = nil
         return
       }
-      section = String(text.dropFirst().dropLast())
+      section = String(Substring(text.utf8.dropFirst().dropLast()))
       return
     }
-    if text.hasPrefix(".include ") {
+    if text.utf8.starts(with: ".include ".utf8) {
       report("unit.include", "'.include' is no longer supported by systemd; ignored", line: line)
       return
     }
@@ -56,7 +57,7 @@ public func parseUnitFile(_ file: UnitFileText, unit: String? = nil) -> ParsedUn
       report("unit.outside-section", "assignment outside of a section; ignored", line: line)
       return
     }
-    guard let eq = text.firstIndex(of: "=") else {
+    guard let eq = text.utf8.firstIndex(of: UInt8(ascii: "=")) else {
       report("unit.missing-equals", "missing '=' in '\(text.prefix(80))'; ignored", line: line)
       return
     }
@@ -68,7 +69,7 @@ public func parseUnitFile(_ file: UnitFileText, unit: String? = nil) -> ParsedUn
     directives.append(
       Directive(
         section: current, key: String(key),
-        value: String(text[text.index(after: eq)...].trimmingWhitespace()),
+        value: String(text[text.utf8.index(after: eq)...].trimmingWhitespace()),
         source: Provenance(file: file.path, line: line, origin: origin)))
   }
 
@@ -82,10 +83,9 @@ public func parseUnitFile(_ file: UnitFileText, unit: String? = nil) -> ParsedUn
     }
     if let open = pending {
       // Comment lines inside a continuation are skipped; the continuation goes on.
-      let stripped = raw.trimmingWhitespace()
-      if stripped.first == "#" || stripped.first == ";" { continue }
+      if let first = raw.trimmingWhitespace().utf8.first, isComment(first) { continue }
       if endsWithEscape(raw) {
-        pending = (open.text + raw.dropLast() + " ", open.line)
+        pending = (open.text + Substring(raw.utf8.dropLast()) + " ", open.line)
       } else {
         pending = nil
         handle(Substring(open.text + raw), line: open.line)
@@ -93,9 +93,8 @@ public func parseUnitFile(_ file: UnitFileText, unit: String? = nil) -> ParsedUn
       continue
     }
     if endsWithEscape(raw) {
-      let stripped = raw.trimmingWhitespace()
-      if stripped.first == "#" || stripped.first == ";" { continue }
-      pending = (String(raw.dropLast()) + " ", lineNumber)
+      if let first = raw.trimmingWhitespace().utf8.first, isComment(first) { continue }
+      pending = (String(Substring(raw.utf8.dropLast())) + " ", lineNumber)
     } else {
       handle(raw, line: lineNumber)
     }
@@ -106,6 +105,9 @@ public func parseUnitFile(_ file: UnitFileText, unit: String? = nil) -> ParsedUn
   }
   return ParsedUnitFile(path: file.path, directives: directives, diagnostics: diagnostics)
 }
+
+/// `#` and `;` start a comment line.
+private func isComment(_ byte: UInt8) -> Bool { byte == UInt8(ascii: "#") || byte == UInt8(ascii: ";") }
 
 /// True when the line ends in an unescaped backslash.
 private func endsWithEscape(_ line: Substring) -> Bool {

@@ -111,6 +111,34 @@ struct BadInputTests {
     #expect(garbage.status.reason?.unicodeScalars.contains { $0.value < 0x20 } == false)
   }
 
+  @Test("the in-place UTF-8 check agrees with String(validating:) on edge cases and random bytes")
+  func utf8Check() {
+    let cases: [[UInt8]] = [
+      [], Array("plain ASCII, more than eight bytes long".utf8), Array("é … 𝄞 ✓".utf8),
+      [0xC0, 0x80], [0xC1, 0xBF], [0xE0, 0x80, 0x80], [0xE0, 0x9F, 0xBF], [0xED, 0xA0, 0x80],
+      [0xED, 0x9F, 0xBF], [0xF0, 0x8F, 0xBF, 0xBF], [0xF4, 0x90, 0x80, 0x80], [0xF4, 0x8F, 0xBF, 0xBF],
+      [0xF5, 0x80, 0x80, 0x80], [0xFF], [0x80], [0xE2, 0x80], [0xF0, 0x9D, 0x84],
+      Array("1234567".utf8) + [0xE2, 0x80, 0xA6], Array("12345678".utf8) + [0xE2, 0x80],
+    ]
+    for bytes in cases {
+      #expect(isValidUTF8(bytes) == (String(validating: bytes, as: UTF8.self) != nil), "\(bytes)")
+    }
+    // Mostly ASCII with high bytes at every alignment, as systemd's output has them.
+    var generator = SystemRandomNumberGenerator()
+    var disagreements: [[UInt8]] = []
+    for _ in 0..<20_000 {
+      let bytes = (0..<Int.random(in: 0...40, using: &generator)).map { _ in
+        Bool.random(using: &generator)
+          ? UInt8.random(in: 0x20...0x7E, using: &generator)
+          : UInt8.random(in: 0x80...0xFF, using: &generator)
+      }
+      if isValidUTF8(bytes) != (String(validating: bytes, as: UTF8.self) != nil) {
+        disagreements.append(bytes)
+      }
+    }
+    #expect(disagreements.isEmpty, "\(disagreements.prefix(5))")
+  }
+
   @Test("a 10 MB unit file")
   func hugeUnitFile() {
     let line = "Description=" + String(repeating: "a", count: 1000) + "\n"

@@ -197,6 +197,35 @@ struct CatAndUnitFileTests {
     #expect(FileOrigin(path: "/home/me/a.service") == .unknown)
   }
 
+  @Test("lines split on bytes: every line end form, empty lines, non-ASCII text")
+  func lineSplitting() {
+    // What the lines must be: split on "\n", one "\r" before it dropped.
+    func reference(_ text: String) -> [String] {
+      text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { bytes in
+        String(decoding: bytes.last == UInt8(ascii: "\r") ? bytes.dropLast() : bytes[...], as: UTF8.self)
+      }
+    }
+    let texts = [
+      "", "\n", "\n\n", "a", "a\n", "a\r\n", "\r", "\r\r\n", "é\r\nb", "a\nb\r\nc\rd\n", "x\u{301}\ny",
+      "🇩🇪\r\n\r\n…", String(repeating: "Key=value\n", count: 1000),
+    ]
+    for text in texts {
+      #expect(textLines(text).map(String.init) == reference(text), "\(text.debugDescription)")
+    }
+  }
+
+  @Test("unit files are read byte by byte, as systemd reads them: a combining mark does not hide '=' or '#'")
+  func combiningMarks() {
+    let file = UnitFileText(
+      path: "/etc/systemd/system/m.service",
+      lines: ["[Service]", "#\u{301} a comment", "User=\u{301}x", "Group\u{301}=y", "[\u{301}]", "Z=1"])
+    let parsed = parseUnitFile(file)
+    #expect(parsed.directives.map(\.key) == ["User", "Group\u{301}", "Z"])
+    #expect(parsed.directives.map(\.value) == ["\u{301}x", "y", "1"])
+    #expect(parsed.directives.map(\.section) == ["Service", "Service", "\u{301}"])
+    #expect(parsed.diagnostics.isEmpty)
+  }
+
   @Test("a unit file with CRLF line ends reads as systemd reads it; so does show")
   func crlfLineEnds() throws {
     let out = "# /etc/systemd/system/win.service\r\n[Service]\r\nProtectSystem=strict\r\nUser=wéb\r\n"
