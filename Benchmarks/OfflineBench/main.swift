@@ -3,7 +3,7 @@
 // services from the real hosts (names, exposures and settings varied), then times coverage
 // and every report format, writing them to -o DIR. Prints one line per stage and peak RSS.
 //
-//   unitaudit-bench --from SCAN --hosts 10000 --services 150 [--load-sample 500] -o DIR
+//   unitaudit-bench --from SCAN --hosts 10000 --services 150 [--load-sample 500] [--keep-sample] -o DIR
 
 import Collector
 import Coverage
@@ -211,7 +211,10 @@ if sampleCount > 0 {
       loaded.scan.hosts.count, Double(bytes) / Double(max(1, sampleCount)) / 1e6,
       writeSeconds / Double(sampleCount) * 1000, loadSeconds / Double(sampleCount) * 1000,
       loadSeconds / Double(sampleCount) * Double(hostCount), hostCount))
-  try? FileManager.default.removeItem(at: sampleDirectory)
+  // --keep-sample: left for Benchmarks/run to time `unitaudit report` on it.
+  if !CommandLine.arguments.contains("--keep-sample") {
+    try? FileManager.default.removeItem(at: sampleDirectory)
+  }
 }
 
 let baseline = try BaselineStore.load("fedora-40")

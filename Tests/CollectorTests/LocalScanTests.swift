@@ -136,6 +136,79 @@ struct LocalScanTests {
     #expect(settings.map { $0.privateTmp?.value } == [true, true, false])
   }
 
+  @Test("hosts read back share one copy of equal checks and directives; different ones stay apart")
+  func sharedChecksAndDirectives() async throws {
+    let directory = try temporaryDirectory("shared-checks")
+    let metadata = ScanMetadata(
+      id: "t", toolVersion: "test", probeVersion: 1, mode: .ssh, startedAt: Date(), targets: [],
+      plannedHosts: ["a", "b", "c"])
+    let store = try ScanStore.create(at: directory.appendingPathComponent("s"), metadata: metadata)
+    func host(_ name: String, exposure: Int) -> HostReport {
+      var service = ServiceRecord(id: "x.service", loadState: "loaded")
+      service.checks = [
+        "PrivateTmp": SecurityCheck(
+          name: "PrivateTmp=", description: "Service has access to other software's temporary files",
+          set: false, exposure: Exposure(tenths: exposure)),
+        "User": SecurityCheck(
+          name: "User=/DynamicUser=", description: "Service runs as root user", set: false,
+          exposure: Exposure(tenths: 4)),
+      ]
+      service.directives = [
+        Directive(
+          section: "Service", key: "ExecStart", value: "/usr/bin/x --\(exposure)",
+          source: Provenance(file: "/usr/lib/systemd/system/x.service", line: 7))
+      ]
+      var report = HostReport(name: name, status: HostStatus(.ok))
+      report.services = [service]
+      return report
+    }
+    let written = [host("a", exposure: 5), host("b", exposure: 5), host("c", exposure: 3)]
+    for report in written { try await store.append(report, evidence: nil) }
+    await store.close()
+    let hosts = try loadScan(directory.appendingPathComponent("s")).scan.hosts
+    let services = hosts.compactMap(\.services.first)
+    try #require(services.count == 3)
+    #expect(services == written.compactMap(\.services.first))
+    // One storage for equal values: the same buffer address.
+    func storage<T>(_ value: T) -> [UInt8] { withUnsafeBytes(of: value) { Array($0) } }
+    #expect(storage(services[0].checks) == storage(services[1].checks))
+    #expect(storage(services[0].checks) != storage(services[2].checks))
+    #expect(storage(services[0].directives) == storage(services[1].directives))
+    #expect(storage(services[0].directives) != storage(services[2].directives))
+  }
+
+  @Test(
+    "hosts.jsonl decoded in parallel batches: file order, the later line of a host wins, bad lines numbered")
+  func parallelBatches() async throws {
+    let directory = try temporaryDirectory("batches")
+    let names = (0..<300).map { "host\($0)" }
+    let metadata = ScanMetadata(
+      id: "t", toolVersion: "test", probeVersion: 1, mode: .ssh, startedAt: Date(), targets: [],
+      plannedHosts: names)
+    let store = try ScanStore.create(at: directory.appendingPathComponent("s"), metadata: metadata)
+    for name in names {
+      var report = HostReport(name: name, status: HostStatus(.timeout, reason: "first"))
+      report.services = [ServiceRecord(id: "\(name).service", loadState: "loaded")]
+      try await store.append(report, evidence: nil)
+    }
+    // Every tenth host written again, as a resumed scan does: that line wins.
+    for name in names.enumerated().filter({ $0.offset % 10 == 0 }).map(\.element) {
+      try await store.append(HostReport(name: name, status: HostStatus(.ok)), evidence: nil)
+    }
+    await store.close()
+    let hostsFile = directory.appendingPathComponent("s/hosts.jsonl")
+    var lines = try String(contentsOf: hostsFile, encoding: .utf8).split(separator: "\n").map(String.init)
+    lines.insert("{not json", at: 150)
+    try (lines.joined(separator: "\n") + "\n").write(to: hostsFile, atomically: true, encoding: .utf8)
+    // Reads of 4 KB: a few lines per batch, many batches.
+    let loaded = try loadScan(directory.appendingPathComponent("s"), readSize: 4096)
+    #expect(loaded.skippedLines == [151])
+    #expect(loaded.scan.hosts.map(\.name) == names)
+    let statuses = loaded.scan.hosts.map(\.status.reason)
+    #expect(statuses == names.indices.map { $0 % 10 == 0 ? nil : "first" })
+    #expect(loaded.scan.hosts[1].services.map(\.id) == ["host1.service"])
+  }
+
   @Test("hosts.jsonl is read in pieces: lines longer than a read and across reads come back whole")
   func longLines() async throws {
     let directory = try temporaryDirectory("long")
@@ -154,7 +227,7 @@ struct LocalScanTests {
       try await store.append(report, evidence: nil)
     }
     await store.close()
-    let loaded = try loadScan(directory.appendingPathComponent("s"))
+    let loaded = try loadScan(directory.appendingPathComponent("s"), readSize: 4 << 20)
     #expect(loaded.skippedLines.isEmpty)
     #expect(loaded.scan.hosts.map(\.name) == names)
     #expect(loaded.scan.hosts.map { $0.services.first?.description?.utf8.count } == sizes)
