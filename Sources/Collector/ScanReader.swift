@@ -88,38 +88,13 @@ private enum DecodedLine: Sendable {
 
 /// Decodes the lines on every core (each line is a host of its own), in their order.
 private func decodeHostLines(_ lines: [ArraySlice<UInt8>]) -> [DecodedLine] {
-  let results = ResultSlots(count: lines.count)
-  DispatchQueue.concurrentPerform(iterations: lines.count) { item in
-    let line = lines[item]
-    if line.isEmpty {
-      results.set(item, .empty)
-    } else if let host = try? ScanCoding.decoder.decode(HostReport.self, from: Data(line)) {
-      results.set(item, .host(host))
-    } else {
-      results.set(item, .unreadable)
+  lines.concurrentMap { line in
+    if line.isEmpty { return .empty }
+    guard let host = try? ScanCoding.decoder.decode(HostReport.self, from: Data(line)) else {
+      return .unreadable
     }
+    return .host(host)
   }
-  return results.values
-}
-
-/// One slot per line, each written by one of `concurrentPerform`'s iterations only: through
-/// a buffer of its own, not an Array, whose copy-on-write check would race.
-private final class ResultSlots: @unchecked Sendable {
-  private let slots: UnsafeMutableBufferPointer<DecodedLine>
-
-  init(count: Int) {
-    slots = .allocate(capacity: count)
-    slots.initialize(repeating: .empty)
-  }
-
-  deinit {
-    slots.deinitialize()
-    slots.deallocate()
-  }
-
-  func set(_ item: Int, _ value: DecodedLine) { slots[item] = value }
-
-  var values: [DecodedLine] { Array(slots) }
 }
 
 /// Hosts built from one image have the same hardening settings (down to file and line), the

@@ -77,39 +77,61 @@ public struct ReportRenderer: Sendable {
   /// Writes the formats into `directory`, streaming CSV and JSON to disk and building the
   /// page's view once for HTML and Markdown. Returns the files written. `checks.csv` is left
   /// out when it has more rows than a spreadsheet opens, unless `allChecks` (see `CSV.files`).
+  ///
+  /// The files are independent, so they are written at the same time, one per core: the
+  /// pages (HTML and Markdown share their view), each CSV file, the JSON. On a 10,000-host scan
+  /// each takes seconds.
   public func write(
     _ formats: [ReportFormat], _ input: ReportInput, to directory: URL, allChecks: Bool = false
   ) throws -> [URL] {
-    var view: ReportView?
-    func shared() -> ReportView {
-      if let view { return view }
-      let made = ReportView(input)
-      view = made
-      return made
-    }
-    var written: [URL] = []
-    func stream(_ name: String, _ body: (inout FileSink) -> Void) throws {
-      let url = directory.appendingPathComponent(name)
-      var sink = try FileSink(url)
-      body(&sink)
-      try sink.close()
-      written.append(url)
-    }
+    // Each format once: two jobs must never write the same file.
+    var seen: Set<ReportFormat> = []
+    let formats = formats.filter { seen.insert($0).inserted }
+    let pages = formats.filter { $0 == .html || $0 == .md }
+    var jobs: [FileJob] = []
     for format in formats {
       switch format {
       case .html, .md:
-        let name = format == .html ? "report.html" : "report.md"
-        let text = try render(template: name, shared())
-        try stream(name) { $0.write(text) }
+        guard format == pages.first else { continue }
+        jobs.append(
+          FileJob { directory in
+            let view = ReportView(input)
+            return try pages.map { format in
+              let name = format == .html ? "report.html" : "report.md"
+              let text = try render(template: name, view)
+              return try Self.stream(directory.appendingPathComponent(name)) { $0.write(text) }
+            }
+          })
       case .csv:
         for name in CSV.files(for: input, allChecks: allChecks) {
-          try stream(name) { CSV.write(name, input, into: &$0) }
+          jobs.append(
+            FileJob {
+              [try Self.stream($0.appendingPathComponent(name)) { CSV.write(name, input, into: &$0) }]
+            })
         }
       case .json:
-        try stream("report.json") { Self.json(input, into: &$0) }
+        jobs.append(
+          FileJob {
+            [try Self.stream($0.appendingPathComponent("report.json")) { Self.json(input, into: &$0) }]
+          })
       }
     }
-    return written
+    let results = jobs.concurrentMap { job in Result { try job.write(directory) } }
+    // The files in the order of `formats` (HTML and Markdown together where the first of them
+    // is); the first job that failed stops the report.
+    return try results.flatMap { try $0.get() }
+  }
+
+  /// One or more report files written together.
+  private struct FileJob: Sendable {
+    var write: @Sendable (URL) throws -> [URL]
+  }
+
+  private static func stream(_ url: URL, _ body: (inout FileSink) -> Void) throws -> URL {
+    var sink = try FileSink(url)
+    body(&sink)
+    try sink.close()
+    return url
   }
 
   func render(template name: String, _ view: ReportView) throws(ReportError) -> String {

@@ -242,6 +242,28 @@ struct ReportFormatTests {
     #expect(CSV.field("\tx") == "'\tx" && CSV.field("a,b") == "\"a,b\"")
   }
 
+  @Test("writing every format at once gives each file render() gives, in the formats' order, each once")
+  func writeAtOnce() throws {
+    let input = try Sample.input()
+    let renderer = try ReportRenderer(templates: BundledTemplates.all())
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "write-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    // Asked twice for CSV: written once, not by two jobs at the same time.
+    let written = try renderer.write([.csv, .md, .json, .csv, .html], input, to: directory, allChecks: true)
+    #expect(
+      written.map(\.lastPathComponent) == [
+        "services.csv", "checks.csv", "hosts.csv", "report.md", "report.html", "report.json",
+      ])
+    for format in ReportFormat.allCases {
+      for (name, text) in try renderer.render(format, input) {
+        let file = try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
+        #expect(file == text, "\(name)")
+      }
+    }
+  }
+
   @Test("--templates: a template of the same name replaces the bundled one")
   func override() throws {
     var templates = BundledTemplates.all()
