@@ -13,6 +13,15 @@ func temporaryDirectory(_ name: String) throws -> URL {
   return url
 }
 
+/// A new scan of `planned` hosts in a fresh directory, and its store.
+func newStore(_ name: String, planned: [String]) throws -> (directory: URL, store: ScanStore) {
+  let directory = try temporaryDirectory(name).appendingPathComponent("s")
+  let metadata = ScanMetadata(
+    id: "t", toolVersion: "test", probeVersion: 1, mode: .ssh, startedAt: Date(), targets: [],
+    plannedHosts: planned)
+  return (directory, try ScanStore.create(at: directory, metadata: metadata))
+}
+
 func mode(_ path: String) throws -> Int {
   let attributes = try FileManager.default.attributesOfItem(atPath: path)
   return (attributes[.posixPermissions] as? NSNumber)?.intValue ?? -1
@@ -90,20 +99,16 @@ struct LocalScanTests {
 
   @Test("a torn last line is dropped, not mis-read; a host written twice keeps its last line")
   func tornLine() async throws {
-    let directory = try temporaryDirectory("torn")
-    let metadata = ScanMetadata(
-      id: "t", toolVersion: "test", probeVersion: 1, mode: .ssh, startedAt: Date(), targets: [],
-      plannedHosts: ["a", "b"])
-    let store = try ScanStore.create(at: directory.appendingPathComponent("s"), metadata: metadata)
+    let (directory, store) = try newStore("torn", planned: ["a", "b"])
     try await store.append(HostReport(name: "a", status: HostStatus(.timeout, reason: "slow")), evidence: nil)
     try await store.append(HostReport(name: "a", status: HostStatus(.ok)), evidence: nil)
     try await store.append(HostReport(name: "b", status: HostStatus(.ok)), evidence: nil)
     await store.close()
-    let hostsFile = directory.appendingPathComponent("s/hosts.jsonl")
+    let hostsFile = directory.appendingPathComponent("hosts.jsonl")
     var data = try Data(contentsOf: hostsFile)
     data.removeLast(10)
     try data.write(to: hostsFile)
-    let loaded = try loadScan(directory.appendingPathComponent("s"))
+    let loaded = try loadScan(directory)
     #expect(loaded.scan.hosts.map(\.name) == ["a"])
     #expect(loaded.scan.hosts.first?.status.code == .ok)
     #expect(loaded.skippedLines == [3])
@@ -111,11 +116,7 @@ struct LocalScanTests {
 
   @Test("hosts read back share one copy of equal hardening settings; different ones stay apart")
   func sharedSettings() async throws {
-    let directory = try temporaryDirectory("shared")
-    let metadata = ScanMetadata(
-      id: "t", toolVersion: "test", probeVersion: 1, mode: .ssh, startedAt: Date(), targets: [],
-      plannedHosts: ["a", "b", "c"])
-    let store = try ScanStore.create(at: directory.appendingPathComponent("s"), metadata: metadata)
+    let (directory, store) = try newStore("shared", planned: ["a", "b", "c"])
     func host(_ name: String, privateTmp: Bool) -> HostReport {
       var settings = HardeningSettings()
       settings.privateTmp = Setting(
@@ -128,7 +129,7 @@ struct LocalScanTests {
     try await store.append(host("b", privateTmp: true), evidence: nil)
     try await store.append(host("c", privateTmp: false), evidence: nil)
     await store.close()
-    let hosts = try loadScan(directory.appendingPathComponent("s")).scan.hosts
+    let hosts = try loadScan(directory).scan.hosts
     let settings = hosts.compactMap { $0.services.first?.hardening }
     try #require(settings.count == 3)
     #expect(settings[0].sharesStorage(with: settings[1]))
@@ -138,11 +139,7 @@ struct LocalScanTests {
 
   @Test("hosts read back share one copy of equal checks and directives; different ones stay apart")
   func sharedChecksAndDirectives() async throws {
-    let directory = try temporaryDirectory("shared-checks")
-    let metadata = ScanMetadata(
-      id: "t", toolVersion: "test", probeVersion: 1, mode: .ssh, startedAt: Date(), targets: [],
-      plannedHosts: ["a", "b", "c"])
-    let store = try ScanStore.create(at: directory.appendingPathComponent("s"), metadata: metadata)
+    let (directory, store) = try newStore("shared-checks", planned: ["a", "b", "c"])
     func host(_ name: String, exposure: Int) -> HostReport {
       var service = ServiceRecord(id: "x.service", loadState: "loaded")
       service.checks = [
@@ -165,7 +162,7 @@ struct LocalScanTests {
     let written = [host("a", exposure: 5), host("b", exposure: 5), host("c", exposure: 3)]
     for report in written { try await store.append(report, evidence: nil) }
     await store.close()
-    let hosts = try loadScan(directory.appendingPathComponent("s")).scan.hosts
+    let hosts = try loadScan(directory).scan.hosts
     let services = hosts.compactMap(\.services.first)
     try #require(services.count == 3)
     #expect(services == written.compactMap(\.services.first))
@@ -180,12 +177,8 @@ struct LocalScanTests {
   @Test(
     "hosts.jsonl decoded in parallel batches: file order, the later line of a host wins, bad lines numbered")
   func parallelBatches() async throws {
-    let directory = try temporaryDirectory("batches")
     let names = (0..<300).map { "host\($0)" }
-    let metadata = ScanMetadata(
-      id: "t", toolVersion: "test", probeVersion: 1, mode: .ssh, startedAt: Date(), targets: [],
-      plannedHosts: names)
-    let store = try ScanStore.create(at: directory.appendingPathComponent("s"), metadata: metadata)
+    let (directory, store) = try newStore("batches", planned: names)
     for name in names {
       var report = HostReport(name: name, status: HostStatus(.timeout, reason: "first"))
       report.services = [ServiceRecord(id: "\(name).service", loadState: "loaded")]
@@ -196,12 +189,12 @@ struct LocalScanTests {
       try await store.append(HostReport(name: name, status: HostStatus(.ok)), evidence: nil)
     }
     await store.close()
-    let hostsFile = directory.appendingPathComponent("s/hosts.jsonl")
+    let hostsFile = directory.appendingPathComponent("hosts.jsonl")
     var lines = try String(contentsOf: hostsFile, encoding: .utf8).split(separator: "\n").map(String.init)
     lines.insert("{not json", at: 150)
     try (lines.joined(separator: "\n") + "\n").write(to: hostsFile, atomically: true, encoding: .utf8)
     // Reads of 4 KB: a few lines per batch, many batches.
-    let loaded = try loadScan(directory.appendingPathComponent("s"), readSize: 4096)
+    let loaded = try loadScan(directory, readSize: 4096)
     #expect(loaded.skippedLines == [151])
     #expect(loaded.scan.hosts.map(\.name) == names)
     let statuses = loaded.scan.hosts.map(\.status.reason)
@@ -211,12 +204,8 @@ struct LocalScanTests {
 
   @Test("hosts.jsonl is read in pieces: lines longer than a read and across reads come back whole")
   func longLines() async throws {
-    let directory = try temporaryDirectory("long")
     let names = ["a", "b", "c", "d"]
-    let metadata = ScanMetadata(
-      id: "t", toolVersion: "test", probeVersion: 1, mode: .ssh, startedAt: Date(), targets: [],
-      plannedHosts: names)
-    let store = try ScanStore.create(at: directory.appendingPathComponent("s"), metadata: metadata)
+    let (directory, store) = try newStore("long", planned: names)
     // 3 MB, 5 MB (longer than one 4 MB read), 10 bytes of text, 3 MB: lines end inside reads.
     let sizes = [3_000_000, 5_000_000, 10, 3_000_000]
     for (name, size) in zip(names, sizes) {
@@ -227,7 +216,7 @@ struct LocalScanTests {
       try await store.append(report, evidence: nil)
     }
     await store.close()
-    let loaded = try loadScan(directory.appendingPathComponent("s"), readSize: 4 << 20)
+    let loaded = try loadScan(directory, readSize: 4 << 20)
     #expect(loaded.skippedLines.isEmpty)
     #expect(loaded.scan.hosts.map(\.name) == names)
     #expect(loaded.scan.hosts.map { $0.services.first?.description?.utf8.count } == sizes)
