@@ -44,7 +44,20 @@ let serviceCount = Int(argument("--services", default: "150")) ?? 150
 let output = URL(fileURLWithPath: argument("-o", default: "bench-offline"))
 try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
 
-let real = try loadScan(source)
+let real: LoadedScan
+do {
+  real = try loadScan(source)
+} catch {
+  // Benchmarks/run passes the scan it recorded from the real fleet.
+  FileHandle.standardError.write(
+    Data(
+      """
+      unitaudit-bench: \(error)
+      usage: unitaudit-bench --from SCAN --hosts N --services S [--load-sample N] [--keep-sample] [--profile] -o DIR
+
+      """.utf8))
+  exit(2)
+}
 let templates = real.scan.hosts.filter { $0.status.code.hasData }
 guard !templates.isEmpty else {
   print("no scanned hosts in \(source.path)")

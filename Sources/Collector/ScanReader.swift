@@ -18,8 +18,26 @@ public func loadScan(_ directory: URL) throws -> LoadedScan {
 func loadScan(_ directory: URL, readSize: Int) throws -> LoadedScan {
   let metaURL = directory.appendingPathComponent(ScanStore.metadataFile)
   let metadata: ScanMetadata
+  var isDirectory: ObjCBool = false
+  guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) else {
+    throw ScanStoreError.notAScan(directory.path, "no such directory")
+  }
+  guard isDirectory.boolValue else {
+    throw ScanStoreError.notAScan(
+      directory.path, "a file, not a scan directory (`unitaudit scan -o DIR` makes one)")
+  }
+  guard FileManager.default.fileExists(atPath: metaURL.path) else {
+    throw ScanStoreError.notAScan(
+      directory.path, "it has no \(ScanStore.metadataFile) (`unitaudit scan -o DIR` makes a scan directory)")
+  }
   do {
-    let data = try Data(contentsOf: metaURL)
+    let data: Data
+    do {
+      data = try Data(contentsOf: metaURL)
+    } catch {
+      throw ScanStoreError.notAScan(
+        directory.path, "cannot read \(ScanStore.metadataFile): \(error.localizedDescription)")
+    }
     if let probe = try? JSONDecoder().decode(SchemaProbe.self, from: data),
       !ScanMetadata.readableSchemaVersions.contains(probe.schemaVersion)
     {
@@ -28,6 +46,9 @@ func loadScan(_ directory: URL, readSize: Int) throws -> LoadedScan {
     metadata = try ScanCoding.decoder.decode(ScanMetadata.self, from: data)
   } catch let error as ScanStoreError {
     throw error
+  } catch let error as DecodingError {
+    throw ScanStoreError.notAScan(
+      directory.path, "\(ScanStore.metadataFile) is not a scan's metadata: \(describe(error))")
   } catch {
     throw ScanStoreError.notAScan(directory.path, "cannot read \(ScanStore.metadataFile): \(error)")
   }
@@ -73,6 +94,22 @@ func loadScan(_ directory: URL, readSize: Int) throws -> LoadedScan {
     take([pending[...]])
   }
   return LoadedScan(scan: Scan(metadata: metadata, hosts: hosts), skippedLines: skipped)
+}
+
+/// A decoding error in words: what is wrong, and at which key.
+private func describe(_ error: DecodingError) -> String {
+  func path(_ context: DecodingError.Context) -> String {
+    let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
+    return keys.isEmpty ? "" : " at \(keys.joined(separator: "."))"
+  }
+  switch error {
+  case .dataCorrupted(let context):
+    return context.codingPath.isEmpty ? "not valid JSON" : "\(context.debugDescription)\(path(context))"
+  case .keyNotFound(let key, let context): return "'\(key.stringValue)' is missing\(path(context))"
+  case .typeMismatch(_, let context), .valueNotFound(_, let context):
+    return "\(context.debugDescription)\(path(context))"
+  @unknown default: return "\(error)"
+  }
 }
 
 private struct SchemaProbe: Decodable {

@@ -87,6 +87,34 @@ struct LocalScanTests {
     #expect(again.services == report.services)
   }
 
+  @Test("reading what is not a scan says what it is, in words")
+  func notAScan() throws {
+    let directory = try temporaryDirectory("not-a-scan")
+    func message(_ url: URL) -> String {
+      do {
+        _ = try loadScan(url)
+        return "read"
+      } catch {
+        return "\(error)"
+      }
+    }
+    let file = directory.appendingPathComponent("file")
+    try Data("x".utf8).write(to: file)
+    let missing = message(directory.appendingPathComponent("missing"))
+    #expect(missing.hasSuffix("is not a readable unitaudit scan: no such directory"), "\(missing)")
+    #expect(message(file).contains("a file, not a scan directory"), "\(message(file))")
+    #expect(message(directory).contains("it has no scan.json"), "\(message(directory))")
+    let metadata = directory.appendingPathComponent("scan.json")
+    try Data("{nope".utf8).write(to: metadata)
+    #expect(
+      message(directory).hasSuffix("scan.json is not a scan's metadata: not valid JSON"),
+      "\(message(directory))")
+    try Data(#"{"schemaVersion":2}"#.utf8).write(to: metadata)
+    #expect(
+      message(directory).hasSuffix("scan.json is not a scan's metadata: 'id' is missing"),
+      "\(message(directory))")
+  }
+
   @Test("a new scan refuses a directory that is not empty")
   func refusesNonEmpty() throws {
     let directory = try temporaryDirectory("nonempty")
