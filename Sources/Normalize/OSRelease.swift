@@ -84,26 +84,24 @@ public func parseShowBlocks(_ text: String) -> [[String: String]] {
 /// character that is not "\n".
 func textLines(_ text: String) -> [Substring] {
   var text = text
-  text.makeContiguousUTF8()
-  let utf8 = text.utf8
   // Each line as byte offsets, found with memchr; "\n" and "\r" are ASCII, so every cut falls
   // between scalars and the Substrings are made straight from UTF-8 offsets.
-  let ranges: [Range<Int>] =
-    utf8.withContiguousStorageIfAvailable { buffer in
-      guard let base = buffer.baseAddress else { return [0..<0] }
-      var ranges: [Range<Int>] = []
-      var start = 0
-      while true {
-        let end =
-          memchr(base + start, Int32(UInt8(ascii: "\n")), buffer.count - start).map {
-            base.distance(to: $0.assumingMemoryBound(to: UInt8.self))
-          } ?? buffer.count
-        let cut = end > start && buffer[end - 1] == UInt8(ascii: "\r") ? end - 1 : end
-        ranges.append(start..<cut)
-        guard end < buffer.count else { return ranges }
-        start = end + 1
-      }
-    } ?? []
+  let ranges: [Range<Int>] = text.withUTF8 { buffer in
+    guard let base = buffer.baseAddress else { return [0..<0] }
+    var ranges: [Range<Int>] = []
+    var start = 0
+    while true {
+      let end =
+        memchr(base + start, Int32(UInt8(ascii: "\n")), buffer.count - start).map {
+          base.distance(to: $0.assumingMemoryBound(to: UInt8.self))
+        } ?? buffer.count
+      let cut = end > start && buffer[end - 1] == UInt8(ascii: "\r") ? end - 1 : end
+      ranges.append(start..<cut)
+      guard end < buffer.count else { return ranges }
+      start = end + 1
+    }
+  }
+  let utf8 = text.utf8
   return ranges.map { range in
     text[
       utf8.index(
