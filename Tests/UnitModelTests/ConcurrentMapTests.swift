@@ -12,14 +12,4 @@ struct ConcurrentMapTests {
       #expect(numbers.concurrentMap { $0 % 2 == 0 ? nil : $0 } == numbers.map { $0 % 2 == 0 ? nil : $0 })
     }
   }
-
-  @Test("runs the elements on more than one thread when there is work for them")
-  func usesThreads() {
-    guard ProcessInfo.processInfo.activeProcessorCount > 1 else { return }
-    let threads = Array(0..<64).concurrentMap { _ -> String in
-      usleep(5_000)
-      return "\(pthread_self())"
-    }
-    #expect(Set(threads).count > 1)
-  }
 }
