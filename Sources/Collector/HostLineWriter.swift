@@ -168,7 +168,6 @@ public enum HostLineWriter {
     value.appendJSON(to: &out)
   }
 
-  /// The sorted check fields of the service before, each with its JSON key (`"FIELD":`).
   /// The sorted check fields of the service before, each with its JSON key (`"FIELD":`), and
   /// the check it had there with that check's number.
   public struct CheckOrder {
