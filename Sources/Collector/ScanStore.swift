@@ -136,11 +136,15 @@ public actor ScanStore {
   private func writeEvidence(_ evidence: HostEvidence, for host: String) throws -> String {
     let relative = "\(Self.evidenceDirectory)/\(evidenceName(for: host))"
     let folder = directory.appendingPathComponent(relative)
-    do {
-      try FileManager.default.createDirectory(
-        at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-    } catch {
-      throw ScanStoreError.cannotCreate(folder.path, "\(error.localizedDescription)")
+    // `evidence/` is made with the store, so one mkdir mostly does; FileManager checks every
+    // level of the path each time.
+    if mkdir(folder.path, 0o700) != 0 && errno != EEXIST {
+      do {
+        try FileManager.default.createDirectory(
+          at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+      } catch {
+        throw ScanStoreError.cannotCreate(folder.path, "\(error.localizedDescription)")
+      }
     }
     let meta = EvidenceMeta(
       host: evidence.host, nonce: evidence.nonce, probeVersion: evidence.probeVersion,

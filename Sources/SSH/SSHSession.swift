@@ -327,8 +327,8 @@ public final class SSHSession {
     }
     ssh_channel_send_eof(channel)
 
-    var stdout: [UInt8] = []
-    var stderr: [UInt8] = []
+    var stdout = ChunkedBytes()
+    var stderr = ChunkedBytes()
     var truncated = false
     var lost: String?
     var buffer = [UInt8](repeating: 0, count: 65536)
@@ -345,9 +345,9 @@ public final class SSHSession {
         return false
       }
       if isStderr == 0 {
-        stdout.append(contentsOf: buffer[0..<Int(count)])
+        stdout.append(buffer[0..<Int(count)])
       } else {
-        stderr.append(contentsOf: buffer[0..<Int(count)])
+        stderr.append(buffer[0..<Int(count)])
       }
       return true
     }
@@ -380,7 +380,8 @@ public final class SSHSession {
       ssh_channel_close(channel)
     }
     return SSHCommandResult(
-      stdout: stdout, stderr: stderr, exitStatus: status, truncated: truncated, connectionLost: lost,
+      stdout: stdout.joined(), stderr: stderr.joined(), exitStatus: status, truncated: truncated,
+      connectionLost: lost,
       acceptedHostKey: acceptedHostKey,
       warnings: warnings)
   }
@@ -393,6 +394,27 @@ public final class SSHSession {
   /// `~/.ssh/known_hosts` of the user running unitaudit.
   public static var defaultKnownHostsFile: String {
     (ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()) + "/.ssh/known_hosts"
+  }
+}
+
+/// Bytes read a piece at a time and joined once, at the end. Appending each piece to one
+/// array made it grow a dozen times for a megabyte of output, each time copying what it held
+/// into freshly mapped memory; the pieces are small enough to come from reused heap memory.
+struct ChunkedBytes {
+  private var chunks: [[UInt8]] = []
+  private(set) var count = 0
+
+  mutating func append(_ piece: ArraySlice<UInt8>) {
+    chunks.append(Array(piece))
+    count += piece.count
+  }
+
+  /// The pieces in order, in one array of exactly their size.
+  func joined() -> [UInt8] {
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(count)
+    for chunk in chunks { bytes += chunk }
+    return bytes
   }
 }
 

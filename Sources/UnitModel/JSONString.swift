@@ -8,7 +8,14 @@ public enum JSONString {
   /// True when `value` goes between the quotes as it is (nothing to escape). The lead bytes
   /// 0xC2 (C1 controls) and 0xE2 (overrides, separators) send a value to the careful path.
   static func isPlain(_ value: String, scriptSafe: Bool) -> Bool {
-    value.utf8.allSatisfy { byte in
+    var value = value
+    return value.withUTF8 { isPlain($0, scriptSafe: scriptSafe) }
+  }
+
+  /// The same test on the string's UTF-8 bytes in place (a tight loop; walking
+  /// `String.UTF8View` index by index was a tenth of writing a host's line).
+  static func isPlain(_ bytes: UnsafeBufferPointer<UInt8>, scriptSafe: Bool) -> Bool {
+    bytes.allSatisfy { byte in
       byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") && byte != 0xC2 && byte != 0xE2
         && !(scriptSafe
           && (byte == UInt8(ascii: "<") || byte == UInt8(ascii: ">") || byte == UInt8(ascii: "&")))
@@ -52,13 +59,15 @@ public enum JSONString {
 
   /// The same literal, appended to UTF-8 bytes.
   public static func append(_ value: String, to out: inout [UInt8], scriptSafe: Bool = false) {
-    if isPlain(value, scriptSafe: scriptSafe) {
+    var value = value
+    let plain = value.withUTF8 { bytes in
+      guard isPlain(bytes, scriptSafe: scriptSafe) else { return false }
       out.append(UInt8(ascii: "\""))
-      out.append(contentsOf: value.utf8)
+      out.append(contentsOf: bytes)
       out.append(UInt8(ascii: "\""))
-    } else {
-      out.append(contentsOf: quoted(value, scriptSafe: scriptSafe).utf8)
+      return true
     }
+    if !plain { out.append(contentsOf: quoted(value, scriptSafe: scriptSafe).utf8) }
   }
 
   public static func quoted(_ value: String, scriptSafe: Bool = false) -> String {

@@ -90,6 +90,9 @@ struct ProbeScriptTests {
     #expect(!FileManager.default.fileExists(atPath: pwned), "a unit name was executed")
 
     let calls = try String(contentsOfFile: log, encoding: .utf8).components(separatedBy: "=====\n")
+    // The pattern spares PID 1 the enablement state of every other kind of unit file.
+    let unitFiles = try #require(calls.first { $0.hasPrefix("list-unit-files\n") })
+    #expect(unitFiles.hasSuffix("\n*.service\n"))
     let show = try #require(calls.first { $0.hasPrefix("show\n") })
     let showUnits = show.components(separatedBy: "\n").drop { $0 != "--" }.dropFirst().filter { !$0.isEmpty }
     #expect(showUnits == ["good.service", "masked.service", #"ok@x\x2dy.service"#])
