@@ -109,11 +109,18 @@ public struct SecurityCheck: Codable, Sendable, Hashable {
     hasher.combine(exposure)
   }
 
+  /// A check as a stored host holds it: its number in the host's `checkTable`, which
+  /// `HostReport`'s decoding resolves. For readers of stored services other than `init(from:)`.
+  public static func stored(number: Int) -> SecurityCheck {
+    var check = SecurityCheck(name: "", description: "", set: nil, exposure: nil)
+    check.tableIndex = number
+    return check
+  }
+
   /// Reads either form: the check itself, or its number in the host's table.
   public init(from decoder: any Decoder) throws {
     if let index = try? decoder.singleValueContainer().decode(Int.self) {
-      self.init(name: "", description: "", set: nil, exposure: nil)
-      tableIndex = index
+      self = .stored(number: index)
       return
     }
     let container = try decoder.container(keyedBy: CodingKeys.self)

@@ -1,4 +1,5 @@
 import Coverage
+import Foundation
 import Inventory
 import Normalize
 import UnitModel
@@ -9,6 +10,7 @@ import UnitModel
 /// (Tests/FuzzTests) both report it as one.
 public enum FuzzTarget: String, CaseIterable, Sendable {
   case cat, show, securityJSON = "security-json", securityText = "security-text", probe, inventory, baseline
+  case hostLine = "host-line"
 
   /// The nonce of the recorded probe output the `probe` target's seeds come from.
   public static let probeNonce = "32a6f83413e02f5232b52fd4d1b6b145"
@@ -60,6 +62,15 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
           _ = try YAMLInventory.parseAnsible(root, source: "fuzz.inv")
         }
       } catch { check(error) }
+    case .hostLine:
+      // A scan's line as the fast reader takes it is the line as JSONDecoder reads it (the
+      // reader of `unitaudit report` hands JSONDecoder every line the fast one does not take).
+      if let fast = try? JSONValueDecoder.decode(HostReport.self, fromUTF8: input) {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        let slow = try? decoder.decode(HostReport.self, from: Data(input))
+        precondition(slow == fast, "JSONValueDecoder and JSONDecoder read a line differently")
+      }
     case .baseline:
       do throws(BaselineError) {
         _ = try BaselineParser.parse(text, file: "fuzz.yml")

@@ -123,6 +123,18 @@ struct FuzzTests {
     )
   }
 
+  @Test("hosts.jsonl lines: the fast reader's host is JSONDecoder's host")
+  func hostLine() throws {
+    let seed = try Self.file("FuzzTests/Seeds/host-line.json")
+    Self.fuzz(
+      .hostLine, seeds: [seed],
+      tokens: [
+        "{", "}", "[", "]", "\"", "\\", ",", ":", "null", "true", "0", "1.5", "\\u00e9", "\\udc00",
+        "\"name\":\"x\",", "\"checks\":{\"PrivateTmp\":0}", "\"2026-11-20T10:00:00Z\"",
+      ]
+    )
+  }
+
   @Test("the probe's sections, normalized whole: no crash, same answer twice")
   func probe() throws {
     let nonce = FuzzTarget.probeNonce

@@ -1,0 +1,185 @@
+import UnitModel
+
+/// Services as a scan stores them (`hosts.jsonl`), read straight from the parsed JSON: each
+/// member is visited once, where `ServiceRecord`'s `init(from:)` asks for each key in turn
+/// and goes through the `Decodable` machinery for every string, directive and file. Services
+/// are nearly all of a stored host.
+///
+/// It answers only for the shape the writer gives; anything else (a member it does not know,
+/// a member twice, a type other than the writer's, a check written out instead of numbered)
+/// is nil, and `init(from:)` reads the service instead. So a field added to `ServiceRecord`
+/// and not here is read the slow way, never dropped.
+extension ServiceRecord {
+  init?(stored value: JSONValue) {
+    guard case .object(let members) = value else { return nil }
+    var record = ServiceRecord(id: "", loadState: "")
+    var seen: UInt32 = 0
+    // Each member once: a key's bit is set when it is read.
+    func first(_ bit: UInt32) -> Bool {
+      defer { seen |= bit }
+      return seen & bit == 0
+    }
+    for member in members {
+      let value = member.value
+      switch member.key {
+      case "id":
+        guard first(1 << 0), let text = value.string else { return nil }
+        record.id = text
+      case "loadState":
+        guard first(1 << 1), let text = value.string else { return nil }
+        record.loadState = text
+      case "aliases":
+        guard first(1 << 2), let names = value.strings else { return nil }
+        record.aliases = names
+      case "dropInPaths":
+        guard first(1 << 3), let paths = value.strings else { return nil }
+        record.dropInPaths = paths
+      case "description":
+        guard first(1 << 4), let text = value.optionalString else { return nil }
+        record.description = text
+      case "activeState":
+        guard first(1 << 5), let text = value.optionalString else { return nil }
+        record.activeState = text
+      case "subState":
+        guard first(1 << 6), let text = value.optionalString else { return nil }
+        record.subState = text
+      case "unitFileState":
+        guard first(1 << 7), let text = value.optionalString else { return nil }
+        record.unitFileState = text
+      case "type":
+        guard first(1 << 8), let text = value.optionalString else { return nil }
+        record.type = text
+      case "fragmentPath":
+        guard first(1 << 9), let text = value.optionalString else { return nil }
+        record.fragmentPath = text
+      case "sourcePath":
+        guard first(1 << 10), let text = value.optionalString else { return nil }
+        record.sourcePath = text
+      case "files":
+        guard first(1 << 11), let files = value.items(UnitFileRef.init(stored:)) else { return nil }
+        record.files = files
+      case "directives":
+        guard first(1 << 12), let directives = value.items(Directive.init(stored:)) else { return nil }
+        record.directives = directives
+      case "hardening":
+        // 34 settings of eight value types: the generic reader, once per service.
+        guard first(1 << 13), let settings = try? JSONValueDecoder.decode(HardeningSettings.self, from: value)
+        else { return nil }
+        record.hardening = settings
+      case "overall":
+        guard first(1 << 14) else { return nil }
+        if case .null = value { continue }
+        guard let overall = try? JSONValueDecoder.decode(OverallExposure.self, from: value) else {
+          return nil
+        }
+        record.overall = overall
+      case "checks":
+        guard first(1 << 15), case .object(let fields) = value else { return nil }
+        var checks: [String: SecurityCheck] = [:]
+        checks.reserveCapacity(fields.count)
+        for field in fields {
+          // A number in the host's table (an older line writes the check out: read slowly).
+          guard case .number(let text) = field.value, let number = Int(text),
+            checks.updateValue(.stored(number: number), forKey: field.key) == nil
+          else { return nil }
+        }
+        record.checks = checks
+      default:
+        return nil
+      }
+    }
+    // The members `init(from:)` requires.
+    let required: UInt32 = 1 << 0 | 1 << 1 | 1 << 2 | 1 << 3 | 1 << 11 | 1 << 12 | 1 << 13 | 1 << 15
+    guard seen & required == required else { return nil }
+    self = record
+  }
+}
+
+extension UnitFileRef {
+  init?(stored value: JSONValue) {
+    guard case .object(let members) = value, members.count == 3 else { return nil }
+    var path: String?
+    var origin: FileOrigin?
+    var isDropIn: Bool?
+    for member in members {
+      switch member.key {
+      case "path" where path == nil: path = member.value.string
+      case "origin" where origin == nil: origin = member.value.string.flatMap(FileOrigin.init(rawValue:))
+      case "isDropIn" where isDropIn == nil: isDropIn = member.value.bool
+      default: return nil
+      }
+    }
+    guard let path, let origin, let isDropIn else { return nil }
+    self.init(path: path, isDropIn: isDropIn)
+    self.origin = origin
+  }
+}
+
+extension Directive {
+  init?(stored value: JSONValue) {
+    guard case .object(let members) = value, members.count == 4 else { return nil }
+    var section: String?
+    var key: String?
+    var text: String?
+    var source: Provenance?
+    for member in members {
+      switch member.key {
+      case "section" where section == nil: section = member.value.string
+      case "key" where key == nil: key = member.value.string
+      case "value" where text == nil: text = member.value.string
+      case "source" where source == nil: source = Provenance(stored: member.value)
+      default: return nil
+      }
+    }
+    guard let section, let key, let text, let source else { return nil }
+    self.init(section: section, key: key, value: text, source: source)
+  }
+}
+
+extension Provenance {
+  init?(stored value: JSONValue) {
+    guard case .object(let members) = value, members.count == 3 else { return nil }
+    var file: String?
+    var line: Int?
+    var origin: FileOrigin?
+    for member in members {
+      switch member.key {
+      case "file" where file == nil: file = member.value.string
+      case "line" where line == nil:
+        guard case .number(let text) = member.value else { return nil }
+        line = Int(text)
+      case "origin" where origin == nil: origin = member.value.string.flatMap(FileOrigin.init(rawValue:))
+      default: return nil
+      }
+    }
+    guard let file, let line, let origin else { return nil }
+    self.init(file: file, line: line, origin: origin)
+  }
+}
+
+extension JSONValue {
+  /// An array, each item read by `read`; nil when this is not an array or an item does not read.
+  fileprivate func items<Item>(_ read: (JSONValue) -> Item?) -> [Item]? {
+    guard case .array(let values) = self else { return nil }
+    var items: [Item] = []
+    items.reserveCapacity(values.count)
+    for value in values {
+      guard let item = read(value) else { return nil }
+      items.append(item)
+    }
+    return items
+  }
+
+  /// An array of strings; nil for anything else.
+  fileprivate var strings: [String]? { items(\.string) }
+
+  /// `.some(nil)` for null (an optional member JSONDecoder reads as nil), the text for a
+  /// string, nil for anything else.
+  fileprivate var optionalString: String?? {
+    switch self {
+    case .null: .some(nil)
+    case .string(let text): .some(text)
+    default: nil
+    }
+  }
+}
