@@ -2,9 +2,10 @@ import Foundation
 import UnitModel
 
 /// Decodes a `Decodable` value from a parsed `JSONValue`, as Foundation's `JSONDecoder` with
-/// ISO 8601 dates would from the same text, several times faster: members are found by a
-/// linear search of the object's list (scan types have at most a few dozen keys), with no
-/// dictionary built per object and no coding path kept.
+/// ISO 8601 dates would from the same text, several times faster: members are found in the
+/// object's list itself (by binary search when its keys are sorted, as unitaudit writes
+/// them), with no dictionary built per object and no coding path kept; stored services are
+/// read member by member (`ServiceRecord(stored:)`).
 ///
 /// It is strict where `JSONDecoder` is lenient: a number that is not exactly an integer of
 /// the asked type, or a type other than the one asked for, is an error. A caller that needs
