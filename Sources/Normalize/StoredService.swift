@@ -97,67 +97,54 @@ extension ServiceRecord {
 
 extension UnitFileRef {
   init?(stored value: JSONValue) {
-    guard case .object(let members) = value, members.count == 3 else { return nil }
-    var path: String?
-    var origin: FileOrigin?
-    var isDropIn: Bool?
-    for member in members {
-      switch member.key {
-      case "path" where path == nil: path = member.value.string
-      case "origin" where origin == nil: origin = member.value.string.flatMap(FileOrigin.init(rawValue:))
-      case "isDropIn" where isDropIn == nil: isDropIn = member.value.bool
-      default: return nil
-      }
-    }
-    guard let path, let origin, let isDropIn else { return nil }
+    guard let members = value.exactly(Self.storedKeys), let path = members[0].string,
+      let origin = members[1].string.flatMap(FileOrigin.init(rawValue:)), let isDropIn = members[2].bool
+    else { return nil }
     self.init(path: path, isDropIn: isDropIn)
     self.origin = origin
   }
+
+  private static let storedKeys = ["path", "origin", "isDropIn"]
 }
 
 extension Directive {
   init?(stored value: JSONValue) {
-    guard case .object(let members) = value, members.count == 4 else { return nil }
-    var section: String?
-    var key: String?
-    var text: String?
-    var source: Provenance?
-    for member in members {
-      switch member.key {
-      case "section" where section == nil: section = member.value.string
-      case "key" where key == nil: key = member.value.string
-      case "value" where text == nil: text = member.value.string
-      case "source" where source == nil: source = Provenance(stored: member.value)
-      default: return nil
-      }
-    }
-    guard let section, let key, let text, let source else { return nil }
+    guard let members = value.exactly(Self.storedKeys), let section = members[0].string,
+      let key = members[1].string, let text = members[2].string, let source = Provenance(stored: members[3])
+    else { return nil }
     self.init(section: section, key: key, value: text, source: source)
   }
+
+  private static let storedKeys = ["section", "key", "value", "source"]
 }
 
 extension Provenance {
   init?(stored value: JSONValue) {
-    guard case .object(let members) = value, members.count == 3 else { return nil }
-    var file: String?
-    var line: Int?
-    var origin: FileOrigin?
-    for member in members {
-      switch member.key {
-      case "file" where file == nil: file = member.value.string
-      case "line" where line == nil:
-        guard case .number(let text) = member.value else { return nil }
-        line = Int(text)
-      case "origin" where origin == nil: origin = member.value.string.flatMap(FileOrigin.init(rawValue:))
-      default: return nil
-      }
-    }
-    guard let file, let line, let origin else { return nil }
+    guard let members = value.exactly(Self.storedKeys), let file = members[0].string,
+      case .number(let digits) = members[1], let line = Int(digits),
+      let origin = members[2].string.flatMap(FileOrigin.init(rawValue:))
+    else { return nil }
     self.init(file: file, line: line, origin: origin)
   }
+
+  private static let storedKeys = ["file", "line", "origin"]
 }
 
 extension JSONValue {
+  /// The values of an object that has exactly the members `keys`, each once, in the order of
+  /// `keys`; nil for anything else.
+  fileprivate func exactly(_ keys: [String]) -> [JSONValue]? {
+    guard case .object(let members) = self, members.count == keys.count else { return nil }
+    var values = [JSONValue](repeating: .null, count: keys.count)
+    var seen = 0
+    for member in members {
+      guard let slot = keys.firstIndex(of: member.key), seen & 1 << slot == 0 else { return nil }
+      seen |= 1 << slot
+      values[slot] = member.value
+    }
+    return values
+  }
+
   /// An array, each item read by `read`; nil when this is not an array or an item does not read.
   fileprivate func items<Item>(_ read: (JSONValue) -> Item?) -> [Item]? {
     guard case .array(let values) = self else { return nil }
