@@ -52,10 +52,20 @@ public struct Exposure: Codable, Sendable, Hashable, Comparable, CustomStringCon
 
   public static func < (lhs: Exposure, rhs: Exposure) -> Bool { lhs.tenths < rhs.tenths }
 
+  /// A score given as a number, rounded to tenths and kept within 0–10 as `init(tenths:)`
+  /// keeps it (clamped before it becomes an integer: `1e300` tenths do not fit in an `Int`);
+  /// nil for NaN.
+  public init?(value: Double) {
+    guard !value.isNaN else { return nil }
+    self.init(tenths: Int((min(max(value, 0), 10) * 10).rounded()))
+  }
+
   public init(from decoder: any Decoder) throws {
     let container = try decoder.singleValueContainer()
-    let number = try container.decode(Double.self)
-    self.init(tenths: Int((number * 10).rounded()))
+    guard let exposure = Exposure(value: try container.decode(Double.self)) else {
+      throw DecodingError.dataCorruptedError(in: container, debugDescription: "an exposure is not a number")
+    }
+    self = exposure
   }
 
   public func encode(to encoder: any Encoder) throws {

@@ -226,7 +226,7 @@ struct CheckCommand: ParsableCommand {
     let console = Console(quiet: false)
     let (baseline, required) = try usageErrors { try selection.load() }
     let hosts = try usageErrors { try loadHosts(scan, console: console) }
-    let limit = maxExposure.map { Exposure(tenths: Int(($0 * 10).rounded())) }
+    let limit = maxExposure.flatMap(Exposure.init(value:))
     let violations = PolicyCheck.violations(
       hosts: hosts, baseline: baseline, required: required, maxExposure: limit,
       failOnExpiredWaivers: failOnExpiredWaivers, today: selection.day)

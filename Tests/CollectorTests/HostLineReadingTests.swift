@@ -82,6 +82,8 @@ struct HostLineReadingTests {
       (#""groups":[]"#, #""groups":{}"#),
       (#""startedAt":"2026-11-20T10:00:00Z""#, #""startedAt":"yesterday""#),
       (#""startedAt":"2026-11-20T10:00:00Z""#, #""startedAt":1795000000"#),
+      // An exposure no double-to-integer conversion can hold (a trap, once).
+      (#""exposure":0.2"#, #""exposure":1e300"#),
       // Services off the writer's shape: read by init(from:), not member by member.
       (#""type":"simple""#, #""type":"simple","extra":[1]"#),
       (#""type":"simple""#, #""type":null"#),

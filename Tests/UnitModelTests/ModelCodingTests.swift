@@ -58,6 +58,21 @@ struct ModelCodingTests {
     #expect(HostStatusCode.allCases.count == 10)
   }
 
+  /// Found by the host-line fuzz target: `1e300` trapped converting to tenths, in JSONDecoder's
+  /// reading as in the fast one, and stopped `unitaudit report` on a damaged line.
+  @Test("an exposure out of range is kept within 0–10, as Exposure(tenths:) keeps it; never a trap")
+  func exposureOutOfRange() throws {
+    for (text, tenths) in [
+      ("1e300", 100), ("-1e300", 0), ("11", 100), ("-0.5", 0), ("9.96", 100), ("0.04", 0),
+    ] {
+      let decoded = try JSONDecoder().decode([Exposure].self, from: Data("[\(text)]".utf8))
+      #expect(decoded == [Exposure(tenths: tenths)], "\(text)")
+    }
+    #expect(Exposure(value: .nan) == nil)
+    #expect(Exposure(value: .infinity) == Exposure(tenths: 100))
+    #expect(Exposure(value: 4.25) == Exposure(tenths: 43))
+  }
+
   @Test("a host report round-trips and finds services by alias")
   func hostRoundTrip() throws {
     let service = ServiceRecord(
