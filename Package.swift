@@ -5,6 +5,13 @@ let strict: [SwiftSetting] = [
   .enableUpcomingFeature("ExistentialAny")
 ]
 
+// Release builds of the programs link with the toolchain's lld: built with
+// `--static-swift-stdlib` (README, Install), gold warns about a mktemp inside the static
+// Foundation, and lld does not.
+let releaseLinking: [LinkerSetting] = [
+  .unsafeFlags(["-use-ld=lld"], .when(platforms: [.linux], configuration: .release))
+]
+
 let package = Package(
   name: "unitaudit",
   platforms: [.macOS(.v13)],
@@ -56,7 +63,7 @@ let package = Package(
         "UnitModel", "Normalize", "Collector", "Inventory", "Coverage", "Report", "ReportTemplates",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
-      swiftSettings: strict),
+      swiftSettings: strict, linkerSettings: releaseLinking),
     .testTarget(
       name: "NormalizeTests", dependencies: ["Normalize", "UnitModel"],
       resources: [.copy("Fixtures")], swiftSettings: strict),
@@ -71,7 +78,7 @@ let package = Package(
     // The offline benchmark (Benchmarks/run uses it): synthetic fleets, timed stages.
     .executableTarget(
       name: "unitaudit-bench", dependencies: ["Collector", "Coverage", "Normalize", "Report", "ReportTemplates", "UnitModel"],
-      path: "Benchmarks/OfflineBench", swiftSettings: strict),
+      path: "Benchmarks/OfflineBench", swiftSettings: strict, linkerSettings: releaseLinking),
     // Integration tests against real OpenSSH servers started on loopback.
     .testTarget(
       name: "SSHTests", dependencies: ["SSH", "Collector", "Normalize", "UnitModel", "Inventory", "TestSupport"],
