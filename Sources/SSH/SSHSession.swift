@@ -327,14 +327,18 @@ public final class SSHSession {
     }
     ssh_channel_send_eof(channel)
 
-    var stdout = ChunkedBytes()
-    var stderr = ChunkedBytes()
+    let stdout = OutputBuffer()
+    let stderr = OutputBuffer()
     var truncated = false
     var lost: String?
-    var buffer = [UInt8](repeating: 0, count: 65536)
     func drain(_ isStderr: Int32) -> Bool {
       guard lost == nil else { return false }
-      let count = ssh_channel_read_nonblocking(channel, &buffer, UInt32(buffer.count), isStderr)
+      let output = isStderr == 0 ? stdout : stderr
+      guard let space = output.space() else {
+        lost = "no memory left for the probe's output"
+        return false
+      }
+      let count = ssh_channel_read_nonblocking(channel, space.baseAddress, UInt32(space.count), isStderr)
       if count == SSH_ERROR {
         lost = errorText
         return false
@@ -344,11 +348,7 @@ public final class SSHSession {
         truncated = true
         return false
       }
-      if isStderr == 0 {
-        stdout.append(buffer[0..<Int(count)])
-      } else {
-        stderr.append(buffer[0..<Int(count)])
-      }
+      output.commit(Int(count))
       return true
     }
     // Reads until the command ends, the cap is reached or the connection breaks; what arrived
@@ -397,24 +397,61 @@ public final class SSHSession {
   }
 }
 
-/// Bytes read a piece at a time and joined once, at the end. Appending each piece to one
-/// array made it grow a dozen times for a megabyte of output, each time copying what it held
-/// into freshly mapped memory; the pieces are small enough to come from reused heap memory.
-struct ChunkedBytes {
-  private var chunks: [[UInt8]] = []
+/// Output read straight into blocks mapped from the kernel, and joined once, at the end: each
+/// block is unmapped as soon as it has been copied, so a host's output costs its size plus one
+/// block, also while it is joined. (Pieces from the heap stayed resident after they were freed:
+/// a flood capped at 64 MiB cost the scanner twice that. A growing array costs one and a half
+/// times, copying itself a dozen times on the way.)
+final class OutputBuffer {
+  static let blockSize = 1 << 20
+  /// Full blocks, then the last one, which holds `used` bytes.
+  private var blocks: [UnsafeMutableRawBufferPointer] = []
+  private var used = 0
   private(set) var count = 0
 
-  mutating func append(_ piece: ArraySlice<UInt8>) {
-    chunks.append(Array(piece))
-    count += piece.count
+  /// Where the next read goes: the free end of the last block, or of a new one. Nil when the
+  /// kernel refuses the memory.
+  func space() -> UnsafeMutableRawBufferPointer? {
+    if let last = blocks.last, used < last.count {
+      return UnsafeMutableRawBufferPointer(rebasing: last[used...])
+    }
+    let mapped = mmap(nil, Self.blockSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+    guard let mapped, mapped != MAP_FAILED else { return nil }
+    let block = UnsafeMutableRawBufferPointer(start: mapped, count: Self.blockSize)
+    blocks.append(block)
+    used = 0
+    return block
   }
 
-  /// The pieces in order, in one array of exactly their size.
+  /// Keeps `bytes` more bytes of the space last handed out.
+  func commit(_ bytes: Int) {
+    used += bytes
+    count += bytes
+  }
+
+  /// The bytes in order, in one array of exactly their size; the buffer is empty afterwards.
   func joined() -> [UInt8] {
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(count)
-    for chunk in chunks { bytes += chunk }
+    let total = count
+    let bytes = [UInt8](unsafeUninitializedCapacity: total) { out, initialized in
+      var offset = 0
+      for (index, block) in blocks.enumerated() {
+        let size = index == blocks.count - 1 ? used : block.count
+        if size > 0, let source = block.baseAddress, let target = out.baseAddress {
+          (target + offset).initialize(from: source.assumingMemoryBound(to: UInt8.self), count: size)
+        }
+        offset += size
+        munmap(block.baseAddress, block.count)
+      }
+      initialized = offset
+    }
+    blocks = []
+    used = 0
+    count = 0
     return bytes
+  }
+
+  deinit {
+    for block in blocks { munmap(block.baseAddress, block.count) }
   }
 }
 

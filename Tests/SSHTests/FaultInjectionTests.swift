@@ -332,6 +332,52 @@ struct FaultInjectionTests {
       """)
   }
 
+  @Test("a host that floods its output cap costs the scanner that cap once, not twice")
+  func floodMemory() throws {
+    let work = try scratch()
+    defer { try? FileManager.default.removeItem(at: work) }
+    let fixtures = try fixtures(in: work)
+    let faultDirectory = work.appendingPathComponent("faults")
+    try FileManager.default.createDirectory(at: faultDirectory, withIntermediateDirectories: true)
+    let healthy = "127.0.75.1"
+    let flood = "127.0.75.2"
+    try "flood".write(to: faultDirectory.appendingPathComponent(flood), atomically: true, encoding: .utf8)
+    let server = try TestSSHServer(
+      addresses: [healthy, flood],
+      extraConfig: ["ForceCommand \(Self.repository.path)/Tests/Faults/fault-host"],
+      environment: ["FAULT_DIR": faultDirectory.path, "FIXTURES": fixtures.path])
+    defer { server.stop() }
+    let keys = try TestKeys.shared.get()
+    let cap = 64 << 20
+    // One scan of one host; its status and the scanner's peak RSS in bytes.
+    func scan(_ address: String) throws -> (code: HostStatusCode?, peak: Int) {
+      let inventory = work.appendingPathComponent("\(address).txt")
+      try "\(NSUserName())@\(address):\(server.port)\n".write(
+        to: inventory, atomically: true, encoding: .utf8)
+      let directory = work.appendingPathComponent("scan-\(address)")
+      let process = try Spawned(
+        [
+          try TestSupport.unitauditBinary(), "scan", "-i", inventory.path, "-o", directory.path,
+          "--known-hosts", try server.knownHosts("kh-\(address)"), "--identity", keys.path("user_ed25519"),
+          "--no-ssh-config", "--max-output", String(cap), "-q",
+        ], output: work.appendingPathComponent("\(address).log").path)
+      _ = process.wait()
+      let loaded = try loadScan(directory)
+      return (loaded.scan.hosts.first?.status.code, process.usage.ru_maxrss * 1024)
+    }
+    let base = try scan(healthy)
+    let flooded = try scan(flood)
+    #expect(base.code == .ok)
+    #expect(flooded.code == .truncated)
+    // The capped output, read into mapped blocks and joined once, plus one block; a quarter of
+    // the cap to spare for what else differs. Heap pieces held it twice.
+    let extra = flooded.peak - base.peak
+    #expect(extra < cap + cap / 4, "peak RSS \(flooded.peak >> 20) MB flooded, \(base.peak >> 20) MB healthy")
+    print(
+      "flood to a \(cap >> 20) MB cap: peak RSS \(flooded.peak >> 20) MB, a healthy host \(base.peak >> 20) MB"
+    )
+  }
+
   @Test("kill -9 in the middle of a 200-host scan: every written host intact, --resume does the rest")
   func killAndResume() throws {
     let work = try scratch()
