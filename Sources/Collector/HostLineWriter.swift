@@ -168,7 +168,7 @@ public enum HostLineWriter {
     value.appendJSON(to: &out)
   }
 
-  /// The sorted check fields of the service before, each with its JSON key (`"FIELD":`), and
+  /// The check fields of the service before, each with its JSON key (`"FIELD":`), and
   /// the check it had there with that check's number.
   public struct CheckOrder {
     var fields: [String] = []
@@ -178,23 +178,15 @@ public enum HostLineWriter {
   }
 
   /// `{"FIELD":N,…}`, keys sorted; N is the check's number in `table`. `order` carries the
-  /// sorted fields from one service to the next: services mostly have the same checks, so
-  /// each field is looked up once, the keys are sorted and written out only when the set
-  /// changes, and a check equal to the previous service's at the same field (a comparison,
-  /// mostly of shared strings) takes its number without a look-up in `table`.
+  /// fields from one service to the next: services mostly have the same checks (often the
+  /// same array of fields, which the parser shares), so the keys are written out only when
+  /// the fields change, and a check equal to the previous service's at the same field (a
+  /// comparison, mostly of shared strings) takes its number without a look-up in `table`.
   public static func checks(
-    _ checks: [String: SecurityCheck], order: inout CheckOrder, table: inout CheckTable
+    _ checks: SecurityChecks, order: inout CheckOrder, table: inout CheckTable
   ) -> [UInt8] {
-    var values: [SecurityCheck] = []
-    values.reserveCapacity(checks.count)
-    if order.fields.count == checks.count {
-      for field in order.fields {
-        guard let check = checks[field] else { break }
-        values.append(check)
-      }
-    }
-    if values.count != checks.count {
-      order.fields = checks.keys.sorted()
+    if order.fields != checks.keys {
+      order.fields = checks.keys
       order.keys = order.fields.map { field in
         var key: [UInt8] = []
         JSONString.append(field, to: &key)
@@ -202,11 +194,10 @@ public enum HostLineWriter {
         return key
       }
       order.previous = Array(repeating: nil, count: order.fields.count)
-      values = order.fields.compactMap { checks[$0] }
     }
     var out: [UInt8] = [UInt8(ascii: "{")]
     out.reserveCapacity(checks.count * 40)
-    for (offset, check) in values.enumerated() {
+    for (offset, check) in checks.values.enumerated() {
       if offset > 0 { out.append(UInt8(ascii: ",")) }
       out += order.keys[offset]
       let number: Int

@@ -147,7 +147,7 @@ func decodeHostLine(_ line: [UInt8]) -> HostReport? {
 /// checks (a dictionary of ~80 per service).
 struct SharedValues {
   private var settings: Set<HardeningSettings> = []
-  private var checks: Set<[String: SecurityCheck]> = []
+  private var checks: Set<SecurityChecks> = []
   private var directives: Set<[Directive]> = []
 
   mutating func share(_ host: inout HostReport) {

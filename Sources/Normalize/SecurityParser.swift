@@ -6,7 +6,7 @@ public struct SecurityAnalysis: Sendable, Hashable {
   public struct UnitResult: Sendable, Hashable {
     public var unit: String
     public var overall: OverallExposure?
-    public var checks: [String: SecurityCheck]
+    public var checks: SecurityChecks
   }
 
   /// One entry per analysed unit, in argument order; duplicates (a unit passed twice) merged.
@@ -100,6 +100,7 @@ public func parseSecurityJSON(stdout bytes: [UInt8], stderr: String) -> Security
   }
 
   var units: [String: SecurityAnalysis.UnitResult] = [:]
+  var order = CheckFieldOrder(distinct)
   for (index, entry) in summary.enumerated() {
     let entry = value(entry)
     guard let unit = entry["unit"]?.string else { continue }
@@ -113,23 +114,78 @@ public func parseSecurityJSON(stdout bytes: [UInt8], stderr: String) -> Security
           .warning, code: "security.bad-exposure", "summary has no readable exposure", section: "security",
           unit: unit))
     }
-    var checks: [String: SecurityCheck] = [:]
+    var checks: SecurityChecks = [:]
     if index < arrays.count, summary.count == arrays.count {
-      checks.reserveCapacity(arrays[index].count)
-      for entry in arrays[index] {
-        switch entry {
-        case .check(let number):
-          checks[distinct[number].field] = distinct[number].check
-        case .value(let value):
-          if let decoded = decodeCheck(value, unit: unit, diagnostics: &diagnostics) {
-            checks[decoded.field] = decoded.check
-          }
-        }
+      let numbers = arrays[index].compactMap { entry in
+        if case .check(let number) = entry { number } else { nil }
+      }
+      if numbers.count == arrays[index].count {
+        checks = order.checks(numbers)
+      } else {
+        // Some check did not decode as usual: each one decoded here, with its notes.
+        checks = SecurityChecks(
+          arrays[index].compactMap { entry in
+            switch entry {
+            case .check(let number): (distinct[number].field, distinct[number].check)
+            case .value(let value):
+              decodeCheck(value, unit: unit, diagnostics: &diagnostics).map { ($0.field, $0.check) }
+            }
+          })
       }
     }
     units[unit] = SecurityAnalysis.UnitResult(unit: unit, overall: overall, checks: checks)
   }
   return SecurityAnalysis(units: units, refused: refused, diagnostics: diagnostics)
+}
+
+/// Puts each unit's checks in field order. systemd lists a unit's checks by exposure, so the
+/// order differs from unit to unit; the fields of the host's distinct checks are ranked once
+/// (a few hundred strings sorted), and each unit's checks are then sorted by those integers.
+/// Units with the same fields (nearly all) share one array of them.
+struct CheckFieldOrder {
+  /// The rank of each distinct check's field among the host's fields.
+  private let rank: [Int]
+  /// The field of each rank.
+  private let fields: [String]
+  private var lastRanks: [Int] = []
+  private var lastKeys: [String] = []
+  private let distinct: [DistinctCheck]
+
+  init(_ distinct: [DistinctCheck]) {
+    self.distinct = distinct
+    let sorted = distinct.indices.sorted { distinct[$0].field < distinct[$1].field }
+    var rank = Array(repeating: 0, count: distinct.count)
+    var fields: [String] = []
+    for index in sorted {
+      if fields.last != distinct[index].field { fields.append(distinct[index].field) }
+      rank[index] = fields.count - 1
+    }
+    self.rank = rank
+    self.fields = fields
+  }
+
+  /// The checks of one unit, given as numbers of distinct checks; of checks with the same
+  /// field the last wins, as in `SecurityChecks(_:)`.
+  mutating func checks(_ numbers: [Int]) -> SecurityChecks {
+    let order = numbers.indices.sorted { a, b in
+      let (left, right) = (rank[numbers[a]], rank[numbers[b]])
+      return left != right ? left < right : a < b
+    }
+    var ranks: [Int] = []
+    var values: [SecurityCheck] = []
+    ranks.reserveCapacity(order.count)
+    values.reserveCapacity(order.count)
+    for (position, index) in order.enumerated() {
+      if position + 1 < order.count, rank[numbers[order[position + 1]]] == rank[numbers[index]] { continue }
+      ranks.append(rank[numbers[index]])
+      values.append(distinct[numbers[index]].check)
+    }
+    if ranks != lastRanks {
+      lastRanks = ranks
+      lastKeys = ranks.map { fields[$0] }
+    }
+    return SecurityChecks(sortedKeys: lastKeys, values: values)
+  }
 }
 
 /// One element of a check array or of the summary: a check that decoded without a diagnostic
@@ -372,7 +428,7 @@ func jsonContainerEnd(_ bytes: [UInt8], from start: Int, to limit: Int) -> Int? 
 public func parseSecurityText(stdout: String, stderr: String) -> SecurityAnalysis {
   var diagnostics: [Diagnostic] = []
   var units: [String: SecurityAnalysis.UnitResult] = [:]
-  var checks: [String: SecurityCheck] = [:]
+  var checks: SecurityChecks = [:]
   var columns: (description: Int, exposure: Int)?
   for rawLine in stdout.split(separator: "\n", omittingEmptySubsequences: false) {
     let line = Array(rawLine)

@@ -75,14 +75,16 @@ extension ServiceRecord {
         record.overall = overall
       case "checks":
         guard first(1 << 15), case .object(let fields) = value else { return nil }
-        var checks: [String: SecurityCheck] = [:]
-        checks.reserveCapacity(fields.count)
+        var pairs: [(String, SecurityCheck)] = []
+        pairs.reserveCapacity(fields.count)
         for field in fields {
           // A number in the host's table (an older line writes the check out: read slowly).
-          guard case .number(let text) = field.value, let number = Int(text),
-            checks.updateValue(.stored(number: number), forKey: field.key) == nil
-          else { return nil }
+          guard case .number(let text) = field.value, let number = Int(text) else { return nil }
+          pairs.append((field.key, .stored(number: number)))
         }
+        let checks = SecurityChecks(pairs)
+        // A field twice: read slowly, as JSONDecoder reads it.
+        guard checks.count == pairs.count else { return nil }
         record.checks = checks
       default:
         return nil

@@ -135,18 +135,12 @@ public enum CSV {
 
   static func checks(_ input: ReportInput, into sink: inout some ReportSink) {
     row(["host", "service", "json_field", "set", "exposure"], into: &sink)
-    // Services share the same check names: sort them once per distinct set, not per service.
-    var order: [String] = []
     for host in input.hosts where host.status.code.hasData {
       let hostField = field(host.name)
       for service in host.services {
-        if order.count != service.checks.count || !order.allSatisfy({ service.checks[$0] != nil }) {
-          order = service.checks.keys.sorted()
-        }
         let prefix = hostField + "," + field(service.id) + ","
         var chunk = ""
-        for name in order {
-          guard let check = service.checks[name] else { continue }
+        for (name, check) in service.checks {
           chunk +=
             prefix + field(name) + "," + (check.set.map { $0 ? "true" : "false" } ?? "") + ","
             + (check.exposure?.description ?? "") + "\r\n"

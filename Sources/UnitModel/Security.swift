@@ -178,12 +178,7 @@ public struct CheckTable: Sendable {
   mutating func referencing(_ services: [ServiceRecord]) -> [ServiceRecord] {
     services.map { service in
       var stored = service
-      for field in service.checks.keys.sorted() {
-        guard let check = service.checks[field] else { continue }
-        var reference = SecurityCheck(name: "", description: "", set: nil, exposure: nil)
-        reference.tableIndex = number(of: check)
-        stored.checks[field] = reference
-      }
+      stored.checks = service.checks.mapValues { check in .stored(number: number(of: check)) }
       return stored
     }
   }
@@ -193,12 +188,10 @@ public struct CheckTable: Sendable {
     try services.map { service in
       var resolved = service
       for (field, check) in service.checks {
-        guard let index = check.tableIndex else { continue }
-        guard table.indices.contains(index) else {
-          throw CheckTableError.outOfRange(service: service.id, field: field, index: index)
-        }
-        resolved.checks[field] = table[index]
+        guard let index = check.tableIndex, !table.indices.contains(index) else { continue }
+        throw CheckTableError.outOfRange(service: service.id, field: field, index: index)
       }
+      resolved.checks = service.checks.mapValues { check in check.tableIndex.map { table[$0] } ?? check }
       return resolved
     }
   }

@@ -26,7 +26,7 @@ public struct ServiceRecord: Codable, Sendable, Hashable {
   /// systemd's overall verdict; nil when the host could not analyse the unit.
   public var overall: OverallExposure?
   /// `systemd-analyze security` checks keyed by `json_field`.
-  public var checks: [String: SecurityCheck]
+  public var checks: SecurityChecks
 
   public init(
     id: String, aliases: [String] = [], description: String? = nil, loadState: String,
@@ -34,7 +34,7 @@ public struct ServiceRecord: Codable, Sendable, Hashable {
     type: String? = nil, fragmentPath: String? = nil, dropInPaths: [String] = [],
     sourcePath: String? = nil, files: [UnitFileRef] = [], directives: [Directive] = [],
     hardening: HardeningSettings = HardeningSettings(), overall: OverallExposure? = nil,
-    checks: [String: SecurityCheck] = [:]
+    checks: SecurityChecks = [:]
   ) {
     self.id = id
     self.aliases = aliases

@@ -62,11 +62,10 @@ struct HostLineWriterTests {
 
   /// A host whose strings hold every kind of character the writer escapes, with a service
   /// that sets every field; also its first service and that service's checks.
-  static func trickyReport() -> (report: HostReport, service: ServiceRecord, checks: [String: SecurityCheck])
-  {
+  static func trickyReport() -> (report: HostReport, service: ServiceRecord, checks: SecurityChecks) {
     let tricky =
       "\"checks\":{} \"directives\":[] \"diagnostics\": quote \" backslash \\ slash / tab \t nl \n nul \u{0} esc \u{1B} é 💥 \u{2028} <script> csi \u{9B} rtl \u{202E} isolate \u{2066} — …"
-    var checks: [String: SecurityCheck] = [:]
+    var checks: SecurityChecks = [:]
     for (index, field) in [
       "PrivateTmp", "User_Or_DynamicUser", "CapabilityBoundingSet_CAP_SYS_ADMIN", tricky,
     ].enumerated() {

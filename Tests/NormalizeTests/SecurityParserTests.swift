@@ -27,6 +27,39 @@ struct SecurityParserTests {
     #expect(ssh.checks["SupplementaryGroups"]?.set == nil)
   }
 
+  @Test("units with the same fields share one sorted array of them; other fields get their own")
+  func sharedFieldOrder() throws {
+    let (out, err) = try Fixture.sample("sec_ssh_cups_short")
+    let analysis = parseSecurityJSON(stdout: out, stderr: err)
+    let ssh = try #require(analysis.units["ssh.service"]).checks
+    let cups = try #require(analysis.units["cups.service"]).checks
+    #expect(ssh.keys == ssh.keys.sorted())
+    #expect(
+      ssh.keys.withUnsafeBufferPointer { $0.baseAddress }
+        == cups.keys.withUnsafeBufferPointer { $0.baseAddress })
+    // Three units in a row: the same fields in a different order, then another set with a
+    // field twice (the later one wins, as systemd's last word).
+    func check(_ field: String, _ exposure: String) -> String {
+      #"{"set":false,"name":"\#(field)=","json_field":"\#(field)","description":"d","exposure":"\#(exposure)"}"#
+    }
+    let units = ["a", "b", "c"].map { #"{"unit":"\#($0).service","exposure":"1.0","predicate":"OK"}"# }
+    let text = """
+      [\(check("PrivateTmp", "0.1")),\(check("NoNewPrivileges", "0.2"))]
+      [\(check("NoNewPrivileges", "0.3")),\(check("PrivateTmp", "0.4"))]
+      [\(check("ProtectHome", "0.5")),\(check("Delegate", "0.6")),\(check("ProtectHome", "0.7"))]
+      [\(units.joined(separator: ","))]
+      """
+    let three = parseSecurityJSON(stdout: text, stderr: "").units
+    func exposures(_ unit: String) -> [String: Int] {
+      (three[unit]?.checks ?? [:]).reduce(into: [:]) { $0[$1.key] = $1.value.exposure?.tenths }
+    }
+    #expect(three["a.service"]?.checks.keys == ["NoNewPrivileges", "PrivateTmp"])
+    #expect(exposures("a.service") == ["NoNewPrivileges": 2, "PrivateTmp": 1])
+    #expect(exposures("b.service") == ["NoNewPrivileges": 3, "PrivateTmp": 4])
+    #expect(three["c.service"]?.checks.keys == ["Delegate", "ProtectHome"])
+    #expect(exposures("c.service") == ["Delegate": 6, "ProtectHome": 7])
+  }
+
   @Test("missing units are named on stderr; exit status 1 still has good data")
   func missingUnits() throws {
     for name in ["sec_ssh_missing_short", "sec_missing_ssh_short"] {
