@@ -138,8 +138,14 @@ private struct ValueDecoder: Decoder {
     return number
   }
 
+  /// A number as JSONDecoder reads it, which refuses one a `Double` cannot hold: too large
+  /// (`1e400`, infinite here) or too small (`1e-400`, zero here though its digits are not).
   func double() throws -> Double {
-    guard case .number(let text) = value, let number = Double(text) else {
+    guard case .number(let text) = value, let number = Double(text), number.isFinite,
+      number != 0
+        || !text.utf8.prefix(while: { $0 != UInt8(ascii: "e") && $0 != UInt8(ascii: "E") })
+          .contains(where: { $0 >= UInt8(ascii: "1") && $0 <= UInt8(ascii: "9") })
+    else {
       throw JSONValueDecodingError.mismatch(Double.self, value)
     }
     return number

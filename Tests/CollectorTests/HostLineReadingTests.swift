@@ -84,6 +84,25 @@ struct HostLineReadingTests {
       (#""startedAt":"2026-11-20T10:00:00Z""#, #""startedAt":1795000000"#),
       // An exposure no double-to-integer conversion can hold (a trap, once).
       (#""exposure":0.2"#, #""exposure":1e300"#),
+      // Numbers a Double cannot hold, which JSONDecoder refuses (found by fuzzing), and
+      // others at the edges that it takes.
+      (#""exposure":0.2"#, #""exposure":1e400"#),
+      (#""exposure":0.2"#, #""exposure":-1e400"#),
+      (#""exposure":0.2"#, #""exposure":1e-400"#),
+      (#""exposure":0.2"#, #""exposure":-0"#),
+      (#""exposure":0.2"#, #""exposure":02"#),
+      (#""exposure":0.2"#, #""exposure":2E-1"#),
+      (#""exposure":0.2"#, #""exposure":.2"#),
+      (#""exposure":0.2"#, #""exposure":0.2e"#),
+      (#""exposure":0.2"#, #""exposure":2e-324"#),
+      (#""exposure":0.2"#, #""exposure":3e-324"#),
+      (#""exposure":0.2"#, #""exposure":0e400"#),
+      (#""exposure":0.2"#, #""exposure":0.000e-999"#),
+      (#""exposure":0.2"#, #""exposure":1.7976931348623158e308"#),
+      (#""exposure":0.2"#, #""exposure":1.7976931348623159e308"#),
+      (#""durationMs":5"#, #""durationMs":-0"#),
+      (#""durationMs":5"#, #""durationMs":5e0"#),
+      (#""durationMs":5"#, #""durationMs":1e400"#),
       // Services off the writer's shape: read by init(from:), not member by member.
       (#""type":"simple""#, #""type":"simple","extra":[1]"#),
       (#""type":"simple""#, #""type":null"#),
@@ -94,6 +113,21 @@ struct HostLineReadingTests {
         #""checks":{"PrivateTmp":{"description":"d","name":"PrivateTmp=","set":false}}"#
       ),
       (#""checks":{"PrivateTmp":0}"#, #""checks":{"PrivateTmp":0,"PrivateTmp":0}"#),
+      // A field twice with different checks; fields equal only as Unicode text (é, e + ◌́).
+      (
+        #""checks":{"PrivateTmp":0}"#,
+        #""checks":{"PrivateTmp":0,"PrivateTmp":{"description":"x","name":"P=","set":true}}"#
+      ),
+      (
+        #""checks":{"PrivateTmp":0}"#,
+        #""checks":{"PrivateTmp":{"description":"x","name":"P=","set":true},"PrivateTmp":0}"#
+      ),
+      (
+        #""checks":{"PrivateTmp":0}"#,
+        "\"checks\":{\"\u{E9}\":0,\"e\u{301}\":{\"description\":\"x\",\"name\":\"P=\"}}"
+      ),
+      (#""checks":{"PrivateTmp":0}"#, "\"checks\":{\"e\u{301}\":0,\"\u{E9}\":0}"),
+      (#""checks":{"PrivateTmp":0}"#, #""checks":{"B":0,"A":0,"C":0}"#),
       (
         #""files":[]"#,
         #""files":[{"isDropIn":false,"origin":"vendor","path":"/lib/systemd/system/a.service"}]"#
