@@ -67,6 +67,15 @@ struct FaultInjectionTests {
     return url
   }
 
+  /// A scratch folder holding the fixtures and an empty folder of faults for
+  /// Tests/Faults/fault-host (a file per address, naming its fault).
+  func faultWorkspace() throws -> (work: URL, fixtures: URL, faults: URL) {
+    let work = try scratch()
+    let faults = work.appendingPathComponent("faults")
+    try FileManager.default.createDirectory(at: faults, withIntermediateDirectories: true)
+    return (work, try fixtures(in: work), faults)
+  }
+
   /// The recorded probe outputs the healthy hosts replay, and a copy of h1 whose unit
   /// descriptions carry invalid UTF-8 and NUL bytes.
   func fixtures(in work: URL) throws -> URL {
@@ -115,11 +124,8 @@ struct FaultInjectionTests {
 
   /// Starts the 200-host fleet: healthy and faulty hosts behind 12 sshd servers, the
   /// MaxStartups server, and the never-ending banners.
-  func startFleet(in work: URL) throws -> Fleet {
+  func startFleet(in work: URL, fixtures: URL, faults faultDirectory: URL) throws -> Fleet {
     var fleet = Fleet()
-    let fixtures = try fixtures(in: work)
-    let faultDirectory = work.appendingPathComponent("faults")
-    try FileManager.default.createDirectory(at: faultDirectory, withIntermediateDirectories: true)
     let sshdFaulty = Self.sshdFaults.map(\.hosts).reduce(0, +) + Self.execRefused
     let addresses = (0..<(Self.healthy + sshdFaulty)).map { "127.0.\(71 + $0 / 250).\($0 % 250 + 1)" }
     // Faults spread over the fleet: every fifth address, so they share servers with healthy hosts.
@@ -233,9 +239,9 @@ struct FaultInjectionTests {
 
   @Test("200 hosts, 50 of them faulty: every healthy host collected, every faulty one named")
   func faultyFleet() throws {
-    let work = try scratch()
+    let (work, fixtures, faultDirectory) = try faultWorkspace()
     defer { try? FileManager.default.removeItem(at: work) }
-    var fleet = try startFleet(in: work)
+    var fleet = try startFleet(in: work, fixtures: fixtures, faults: faultDirectory)
     defer { fleet.stop() }
     #expect(fleet.faults.count == 200)
     let inventory = work.appendingPathComponent("hosts.txt")
@@ -274,7 +280,6 @@ struct FaultInjectionTests {
     #expect(loaded.scan.metadata.state == .complete)
     #expect(loaded.skippedLines.isEmpty)
     let hosts = Dictionary(loaded.scan.hosts.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-    let fixtures = work.appendingPathComponent("fixtures")
     var expectations: [String: [ServiceRecord]] = [:]
     var wrong: [String] = []
     var healthyCollected = 0
@@ -352,11 +357,8 @@ struct FaultInjectionTests {
 
   @Test("a host that floods its output cap costs the scanner that cap once, not twice")
   func floodMemory() throws {
-    let work = try scratch()
+    let (work, fixtures, faultDirectory) = try faultWorkspace()
     defer { try? FileManager.default.removeItem(at: work) }
-    let fixtures = try fixtures(in: work)
-    let faultDirectory = work.appendingPathComponent("faults")
-    try FileManager.default.createDirectory(at: faultDirectory, withIntermediateDirectories: true)
     let healthy = "127.0.75.1"
     let flood = "127.0.75.2"
     try "flood".write(to: faultDirectory.appendingPathComponent(flood), atomically: true, encoding: .utf8)
@@ -402,11 +404,8 @@ struct FaultInjectionTests {
 
   @Test("kill -9 in the middle of a 200-host scan: every written host intact, --resume does the rest")
   func killAndResume() throws {
-    let work = try scratch()
+    let (work, fixtures, faultDirectory) = try faultWorkspace()
     defer { try? FileManager.default.removeItem(at: work) }
-    let fixtures = try fixtures(in: work)
-    let faultDirectory = work.appendingPathComponent("faults")
-    try FileManager.default.createDirectory(at: faultDirectory, withIntermediateDirectories: true)
     let addresses = (0..<200).map { "127.0.\(76 + $0 / 250).\($0 % 250 + 1)" }
     for address in addresses {
       try "slow".write(to: faultDirectory.appendingPathComponent(address), atomically: true, encoding: .utf8)
