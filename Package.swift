@@ -65,7 +65,7 @@ let package = Package(
       ],
       swiftSettings: strict, linkerSettings: releaseLinking),
     .testTarget(
-      name: "NormalizeTests", dependencies: ["Normalize", "UnitModel"],
+      name: "NormalizeTests", dependencies: ["Normalize", "UnitModel", "TestSupport"],
       resources: [.copy("Fixtures")], swiftSettings: strict),
     .testTarget(name: "UnitModelTests", dependencies: ["UnitModel"], swiftSettings: strict),
     .testTarget(
@@ -102,7 +102,7 @@ let package = Package(
       name: "FuzzTests", dependencies: ["FuzzTargets", "Normalize", "UnitModel", "TestSupport"], exclude: ["Findings", "Seeds"],
       swiftSettings: strict),
     .testTarget(
-      name: "CollectorTests", dependencies: ["Collector", "Normalize", "UnitModel", "Inventory"],
+      name: "CollectorTests", dependencies: ["Collector", "Normalize", "UnitModel", "Inventory", "TestSupport"],
       swiftSettings: strict),
   ],
   swiftLanguageModes: [.v6]

@@ -78,6 +78,14 @@ public enum JSONValue: Sendable, Hashable {
     var index: Int
     /// Where the document ends (exclusive): the parser never reads at or past it.
     let end: Int
+    /// The members and items of the objects and arrays being read, a nested one's above its
+    /// parent's: each object or array is copied out once, at its size, instead of growing an
+    /// array of its own by doubling (three allocations for a directive's four members).
+    var memberStack: [Member] = []
+    var itemStack: [JSONValue] = []
+    /// Object keys longer than a small string, by a hash of their bytes: a stored host's ~80
+    /// check fields come back in each of its services and share one string each.
+    var keys: [UInt64: String] = [:]
 
     mutating func skipSpace() {
       while index < end {
@@ -116,20 +124,21 @@ public enum JSONValue: Sendable, Hashable {
 
     mutating func object(depth: Int) -> JSONValue? {
       index += 1
-      var members: [Member] = []
+      let base = memberStack.count
+      defer { memberStack.removeSubrange(base...) }
       skipSpace()
       if index < end, bytes[index] == UInt8(ascii: "}") {
         index += 1
-        return .object(members)
+        return .object([])
       }
       while true {
         skipSpace()
-        guard index < end, bytes[index] == UInt8(ascii: "\""), let key = string() else { return nil }
+        guard index < end, bytes[index] == UInt8(ascii: "\""), let key = key() else { return nil }
         skipSpace()
         guard index < end, bytes[index] == UInt8(ascii: ":") else { return nil }
         index += 1
         guard let item = value(depth: depth + 1) else { return nil }
-        members.append(Member(key: key, value: item))
+        memberStack.append(Member(key: key, value: item))
         skipSpace()
         guard index < end else { return nil }
         if bytes[index] == UInt8(ascii: ",") {
@@ -138,21 +147,22 @@ public enum JSONValue: Sendable, Hashable {
         }
         guard bytes[index] == UInt8(ascii: "}") else { return nil }
         index += 1
-        return .object(members)
+        return .object(Array(memberStack[base...]))
       }
     }
 
     mutating func array(depth: Int) -> JSONValue? {
       index += 1
-      var items: [JSONValue] = []
+      let base = itemStack.count
+      defer { itemStack.removeSubrange(base...) }
       skipSpace()
       if index < end, bytes[index] == UInt8(ascii: "]") {
         index += 1
-        return .array(items)
+        return .array([])
       }
       while true {
         guard let item = value(depth: depth + 1) else { return nil }
-        items.append(item)
+        itemStack.append(item)
         skipSpace()
         guard index < end else { return nil }
         if bytes[index] == UInt8(ascii: ",") {
@@ -161,8 +171,34 @@ public enum JSONValue: Sendable, Hashable {
         }
         guard bytes[index] == UInt8(ascii: "]") else { return nil }
         index += 1
-        return .array(items)
+        return .array(Array(itemStack[base...]))
       }
+    }
+
+    /// An object's key: `string()`, with keys seen before in this document shared.
+    mutating func key() -> String? {
+      let start = index + 1
+      var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
+      var at = start
+      while at < end {
+        let byte = bytes[at]
+        if byte == UInt8(ascii: "\"") {
+          let text: String
+          // Up to 15 bytes a string holds them itself: nothing to share.
+          if at - start > 15, let known = keys[hash], known.utf8.elementsEqual(bytes[start..<at]) {
+            text = known
+          } else {
+            text = String(decoding: bytes[start..<at], as: UTF8.self)
+            if at - start > 15 { keys[hash] = text }
+          }
+          index = at + 1
+          return text
+        }
+        if byte == UInt8(ascii: "\\") || byte < 0x20 { return string() }
+        hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        at += 1
+      }
+      return nil
     }
 
     mutating func string() -> String? {

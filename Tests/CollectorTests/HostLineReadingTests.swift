@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import UnitModel
 
@@ -186,15 +187,9 @@ struct HostLineReadingTests {
   @Test("damaged lines: whatever the damage, the answer is JSONDecoder's")
   func damagedLines() throws {
     let line = Array(try HostLineWriter.line(HostLineWriterTests.trickyReport().report))
-    // A fixed-seed generator (SplitMix64), so a failure can be replayed.
-    var state: UInt64 = 0x5EED
-    func next(_ bound: Int) -> Int {
-      state &+= 0x9E37_79B9_7F4A_7C15
-      var z = state
-      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-      return Int((z ^ (z >> 31)) % UInt64(bound))
-    }
+    // A fixed seed, so a failure can be replayed.
+    var generator = SeededGenerator(seed: 0x5EED)
+    func next(_ bound: Int) -> Int { Int(generator.next() % UInt64(bound)) }
     let significant = Array(#"{}[],:"\0123456789-.eEtrufalsn ud"#.utf8) + [0x80, 0xC3, 0xED, 0xFF, 0x0A]
     var readable = 0
     for round in 0..<1500 {
