@@ -75,17 +75,20 @@ extension ServiceRecord {
         record.overall = overall
       case "checks":
         guard first(1 << 15), case .object(let fields) = value else { return nil }
-        var pairs: [(String, SecurityCheck)] = []
-        pairs.reserveCapacity(fields.count)
+        var keys: [String] = []
+        var checks: [SecurityCheck] = []
+        keys.reserveCapacity(fields.count)
+        checks.reserveCapacity(fields.count)
         for field in fields {
-          // A number in the host's table (an older line writes the check out: read slowly).
-          guard case .number(let text) = field.value, let number = Int(text) else { return nil }
-          pairs.append((field.key, .stored(number: number)))
+          // A number in the host's table (an older line writes the check out), each field once
+          // and in order, as the writer writes them; anything else is read slowly.
+          guard case .number(let text) = field.value, let number = Int(text),
+            keys.last.map({ $0 < field.key }) ?? true
+          else { return nil }
+          keys.append(field.key)
+          checks.append(.stored(number: number))
         }
-        let checks = SecurityChecks(pairs)
-        // A field twice: read slowly, as JSONDecoder reads it.
-        guard checks.count == pairs.count else { return nil }
-        record.checks = checks
+        record.checks = SecurityChecks(sortedKeys: keys, values: checks)
       default:
         return nil
       }

@@ -114,6 +114,12 @@ struct HostLineReadingTests {
         #""checks":{"PrivateTmp":{"description":"d","name":"PrivateTmp=","set":false}}"#
       ),
       (#""checks":{"PrivateTmp":0}"#, #""checks":{"PrivateTmp":0,"PrivateTmp":0}"#),
+      // Fields out of order (the writer sorts them), long ones among them.
+      (#""checks":{"PrivateTmp":0}"#, #""checks":{"PrivateTmp":0,"NoNewPrivileges":0}"#),
+      (
+        #""checks":{"PrivateTmp":0}"#,
+        #""checks":{"RestrictAddressFamilies_AF_UNIX":0,"CapabilityBoundingSet_CAP_SYS_TIME":0}"#
+      ),
       // A field twice with different checks; fields equal only as Unicode text (é, e + ◌́).
       (
         #""checks":{"PrivateTmp":0}"#,
