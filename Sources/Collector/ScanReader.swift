@@ -12,7 +12,7 @@ public struct LoadedScan: Sendable {
 /// Reads a scan directory. A torn or unreadable line is skipped and reported, never mis-read;
 /// when a host appears twice (a resumed scan), the later line wins.
 public func loadScan(_ directory: URL) throws -> LoadedScan {
-  try loadScan(directory, readSize: 16 << 20)
+  try loadScan(directory, readSize: 8 << 20)
 }
 
 /// `readSize`: how many bytes of `hosts.jsonl` are read (and their lines decoded) at a time.
@@ -60,8 +60,8 @@ func loadScan(_ directory: URL, readSize: Int) throws -> LoadedScan {
   var shared = SharedValues()
   var number = 0
   // Lines are decoded in parallel, a batch at a time, then taken in file order.
-  func take(_ lines: [ArraySlice<UInt8>]) {
-    for decoded in decodeHostLines(lines) {
+  func take(_ batch: [DecodedLine]) {
+    for decoded in batch {
       number += 1
       guard case .host(var host) = decoded else {
         if case .unreadable = decoded { skipped.append(number) }
@@ -77,22 +77,24 @@ func loadScan(_ directory: URL, readSize: Int) throws -> LoadedScan {
     }
   }
   // Read in pieces: a 10,000-host file holds gigabytes, which need not be in memory at once.
-  // (As bytes: splitting Foundation's Data itself is several times slower.)
+  // (As bytes: splitting Foundation's Data itself is several times slower.) While this thread
+  // shares the values of one batch, the next batch is decoded on the other cores.
   if let file = try? FileHandle(forReadingFrom: hostsURL) {
     defer { try? file.close() }
-    var pending: [UInt8] = []
+    var carry: [UInt8] = []
+    var decoding: DecodingBatch?
     while let chunk = try? file.read(upToCount: readSize), !chunk.isEmpty {
-      pending.append(contentsOf: chunk)
-      var lines: [ArraySlice<UInt8>] = []
-      var start = 0
-      while let newline = pending[start...].firstIndex(of: UInt8(ascii: "\n")) {
-        lines.append(pending[start..<newline])
-        start = newline + 1
-      }
-      take(lines)
-      pending.removeFirst(start)
+      var buffer = carry
+      carry = []  // the buffer alone holds the bytes: appending to it does not copy them
+      buffer.append(contentsOf: chunk)
+      let (lines, rest) = completeLines(buffer)
+      carry = Array(buffer[rest...])
+      let next = DecodingBatch(lines)
+      if let decoding { take(decoding.wait()) }
+      decoding = next
     }
-    take([pending[...]])
+    if let decoding { take(decoding.wait()) }
+    take(decodeHostLines([carry[...]]))
   }
   return LoadedScan(scan: Scan(metadata: metadata, hosts: hosts), skippedLines: skipped)
 }
@@ -122,6 +124,43 @@ private enum DecodedLine: Sendable {
   case empty
   case unreadable
   case host(HostReport)
+}
+
+/// The complete lines of `buffer` (each without its newline), and where the incomplete rest
+/// begins.
+func completeLines(_ buffer: [UInt8]) -> (lines: [ArraySlice<UInt8>], rest: Int) {
+  var lines: [ArraySlice<UInt8>] = []
+  var start = 0
+  buffer.withUnsafeBytes { bytes in
+    guard let base = bytes.baseAddress else { return }
+    while start < bytes.count,
+      let found = memchr(base + start, Int32(UInt8(ascii: "\n")), bytes.count - start)
+    {
+      let newline = base.distance(to: UnsafeRawPointer(found))
+      lines.append(buffer[start..<newline])
+      start = newline + 1
+    }
+  }
+  return (lines, start)
+}
+
+/// One batch of lines being decoded on other threads; `wait()` gives its hosts.
+private final class DecodingBatch: @unchecked Sendable {
+  private var decoded: [DecodedLine] = []
+  private let done = DispatchSemaphore(value: 0)
+
+  init(_ lines: [ArraySlice<UInt8>]) {
+    DispatchQueue.global().async {
+      // Written before the signal, read after the wait: the semaphore orders the two.
+      self.decoded = decodeHostLines(lines)
+      self.done.signal()
+    }
+  }
+
+  func wait() -> [DecodedLine] {
+    done.wait()
+    return decoded
+  }
 }
 
 /// Decodes the lines on every core (each line is a host of its own), in their order.

@@ -284,3 +284,19 @@ struct LocalScanTests {
     #expect(Date().timeIntervalSince(started) < 5)
   }
 }
+
+@Suite("hosts.jsonl split into lines")
+struct CompleteLinesTests {
+  @Test("complete lines without their newlines, empty ones included; the rest waits for the next read")
+  func split() {
+    func lines(_ text: String) -> ([String], Int) {
+      let (found, rest) = completeLines(Array(text.utf8))
+      return (found.map { String(decoding: $0, as: UTF8.self) }, rest)
+    }
+    #expect(lines("a\nbb\n\nccc") == (["a", "bb", ""], 6))
+    #expect(lines("a\nbb\n") == (["a", "bb"], 5))
+    #expect(lines("\n") == ([""], 1))
+    #expect(lines("abc") == ([], 0))
+    #expect(lines("") == ([], 0))
+  }
+}
