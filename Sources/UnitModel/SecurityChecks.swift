@@ -33,9 +33,6 @@ public struct SecurityChecks: Sendable, Hashable, RandomAccessCollection, Expres
 
   /// Which of `fields` to keep, in sorted order: each field once, its last occurrence.
   package static func order(of fields: [String]) -> [Int] {
-    // Already in order and distinct (a stored line's checks, as `init(from:)` reads them): one
-    // pass, no sort.
-    if zip(fields, fields.dropFirst()).allSatisfy({ $0 < $1 }) { return Array(fields.indices) }
     let sorted = fields.indices.sorted { fields[$0] != fields[$1] ? fields[$0] < fields[$1] : $0 < $1 }
     return sorted.indices.compactMap { position in
       position + 1 < sorted.count && fields[sorted[position + 1]] == fields[sorted[position]]

@@ -185,24 +185,18 @@ struct FuzzTests {
 
 /// Damages byte strings at random, from a seed (SplitMix64), so that a run can be replayed.
 struct Mutator {
-  var state: UInt64
+  var generator: SeededGenerator
   let tokens: [[UInt8]]
   static let interesting: [UInt8] = [
     0, 0x0A, 0x0D, 0x09, 0x20, 0x22, 0x27, 0x5C, 0x3D, 0x5B, 0x5D, 0x7B, 0x7D, 0x3A, 0xFF, 0xC3, 0xE2, 0x80,
   ]
 
   init(seed: UInt64, tokens: [String]) {
-    state = seed
+    generator = SeededGenerator(seed: seed)
     self.tokens = tokens.map { Array($0.utf8) }
   }
 
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
+  mutating func next() -> UInt64 { generator.next() }
 
   /// A number in 0..<bound (0 when bound is 0).
   mutating func next(_ bound: Int) -> Int { bound <= 0 ? 0 : Int(next() % UInt64(bound)) }
