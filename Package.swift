@@ -40,19 +40,21 @@ let package = Package(
     .target(
       name: "Inventory", dependencies: ["UnitModel", "BoundedYAML", .product(name: "Yams", package: "Yams")],
       swiftSettings: strict),
-    // Baselines, coverage, waivers, scan diff and the policy gate: pure code over the model.
+    // Baselines, coverage, waivers, scan diff and the policy gate: pure code over the model. The
+    // bundled baselines (Baselines/*.yml) are compiled in by the EmbedFiles plugin.
     .target(
       name: "Coverage", dependencies: ["UnitModel", "BoundedYAML", .product(name: "Yams", package: "Yams")],
-      resources: [.copy("Baselines")], swiftSettings: strict),
+      exclude: ["Baselines"], swiftSettings: strict, plugins: ["EmbedFiles"]),
     // Report view models, charts, CSV and JSON; HTML and Markdown through Mustache templates.
     .target(
       name: "Report",
       dependencies: ["Coverage", "UnitModel", .product(name: "Mustache", package: "swift-mustache")],
       swiftSettings: strict),
-    // The report templates (Templates/*.mustache), bundled as resources.
+    // The report templates (Templates/*.mustache), compiled in by the EmbedFiles plugin.
     .target(
-      name: "ReportTemplates", path: "Templates", exclude: ["report-screenshot.png"], resources: [.copy("report.html.mustache"), .copy("report.md.mustache")],
-      swiftSettings: strict),
+      name: "ReportTemplates", path: "Templates",
+      exclude: ["report-screenshot.png", "report.html.mustache", "report.md.mustache"],
+      swiftSettings: strict, plugins: ["EmbedFiles"]),
     // Transports, fan-out and the scan directory.
     .target(
       name: "Collector", dependencies: ["UnitModel", "Normalize", "Inventory", "SSH"],
@@ -63,7 +65,13 @@ let package = Package(
         "UnitModel", "Normalize", "Collector", "Inventory", "Coverage", "Report", "ReportTemplates",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
-      swiftSettings: strict, linkerSettings: releaseLinking),
+      swiftSettings: strict, linkerSettings: releaseLinking, plugins: ["BuildInfo"]),
+    // Data files compiled into the targets that ship them (baselines, templates): a tool that
+    // writes them as Swift string literals, and the build plugin that runs it.
+    .executableTarget(name: "embed-files", path: "Tools/embed-files", swiftSettings: strict),
+    .plugin(name: "EmbedFiles", capability: .buildTool(), dependencies: ["embed-files"]),
+    // The version (VERSION) and git commit of a build, for `unitaudit --version`.
+    .plugin(name: "BuildInfo", capability: .buildTool()),
     .testTarget(
       name: "NormalizeTests", dependencies: ["Normalize", "UnitModel", "TestSupport"],
       resources: [.copy("Fixtures")], swiftSettings: strict),

@@ -1,22 +1,24 @@
 import Foundation
 
-/// Baselines shipped with unitaudit (package resources) and baseline files: the I/O edge of
-/// the `Coverage` target.
+/// Baselines shipped with unitaudit (compiled into the binary from `Baselines/*.yml`) and
+/// baseline files: the I/O edge of the `Coverage` target.
 public enum BaselineStore {
+  /// The bundled baselines' YAML text by name (`fedora-40`).
+  static let bundledTexts: [String: String] = {
+    var texts: [String: String] = [:]
+    for (path, text) in EmbeddedFiles.texts where path.hasPrefix("Baselines/") && path.hasSuffix(".yml") {
+      texts[String(path.dropFirst("Baselines/".count).dropLast(".yml".count))] = text
+    }
+    return texts
+  }()
+
   /// The names of the bundled baselines (`fedora-40`).
-  public static var bundled: [String] {
-    guard let directory = Bundle.module.url(forResource: "Baselines", withExtension: nil),
-      let files = try? FileManager.default.contentsOfDirectory(atPath: directory.path)
-    else { return [] }
-    return files.filter { $0.hasSuffix(".yml") }.map { String($0.dropLast(4)) }.sorted()
-  }
+  public static var bundled: [String] { bundledTexts.keys.sorted() }
 
   /// A bundled baseline by name, or a baseline file by path.
   public static func load(_ nameOrPath: String) throws(BaselineError) -> Baseline {
-    if bundled.contains(nameOrPath),
-      let url = Bundle.module.url(forResource: "Baselines/\(nameOrPath)", withExtension: "yml")
-    {
-      return try parse(url.path, shownAs: nameOrPath)
+    if let text = bundledTexts[nameOrPath] {
+      return try BaselineParser.parse(text, file: nameOrPath)
     }
     guard FileManager.default.fileExists(atPath: nameOrPath) else {
       let names = bundled.joined(separator: ", ")

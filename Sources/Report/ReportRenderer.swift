@@ -9,13 +9,16 @@ public enum ReportFormat: String, Sendable, CaseIterable, Codable {
 }
 
 public enum ReportError: Error, CustomStringConvertible, Sendable {
-  case template(String, String)
+  /// A template that does not parse: the file it came from, where, and why.
+  case template(file: String, line: Int?, column: Int?, reason: String)
   case missingTemplate(String)
 
   public var description: String {
     switch self {
-    case .template(let name, let why): "template \(name) cannot be read: \(why)"
-    case .missingTemplate(let name): "no template named \(name)"
+    case .template(let file, let line, let column, let reason):
+      let place = [line, column].compactMap { $0.map(String.init) }.joined(separator: ":")
+      return "\(file)\(place.isEmpty ? "" : ":" + place): the template does not parse: \(reason)"
+    case .missingTemplate(let name): return "no template named \(name)"
     }
   }
 }
@@ -42,14 +45,37 @@ struct MarkdownContentType: MustacheContentType {
 public struct ReportRenderer: Sendable {
   let library: MustacheLibrary
 
-  /// - Parameter templates: template text by name (`report.html`, `report.md`).
-  public init(templates: [String: String]) throws(ReportError) {
+  /// - Parameters:
+  ///   - templates: template text by name (`report.html`, `report.md`).
+  ///   - files: the file each template was read from, by name, for errors; a template without
+  ///     one is named as bundled.
+  public init(templates: [String: String], files: [String: String] = [:]) throws(ReportError) {
     MustacheContentTypes.register(MarkdownContentType(), named: "MARKDOWN")
     var library = MustacheLibrary()
-    for (name, text) in templates {
-      do { try library.register(text, named: name) } catch { throw .template(name, "\(error)") }
+    for (name, text) in templates.sorted(by: { $0.key < $1.key }) {
+      do { try library.register(text, named: name) } catch {
+        let file = files[name] ?? "the bundled template \(name)"
+        if let error = error as? MustacheTemplate.ParserError {
+          let line = error.context.line.trimmingCharacters(in: .whitespaces)
+          throw .template(
+            file: file, line: error.context.lineNumber, column: error.context.columnNumber,
+            reason: Self.explain(error.error) + (line.isEmpty ? "" : " (near `\(line.prefix(80))`)"))
+        }
+        throw .template(file: file, line: nil, column: nil, reason: "\(error)")
+      }
     }
     self.library = library
+  }
+
+  /// The parser's error in words.
+  static func explain(_ error: any Error) -> String {
+    switch error as? MustacheTemplate.Error {
+    case .sectionCloseNameIncorrect: "a section is closed with another name than the one it was opened with"
+    case .unfinishedName: "a tag is not finished"
+    case .expectedSectionEnd: "a section is opened and never closed"
+    case .invalidSetDelimiter: "a set-delimiter tag is malformed"
+    default: "\(error)"
+    }
   }
 
   /// The files of one format: name → content (for tests and small scans).

@@ -104,7 +104,8 @@ struct ReportCommand: ParsableCommand {
     let input = ReportInput(
       metadata: loaded.scan.metadata, hosts: loaded.scan.hosts, baseline: baseline, required: required,
       coverage: coverage, compare: comparison, generatedAt: ReportView.day(Date()))
-    let renderer = try ReportRenderer(templates: try templateTexts(templates, console: console))
+    let (texts, files) = try templateTexts(templates, console: console)
+    let renderer = try ReportRenderer(templates: texts, files: files)
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     if formats.contains(.csv), !allChecks, case let rows = CSV.checksRowCount(input),
       rows > CSV.spreadsheetRowLimit
@@ -116,20 +117,23 @@ struct ReportCommand: ParsableCommand {
     return try renderer.write(formats, input, to: directory, allChecks: allChecks).map(\.path)
   }
 
-  /// The bundled templates, with any of the same name in `directory` taking their place.
-  static func templateTexts(_ directory: String?, console: Console) throws -> [String: String] {
+  /// The bundled templates, with any of the same name in `directory` taking their place, and
+  /// the file each override came from.
+  static func templateTexts(_ directory: String?, console: Console) throws -> (
+    texts: [String: String], files: [String: String]
+  ) {
     var texts = BundledTemplates.all()
-    guard let directory else { return texts }
-    let files = try FileManager.default.contentsOfDirectory(atPath: directory)
-    for file in files where file.hasSuffix(".mustache") {
-      let name = String(file.dropLast(".mustache".count))
+    guard let directory else { return (texts, [:]) }
+    var files: [String: String] = [:]
+    for (name, override) in try BundledTemplates.overrides(in: directory).sorted(by: { $0.key < $1.key }) {
       if texts[name] == nil {
         console.error(
-          "warning: \(directory)/\(file) overrides no template (known: \(texts.keys.sorted().joined(separator: ", ")))"
-        )
+          "warning: \(override.file) overrides no template (known: "
+            + texts.keys.sorted().map(BundledTemplates.fileName).joined(separator: ", ") + ")")
       }
-      texts[name] = try String(contentsOfFile: "\(directory)/\(file)", encoding: .utf8)
+      texts[name] = override.text
+      files[name] = override.file
     }
-    return texts
+    return (texts, files)
   }
 }

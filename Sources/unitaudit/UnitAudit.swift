@@ -3,7 +3,9 @@ import Foundation
 
 @main
 struct UnitAudit: AsyncParsableCommand {
-  static let version = "0.1.0"
+  /// The version and the commit this binary was built from (`unitaudit --version`; recorded in
+  /// each scan's `scan.json`).
+  static let version = "\(BuildInfo.version) (commit \(BuildInfo.commit))"
 
   static let configuration = CommandConfiguration(
     commandName: "unitaudit",
