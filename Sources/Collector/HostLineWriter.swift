@@ -93,7 +93,7 @@ public enum HostLineWriter {
   }
 
   /// The hardening settings, keyed by directive name in sorted order, each
-  /// `{"impliedBy":…,"source":{…},"value":…}`.
+  /// `{"impliedBy":…,"source":{…},"value":…,"variant":…}`.
   static func hardening(_ fields: HardeningSettings.Fields, into out: inout [UInt8]) {
     out.append(UInt8(ascii: "{"))
     var first = true
@@ -118,6 +118,7 @@ public enum HostLineWriter {
       }
       out.append(contentsOf: "\"value\":".utf8)
       setting.value.appendJSON(to: &out)
+      if let variant = setting.variant { member("variant", variant, into: &out) }
       out.append(UInt8(ascii: "}"))
     }
     // Sorted as the encoder sorts the keys; the test of whole lines holds the order.

@@ -14,6 +14,9 @@ public struct HardeningResolver {
   public var settings: HardeningSettings { HardeningSettings(fields) }
   public private(set) var diagnostics: [Diagnostic] = []
   let unit: String?
+  /// The host's systemd major version: what it accepts decides what takes effect. Nil when
+  /// unknown: every directive and value is taken as accepted.
+  let systemd: Int?
 
   // List states that need more than the last value.
   private var bounding: Set<String>?
@@ -22,19 +25,22 @@ public struct HardeningResolver {
   private var syscalls: (mode: FilterList.Mode, entries: Set<String>)?
   private var namespaces: Set<String>?
 
-  public init(unit: String? = nil) {
+  public init(unit: String? = nil, systemd: Int? = nil) {
     self.unit = unit
+    self.systemd = systemd
   }
 
-  /// Resolves the effective settings of one unit from its directives.
-  public static func resolve(_ directives: [Directive], unit: String? = nil) -> (
+  /// Resolves the effective settings of one unit from its directives, as systemd `systemd`
+  /// (the host's major version, when known) applies them.
+  public static func resolve(_ directives: [Directive], unit: String? = nil, systemd: Int? = nil) -> (
     settings: HardeningSettings, diagnostics: [Diagnostic]
   ) {
-    var resolver = HardeningResolver(unit: unit)
+    var resolver = HardeningResolver(unit: unit, systemd: systemd)
     for directive in directives where directive.section == "Service" {
       resolver.apply(directive)
     }
     resolver.applyImplications()
+    resolver.applyEarlyBootTmp(directives)
     return (resolver.settings, resolver.diagnostics)
   }
 
@@ -66,9 +72,28 @@ public struct HardeningResolver {
   public mutating func apply(_ directive: Directive) {
     let value = directive.value
     let source = directive.source
+    if let systemd, let since = DirectiveSupport.introduced[directive.key], systemd < since {
+      return unsupported(
+        directive, "systemd \(systemd) does not know \(directive.key)= (systemd \(since) added it)")
+    }
     if let path = Self.booleanPath(directive.key) {
-      guard let flag = parseSystemdBoolean(value) else { return reject(directive, "not a boolean") }
-      fields[keyPath: path] = Setting(flag, source: source)
+      if let flag = parseSystemdBoolean(value) {
+        fields[keyPath: path] = Setting(flag, source: source)
+        return
+      }
+      guard let named = DirectiveSupport.namedValue(value, of: directive.key) else {
+        let names = (DirectiveSupport.namedValues[directive.key] ?? []).map(\.name)
+        return reject(
+          directive,
+          names.isEmpty ? "not a boolean" : "not a boolean or one of \(names.joined(separator: ", "))")
+      }
+      if let systemd, systemd < named.since {
+        return unsupported(
+          directive,
+          "systemd \(systemd) does not accept \(directive.key)=\(named.name) (systemd \(named.since) added it)"
+        )
+      }
+      fields[keyPath: path] = Setting(true, source: source, variant: named.name)
       return
     }
     switch directive.key {
@@ -112,6 +137,16 @@ public struct HardeningResolver {
     default:
       break
     }
+  }
+
+  /// A directive or value that a newer systemd accepts and this host's does not: systemd
+  /// ignores the line, and so does the model.
+  private mutating func unsupported(_ directive: Directive, _ why: String) {
+    diagnostics.append(
+      Diagnostic(
+        .warning, code: "unit.unsupported",
+        "\(directive.key)=\(directive.value.prefix(80)): \(why); it ignores this line", section: "cat",
+        unit: unit, file: directive.source.file, line: directive.source.line))
   }
 
   private mutating func reject(_ directive: Directive, _ why: String) {
@@ -270,10 +305,48 @@ public struct HardeningResolver {
     }
   }
 
+  /// From systemd 260 on, a unit with `PrivateTmp=yes` and `DefaultDependencies=no` that
+  /// does not require the mounts for /tmp gets a disconnected /tmp (NEWS of 260: this avoids
+  /// ordering races in early boot). The `[Unit]` section's last `DefaultDependencies=` and
+  /// its `RequiresMountsFor=` paths (an empty assignment resets them) decide.
+  private mutating func applyEarlyBootTmp(_ directives: [Directive]) {
+    guard let systemd, systemd >= 260, let tmp = fields.privateTmp, tmp.value, tmp.variant == nil else {
+      return
+    }
+    var defaultDependencies = true
+    var mounts: [String] = []
+    for directive in directives where directive.section == "Unit" {
+      switch directive.key {
+      case "DefaultDependencies":
+        if let flag = parseSystemdBoolean(directive.value) { defaultDependencies = flag }
+      case "RequiresMountsFor":
+        if directive.value.isEmpty {
+          mounts = []
+        } else {
+          mounts += directive.value.split(separator: " ").map(String.init)
+        }
+      default: break
+      }
+    }
+    let requiresTmp = mounts.contains { $0 == "/tmp" || $0.hasPrefix("/tmp/") }
+    if !defaultDependencies && !requiresTmp {
+      fields.privateTmp = Setting(true, source: tmp.source, impliedBy: tmp.impliedBy, variant: "disconnected")
+    }
+  }
+
   /// What `DynamicUser=yes` forces on, whatever the files say, and the user it runs as.
   private mutating func applyDynamicUser() {
     let implied = "DynamicUser"
-    fields.privateTmp = Setting(true, source: nil, impliedBy: implied)
+    // From systemd 257 on, the implied private /tmp is a disconnected one unless a file
+    // set PrivateTmp=yes itself (systemd.exec(5), DynamicUser=).
+    if let systemd, systemd >= 257 {
+      let explicit = fields.privateTmp.map { $0.source != nil && $0.value && $0.variant == nil } ?? false
+      if !explicit {
+        fields.privateTmp = Setting(true, source: nil, impliedBy: implied, variant: "disconnected")
+      }
+    } else {
+      fields.privateTmp = Setting(true, source: nil, impliedBy: implied)
+    }
     fields.removeIPC = Setting(true, source: nil, impliedBy: implied)
     fields.noNewPrivileges = Setting(true, source: nil, impliedBy: implied)
     fields.restrictSUIDSGID = Setting(true, source: nil, impliedBy: implied)

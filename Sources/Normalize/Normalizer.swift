@@ -148,7 +148,8 @@ public func normalize(_ evidence: HostEvidence, label: HostLabel) -> HostReport 
         diagnostics += parsed.diagnostics
       }
       services[index].directives = directives
-      let resolved = HardeningResolver.resolve(directives, unit: services[index].id)
+      let resolved = HardeningResolver.resolve(
+        directives, unit: services[index].id, systemd: identity.systemdVersion)
       services[index].hardening = resolved.settings
       diagnostics += resolved.diagnostics
     }

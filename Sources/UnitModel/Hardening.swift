@@ -54,11 +54,16 @@ public struct Setting<Value: Codable & Sendable & Hashable>: Codable, Sendable, 
   public var source: Provenance?
   /// The directive that implied this value (`DynamicUser`), when no file assigned it.
   public var impliedBy: String?
+  /// The named form a boolean setting is on in, when it is not a plain yes
+  /// (`PrivateTmp=disconnected`, `PrivateUsers=identity`: `DirectiveSupport.namedValues`);
+  /// systemd reports it in the directive's `…Ex` property.
+  public var variant: String?
 
-  public init(_ value: Value, source: Provenance?, impliedBy: String? = nil) {
+  public init(_ value: Value, source: Provenance?, impliedBy: String? = nil, variant: String? = nil) {
     self.value = value
     self.source = source
     self.impliedBy = impliedBy
+    self.variant = variant
   }
 }
 

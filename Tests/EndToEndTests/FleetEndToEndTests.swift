@@ -105,6 +105,7 @@ struct FleetEndToEndTests {
           for service in host.services {
             compare(
               host: host.name, service: service, truth: truth, fullCapabilities: full,
+              systemd: host.identity?.systemdVersion,
               mismatches: &mismatches,
               tally: &tally)
           }
@@ -123,8 +124,27 @@ struct FleetEndToEndTests {
     print(
       "end to end: \(services) services on \(results.count) hosts, \(compared) values compared "
         + "(\(exposures) exposures, \(sources) source lines), \(mismatches.count) mismatches")
+    // Per systemd version: the values compared and the mismatches on the hosts that run it.
+    let versionOf = Dictionary(
+      scanned.map { ($0.name, $0.identity?.systemdVersion ?? 0) }, uniquingKeysWith: { first, _ in first })
+    var perVersion: [Int: (hosts: Int, values: Int, mismatches: Int)] = [:]
+    for (name, tally, found) in results {
+      let version = versionOf[name] ?? 0
+      perVersion[version, default: (0, 0, 0)].hosts += 1
+      perVersion[version, default: (0, 0, 0)].values += tally.values
+      perVersion[version, default: (0, 0, 0)].mismatches += found.count
+    }
+    for (version, figures) in perVersion.sorted(by: { $0.key < $1.key }) {
+      print(
+        "  systemd \(version): \(figures.hosts) hosts, \(figures.values) values compared, "
+          + "\(figures.mismatches) mismatches")
+    }
     for mismatch in mismatches.prefix(200) { print("  MISMATCH \(mismatch)") }
     #expect(compared > 5000)
+    // Every version the fleet runs is compared in thousands of values.
+    for (version, figures) in perVersion {
+      #expect(figures.values > 1000, "systemd \(version): only \(figures.values) values compared")
+    }
     // Most services get a score; every setting a file assigns is traced to its line.
     #expect(exposures * 10 > services * 9)
     #expect(sources > 1000)

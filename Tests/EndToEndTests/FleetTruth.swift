@@ -11,6 +11,9 @@ struct HostTruth {
   var verdicts: [String: String] = [:]
   /// path → the file's lines.
   var files: [String: [String]] = [:]
+  /// unit id → `ProtectHostnameEx`'s mode (systemd 258 and later, for units where it is on;
+  /// read with busctl: `systemctl show` cannot print that property).
+  var hostnameModes: [String: String] = [:]
 }
 
 /// The `systemctl show` properties compared with the normalized hardening settings.
@@ -25,13 +28,27 @@ let comparedProperties = [
   "RestrictSUIDSGID", "RemoveIPC", "KeyringMode", "DevicePolicy", "UMask", "IPAddressDeny", "IPAddressAllow",
 ]
 
+/// The `…Ex` properties that name a boolean directive's variant (systemd 257 and later).
+let extendedProperties = DirectiveSupport.extendedProperty.values.map(\.property).sorted().joined(
+  separator: ",")
+
 /// The shell script that prints a host's truth for `units` and `files`, framed by markers.
 func truthScript(units: [String], files: [String]) -> String {
   let quoted = units.map { "'\($0)'" }.joined(separator: " ")
   var lines = [
     "export LANG=C.UTF-8 SYSTEMD_COLORS=0 SYSTEMD_PAGER=",
     "echo '@@show'",
-    "systemctl show -p Id,Names,\(comparedProperties.joined(separator: ",")) -- \(quoted)",
+    "systemctl show -p Id,Names,\(comparedProperties.joined(separator: ",")),\(extendedProperties) -- \(quoted)",
+    // ProtectHostnameEx is a (ss) pair that systemctl cannot print: busctl reads it.
+    "if [ \"$(systemctl --version | awk 'NR==1{print $2}')\" -ge 258 ]; then",
+    "  for u in \(quoted); do",
+    "    [ \"$(systemctl show -P ProtectHostname -- \"$u\")\" = yes ] || continue",
+    "    path=$(busctl call org.freedesktop.systemd1 /org/freedesktop/systemd1 "
+      + "org.freedesktop.systemd1.Manager LoadUnit s \"$u\" | cut -d'\"' -f2)",
+    "    echo \"@@hostname $u $(busctl get-property org.freedesktop.systemd1 \"$path\" "
+      + "org.freedesktop.systemd1.Service ProtectHostnameEx | cut -d'\"' -f2)\"",
+    "  done",
+    "fi",
   ]
   for unit in units {
     lines.append("echo '@@verdict \(unit)'")
@@ -56,6 +73,13 @@ func parseTruth(_ text: String) -> HostTruth {
   for line in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
     if line == "@@show" {
       section = .show
+      continue
+    }
+    if line.hasPrefix("@@hostname ") {
+      flushBlock()
+      section = .none
+      let words = line.dropFirst("@@hostname ".count).split(separator: " ", maxSplits: 1).map(String.init)
+      if words.count == 2 { truth.hostnameModes[words[0]] = words[1] }
       continue
     }
     if line.hasPrefix("@@verdict ") {
@@ -165,7 +189,7 @@ struct Mismatch: CustomStringConvertible {
 
 /// Compares one service with its host's truth; returns how many values were compared.
 func compare(
-  host: String, service: ServiceRecord, truth: HostTruth, fullCapabilities: Set<String>,
+  host: String, service: ServiceRecord, truth: HostTruth, fullCapabilities: Set<String>, systemd: Int?,
   mismatches: inout [Mismatch], tally: inout Tally
 ) {
   guard let shown = truth.properties[service.id] else {
@@ -183,6 +207,13 @@ func compare(
   let h = service.hardening
   for property in comparedProperties {
     let actual = shown[property] ?? "(missing)"
+    // A directive this systemd does not know: it prints no such property, and the model has
+    // no setting for it.
+    if !DirectiveSupport.knows(property, systemd: systemd) {
+      let ours = h.sources.contains { $0.0 == property } ? "(set)" : "(missing)"
+      check(property, actual, ours)
+      continue
+    }
     if let expected = expectedShow(property, h) {
       check(property, actual, expected)
       continue
@@ -244,6 +275,22 @@ func compare(
       break
     }
   }
+  // The variants of boolean directives, where systemd reports them.
+  if let systemd, systemd >= 257 {
+    for (directive, ex) in DirectiveSupport.extendedProperty.sorted(by: { $0.key < $1.key }) {
+      guard let setting = h[keyPath: booleanField(directive)] else {
+        check(ex.property, shown[ex.property] ?? "(missing)", "no")
+        continue
+      }
+      let ours = setting.value ? setting.variant ?? ex.yes : "no"
+      check(ex.property, shown[ex.property] ?? "(missing)", ours)
+    }
+  }
+  if let systemd, systemd >= 258, h.protectHostname?.value == true {
+    check(
+      "ProtectHostnameEx", truth.hostnameModes[service.id] ?? "(missing)", h.protectHostname?.variant ?? "yes"
+    )
+  }
   // Names: the id and its aliases.
   check(
     "Names", words(shown["Names"] ?? "").sorted().joined(separator: " "),
@@ -273,6 +320,16 @@ func compare(
     let sameDirective = winner.map { $0.source.file == source.file && $0.source.line == source.line } ?? false
     check(
       "\(key) source", holds && sameDirective ? "ok" : "\(source.file):\(source.line) holds '\(text)'", "ok")
+  }
+}
+
+/// The model's field of a boolean directive that has variants.
+func booleanField(_ directive: String) -> KeyPath<HardeningSettings, Setting<Bool>?> {
+  switch directive {
+  case "PrivateTmp": \.privateTmp
+  case "PrivateUsers": \.privateUsers
+  case "ProtectControlGroups": \.protectControlGroups
+  default: \.protectHostname
   }
 }
 

@@ -10,6 +10,7 @@ enum BuiltPackage {
 /// A fleet host reached over OpenSSH as root with the fleet's key.
 struct FleetShell {
   let fleet: Fleet
+  let name: String
   let address: String
   let port: Int
 
@@ -47,9 +48,9 @@ struct FleetShell {
 
 @Suite("End to end: the Debian package installed on a fleet host", .tags(.e2e), .exclusive)
 struct InstallEndToEndTests {
-  /// The first host of the minimal flavour: its layer carries what the package depends on
-  /// (libssh-4) and man-db, and nothing of the build (no Swift toolchain, no sources).
-  func minimalHost(_ fleet: Fleet) throws -> FleetShell {
+  /// The hosts of the minimal flavour, one per release: their layers carry what the package
+  /// depends on (libssh-4) and man-db, and nothing of the build (no Swift toolchain, no sources).
+  func minimalHosts(_ fleet: Fleet) throws -> [FleetShell] {
     let listing = try run([try unitauditBinary(), "inventory", "-i", fleet.inventory, "--json"])
     guard listing.status == 0 else { throw E2EError.failed("unitaudit inventory: \(listing.output)") }
     struct Entry: Decodable {
@@ -59,8 +60,21 @@ struct InstallEndToEndTests {
       var groups: [String]
     }
     let hosts = try JSONDecoder().decode([Entry].self, from: Data(listing.output.utf8))
-    let host = try #require(hosts.first { $0.groups.contains("minimal") }, "the fleet has a minimal host")
-    return FleetShell(fleet: fleet, address: host.address ?? host.name, port: host.port ?? 22)
+    var seen: Set<String> = []
+    let minimal = hosts.filter {
+      $0.groups.contains("minimal") && seen.insert($0.groups.first ?? "").inserted
+    }
+    #expect(!minimal.isEmpty, "the fleet has minimal hosts")
+    return minimal.map {
+      FleetShell(fleet: fleet, name: $0.name, address: $0.address ?? $0.name, port: $0.port ?? 22)
+    }
+  }
+
+  /// The oldest C library the package accepts, from its Depends (`libc6 (>= 2.35)`).
+  func requiredLibc(_ deb: String) throws -> String {
+    let depends = try run(["/usr/bin/dpkg-deb", "-f", deb, "Depends"]).output
+    let match = try #require(depends.firstMatch(of: /libc6 \(>= ([0-9.]+)\)/), "Depends: \(depends)")
+    return String(match.1)
   }
 
   @Test(
@@ -71,7 +85,26 @@ struct InstallEndToEndTests {
   func installedPackageWorks() throws {
     let fleet = try #require(Fleet.configured)
     let deb = try #require(BuiltPackage.path)
-    let host = try minimalHost(fleet)
+    let libc = try requiredLibc(deb)
+    var installed = 0
+    for host in try minimalHosts(fleet) {
+      // A release whose C library is older than the package needs (Debian 11) refuses it.
+      let newEnough = try host.run(
+        "dpkg --compare-versions \"$(dpkg-query -W -f '${Version}' libc6)\" ge \(libc)")
+      if newEnough.status != 0 {
+        try host.copy(deb, to: "/root/unitaudit.deb")
+        let refused = try host.run(
+          "dpkg -i /root/unitaudit.deb; rc=$?; dpkg --purge unitaudit >/dev/null 2>&1; exit $rc")
+        #expect(refused.status != 0 && refused.output.contains("libc6"), "\(host.name): \(refused.output)")
+        continue
+      }
+      try installAndRun(on: host, deb: deb)
+      installed += 1
+    }
+    #expect(installed >= 1)
+  }
+
+  func installAndRun(on host: FleetShell, deb: String) throws {
     let expectedVersion = try run([try unitauditBinary(), "--version"]).output
 
     try host.succeed(
