@@ -73,6 +73,20 @@ public struct Requirement: Sendable, Hashable, Codable {
     self.accepted = accepted.isEmpty ? directive.defaultAccepted : accepted
   }
 
+  /// The oldest systemd that can meet this requirement: the version that added the directive,
+  /// or, when every accepted value is a named one (`PrivateTmp: [disconnected]`), the version
+  /// that added the oldest of them. Nil when every systemd from 239 on can.
+  public var minimumSystemd: Int? {
+    var needed = DirectiveSupport.introduced[directive.rawValue]
+    if let named = DirectiveSupport.namedValues[directive.rawValue], !accepted.isEmpty,
+      !accepted.contains("yes")
+    {
+      let since = accepted.compactMap { value in named.first { $0.name == value }?.since }
+      if let oldest = since.min() { needed = max(needed ?? 0, oldest) }
+    }
+    return needed
+  }
+
   /// What satisfies this requirement, in words (`ProtectSystem ∈ {yes, full, strict}`).
   public var summary: String {
     accepted.isEmpty
@@ -181,7 +195,9 @@ public enum HardeningDirective: String, Sendable, Hashable, Codable, CaseIterabl
     case .devicePolicy: DevicePolicy.allCases.map(\.rawValue)
     case .systemCallArchitectures:
       ["native", "x86-64", "x86", "x32", "arm64", "arm", "s390x", "ppc64-le", "riscv64"]
-    default: nil
+    default:
+      // A boolean with named values (PrivateTmp=disconnected): `yes` is the plain form.
+      DirectiveSupport.namedValues[rawValue].map { ["yes"] + $0.map(\.name) }
     }
   }
 

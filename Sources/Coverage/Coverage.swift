@@ -21,6 +21,13 @@ public struct DirectiveCoverage: Sendable, Hashable, Codable {
   public var satisfied: [ValueSource: Int]
   public var waived: Int
   public var missing: Int
+  /// Hosts whose systemd is older than the requirement needs (`needsSystemd`): not missing,
+  /// since no unit file there can meet it.
+  public var unsupported: Int = 0
+  /// The systemd version the requirement needs, when some host's is older.
+  public var needsSystemd: Int?
+  /// Host names where it is unsupported: the first `listedHosts` of them.
+  public var unsupportedOn: [String] = []
   /// Why it does not apply (the baseline's reason); nil when it applies.
   public var notApplicable: String?
   /// Host names where it is missing and not waived: the first `listedHosts` of them
@@ -136,8 +143,8 @@ public enum CoverageCalculator {
         hostNames.append(hostName)
         if let exposure = service.overall?.exposure { exposures.append(exposure) }
         let judgement = judge(
-          service, host: hostName, entry: entry, requirements: requirements, baseline: baseline, today: today
-        )
+          service, host: hostName, entry: entry, requirements: requirements, baseline: baseline, today: today,
+          systemd: lookups[index].host.identity?.systemdVersion)
         for outcome in judgement.outcomes {
           for waiver in outcome.waivers { waiverMatches[waiver, default: 0] += 1 }
           switch outcome.state {
@@ -147,6 +154,12 @@ public enum CoverageCalculator {
             directives[outcome.directive]?.missing += 1
             if directives[outcome.directive]?.missingOn.count ?? 0 < DirectiveCoverage.listedHosts {
               directives[outcome.directive]?.missingOn.append(hostName)
+            }
+          case .unsupported(let needs):
+            directives[outcome.directive]?.unsupported += 1
+            directives[outcome.directive]?.needsSystemd = needs
+            if directives[outcome.directive]?.unsupportedOn.count ?? 0 < DirectiveCoverage.listedHosts {
+              directives[outcome.directive]?.unsupportedOn.append(hostName)
             }
           case .notApplicable: break
           }
@@ -215,7 +228,17 @@ public enum CoverageCalculator {
       case satisfied(ValueSource)
       case waived
       case missing
+      /// The host's systemd is older than the requirement needs (the version it needs).
+      case unsupported(needs: Int)
       case notApplicable
+
+      /// Satisfied, waived or not applicable: nothing to do on this host.
+      public var isMet: Bool {
+        switch self {
+        case .satisfied, .waived, .notApplicable: true
+        case .missing, .unsupported: false
+        }
+      }
     }
     public var directive: HardeningDirective
     public var state: State
@@ -227,10 +250,14 @@ public enum CoverageCalculator {
 
   /// Judges one service on one host: each required directive, and the resulting status
   /// (`hardened`, `partial` or `not-started`; `exempt` when the baseline exempts it).
+  ///
+  /// A requirement that the host's systemd (`systemd`, its major version) is too old to meet
+  /// is `unsupported`, not missing, and leaves the status alone: the service is judged by what
+  /// its host can do. Without a version every requirement counts as supported.
   public static func judge(
     _ service: ServiceRecord, host: String, entry: BaselineService, requirements: [Requirement],
     baseline: Baseline,
-    today: String
+    today: String, systemd: Int? = nil
   ) -> (status: CoverageStatus, outcomes: [Outcome]) {
     var outcomes: [Outcome] = []
     var ok = 0
@@ -260,13 +287,27 @@ public enum CoverageCalculator {
         outcomes.append(
           Outcome(directive: directive, state: .waived, waivers: waivers, evaluation: evaluation))
         ok += 1
+      } else if let systemd, let needs = requirement.minimumSystemd, systemd < needs {
+        outcomes.append(
+          Outcome(
+            directive: directive, state: .unsupported(needs: needs), waivers: waivers, evaluation: evaluation)
+        )
+        applicable -= 1
       } else {
         outcomes.append(
           Outcome(directive: directive, state: .missing, waivers: waivers, evaluation: evaluation))
       }
     }
     if entry.exempt != nil { return (.exempt, outcomes) }
-    let status: CoverageStatus = ok == applicable ? .hardened : satisfiedCount == 0 ? .notStarted : .partial
+    // Nothing the host can meet is met when every requirement it supports is missing, or when
+    // it supports none of them.
+    let unsupported = outcomes.filter { if case .unsupported = $0.state { true } else { false } }.count
+    let status: CoverageStatus
+    if applicable == 0 && unsupported > 0 {
+      status = .notStarted
+    } else {
+      status = ok == applicable ? .hardened : satisfiedCount == 0 ? .notStarted : .partial
+    }
     return (status, outcomes)
   }
 }

@@ -84,10 +84,13 @@ extension Requirement {
       guard let origin = setting.source?.origin else { return .implied }
       return origin == .vendor ? .vendor : .override
     }
+    // On in any form satisfies a boolean requirement; a list of accepted values (`PrivateTmp:
+    // [disconnected]`) names the forms that do. The value shown is the form (`disconnected`).
     func flag(_ setting: Setting<Bool>?) -> Evaluation {
-      Evaluation(
-        satisfied: setting?.value == true, value: setting?.value == true ? "yes" : "no", source: from(setting)
-      )
+      let on = setting?.value == true
+      let value = on ? setting?.variant ?? "yes" : "no"
+      return Evaluation(
+        satisfied: on && (accepted.isEmpty || accepted.contains(value)), value: value, source: from(setting))
     }
     func choice<T: RawRepresentable>(_ setting: Setting<T>?, default fallback: T) -> Evaluation
     where T.RawValue == String {

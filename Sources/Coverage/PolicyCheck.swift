@@ -11,6 +11,8 @@ public struct Violation: Sendable, Hashable, Codable, CustomStringConvertible {
     case expiredWaiver = "expired-waiver"
     /// The host could not be audited (unreachable, refused, no systemd…).
     case notScanned = "not-scanned"
+    /// A required directive or value that the host's systemd is too old to accept.
+    case unsupported
   }
 
   public var kind: Kind
@@ -32,6 +34,18 @@ public enum PolicyCheck {
     hosts: [HostReport], baseline: Baseline, required: [String], maxExposure: Exposure? = nil,
     failOnExpiredWaivers: Bool = false, today: String
   ) -> [Violation] {
+    findings(
+      hosts: hosts, baseline: baseline, required: required, maxExposure: maxExposure,
+      failOnExpiredWaivers: failOnExpiredWaivers, today: today
+    ).filter { $0.kind != .unsupported }
+  }
+
+  /// The violations, and (kind `unsupported`) each requirement that a host's systemd is too old
+  /// to meet: the caller decides whether those count (`check --fail-on-unsupported`).
+  public static func findings(
+    hosts: [HostReport], baseline: Baseline, required: [String], maxExposure: Exposure? = nil,
+    failOnExpiredWaivers: Bool = false, today: String
+  ) -> [Violation] {
     let requirements = baseline.requirements(in: required)
     var result: [Violation] = []
     for host in hosts {
@@ -47,8 +61,20 @@ public enum PolicyCheck {
         guard let service = lookup.service(named: entry.name) else { continue }
         let unit = service.id == entry.name ? service.id : "\(service.id) (\(entry.name))"
         let judgement = CoverageCalculator.judge(
-          service, host: host.name, entry: entry, requirements: requirements, baseline: baseline, today: today
-        )
+          service, host: host.name, entry: entry, requirements: requirements, baseline: baseline,
+          today: today,
+          systemd: host.identity?.systemdVersion)
+        for outcome in judgement.outcomes {
+          if case .unsupported(let needs) = outcome.state {
+            let summary =
+              requirements.first { $0.directive == outcome.directive }?.summary ?? outcome.directive.rawValue
+            let running = host.identity?.systemdVersion.map { "systemd \($0)" } ?? "its systemd"
+            result.append(
+              Violation(
+                kind: .unsupported, host: host.name, service: unit, directive: outcome.directive,
+                reason: "unsupported: \(summary) needs systemd \(needs); the host runs \(running)"))
+          }
+        }
         for outcome in judgement.outcomes where outcome.state == .missing {
           let summary =
             requirements.first { $0.directive == outcome.directive }?.summary ?? outcome.directive.rawValue

@@ -62,14 +62,16 @@ public struct ScanDiff: Sendable, Hashable, Codable {
         guard let previous = was.services.first(where: { $0.id == service.id }) else { continue }
         let entry = entries[service.id] ?? BaselineService(name: service.id)
         let a = CoverageCalculator.judge(
-          previous, host: name, entry: entry, requirements: requirements, baseline: baseline, today: today)
+          previous, host: name, entry: entry, requirements: requirements, baseline: baseline, today: today,
+          systemd: was.identity?.systemdVersion)
         let b = CoverageCalculator.judge(
-          service, host: name, entry: entry, requirements: requirements, baseline: baseline, today: today)
+          service, host: name, entry: entry, requirements: requirements, baseline: baseline, today: today,
+          systemd: now.identity?.systemdVersion)
         var gained: [DirectiveChange] = []
         var lost: [DirectiveChange] = []
         for (before, after) in zip(a.outcomes, b.outcomes) {
-          let was = before.state != .missing
-          let now = after.state != .missing
+          let was = before.state.isMet
+          let now = after.state.isMet
           guard was != now else { continue }
           let change = DirectiveChange(
             directive: after.directive, before: before.evaluation?.value ?? "",

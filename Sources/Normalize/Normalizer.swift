@@ -180,6 +180,17 @@ public func normalize(_ evidence: HostEvidence, label: HostLabel) -> HostReport 
     if analysis.diagnostics.contains(where: { $0.severity == .error }) {
       problems.append("security output damaged")
     }
+    // An empty table for loaded services (seen on a recent systemd: valtzu/rpi-mkosi#35) is
+    // no verdict: the host is partial, never ok without exposures.
+    let loaded = services.filter { $0.loadState == "loaded" }.count
+    if analysis.units.isEmpty && loaded > 0 {
+      problems.append("systemd-analyze security assessed no unit")
+      diagnostics.append(
+        Diagnostic(
+          .error, code: "security.empty",
+          "systemd-analyze security printed no assessment for any of the \(loaded) loaded services",
+          section: sections["security"] != nil ? "security" : "security-text"))
+    }
     for index in services.indices {
       guard let result = services[index].names.lazy.compactMap({ analysis.units[$0] }).first else { continue }
       services[index].overall = result.overall

@@ -89,4 +89,20 @@ public let knownSecurityChecks: [String: String] = [
 
 /// Text-table name → `json_field`.
 let securityCheckFieldsByName: [String: String] = Dictionary(
-  knownSecurityChecks.map { ($0.value, $0.key) }, uniquingKeysWith: { first, _ in first })
+  knownSecurityChecks.map { ($0.value, $0.key) } + olderSecurityCheckNames.map { ($0.key, $0.value) },
+  uniquingKeysWith: { first, _ in first })
+
+/// Text-table names of checks that later systemd renamed, with the `json_field` of the check
+/// they are: systemd 247 names the namespace checks by their clone flag
+/// (`RestrictNamespaces=~CLONE_NEWUSER`), 252 by the namespace (`RestrictNamespaces=~user`).
+/// Keyed by the same field, the check compares across hosts of both versions; it keeps the
+/// name its host printed.
+let olderSecurityCheckNames: [String: String] = [
+  "RestrictNamespaces=~CLONE_NEWCGROUP": "RestrictNamespaces_cgroup",
+  "RestrictNamespaces=~CLONE_NEWIPC": "RestrictNamespaces_ipc",
+  "RestrictNamespaces=~CLONE_NEWNS": "RestrictNamespaces_mnt",
+  "RestrictNamespaces=~CLONE_NEWNET": "RestrictNamespaces_net",
+  "RestrictNamespaces=~CLONE_NEWPID": "RestrictNamespaces_pid",
+  "RestrictNamespaces=~CLONE_NEWUSER": "RestrictNamespaces_user",
+  "RestrictNamespaces=~CLONE_NEWUTS": "RestrictNamespaces_uts",
+]

@@ -109,9 +109,14 @@ public enum CSV {
         if let entry = entries[service.id] {
           let judged = CoverageCalculator.judge(
             service, host: host.name, entry: entry, requirements: requirements, baseline: input.baseline,
-            today: today)
+            today: today, systemd: host.identity?.systemdVersion)
           status = judged.status.rawValue
           evaluations = judged.outcomes.map(\.evaluation)
+          for (index, outcome) in judged.outcomes.enumerated() {
+            if case .unsupported(let needs) = outcome.state {
+              evaluations[index]?.value = "unsupported (needs systemd \(needs))"
+            }
+          }
         }
         var values = [
           host.name, host.groups.joined(separator: " "), host.identity?.osPrettyName ?? "",

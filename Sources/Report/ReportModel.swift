@@ -46,12 +46,15 @@ public struct ReportView: Sendable {
   }
 
   public struct Cell: Sendable {
-    /// `vendor`, `override`, `implied`, `default`, `missing`, `waived`, `na`, `none`
+    /// `vendor`, `override`, `implied`, `default`, `missing`, `unsupported`, `waived`, `na`, `none`
     public var state: String
     public var mark: String
     public var title: String
     /// The directive's name when it is missing (for the Markdown list), else nil.
     public var missingMark: String?
+    /// The directive and the systemd it needs when some host's is older (`PrivateIPC (systemd
+    /// 248)`, for the Markdown list), else nil.
+    public var unsupportedMark: String? = nil
   }
 
   public struct Row: Sendable {
@@ -285,19 +288,33 @@ extension ReportView {
   }
 
   static func cell(_ d: DirectiveCoverage, service: ServiceCoverage, baseline: Baseline) -> Cell {
-    let total = d.satisfiedTotal + d.waived + d.missing
+    let total = d.satisfiedTotal + d.waived + d.missing + d.unsupported
     if let reason = d.notApplicable {
       return Cell(
         state: "na", mark: "–", title: "\(d.directive.rawValue): not applicable: \(Inert.text(reason))",
         missingMark: nil)
     }
+    func listed(_ hosts: [String]) -> String {
+      hosts.prefix(10).map(Inert.text).joined(separator: ", ") + (hosts.count > 10 ? ", …" : "")
+    }
+    let needs = d.needsSystemd.map { "systemd \($0)" } ?? "a newer systemd"
+    let unsupportedMark = d.unsupported > 0 ? "\(d.directive.rawValue) (\(needs))" : nil
+    let unsupportedTitle =
+      d.unsupported > 0
+      ? "; unsupported on \(d.unsupported) of \(total) hosts, which run a systemd older than \(needs) "
+        + "(\(listed(d.unsupportedOn)))" : ""
     if d.missing > 0 {
-      let hosts =
-        d.missingOn.prefix(10).map(Inert.text).joined(separator: ", ") + (d.missingOn.count > 10 ? ", …" : "")
       return Cell(
         state: "missing", mark: d.missing == total ? "✗" : "✗ \(d.missing)/\(total)",
-        title: "\(d.requirement): missing on \(d.missing) of \(total) hosts (\(hosts))",
-        missingMark: d.directive.rawValue)
+        title:
+          "\(d.requirement): missing on \(d.missing) of \(total) hosts (\(listed(d.missingOn)))\(unsupportedTitle)",
+        missingMark: d.directive.rawValue, unsupportedMark: unsupportedMark)
+    }
+    if d.unsupported > 0 {
+      return Cell(
+        state: "unsupported", mark: d.unsupported == total ? "⊘" : "⊘ \(d.unsupported)/\(total)",
+        title: "\(d.requirement): needs \(needs)" + unsupportedTitle, missingMark: nil,
+        unsupportedMark: unsupportedMark)
     }
     if d.waived > 0 {
       let reasons = baseline.waivers.filter {

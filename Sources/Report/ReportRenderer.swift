@@ -196,7 +196,7 @@ public struct ReportRenderer: Sendable {
           entries[service.id].map {
             CoverageCalculator.judge(
               service, host: host.name, entry: $0, requirements: requirements, baseline: input.baseline,
-              today: input.coverage.today
+              today: input.coverage.today, systemd: host.identity?.systemdVersion
             ).status.rawValue
           } ?? "outside-baseline"
         text += offset == 0 ? "{" : ",{"

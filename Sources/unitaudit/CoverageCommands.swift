@@ -199,6 +199,12 @@ struct CheckCommand: ParsableCommand {
       waiver covers), an exposure above --max-exposure, an expired waiver (with \
       --fail-on-expired-waivers), or a host that could not be audited.
 
+      A requirement that a host's systemd is too old to meet (PrivateIPC on systemd 247, \
+      PrivateTmp: [disconnected] below 257) is unsupported, not missing: it is listed, and \
+      counts as a violation only with --fail-on-unsupported. The default leaves it out because \
+      no change to a unit file can meet it; the fix is a newer systemd, which is a platform \
+      decision rather than a service's gap.
+
       Exit status: 0 no violations, 1 violations, 2 usage errors (a bad baseline, a missing scan).
       """)
 
@@ -212,6 +218,11 @@ struct CheckCommand: ParsableCommand {
 
   @Flag(name: .customLong("fail-on-expired-waivers"), help: "Count expired waivers as violations.")
   var failOnExpiredWaivers = false
+
+  @Flag(
+    name: .customLong("fail-on-unsupported"),
+    help: "Count requirements that a host's systemd is too old to meet as violations.")
+  var failOnUnsupported = false
 
   @Flag(help: "Print JSON.")
   var json = false
@@ -227,18 +238,28 @@ struct CheckCommand: ParsableCommand {
     let (baseline, required) = try usageErrors { try selection.load() }
     let hosts = try usageErrors { try loadHosts(scan, console: console) }
     let limit = maxExposure.flatMap(Exposure.init(value:))
-    let violations = PolicyCheck.violations(
+    let findings = PolicyCheck.findings(
       hosts: hosts, baseline: baseline, required: required, maxExposure: limit,
       failOnExpiredWaivers: failOnExpiredWaivers, today: selection.day)
+    let violations = failOnUnsupported ? findings : findings.filter { $0.kind != .unsupported }
+    let unsupported = findings.filter { $0.kind == .unsupported }
     if json {
       try printJSON(violations)
     } else {
       for violation in violations { print(terminalSafe(violation.description)) }
+      if !failOnUnsupported {
+        for note in unsupported { print(terminalSafe("note: " + note.description)) }
+      }
       print(
         violations.isEmpty
           ? "ok: no violations of \(baseline.name) (\(required.joined(separator: ", "))) on \(hosts.count) hosts"
           : "\(violations.count) violation\(violations.count == 1 ? "" : "s") of \(baseline.name) (\(required.joined(separator: ", ")))"
       )
+      if !unsupported.isEmpty && !failOnUnsupported {
+        print(
+          "\(unsupported.count) requirement\(unsupported.count == 1 ? "" : "s") unsupported by the hosts' systemd, "
+            + "not counted (--fail-on-unsupported counts them)")
+      }
     }
     if !violations.isEmpty { throw ExitCode(1) }
   }

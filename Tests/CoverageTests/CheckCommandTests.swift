@@ -65,6 +65,28 @@ struct CheckCommandTests {
     #expect(requireStatus == 2)
   }
 
+  @Test("a requirement the host's systemd is too old for is a note; --fail-on-unsupported counts it")
+  func unsupported() async throws {
+    var old = Fleet.host("old", [Fleet.service("web.service", exposure: 20) { $0.privateTmp = Fleet.on() }])
+    old.identity = HostIdentity(hostname: "old", systemdVersion: 247)
+    let scan = try await fixture([old])
+    let baseline = URL(fileURLWithPath: scan.baseline).deletingLastPathComponent().appendingPathComponent(
+      "v.yml"
+    ).path
+    try "name: v\ntitle: v\nsets:\n  core: [PrivateTmp, PrivateIPC]\nservices: [web.service]\n".write(
+      toFile: baseline, atomically: true, encoding: .utf8)
+    let (status, output) = try run(["check", scan.scan, "--baseline", baseline])
+    #expect(status == 0, "\(output)")
+    #expect(
+      output.contains("note: old web.service PrivateIPC: unsupported: PrivateIPC: yes needs systemd 248"))
+    #expect(output.contains("1 requirement unsupported by the hosts' systemd, not counted"))
+    let (strict, strictOutput) = try run([
+      "check", scan.scan, "--baseline", baseline, "--fail-on-unsupported",
+    ])
+    #expect(strict == 1, "\(strictOutput)")
+    #expect(strictOutput.contains("1 violation of v (core)"))
+  }
+
   @Test("what hosts sent reaches the terminal without escape sequences or reordering")
   func terminalOutputIsStripped() async throws {
     // An unreachable host's reason with ANSI colour, an OSC window title and hyperlink, a

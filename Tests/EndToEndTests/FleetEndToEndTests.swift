@@ -75,6 +75,7 @@ struct FleetEndToEndTests {
     }
 
     try checkSituations(scanned)
+    try checkNewerValuesInReports(scanned, scan: scanDirectory)
 
     // Read every host's own answers over OpenSSH (strict host keys, the fleet's known_hosts).
     let results = try await withThrowingTaskGroup(of: (String, Tally, [Mismatch]).self) { group in
@@ -150,6 +151,75 @@ struct FleetEndToEndTests {
     #expect(sources > 1000)
     #expect(
       mismatches.count == 0, "mismatches between unitaudit and systemd (the first ones are printed above)")
+  }
+
+  /// Each named value that newer systemd accepts, on the real service that sets it: in the
+  /// model, and in every report format against the bundled fedora-40 baseline (which accepts
+  /// PrivateTmp=disconnected and PrivateUsers=self, not ProtectControlGroups=private).
+  func checkNewerValuesInReports(_ hosts: [HostReport], scan: URL) throws {
+    let newer = hosts.filter { $0.groups.contains("newer") && ($0.identity?.systemdVersion ?? 0) >= 257 }
+    guard !newer.isEmpty else { return }  // a bookworm-only fleet (FLEET_RELEASES=)
+    for host in newer {
+      let version = try #require(host.identity?.systemdVersion)
+      let nginx = try #require(host.service(named: "nginx.service"), "\(host.name)")
+      #expect(nginx.hardening.privateTmp?.variant == "disconnected", "\(host.name)")
+      #expect(nginx.hardening.protectControlGroups?.variant == "private", "\(host.name)")
+      let chrony = try #require(host.service(named: "chrony.service"), "\(host.name)")
+      #expect(chrony.hardening.protectControlGroups?.variant == "strict", "\(host.name)")
+      #expect(chrony.hardening.privateUsers?.variant == "self", "\(host.name)")
+      #expect(host.service(named: "cron.service")?.hardening.privateUsers?.variant == "identity")
+      if version >= 258 {
+        #expect(nginx.hardening.privateUsers?.variant == "full", "\(host.name)")
+        #expect(chrony.hardening.protectHostname?.variant == "private", "\(host.name)")
+      }
+    }
+    let out = scan.appendingPathComponent("newer-report")
+    let report = try run([
+      try unitauditBinary(), "report", scan.path, "--baseline", "fedora-40", "--require", "core,extended",
+      "-o", out.path, "-q",
+    ])
+    #expect(report.status == 0, "\(report.output)")
+    // services.csv: the forms, as the requirement columns show them.
+    let csv = try String(contentsOf: out.appendingPathComponent("services.csv"), encoding: .utf8)
+    let rows = csv.split(whereSeparator: \.isNewline).map {
+      $0.split(separator: ",", omittingEmptySubsequences: false)
+    }
+    let header = try #require(rows.first).map(String.init)
+    func column(_ name: String) throws -> Int { try #require(header.firstIndex(of: name), "\(name) column") }
+    let (hostColumn, serviceColumn) = (try column("host"), try column("service"))
+    func value(_ host: String, _ service: String, _ directive: String) throws -> String {
+      let row = try #require(
+        rows.first { $0[hostColumn] == host && $0[serviceColumn] == service }, "\(host) \(service)")
+      return String(row[try column(directive)])
+    }
+    for host in newer {
+      #expect(try value(host.name, "nginx.service", "PrivateTmp") == "disconnected")
+      #expect(try value(host.name, "nginx.service", "ProtectControlGroups") == "private")
+      #expect(try value(host.name, "chrony.service", "ProtectControlGroups") == "strict")
+      #expect(try value(host.name, "chrony.service", "PrivateUsers") == "self")
+      #expect(try value(host.name, "cron.service", "PrivateUsers") == "identity")
+    }
+    // HTML: the page's service detail carries the form as the value.
+    let html = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
+    #expect(html.contains("\"disconnected\""))
+    // Markdown: the table has the Unsupported column.
+    let markdown = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
+    #expect(markdown.contains("| Missing | Unsupported |"))
+    // The coverage state, through the gate: PrivateTmp=disconnected meets fedora-40's core;
+    // ProtectControlGroups=private does not (its cgroup tree is writable).
+    let check = try run([
+      try unitauditBinary(), "check", scan.path, "--baseline", "fedora-40", "--require", "core",
+    ])
+    #expect(check.status == 1)
+    for host in newer {
+      #expect(!check.output.contains("\(host.name) nginx.service PrivateTmp:"), "\(host.name)")
+      #expect(
+        check.output.contains(
+          "\(host.name) nginx.service ProtectControlGroups: is private; required: ProtectControlGroups ∈ {yes, strict}"
+        ),
+        "\(host.name)")
+      #expect(!check.output.contains("\(host.name) chrony.service ProtectControlGroups:"), "\(host.name)")
+    }
   }
 
   /// The unit-file situations Scripts/fleet sets up are in the scan, so the comparison covers

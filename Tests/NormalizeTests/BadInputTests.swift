@@ -193,3 +193,21 @@ struct BadInputTests {
     #expect(report.identity?.hostname == "c1")
   }
 }
+
+@Suite("an empty security table is no verdict")
+struct EmptySecurityTableTests {
+  @Test("loaded services with an empty systemd-analyze security output: partial, with a diagnostic")
+  func emptyTable() {
+    for body in ["", "[]\n", "\n\n"] {
+      let report = BadInputTests.report([BadInputTests.goodCat, ("security", body, 0)])
+      #expect(report.status.code == .partial, "\(body.debugDescription): \(report.status)")
+      #expect(report.status.reason?.contains("assessed no unit") == true)
+      #expect(report.diagnostics.contains { $0.code == "security.empty" && $0.section == "security" })
+      #expect(report.services.first?.overall == nil)
+    }
+    // The text table (systemd 240–249) likewise.
+    let text = BadInputTests.report([BadInputTests.goodCat, ("security-text", "", 0)])
+    #expect(text.status.code == .partial)
+    #expect(text.diagnostics.contains { $0.code == "security.empty" })
+  }
+}

@@ -114,6 +114,24 @@ struct SecurityParserTests {
     #expect(cups.units["cups.service"]?.overall?.exposure == Exposure(tenths: 32))
   }
 
+  @Test("systemd 247's namespace checks (by clone flag) are the same checks as 252's, named as printed")
+  func olderCheckNames() throws {
+    let text = parseSecurityText(stdout: try Fixture.sample("sec_cron_text_247").stdout, stderr: "")
+    #expect(text.diagnostics.isEmpty, "\(text.diagnostics)")
+    let cron = try #require(text.units["cron.service"])
+    let fields = [
+      "cgroup": "CLONE_NEWCGROUP", "ipc": "CLONE_NEWIPC", "mnt": "CLONE_NEWNS", "net": "CLONE_NEWNET",
+      "pid": "CLONE_NEWPID", "user": "CLONE_NEWUSER", "uts": "CLONE_NEWUTS",
+    ]
+    for (namespace, flag) in fields {
+      let check = try #require(cron.checks["RestrictNamespaces_\(namespace)"], "\(namespace)")
+      #expect(check.name == "RestrictNamespaces=~\(flag)")
+      #expect(check.set == false)
+    }
+    // Every row of the table is a known check.
+    #expect(cron.checks.keys.allSatisfy { knownSecurityChecks[$0] != nil })
+  }
+
   @Test("exposure strings parse exactly; predicates follow systemd's table")
   func exposures() {
     #expect(Exposure(parsing: "9.6")?.tenths == 96)
