@@ -142,18 +142,18 @@ public struct HardeningResolver {
   /// A directive or value that a newer systemd accepts and this host's does not: systemd
   /// ignores the line, and so does the model.
   private mutating func unsupported(_ directive: Directive, _ why: String) {
-    diagnostics.append(
-      Diagnostic(
-        .warning, code: "unit.unsupported",
-        "\(directive.key)=\(directive.value.prefix(80)): \(why); it ignores this line", section: "cat",
-        unit: unit, file: directive.source.file, line: directive.source.line))
+    ignore(directive, code: "unit.unsupported", "\(why); it ignores this line")
   }
 
   private mutating func reject(_ directive: Directive, _ why: String) {
+    ignore(directive, code: "unit.bad-value", "\(why); systemd ignores it too")
+  }
+
+  /// A line the model leaves out, as systemd does, with a warning at its file and line.
+  private mutating func ignore(_ directive: Directive, code: String, _ why: String) {
     diagnostics.append(
       Diagnostic(
-        .warning, code: "unit.bad-value",
-        "\(directive.key)=\(directive.value.prefix(80)): \(why); systemd ignores it too", section: "cat",
+        .warning, code: code, "\(directive.key)=\(directive.value.prefix(80)): \(why)", section: "cat",
         unit: unit, file: directive.source.file, line: directive.source.line))
   }
 
