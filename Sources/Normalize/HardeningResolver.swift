@@ -44,29 +44,15 @@ public struct HardeningResolver {
     return (resolver.settings, resolver.diagnostics)
   }
 
-  /// The boolean settings, by directive name.
+  /// The boolean settings, by directive name (`DirectiveTable`'s booleans).
+  static let booleanPaths:
+    [String: any WritableKeyPath<HardeningSettings.Fields, Setting<Bool>?> & Sendable] =
+      Dictionary(
+        DirectiveTable.all.compactMap { spec in spec.field.boolean.map { (spec.name, $0) } },
+        uniquingKeysWith: { first, _ in first })
+
   static func booleanPath(_ key: String) -> WritableKeyPath<HardeningSettings.Fields, Setting<Bool>?>? {
-    switch key {
-    case "PrivateTmp": \.privateTmp
-    case "PrivateDevices": \.privateDevices
-    case "PrivateNetwork": \.privateNetwork
-    case "PrivateUsers": \.privateUsers
-    case "PrivateIPC": \.privateIPC
-    case "NoNewPrivileges": \.noNewPrivileges
-    case "DynamicUser": \.dynamicUser
-    case "ProtectClock": \.protectClock
-    case "ProtectHostname": \.protectHostname
-    case "ProtectControlGroups": \.protectControlGroups
-    case "ProtectKernelTunables": \.protectKernelTunables
-    case "ProtectKernelModules": \.protectKernelModules
-    case "ProtectKernelLogs": \.protectKernelLogs
-    case "LockPersonality": \.lockPersonality
-    case "MemoryDenyWriteExecute": \.memoryDenyWriteExecute
-    case "RestrictRealtime": \.restrictRealtime
-    case "RestrictSUIDSGID": \.restrictSUIDSGID
-    case "RemoveIPC": \.removeIPC
-    default: nil
-    }
+    booleanPaths[key]
   }
 
   public mutating func apply(_ directive: Directive) {

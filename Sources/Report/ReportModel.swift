@@ -268,23 +268,10 @@ extension ReportView {
     return formatter.string(from: date)
   }
 
-  /// Column headers: short enough for a matrix, the full name in the title.
+  /// Column headers: short enough for a matrix, the full name in the title (`DirectiveTable`'s
+  /// labels).
   static func abbreviation(_ directive: HardeningDirective) -> String {
-    let known: [HardeningDirective: String] = [
-      .privateTmp: "PTmp", .protectSystem: "PSys", .protectHome: "PHome", .protectClock: "PClk",
-      .protectHostname: "PHost", .protectControlGroups: "PCG", .protectKernelLogs: "PKL",
-      .protectKernelModules: "PKM",
-      .protectKernelTunables: "PKT", .protectProc: "PProc", .procSubset: "PSub", .privateDevices: "PDev",
-      .privateNetwork: "PNet", .privateUsers: "PUsr", .privateIPC: "PIPC", .noNewPrivileges: "NNP",
-      .user: "User",
-      .dynamicUser: "DynU", .capabilityBoundingSet: "CapBS", .ambientCapabilities: "AmbC",
-      .devicePolicy: "DevP",
-      .keyringMode: "Keyr", .lockPersonality: "LckP", .memoryDenyWriteExecute: "MDWE", .removeIPC: "RIPC",
-      .restrictAddressFamilies: "RAF", .restrictNamespaces: "RNS", .restrictRealtime: "RRT",
-      .restrictSUIDSGID: "RSUID",
-      .systemCallFilter: "SCF", .systemCallArchitectures: "SCA", .ipAddressDeny: "IPDn", .umask: "UMsk",
-    ]
-    return known[directive] ?? String(directive.rawValue.prefix(4))
+    DirectiveTable.byName[directive.rawValue]?.label ?? String(directive.rawValue.prefix(4))
   }
 
   static func cell(_ d: DirectiveCoverage, service: ServiceCoverage, baseline: Baseline) -> Cell {

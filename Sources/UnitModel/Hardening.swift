@@ -206,15 +206,7 @@ extension HardeningSettings {
       case ipAddressAllow = "IPAddressAllow"
     }
 
-    /// The directive names this model normalizes, in a stable order.
-    public static let directiveNames: [String] = [
-      "ProtectSystem", "ProtectHome", "ProtectProc", "ProcSubset", "PrivateTmp", "PrivateDevices",
-      "PrivateNetwork", "PrivateUsers", "PrivateIPC", "NoNewPrivileges", "User", "DynamicUser",
-      "CapabilityBoundingSet", "AmbientCapabilities", "RestrictAddressFamilies", "SystemCallFilter",
-      "SystemCallArchitectures", "RestrictNamespaces", "ProtectClock", "ProtectHostname",
-      "ProtectControlGroups", "ProtectKernelTunables", "ProtectKernelModules", "ProtectKernelLogs",
-      "LockPersonality", "MemoryDenyWriteExecute", "RestrictRealtime", "RestrictSUIDSGID", "RemoveIPC",
-      "KeyringMode", "DevicePolicy", "UMask", "IPAddressDeny", "IPAddressAllow",
-    ]
+    /// The directive names this model normalizes, sorted (`DirectiveTable`).
+    public static var directiveNames: [String] { DirectiveTable.all.map(\.name) }
   }
 }

@@ -28,6 +28,41 @@ struct HostLineWriterTests {
     #expect(try ScanCoding.decoder.decode(HostReport.self, from: try HostLineWriter.line(twice)) == twice)
   }
 
+  @Test("every directive of the table is written, in the encoder's order and bytes")
+  func everyDirective() throws {
+    var fields = HardeningSettings.Fields()
+    let keys = DirectiveTable.all.map(\.name)
+    // Each field set through the table's booleans or by decoding the model's own JSON.
+    var object: [String: Any] = [:]
+    for spec in DirectiveTable.all {
+      let value: Any =
+        switch spec.kind {
+        case .boolean: true
+        case .choice(let values): values[values.count - 1]
+        case .user, .umask: spec.example
+        case .list: [spec.example]
+        case .filter: ["entries": [spec.example], "mode": "allow"]
+        }
+      object[spec.name] = ["value": value, "variant": spec.namedValues.first?.name as Any].compactMapValues {
+        $0 is NSNull ? nil : $0
+      }
+    }
+    let data = try JSONSerialization.data(withJSONObject: object)
+    fields = try JSONDecoder().decode(HardeningSettings.Fields.self, from: data)
+    for spec in DirectiveTable.all { #expect(spec.field.read(fields) != nil, "\(spec.name) did not decode") }
+    var report = HostReport(name: "t", status: HostStatus(.ok))
+    report.services = [
+      ServiceRecord(id: "a.service", loadState: "loaded", hardening: HardeningSettings(fields))
+    ]
+    let fast = try HostLineWriter.line(report)
+    let slow = try ScanCoding.lineEncoder.encode(report)
+    #expect(String(decoding: fast, as: UTF8.self) == String(decoding: slow, as: UTF8.self))
+    let line = try #require(try JSONSerialization.jsonObject(with: fast) as? [String: Any])
+    let services = try #require(line["services"] as? [[String: Any]])
+    let hardening = try #require(services.first?["hardening"] as? [String: Any])
+    #expect(hardening.keys.sorted() == keys)
+  }
+
   @Test("a version 1 line (texts inline in every check) still reads")
   func readsVersionOne() throws {
     let line = """

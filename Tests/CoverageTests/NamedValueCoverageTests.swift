@@ -1,4 +1,5 @@
 import Coverage
+import Foundation
 import Testing
 import UnitModel
 
@@ -54,5 +55,53 @@ struct NamedValueCoverageTests {
     } throws: { error in
       "\(error)".contains("newer.yml:6") && "\(error)".contains("'sometimes' is not a value of PrivateUsers")
     }
+  }
+}
+
+@Suite("every directive of the table in coverage")
+struct DirectiveTableCoverageTests {
+  @Test("each directive a baseline may require has its table entry, and the entries' choices are its choices")
+  func directives() throws {
+    for directive in HardeningDirective.allCases {
+      let spec = try #require(
+        DirectiveTable.byName[directive.rawValue], "\(directive.rawValue) has no table entry")
+      if case .choice(let values) = spec.kind {
+        #expect(directive.choices == values, "\(directive.rawValue)")
+      }
+      if !spec.namedValues.isEmpty {
+        #expect(directive.choices == ["yes"] + spec.namedValues.map(\.name), "\(directive.rawValue)")
+      }
+      // Its evaluation reads the field the table names.
+      let settings = HardeningResolverShim.set(spec.name, spec.example)
+      let service = Fleet.service("x.service", exposure: 10) { $0 = settings }
+      let evaluation = Requirement(directive).evaluate(service)
+      #expect(evaluation.source != .default, "\(directive.rawValue): the evaluation does not read its field")
+    }
+    // IPAddressAllow only loosens IPAddressDeny: no baseline requires it.
+    let required = Set(HardeningDirective.allCases.map(\.rawValue))
+    #expect(Set(DirectiveTable.all.map(\.name)).subtracting(required) == ["IPAddressAllow"])
+  }
+}
+
+/// Settings with one directive set from its table example, by decoding the model's JSON (the
+/// Coverage tests do not link the resolver).
+enum HardeningResolverShim {
+  static func set(_ name: String, _ example: String) -> HardeningSettings {
+    guard let spec = DirectiveTable.byName[name] else { return HardeningSettings() }
+    let value: Any =
+      switch spec.kind {
+      case .boolean: true
+      case .choice(let values): values.last ?? example
+      case .user, .umask: example
+      case .list: [example]
+      case .filter: ["entries": [example], "mode": "allow"]
+      }
+    let object: [String: Any] = [
+      name: ["value": value, "source": ["file": "/etc/x.conf", "line": 1, "origin": "admin"]]
+    ]
+    guard let data = try? JSONSerialization.data(withJSONObject: object),
+      let settings = try? JSONDecoder().decode(HardeningSettings.self, from: data)
+    else { return HardeningSettings() }
+    return settings
   }
 }

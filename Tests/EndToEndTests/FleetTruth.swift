@@ -16,17 +16,9 @@ struct HostTruth {
   var hostnameModes: [String: String] = [:]
 }
 
-/// The `systemctl show` properties compared with the normalized hardening settings.
-let comparedProperties = [
-  "ProtectSystem", "ProtectHome", "ProtectProc", "ProcSubset", "PrivateTmp", "PrivateDevices",
-  "PrivateNetwork",
-  "PrivateUsers", "PrivateIPC", "NoNewPrivileges", "User", "DynamicUser", "CapabilityBoundingSet",
-  "AmbientCapabilities", "RestrictAddressFamilies", "SystemCallFilter", "SystemCallArchitectures",
-  "RestrictNamespaces", "ProtectClock", "ProtectHostname", "ProtectControlGroups", "ProtectKernelTunables",
-  "ProtectKernelModules", "ProtectKernelLogs", "LockPersonality", "MemoryDenyWriteExecute",
-  "RestrictRealtime",
-  "RestrictSUIDSGID", "RemoveIPC", "KeyringMode", "DevicePolicy", "UMask", "IPAddressDeny", "IPAddressAllow",
-]
+/// The `systemctl show` properties compared with the normalized hardening settings: every
+/// directive of the model (`DirectiveTable`).
+let comparedProperties = DirectiveTable.all.map(\.name)
 
 /// The `…Ex` properties that name a boolean directive's variant (systemd 257 and later).
 let extendedProperties = DirectiveSupport.extendedProperty.values.map(\.property).sorted().joined(
@@ -112,38 +104,16 @@ func parseTruth(_ text: String) -> HostTruth {
   return truth
 }
 
-/// The value `systemctl show` would print for a setting, from unitaudit's normalized model.
-/// nil: this property is compared another way (see `compare`).
+/// The value `systemctl show` would print for a setting, from unitaudit's normalized model:
+/// booleans, choices, the user and the umask, with the table's value for an unset one. nil:
+/// this property is compared another way (see `compare`).
 func expectedShow(_ property: String, _ h: HardeningSettings) -> String? {
-  func bool(_ setting: Setting<Bool>?) -> String { setting?.value == true ? "yes" : "no" }
-  switch property {
-  case "ProtectSystem": return (h.protectSystem?.value ?? .no).rawValue
-  case "ProtectHome": return (h.protectHome?.value ?? .no).rawValue
-  case "ProtectProc": return (h.protectProc?.value ?? .default).rawValue
-  case "ProcSubset": return (h.procSubset?.value ?? .all).rawValue
-  case "KeyringMode": return (h.keyringMode?.value ?? .private).rawValue
-  case "DevicePolicy": return (h.devicePolicy?.value ?? .auto).rawValue
-  case "UMask": return h.umask?.value ?? "0022"
-  case "User": return h.user?.value ?? ""
-  case "PrivateTmp": return bool(h.privateTmp)
-  case "PrivateDevices": return bool(h.privateDevices)
-  case "PrivateNetwork": return bool(h.privateNetwork)
-  case "PrivateUsers": return bool(h.privateUsers)
-  case "PrivateIPC": return bool(h.privateIPC)
-  case "NoNewPrivileges": return bool(h.noNewPrivileges)
-  case "DynamicUser": return bool(h.dynamicUser)
-  case "ProtectClock": return bool(h.protectClock)
-  case "ProtectHostname": return bool(h.protectHostname)
-  case "ProtectControlGroups": return bool(h.protectControlGroups)
-  case "ProtectKernelTunables": return bool(h.protectKernelTunables)
-  case "ProtectKernelModules": return bool(h.protectKernelModules)
-  case "ProtectKernelLogs": return bool(h.protectKernelLogs)
-  case "LockPersonality": return bool(h.lockPersonality)
-  case "MemoryDenyWriteExecute": return bool(h.memoryDenyWriteExecute)
-  case "RestrictRealtime": return bool(h.restrictRealtime)
-  case "RestrictSUIDSGID": return bool(h.restrictSUIDSGID)
-  case "RemoveIPC": return bool(h.removeIPC)
-  default: return nil
+  guard let spec = DirectiveTable.byName[property], let unset = spec.unsetShow else { return nil }
+  switch spec.field.read(h.fields)?.value {
+  case .bool(let flag)?: return flag ? "yes" : "no"
+  case .word(let word)?: return word
+  case nil: return unset
+  case .words?, .filter?: return nil
   }
 }
 
@@ -277,12 +247,10 @@ func compare(
   }
   // The variants of boolean directives, where systemd reports them.
   if let systemd, systemd >= 257 {
-    for (directive, ex) in DirectiveSupport.extendedProperty.sorted(by: { $0.key < $1.key }) {
-      guard let setting = h[keyPath: booleanField(directive)] else {
-        check(ex.property, shown[ex.property] ?? "(missing)", "no")
-        continue
-      }
-      let ours = setting.value ? setting.variant ?? ex.yes : "no"
+    for spec in DirectiveTable.all {
+      guard let ex = spec.extended else { continue }
+      let setting = spec.field.read(h.fields)
+      let ours = setting?.value == .bool(true) ? setting?.variant ?? ex.yes : "no"
       check(ex.property, shown[ex.property] ?? "(missing)", ours)
     }
   }
@@ -320,16 +288,6 @@ func compare(
     let sameDirective = winner.map { $0.source.file == source.file && $0.source.line == source.line } ?? false
     check(
       "\(key) source", holds && sameDirective ? "ok" : "\(source.file):\(source.line) holds '\(text)'", "ok")
-  }
-}
-
-/// The model's field of a boolean directive that has variants.
-func booleanField(_ directive: String) -> KeyPath<HardeningSettings, Setting<Bool>?> {
-  switch directive {
-  case "PrivateTmp": \.privateTmp
-  case "PrivateUsers": \.privateUsers
-  case "ProtectControlGroups": \.protectControlGroups
-  default: \.protectHostname
   }
 }
 

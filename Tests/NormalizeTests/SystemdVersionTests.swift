@@ -140,3 +140,30 @@ struct SystemdVersionTests {
     }
   }
 }
+
+@Suite("every directive of the table through the resolver")
+struct DirectiveTableResolverTests {
+  @Test("each entry's example sets its field; a systemd older than the entry ignores it")
+  func everyEntry() {
+    for spec in DirectiveTable.all {
+      let directive = Directive(
+        section: "Service", key: spec.name, value: spec.example,
+        source: Provenance(file: "/etc/systemd/system/a.service", line: 3))
+      let resolved = HardeningResolver.resolve([directive], unit: "a.service", systemd: nil)
+      #expect(resolved.diagnostics.isEmpty, "\(spec.name)=\(spec.example): \(resolved.diagnostics)")
+      let setting = spec.field.read(resolved.settings.fields)
+      #expect(setting?.source?.line == 3, "\(spec.name)=\(spec.example) sets no field")
+      if let since = spec.since {
+        let old = HardeningResolver.resolve([directive], unit: "a.service", systemd: since - 1)
+        #expect(spec.field.read(old.settings.fields) == nil, "\(spec.name) on systemd \(since - 1)")
+        #expect(old.diagnostics.map(\.code) == ["unit.unsupported"])
+      }
+      for named in spec.namedValues {
+        var value = directive
+        value.value = named.name
+        let on = HardeningResolver.resolve([value], unit: "a.service", systemd: named.since)
+        #expect(spec.field.read(on.settings.fields)?.variant == named.name, "\(spec.name)=\(named.name)")
+      }
+    }
+  }
+}
