@@ -163,6 +163,7 @@ public enum HardeningDirective: String, Sendable, Hashable, Codable, CaseIterabl
   case privateNetwork = "PrivateNetwork"
   case privateUsers = "PrivateUsers"
   case privateIPC = "PrivateIPC"
+  case privatePIDs = "PrivatePIDs"
   case noNewPrivileges = "NoNewPrivileges"
   case user = "User"
   case dynamicUser = "DynamicUser"

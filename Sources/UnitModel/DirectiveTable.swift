@@ -153,6 +153,8 @@ public enum DirectiveTable {
     DirectiveSpec(
       "PrivateNetwork", .boolean, .of(\.privateNetwork), label: "PNet", example: "yes", unset: "no"),
     DirectiveSpec(
+      "PrivatePIDs", .boolean, .of(\.privatePIDs), label: "PPID", example: "yes", unset: "no", since: 257),
+    DirectiveSpec(
       "PrivateTmp", .boolean, .of(\.privateTmp), label: "PTmp", example: "yes", unset: "no",
       named: [Named(name: "disconnected", since: 257)],
       extended: .init(property: "PrivateTmpEx", yes: "connected")),

@@ -139,6 +139,7 @@ extension HardeningSettings {
     public var privateNetwork: Setting<Bool>?
     public var privateUsers: Setting<Bool>?
     public var privateIPC: Setting<Bool>?
+    public var privatePIDs: Setting<Bool>?
     public var noNewPrivileges: Setting<Bool>?
     public var user: Setting<String>?
     public var dynamicUser: Setting<Bool>?
@@ -179,6 +180,7 @@ extension HardeningSettings {
       case privateNetwork = "PrivateNetwork"
       case privateUsers = "PrivateUsers"
       case privateIPC = "PrivateIPC"
+      case privatePIDs = "PrivatePIDs"
       case noNewPrivileges = "NoNewPrivileges"
       case user = "User"
       case dynamicUser = "DynamicUser"

@@ -168,6 +168,8 @@ struct FleetEndToEndTests {
       #expect(chrony.hardening.protectControlGroups?.variant == "strict", "\(host.name)")
       #expect(chrony.hardening.privateUsers?.variant == "self", "\(host.name)")
       #expect(host.service(named: "cron.service")?.hardening.privateUsers?.variant == "identity")
+      // PrivatePIDs (257), added to the model as one table entry.
+      #expect(host.service(named: "cron.service")?.hardening.privatePIDs?.value == true, "\(host.name)")
       if version >= 258 {
         #expect(nginx.hardening.privateUsers?.variant == "full", "\(host.name)")
         #expect(chrony.hardening.protectHostname?.variant == "private", "\(host.name)")
