@@ -139,16 +139,20 @@ public enum CSV {
   }
 
   static func checks(_ input: ReportInput, into sink: inout some ReportSink) {
-    row(["host", "service", "json_field", "set", "exposure"], into: &sink)
+    // A check is keyed by its json_field across versions; `name` is what the host's systemd
+    // printed and `systemd` the version that assessed it. A check a host's systemd does not
+    // have is no row for that host: not assessed there, not unset.
+    row(["host", "service", "json_field", "set", "exposure", "name", "systemd"], into: &sink)
     for host in input.hosts where host.status.code.hasData {
       let hostField = field(host.name)
+      let version = "," + (host.identity?.systemdVersion.map(String.init) ?? "") + "\r\n"
       for service in host.services {
         let prefix = hostField + "," + field(service.id) + ","
         var chunk = ""
         for (name, check) in service.checks {
           chunk +=
             prefix + field(name) + "," + (check.set.map { $0 ? "true" : "false" } ?? "") + ","
-            + (check.exposure?.description ?? "") + "\r\n"
+            + (check.exposure?.description ?? "") + "," + field(check.name) + version
         }
         sink.write(chunk)
       }

@@ -201,6 +201,20 @@ struct FleetEndToEndTests {
       #expect(try value(host.name, "chrony.service", "PrivateUsers") == "self")
       #expect(try value(host.name, "cron.service", "PrivateUsers") == "identity")
     }
+    // checks.csv: a check keeps the name its host's systemd printed and that version, under
+    // the field all versions share (247 names the namespace checks by clone flag).
+    let checks = try String(contentsOf: out.appendingPathComponent("checks.csv"), encoding: .utf8)
+    let checkRows = Set(checks.split(whereSeparator: \.isNewline).map(String.init))
+    for host in hosts where host.service(named: "cron.service")?.checks["RestrictNamespaces_user"] != nil {
+      let version = try #require(host.identity?.systemdVersion)
+      let name = version < 250 ? "RestrictNamespaces=~CLONE_NEWUSER" : "RestrictNamespaces=~user"
+      #expect(
+        checkRows.contains {
+          $0.hasPrefix("\(host.name),cron.service,RestrictNamespaces_user,")
+            && $0.hasSuffix(",\(name),\(version)")
+        },
+        "\(host.name): \(name) \(version)")
+    }
     // HTML: the page's service detail carries the form as the value.
     let html = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)
     #expect(html.contains("\"disconnected\""))
