@@ -32,6 +32,13 @@ public struct DirectiveChange: Sendable, Hashable, Codable {
 
 /// Two scans compared against a baseline's requirements. Pure.
 public struct ScanDiff: Sendable, Hashable, Codable {
+  /// A directive's value as a change shows it: the value, or that the host's systemd is too
+  /// old for the requirement.
+  static func shown(_ outcome: CoverageCalculator.Outcome) -> String {
+    if case .unsupported(let needs) = outcome.state { return "unsupported (needs systemd \(needs))" }
+    return outcome.evaluation?.value ?? ""
+  }
+
   public var hostsAdded: [String]
   public var hostsRemoved: [String]
   /// `host service` pairs.
@@ -74,8 +81,7 @@ public struct ScanDiff: Sendable, Hashable, Codable {
           let now = after.state.isMet
           guard was != now else { continue }
           let change = DirectiveChange(
-            directive: after.directive, before: before.evaluation?.value ?? "",
-            after: after.evaluation?.value ?? "",
+            directive: after.directive, before: Self.shown(before), after: Self.shown(after),
             source: after.evaluation?.source ?? .default)
           if now { gained.append(change) } else { lost.append(change) }
         }

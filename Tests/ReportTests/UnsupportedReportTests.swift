@@ -97,6 +97,23 @@ struct UnsupportedReportTests {
     )
   }
 
+  @Test("diff: a host whose systemd got new enough shows what it was")
+  func diff() throws {
+    let baseline = try BaselineParser.parse(Self.baselineText, file: "versions.yml")
+    let before = [Self.host("h", systemd: 247)]
+    let after = [
+      Self.host("h", systemd: 252) {
+        $0.privateIPC = Setting(true, source: Provenance(file: Sample.admin, line: 3))
+      }
+    ]
+    let diff = ScanDiff.compare(
+      old: before, new: after, baseline: baseline, required: ["core"], today: "2026-12-01")
+    let change = try #require(diff.changes.first)
+    #expect(change.gained.map(\.directive) == [.privateIPC])
+    #expect(change.gained.first?.before == "unsupported (needs systemd 248)")
+    #expect(change.gained.first?.after == "yes")
+  }
+
   @Test("HTML cell, Markdown column and CSV value say unsupported and the version needed")
   func reports() throws {
     let input = try Self.input([Self.host("old", systemd: 247)])
