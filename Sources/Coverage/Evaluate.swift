@@ -45,26 +45,21 @@ extension Requirement {
 
   private func judge(_ service: ServiceRecord) -> Evaluation {
     let h = service.hardening
-    func from<T>(_ setting: Setting<T>?) -> ValueSource {
-      guard let setting else { return .default }
-      if setting.impliedBy != nil && setting.source == nil { return .implied }
-      guard let origin = setting.source?.origin else { return .implied }
+    // No setting: systemd's default; no file: implied by another setting; else the file's kind.
+    func from(present: Bool, _ source: Provenance?) -> ValueSource {
+      guard present else { return .default }
+      guard let origin = source?.origin else { return .implied }
       return origin == .vendor ? .vendor : .override
     }
+    func from<T>(_ setting: Setting<T>?) -> ValueSource { from(present: setting != nil, setting?.source) }
     // On in any form satisfies a boolean requirement; a list of accepted values (`PrivateTmp:
     // [disconnected]`) names the forms that do. The value shown is the form (`disconnected`).
     func flag(_ setting: AnySetting?) -> Evaluation {
       let on = setting?.value == .bool(true)
       let value = on ? setting?.variant ?? "yes" : "no"
-      let source: ValueSource
-      if let setting {
-        source =
-          setting.source.map { $0.origin == .vendor ? .vendor : .override } ?? .implied
-      } else {
-        source = .default
-      }
       return Evaluation(
-        satisfied: on && (accepted.isEmpty || accepted.contains(value)), value: value, source: source)
+        satisfied: on && (accepted.isEmpty || accepted.contains(value)), value: value,
+        source: from(present: setting != nil, setting?.source))
     }
     // Booleans, read through the directive table.
     if let spec = DirectiveTable.byName[directive.rawValue], spec.kind == .boolean {
