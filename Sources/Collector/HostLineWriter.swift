@@ -92,18 +92,23 @@ public enum HostLineWriter {
     out.append(UInt8(ascii: "}"))
   }
 
-  /// The hardening settings, keyed by directive name in sorted order (`DirectiveTable`'s
-  /// order, as the encoder sorts the keys; the test of whole lines holds it), each
+  /// The hardening settings, keyed by directive name in sorted order, each
   /// `{"impliedBy":…,"source":{…},"value":…,"variant":…}`.
+  ///
+  /// One typed call per directive of `DirectiveTable`, not a walk over the table's key paths:
+  /// this runs for every service of every host the collector writes, and typed field access
+  /// is the fast path there. `HostLineWriterTests.everyDirective` fails when an entry of the
+  /// table is missing here.
   static func hardening(_ fields: HardeningSettings.Fields, into out: inout [UInt8]) {
     out.append(UInt8(ascii: "{"))
     var first = true
-    for spec in DirectiveTable.all {
-      guard let setting = spec.field.read(fields) else { continue }
+    func setting<Value: LineJSON>(_ name: StaticString, _ setting: Setting<Value>?) {
+      guard let setting else { return }
       if !first { out.append(UInt8(ascii: ",")) }
       first = false
-      JSONString.append(spec.name, to: &out)
-      out.append(contentsOf: ":{".utf8)
+      out.append(UInt8(ascii: "\""))
+      name.withUTF8Buffer { out.append(contentsOf: $0) }
+      out.append(contentsOf: "\":{".utf8)
       if let impliedBy = setting.impliedBy {
         member("impliedBy", impliedBy, into: &out, first: true)
         out.append(UInt8(ascii: ","))
@@ -117,15 +122,46 @@ public enum HostLineWriter {
         out.append(contentsOf: "},".utf8)
       }
       out.append(contentsOf: "\"value\":".utf8)
-      switch setting.value {
-      case .bool(let flag): flag.appendJSON(to: &out)
-      case .word(let word): word.appendJSON(to: &out)
-      case .words(let words): words.appendJSON(to: &out)
-      case .filter(let list): list.appendJSON(to: &out)
-      }
+      setting.value.appendJSON(to: &out)
       if let variant = setting.variant { member("variant", variant, into: &out) }
       out.append(UInt8(ascii: "}"))
     }
+    // Sorted as the encoder sorts the keys; the test of whole lines holds the order.
+    setting("AmbientCapabilities", fields.ambientCapabilities)
+    setting("CapabilityBoundingSet", fields.capabilityBoundingSet)
+    setting("DevicePolicy", fields.devicePolicy)
+    setting("DynamicUser", fields.dynamicUser)
+    setting("IPAddressAllow", fields.ipAddressAllow)
+    setting("IPAddressDeny", fields.ipAddressDeny)
+    setting("KeyringMode", fields.keyringMode)
+    setting("LockPersonality", fields.lockPersonality)
+    setting("MemoryDenyWriteExecute", fields.memoryDenyWriteExecute)
+    setting("NoNewPrivileges", fields.noNewPrivileges)
+    setting("PrivateDevices", fields.privateDevices)
+    setting("PrivateIPC", fields.privateIPC)
+    setting("PrivateNetwork", fields.privateNetwork)
+    setting("PrivatePIDs", fields.privatePIDs)
+    setting("PrivateTmp", fields.privateTmp)
+    setting("PrivateUsers", fields.privateUsers)
+    setting("ProcSubset", fields.procSubset)
+    setting("ProtectClock", fields.protectClock)
+    setting("ProtectControlGroups", fields.protectControlGroups)
+    setting("ProtectHome", fields.protectHome)
+    setting("ProtectHostname", fields.protectHostname)
+    setting("ProtectKernelLogs", fields.protectKernelLogs)
+    setting("ProtectKernelModules", fields.protectKernelModules)
+    setting("ProtectKernelTunables", fields.protectKernelTunables)
+    setting("ProtectProc", fields.protectProc)
+    setting("ProtectSystem", fields.protectSystem)
+    setting("RemoveIPC", fields.removeIPC)
+    setting("RestrictAddressFamilies", fields.restrictAddressFamilies)
+    setting("RestrictNamespaces", fields.restrictNamespaces)
+    setting("RestrictRealtime", fields.restrictRealtime)
+    setting("RestrictSUIDSGID", fields.restrictSUIDSGID)
+    setting("SystemCallArchitectures", fields.systemCallArchitectures)
+    setting("SystemCallFilter", fields.systemCallFilter)
+    setting("UMask", fields.umask)
+    setting("User", fields.user)
     out.append(UInt8(ascii: "}"))
   }
 
@@ -277,6 +313,12 @@ extension LineJSON where Self: RawRepresentable, RawValue == String {
 }
 
 extension FileOrigin: LineJSON {}
+extension ProtectSystem: LineJSON {}
+extension ProtectHome: LineJSON {}
+extension ProtectProc: LineJSON {}
+extension ProcSubset: LineJSON {}
+extension KeyringMode: LineJSON {}
+extension DevicePolicy: LineJSON {}
 extension FilterList.Mode: LineJSON {}
 
 extension FilterList: LineJSON {

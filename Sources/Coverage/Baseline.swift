@@ -77,10 +77,12 @@ public struct Requirement: Sendable, Hashable, Codable {
   /// or, when every accepted value is a named one (`PrivateTmp: [disconnected]`), the version
   /// that added the oldest of them. Nil when every systemd from 239 on can.
   public var minimumSystemd: Int? {
-    var needed = DirectiveSupport.introduced[directive.rawValue]
-    if let named = DirectiveSupport.namedValues[directive.rawValue], !accepted.isEmpty,
-      !accepted.contains("yes")
-    {
+    // Read from the table once per directive: this runs for every unmet requirement of every
+    // service of every host.
+    guard let support = HardeningDirective.support[directive] else { return nil }
+    var needed = support.since
+    if !support.named.isEmpty, !accepted.isEmpty, !accepted.contains("yes") {
+      let named = support.named
       let since = accepted.compactMap { value in named.first { $0.name == value }?.since }
       if let oldest = since.min() { needed = max(needed ?? 0, oldest) }
     }
@@ -186,6 +188,13 @@ public enum HardeningDirective: String, Sendable, Hashable, Codable, CaseIterabl
   public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
 
   /// The values a baseline may list for a choice directive; nil for directives with a fixed rule.
+  /// The version that added each directive and its named values (`DirectiveTable`).
+  static let support: [HardeningDirective: (since: Int?, named: [DirectiveSupport.NamedValue])] = Dictionary(
+    allCases.map {
+      ($0, (DirectiveSupport.introduced[$0.rawValue], DirectiveSupport.namedValues[$0.rawValue] ?? []))
+    },
+    uniquingKeysWith: { first, _ in first })
+
   public var choices: [String]? {
     switch self {
     case .protectSystem: ProtectSystem.allCases.map(\.rawValue)

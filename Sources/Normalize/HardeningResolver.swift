@@ -44,25 +44,17 @@ public struct HardeningResolver {
     return (resolver.settings, resolver.diagnostics)
   }
 
-  /// The boolean settings, by directive name (`DirectiveTable`'s booleans).
-  static let booleanPaths:
-    [String: any WritableKeyPath<HardeningSettings.Fields, Setting<Bool>?> & Sendable] =
-      Dictionary(
-        DirectiveTable.all.compactMap { spec in spec.field.boolean.map { (spec.name, $0) } },
-        uniquingKeysWith: { first, _ in first })
-
-  static func booleanPath(_ key: String) -> WritableKeyPath<HardeningSettings.Fields, Setting<Bool>?>? {
-    booleanPaths[key]
-  }
-
   public mutating func apply(_ directive: Directive) {
     let value = directive.value
     let source = directive.source
-    if let systemd, let since = DirectiveSupport.introduced[directive.key], systemd < since {
+    // One look-up per line: most lines (ExecStart=, Description=, …) are no directive of the
+    // table and stop here.
+    guard let spec = DirectiveTable.byName[directive.key] else { return }
+    if let systemd, let since = spec.since, systemd < since {
       return unsupported(
         directive, "systemd \(systemd) does not know \(directive.key)= (systemd \(since) added it)")
     }
-    if let path = Self.booleanPath(directive.key) {
+    if let path = spec.field.boolean {
       if let flag = parseSystemdBoolean(value) {
         fields[keyPath: path] = Setting(flag, source: source)
         return
