@@ -1,14 +1,17 @@
 /// The hardening directives the model normalizes, each described once: its name and kind,
 /// the systemd version that added it and each later value, what `systemctl show` prints when
 /// no file sets it, its short label in reports, an example value, and its field in the model.
-/// The writer of `hosts.jsonl`, the resolver's booleans, the reports' labels, the end-to-end
-/// comparison and `DirectiveSupport` read this table; `DirectiveTableTests` fail when a field
-/// of `HardeningSettings.Fields` or a stage lacks an entry.
+/// The resolver, the reports' labels, `DirectiveSupport` (and through it baselines' versions)
+/// and the end-to-end comparison read this table. The `hosts.jsonl` writer and coverage's
+/// evaluation keep one typed line per directive, being hot paths; `DirectiveTable*Tests` fail
+/// when a field of `HardeningSettings.Fields`, the writer, the resolver or a baseline
+/// directive lacks an entry. `field.read` is the table's view of the model for those tests.
 ///
-/// Adding a directive: its field in `HardeningSettings.Fields` (with its coding key), one entry
-/// here, its case in `HardeningResolver.apply` when it is not a plain boolean, its
-/// `HardeningDirective` in Coverage when baselines may require it. Adding a value that a new
-/// systemd accepts: one `NamedValue` in its entry.
+/// Adding a value that a new systemd accepts: one `NamedValue` in its entry. Adding a
+/// directive: its field and coding key in `HardeningSettings.Fields`, one entry here, its line
+/// in `HostLineWriter.hardening`, and, when baselines may require it, its `HardeningDirective`
+/// case with its evaluation; a directive that is not a plain boolean also needs its case in
+/// `HardeningResolver.apply` (docs/systemd-versions.md shows a whole diff).
 public struct DirectiveSpec: Sendable {
   public enum Kind: Sendable, Equatable {
     /// yes or no, and the entry's named values.
