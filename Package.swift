@@ -30,8 +30,10 @@ let package = Package(
       providers: [.apt(["libssh-dev"])]),
     // A small Swift wrapper over libssh: blocking, one session per thread.
     .target(name: "SSH", dependencies: ["CLibSSH"], swiftSettings: strict),
-    // The scan model: Codable value types, no I/O.
-    .target(name: "UnitModel", swiftSettings: strict),
+    // The scan model: Codable value types, no I/O. Its per-directive code is generated from
+    // Directives.table by the GenerateDirectives plugin.
+    .target(
+      name: "UnitModel", exclude: ["Directives.table"], swiftSettings: strict, plugins: ["GenerateDirectives"]),
     // Pure parsers of systemd output, the probe script and the normalizer.
     .target(name: "Normalize", dependencies: ["UnitModel"], swiftSettings: strict),
     // YAML with a bound on alias expansion, for the files users hand us.
@@ -70,12 +72,14 @@ let package = Package(
     // writes them as Swift string literals, and the build plugin that runs it.
     .executableTarget(name: "embed-files", path: "Tools/embed-files", swiftSettings: strict),
     .plugin(name: "EmbedFiles", capability: .buildTool(), dependencies: ["embed-files"]),
+    .executableTarget(name: "generate-directives", path: "Tools/generate-directives", swiftSettings: strict),
+    .plugin(name: "GenerateDirectives", capability: .buildTool(), dependencies: ["generate-directives"]),
     // The version (VERSION) and git commit of a build, for `unitaudit --version`.
     .plugin(name: "BuildInfo", capability: .buildTool()),
     .testTarget(
       name: "NormalizeTests", dependencies: ["Normalize", "UnitModel", "TestSupport"],
       resources: [.copy("Fixtures")], swiftSettings: strict),
-    .testTarget(name: "UnitModelTests", dependencies: ["UnitModel"], swiftSettings: strict),
+    .testTarget(name: "UnitModelTests", dependencies: ["UnitModel", "TestSupport"], swiftSettings: strict),
     .testTarget(
       name: "CoverageTests", dependencies: ["Coverage", "UnitModel", "Collector", "TestSupport"],
       resources: [.copy("Fixtures")],

@@ -93,16 +93,34 @@ public enum HostLineWriter {
   }
 
   /// The hardening settings, keyed by directive name in sorted order, each
-  /// `{"impliedBy":…,"source":{…},"value":…,"variant":…}`.
-  ///
-  /// One typed call per directive of `DirectiveTable`, not a walk over the table's key paths:
-  /// this runs for every service of every host the collector writes, and typed field access
-  /// is the fast path there. `HostLineWriterTests.everyDirective` fails when an entry of the
-  /// table is missing here.
+  /// `{"impliedBy":…,"source":{…},"value":…,"variant":…}`. The fields come typed, one call
+  /// per directive of the table (`HardeningSettings.Fields.visit`, generated from
+  /// Directives.table), in the order the encoder sorts the keys.
   static func hardening(_ fields: HardeningSettings.Fields, into out: inout [UInt8]) {
-    out.append(UInt8(ascii: "{"))
+    var writer = SettingWriter(out: out)
+    out = []
+    writer.out.append(UInt8(ascii: "{"))
+    fields.visit(&writer)
+    writer.out.append(UInt8(ascii: "}"))
+    out = writer.out
+  }
+
+  /// Writes each setting it visits as one member of the `hardening` object.
+  struct SettingWriter: SettingVisitor {
+    var out: [UInt8]
     var first = true
-    func setting<Value: LineJSON>(_ name: StaticString, _ setting: Setting<Value>?) {
+
+    mutating func visit(_ name: StaticString, _ setting: Setting<Bool>?) { write(name, setting) }
+    mutating func visit(_ name: StaticString, _ setting: Setting<String>?) { write(name, setting) }
+    mutating func visit(_ name: StaticString, _ setting: Setting<[String]>?) { write(name, setting) }
+    mutating func visit(_ name: StaticString, _ setting: Setting<FilterList>?) { write(name, setting) }
+    mutating func visit<Choice: RawRepresentable & Codable & Sendable & Hashable>(
+      _ name: StaticString, _ setting: Setting<Choice>?
+    ) where Choice.RawValue == String {
+      write(name, setting?.word)
+    }
+
+    mutating func write<Value: LineJSON>(_ name: StaticString, _ setting: Setting<Value>?) {
       guard let setting else { return }
       if !first { out.append(UInt8(ascii: ",")) }
       first = false
@@ -126,47 +144,10 @@ public enum HostLineWriter {
       if let variant = setting.variant { member("variant", variant, into: &out) }
       out.append(UInt8(ascii: "}"))
     }
-    // Sorted as the encoder sorts the keys; the test of whole lines holds the order.
-    setting("AmbientCapabilities", fields.ambientCapabilities)
-    setting("CapabilityBoundingSet", fields.capabilityBoundingSet)
-    setting("DevicePolicy", fields.devicePolicy)
-    setting("DynamicUser", fields.dynamicUser)
-    setting("IPAddressAllow", fields.ipAddressAllow)
-    setting("IPAddressDeny", fields.ipAddressDeny)
-    setting("KeyringMode", fields.keyringMode)
-    setting("LockPersonality", fields.lockPersonality)
-    setting("MemoryDenyWriteExecute", fields.memoryDenyWriteExecute)
-    setting("NoNewPrivileges", fields.noNewPrivileges)
-    setting("PrivateDevices", fields.privateDevices)
-    setting("PrivateIPC", fields.privateIPC)
-    setting("PrivateNetwork", fields.privateNetwork)
-    setting("PrivatePIDs", fields.privatePIDs)
-    setting("PrivateTmp", fields.privateTmp)
-    setting("PrivateUsers", fields.privateUsers)
-    setting("ProcSubset", fields.procSubset)
-    setting("ProtectClock", fields.protectClock)
-    setting("ProtectControlGroups", fields.protectControlGroups)
-    setting("ProtectHome", fields.protectHome)
-    setting("ProtectHostname", fields.protectHostname)
-    setting("ProtectKernelLogs", fields.protectKernelLogs)
-    setting("ProtectKernelModules", fields.protectKernelModules)
-    setting("ProtectKernelTunables", fields.protectKernelTunables)
-    setting("ProtectProc", fields.protectProc)
-    setting("ProtectSystem", fields.protectSystem)
-    setting("RemoveIPC", fields.removeIPC)
-    setting("RestrictAddressFamilies", fields.restrictAddressFamilies)
-    setting("RestrictNamespaces", fields.restrictNamespaces)
-    setting("RestrictRealtime", fields.restrictRealtime)
-    setting("RestrictSUIDSGID", fields.restrictSUIDSGID)
-    setting("SystemCallArchitectures", fields.systemCallArchitectures)
-    setting("SystemCallFilter", fields.systemCallFilter)
-    setting("UMask", fields.umask)
-    setting("User", fields.user)
-    out.append(UInt8(ascii: "}"))
   }
 
   /// `,"KEY":VALUE` (no comma when `first`).
-  private static func member(
+  fileprivate static func member(
     _ key: StaticString, _ value: some LineJSON, into out: inout [UInt8], first: Bool = false
   ) {
     out.append(contentsOf: (first ? "\"" : ",\"").utf8)
@@ -313,12 +294,6 @@ extension LineJSON where Self: RawRepresentable, RawValue == String {
 }
 
 extension FileOrigin: LineJSON {}
-extension ProtectSystem: LineJSON {}
-extension ProtectHome: LineJSON {}
-extension ProtectProc: LineJSON {}
-extension ProcSubset: LineJSON {}
-extension KeyringMode: LineJSON {}
-extension DevicePolicy: LineJSON {}
 extension FilterList.Mode: LineJSON {}
 
 extension FilterList: LineJSON {

@@ -77,12 +77,10 @@ public struct Requirement: Sendable, Hashable, Codable {
   /// or, when every accepted value is a named one (`PrivateTmp: [disconnected]`), the version
   /// that added the oldest of them. Nil when every systemd from 239 on can.
   public var minimumSystemd: Int? {
-    // Read from the table once per directive: this runs for every unmet requirement of every
-    // service of every host.
-    guard let support = HardeningDirective.support[directive] else { return nil }
-    var needed = support.since
-    if !support.named.isEmpty, !accepted.isEmpty, !accepted.contains("yes") {
-      let named = support.named
+    let spec = directive.spec
+    var needed = spec.since
+    if !spec.namedValues.isEmpty, !accepted.isEmpty, !accepted.contains("yes") {
+      let named = spec.namedValues
       let since = accepted.compactMap { value in named.first { $0.name == value }?.since }
       if let oldest = since.min() { needed = max(needed ?? 0, oldest) }
     }
@@ -148,94 +146,41 @@ public struct Waiver: Sendable, Hashable, Codable {
   }
 }
 
-/// The hardening directives a baseline can require.
-public enum HardeningDirective: String, Sendable, Hashable, Codable, CaseIterable, Comparable {
-  case privateTmp = "PrivateTmp"
-  case protectSystem = "ProtectSystem"
-  case protectHome = "ProtectHome"
-  case protectClock = "ProtectClock"
-  case protectHostname = "ProtectHostname"
-  case protectControlGroups = "ProtectControlGroups"
-  case protectKernelLogs = "ProtectKernelLogs"
-  case protectKernelModules = "ProtectKernelModules"
-  case protectKernelTunables = "ProtectKernelTunables"
-  case protectProc = "ProtectProc"
-  case procSubset = "ProcSubset"
-  case privateDevices = "PrivateDevices"
-  case privateNetwork = "PrivateNetwork"
-  case privateUsers = "PrivateUsers"
-  case privateIPC = "PrivateIPC"
-  case privatePIDs = "PrivatePIDs"
-  case noNewPrivileges = "NoNewPrivileges"
-  case user = "User"
-  case dynamicUser = "DynamicUser"
-  case capabilityBoundingSet = "CapabilityBoundingSet"
-  case ambientCapabilities = "AmbientCapabilities"
-  case devicePolicy = "DevicePolicy"
-  case keyringMode = "KeyringMode"
-  case lockPersonality = "LockPersonality"
-  case memoryDenyWriteExecute = "MemoryDenyWriteExecute"
-  case removeIPC = "RemoveIPC"
-  case restrictAddressFamilies = "RestrictAddressFamilies"
-  case restrictNamespaces = "RestrictNamespaces"
-  case restrictRealtime = "RestrictRealtime"
-  case restrictSUIDSGID = "RestrictSUIDSGID"
-  case systemCallFilter = "SystemCallFilter"
-  case systemCallArchitectures = "SystemCallArchitectures"
-  case ipAddressDeny = "IPAddressDeny"
-  case umask = "UMask"
-
-  public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
-
-  /// The values a baseline may list for a choice directive; nil for directives with a fixed rule.
-  /// The version that added each directive and its named values (`DirectiveTable`).
-  static let support: [HardeningDirective: (since: Int?, named: [DirectiveSupport.NamedValue])] = Dictionary(
-    allCases.map {
-      ($0, (DirectiveSupport.introduced[$0.rawValue], DirectiveSupport.namedValues[$0.rawValue] ?? []))
-    },
-    uniquingKeysWith: { first, _ in first })
-
+/// What a baseline may say of a directive (`HardeningDirective`, generated from
+/// UnitModel's `Directives.table`).
+extension HardeningDirective {
+  /// The values a baseline may list for a directive; nil for directives with a fixed rule.
   public var choices: [String]? {
-    switch self {
-    case .protectSystem: ProtectSystem.allCases.map(\.rawValue)
-    case .protectHome: ProtectHome.allCases.map(\.rawValue)
-    case .protectProc: ProtectProc.allCases.map(\.rawValue)
-    case .procSubset: ProcSubset.allCases.map(\.rawValue)
-    case .keyringMode: KeyringMode.allCases.map(\.rawValue)
-    case .devicePolicy: DevicePolicy.allCases.map(\.rawValue)
-    case .systemCallArchitectures:
-      ["native", "x86-64", "x86", "x32", "arm64", "arm", "s390x", "ppc64-le", "riscv64"]
-    default:
-      // A boolean with named values (PrivateTmp=disconnected): `yes` is the plain form.
-      DirectiveSupport.namedValues[rawValue].map { ["yes"] + $0.map(\.name) }
+    switch spec.kind {
+    case .choice(let words): words
+    case .list(let words) where !words.isEmpty: words
+    // A boolean with named values (PrivateTmp=disconnected): `yes` is the plain form.
+    case .boolean where !spec.namedValues.isEmpty: ["yes"] + spec.namedValues.map(\.name)
+    default: nil
     }
   }
 
-  var defaultAccepted: [String] {
-    switch self {
-    case .protectSystem: ["yes", "full", "strict"]
-    case .protectHome: ["yes", "read-only", "tmpfs"]
-    case .protectProc: ["invisible", "noaccess"]
-    case .procSubset: ["pid"]
-    case .keyringMode: ["private"]
-    case .devicePolicy: ["closed", "strict"]
-    case .systemCallArchitectures: ["native"]
-    default: []
-    }
-  }
+  /// What a baseline accepts when it lists no values.
+  var defaultAccepted: [String] { spec.hardened }
 
-  /// The fixed rule of a directive without choices.
+  /// The fixed rule of a directive without choices. Each directive with a rule of its own has it here and in `Requirement.judge`; the
+  /// others have their kind's.
   public var rule: String {
     switch self {
     case .user: "a non-root User=, or DynamicUser=yes"
     case .capabilityBoundingSet: "narrower than the full set"
     case .ambientCapabilities: "empty"
-    case .restrictAddressFamilies: "any restriction"
     case .restrictNamespaces: "yes (every namespace type restricted)"
     case .systemCallFilter: "a filter is set"
-    case .ipAddressDeny: "a deny list is set"
-    case .umask: "no permissions for others (…7)"
-    default: "yes"
+    default:
+      switch form {
+      case .boolean: "yes"
+      case .list: "a list is set"
+      case .filter: "any restriction"
+      case .user: "a non-root user"
+      case .umask: "no permissions for others (…7)"
+      case .choice: "one of the accepted values"
+      }
     }
   }
 }

@@ -1,4 +1,5 @@
 import BoundedYAML
+import UnitModel
 import Yams
 
 /// A problem in a baseline file, by file and line.
@@ -112,15 +113,19 @@ public enum BaselineParser {
 
     func directive(_ node: Node) throws(BaselineError) -> HardeningDirective {
       guard let name = node.scalar?.string else { throw fail(node, "expected a directive name") }
-      guard let directive = HardeningDirective(rawValue: name) else {
-        let near = HardeningDirective.allCases.min {
+      guard let directive = HardeningDirective(rawValue: name), directive.spec.notRequired == nil else {
+        let requirable = HardeningDirective.allCases.filter { $0.spec.notRequired == nil }
+        if let why = HardeningDirective(rawValue: name)?.spec.notRequired {
+          throw fail(node, "a baseline cannot name \(name): \(why)")
+        }
+        let near = requirable.min {
           Self.distance($0.rawValue.lowercased(), name.lowercased())
             < Self.distance($1.rawValue.lowercased(), name.lowercased())
         }.flatMap { Self.distance($0.rawValue.lowercased(), name.lowercased()) <= 3 ? $0 : nil }
         throw fail(
           node,
           "unknown directive '\(name)'" + (near.map { " (did you mean \($0.rawValue)?)" } ?? "")
-            + "; known: \(HardeningDirective.allCases.map(\.rawValue).joined(separator: ", "))")
+            + "; known: \(requirable.map(\.rawValue).joined(separator: ", "))")
       }
       return directive
     }

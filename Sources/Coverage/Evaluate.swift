@@ -39,42 +39,8 @@ extension Requirement {
 
   /// The file and line behind the directive's effective value, if a file set it.
   func origin(in h: HardeningSettings) -> Provenance? {
-    switch directive {
-    case .privateTmp: h.privateTmp?.source
-    case .protectClock: h.protectClock?.source
-    case .protectHostname: h.protectHostname?.source
-    case .protectControlGroups: h.protectControlGroups?.source
-    case .protectKernelLogs: h.protectKernelLogs?.source
-    case .protectKernelModules: h.protectKernelModules?.source
-    case .protectKernelTunables: h.protectKernelTunables?.source
-    case .privateDevices: h.privateDevices?.source
-    case .privateNetwork: h.privateNetwork?.source
-    case .privateUsers: h.privateUsers?.source
-    case .privateIPC: h.privateIPC?.source
-    case .privatePIDs: h.privatePIDs?.source
-    case .noNewPrivileges: h.noNewPrivileges?.source
-    case .dynamicUser: h.dynamicUser?.source
-    case .lockPersonality: h.lockPersonality?.source
-    case .memoryDenyWriteExecute: h.memoryDenyWriteExecute?.source
-    case .removeIPC: h.removeIPC?.source
-    case .restrictRealtime: h.restrictRealtime?.source
-    case .restrictSUIDSGID: h.restrictSUIDSGID?.source
-    case .protectSystem: h.protectSystem?.source
-    case .protectHome: h.protectHome?.source
-    case .protectProc: h.protectProc?.source
-    case .procSubset: h.procSubset?.source
-    case .keyringMode: h.keyringMode?.source
-    case .devicePolicy: h.devicePolicy?.source
-    case .systemCallArchitectures: h.systemCallArchitectures?.source
-    case .user: h.dynamicUser?.value == true ? h.dynamicUser?.source : h.user?.source
-    case .capabilityBoundingSet: h.capabilityBoundingSet?.source
-    case .ambientCapabilities: h.ambientCapabilities?.source
-    case .restrictAddressFamilies: h.restrictAddressFamilies?.source
-    case .systemCallFilter: h.systemCallFilter?.source
-    case .restrictNamespaces: h.restrictNamespaces?.source
-    case .ipAddressDeny: h.ipAddressDeny?.source
-    case .umask: h.umask?.source
-    }
+    if directive == .user, h.dynamicUser?.value == true { return h.dynamicUser?.source }
+    return h.fields.source(of: directive)
   }
 
   private func judge(_ service: ServiceRecord) -> Evaluation {
@@ -93,50 +59,17 @@ extension Requirement {
       return Evaluation(
         satisfied: on && (accepted.isEmpty || accepted.contains(value)), value: value, source: from(setting))
     }
-    func choice<T: RawRepresentable>(_ setting: Setting<T>?, default fallback: T) -> Evaluation
-    where T.RawValue == String {
-      let value = (setting?.value ?? fallback).rawValue
-      return Evaluation(satisfied: accepted.contains(value), value: value, source: from(setting))
-    }
+    // The directives with a rule of their own (`HardeningDirective.rule` says each in
+    // words); the others follow their kind's.
     switch directive {
-    case .privateTmp: return flag(h.privateTmp)
-    case .protectClock: return flag(h.protectClock)
-    case .protectHostname: return flag(h.protectHostname)
-    case .protectControlGroups: return flag(h.protectControlGroups)
-    case .protectKernelLogs: return flag(h.protectKernelLogs)
-    case .protectKernelModules: return flag(h.protectKernelModules)
-    case .protectKernelTunables: return flag(h.protectKernelTunables)
-    case .privateDevices: return flag(h.privateDevices)
-    case .privateNetwork: return flag(h.privateNetwork)
-    case .privateUsers: return flag(h.privateUsers)
-    case .privateIPC: return flag(h.privateIPC)
-    case .privatePIDs: return flag(h.privatePIDs)
-    case .noNewPrivileges: return flag(h.noNewPrivileges)
-    case .dynamicUser: return flag(h.dynamicUser)
-    case .lockPersonality: return flag(h.lockPersonality)
-    case .memoryDenyWriteExecute: return flag(h.memoryDenyWriteExecute)
-    case .removeIPC: return flag(h.removeIPC)
-    case .restrictRealtime: return flag(h.restrictRealtime)
-    case .restrictSUIDSGID: return flag(h.restrictSUIDSGID)
-    case .protectSystem: return choice(h.protectSystem, default: .no)
-    case .protectHome: return choice(h.protectHome, default: .no)
-    case .protectProc: return choice(h.protectProc, default: .default)
-    case .procSubset: return choice(h.procSubset, default: .all)
-    case .keyringMode: return choice(h.keyringMode, default: .private)
-    case .devicePolicy: return choice(h.devicePolicy, default: .auto)
     case .systemCallArchitectures:
       let value = h.systemCallArchitectures?.value ?? []
       return Evaluation(
         satisfied: !value.isEmpty && value.allSatisfy(accepted.contains),
         value: value.isEmpty ? "(unset)" : value.joined(separator: " "),
         source: from(h.systemCallArchitectures))
-    case .user:
-      if h.dynamicUser?.value == true {
-        return Evaluation(satisfied: true, value: "DynamicUser=yes", source: from(h.dynamicUser))
-      }
-      let user = h.user?.value ?? ""
-      let root = user.isEmpty || user == "root" || user == "0"
-      return Evaluation(satisfied: !root, value: user.isEmpty ? "(root)" : user, source: from(h.user))
+    case .user where h.dynamicUser?.value == true:
+      return Evaluation(satisfied: true, value: "DynamicUser=yes", source: from(h.dynamicUser))
     case .capabilityBoundingSet:
       let value = h.capabilityBoundingSet?.value
       return Evaluation(
@@ -148,11 +81,6 @@ extension Requirement {
       return Evaluation(
         satisfied: value.isEmpty, value: value.isEmpty ? "(empty)" : value.joined(separator: " "),
         source: from(h.ambientCapabilities))
-    case .restrictAddressFamilies:
-      let list = h.restrictAddressFamilies?.value
-      return Evaluation(
-        satisfied: list != nil, value: list.map(describe) ?? "(unset)",
-        source: from(h.restrictAddressFamilies))
     case .systemCallFilter:
       let list = h.systemCallFilter?.value
       let active = list.map { !($0.mode == .deny && $0.entries.isEmpty) } ?? false
@@ -164,14 +92,37 @@ extension Requirement {
         satisfied: allowed?.isEmpty == true,
         value: allowed.map { $0.isEmpty ? "yes" : "allows " + $0.joined(separator: " ") } ?? "no",
         source: from(h.restrictNamespaces))
-    case .ipAddressDeny:
-      let value = h.ipAddressDeny?.value ?? []
+    default:
+      break
+    }
+    let fields = h.fields
+    switch directive.form {
+    case .boolean:
+      return flag(fields.flag(directive))
+    case .choice:
+      let setting = fields.choice(directive)
+      let value = setting?.value ?? directive.unset ?? ""
+      return Evaluation(satisfied: accepted.contains(value), value: value, source: from(setting))
+    case .list:
+      let setting = fields.words(directive)
+      let value = setting?.value ?? []
       return Evaluation(
         satisfied: !value.isEmpty, value: value.isEmpty ? "(unset)" : value.joined(separator: " "),
-        source: from(h.ipAddressDeny))
+        source: from(setting))
+    case .filter:
+      let setting = fields.filter(directive)
+      return Evaluation(
+        satisfied: setting != nil, value: setting.map { describe($0.value) } ?? "(unset)",
+        source: from(setting))
+    case .user:
+      let setting = fields.text(directive)
+      let user = setting?.value ?? ""
+      let root = user.isEmpty || user == "root" || user == "0"
+      return Evaluation(satisfied: !root, value: user.isEmpty ? "(root)" : user, source: from(setting))
     case .umask:
-      let value = h.umask?.value ?? "0022"
-      return Evaluation(satisfied: value.hasSuffix("7"), value: value, source: from(h.umask))
+      let setting = fields.text(directive)
+      let value = setting?.value ?? directive.unset ?? "0022"
+      return Evaluation(satisfied: value.hasSuffix("7"), value: value, source: from(setting))
     }
   }
 }

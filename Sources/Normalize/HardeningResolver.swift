@@ -74,19 +74,12 @@ public struct HardeningResolver {
       fields[keyPath: path] = Setting(true, source: source, variant: named.name)
       return
     }
+    if case .choice = spec.kind {
+      if !fields.setChoice(spec.directive, value, source: source) { reject(directive, "unknown value") }
+      return
+    }
+    // Directives of the other kinds, each parsed by its own rule.
     switch directive.key {
-    case "ProtectSystem":
-      applyChoice(directive, \.protectSystem, booleanMeaning: (.yes, .no))
-    case "ProtectHome":
-      applyChoice(directive, \.protectHome, booleanMeaning: (.yes, .no))
-    case "ProtectProc":
-      applyChoice(directive, \.protectProc, booleanMeaning: nil)
-    case "ProcSubset":
-      applyChoice(directive, \.procSubset, booleanMeaning: nil)
-    case "KeyringMode":
-      applyChoice(directive, \.keyringMode, booleanMeaning: nil)
-    case "DevicePolicy":
-      applyChoice(directive, \.devicePolicy, booleanMeaning: nil)
     case "User":
       fields.user = value.isEmpty ? nil : Setting(value, source: source)
     case "UMask":
@@ -137,21 +130,6 @@ public struct HardeningResolver {
 
   /// An enum setting; the empty assignment resets to the default. `booleanMeaning` maps
   /// yes/no synonyms for settings that also take a boolean (ProtectSystem=yes).
-  private mutating func applyChoice<Choice: RawRepresentable & Codable & Sendable & Hashable>(
-    _ directive: Directive, _ path: WritableKeyPath<HardeningSettings.Fields, Setting<Choice>?>,
-    booleanMeaning: (yes: Choice, no: Choice)?
-  ) where Choice.RawValue == String {
-    if directive.value.isEmpty {
-      fields[keyPath: path] = nil
-    } else if let choice = Choice(rawValue: directive.value) {
-      fields[keyPath: path] = Setting(choice, source: directive.source)
-    } else if let meaning = booleanMeaning, let flag = parseSystemdBoolean(directive.value) {
-      fields[keyPath: path] = Setting(flag ? meaning.yes : meaning.no, source: directive.source)
-    } else {
-      reject(directive, "unknown value")
-    }
-  }
-
   private mutating func applyCapabilities(
     _ directive: Directive, to current: Set<String>?, initial: Set<String>
   ) -> Set<String>? {

@@ -1,12 +1,3 @@
-/// systemd's parse_boolean(): 1/yes/y/true/t/on and 0/no/n/false/f/off, any case.
-public func parseSystemdBoolean(_ text: String) -> Bool? {
-  switch text.lowercased() {
-  case "1", "yes", "y", "true", "t", "on": true
-  case "0", "no", "n", "false", "f", "off": false
-  default: nil
-  }
-}
-
 /// Linux capabilities in kernel order (CAP_CHOWN = 0 … CAP_CHECKPOINT_RESTORE = 40).
 public let allCapabilities: [String] = [
   "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",

@@ -1,17 +1,14 @@
-/// The hardening directives the model normalizes, each described once: its name and kind,
-/// the systemd version that added it and each later value, what `systemctl show` prints when
-/// no file sets it, its short label in reports, an example value, and its field in the model.
-/// The resolver, the reports' labels, `DirectiveSupport` (and through it baselines' versions)
-/// and the end-to-end comparison read this table. The `hosts.jsonl` writer and coverage's
-/// evaluation keep one typed line per directive, being hot paths; `DirectiveTable*Tests` fail
-/// when a field of `HardeningSettings.Fields`, the writer, the resolver or a baseline
-/// directive lacks an entry. `field.read` is the table's view of the model for those tests.
+/// One directive of `Directives.table`, the file that describes each hardening directive the
+/// model normalizes once: its name and kind, the systemd version that added it and each later
+/// value, what `systemctl show` prints when no file sets it, its short label in reports, what
+/// a baseline accepts by default, and its field in the model. The build generates from that
+/// file the model's fields, `HardeningDirective`, `DirectiveTable.all` and the typed
+/// accessors (`HardeningSettings.Fields.flag(_:)`, `visit(_:)`, `setChoice(_:_:source:)`, …)
+/// that the resolver, the `hosts.jsonl` writer and coverage go through.
 ///
-/// Adding a value that a new systemd accepts: one `NamedValue` in its entry. Adding a
-/// directive: its field and coding key in `HardeningSettings.Fields`, one entry here, its line
-/// in `HostLineWriter.hardening`, and, when baselines may require it, its `HardeningDirective`
-/// case with its evaluation; a directive that is not a plain boolean also needs its case in
-/// `HardeningResolver.apply` (docs/systemd-versions.md shows a whole diff).
+/// Adding a boolean or a choice directive, or a value that a new systemd accepts, is one
+/// entry of the table (docs/systemd-versions.md shows a whole diff). A list, filter, user or
+/// umask directive also needs its parsing in `HardeningResolver.apply`.
 public struct DirectiveSpec: Sendable {
   public enum Kind: Sendable, Equatable {
     /// yes or no, and the entry's named values.
@@ -20,8 +17,9 @@ public struct DirectiveSpec: Sendable {
     case choice([String])
     /// A user name.
     case user
-    /// A list of words (capabilities, architectures, namespace types, addresses).
-    case list
+    /// A list of words (capabilities, architectures, namespace types, addresses); when the
+    /// words are given, only those.
+    case list([String])
     /// An allow list, or a deny list (`~`).
     case filter
     /// Four octal digits.
@@ -30,7 +28,14 @@ public struct DirectiveSpec: Sendable {
 
   /// The directive's name, which is also its `systemctl show` property and its key in
   /// `hosts.jsonl`.
+  /// A kind without its words.
+  public enum Form: Sendable, Hashable {
+    case boolean, choice, list, filter, user, umask
+  }
+
   public let name: String
+  /// The same directive, as baselines and coverage name it.
+  public let directive: HardeningDirective
   public let kind: Kind
   /// The systemd version that added it; nil when every version from
   /// `DirectiveSupport.oldestVersion` (239) on knows it.
@@ -45,6 +50,11 @@ public struct DirectiveSpec: Sendable {
   public let label: String
   /// A value a unit file may assign (for tests of every stage).
   public let example: String
+  /// What a baseline accepts by default (choices, lists of words); empty for the others,
+  /// whose rule is their kind's (a boolean: on).
+  public let hardened: [String]
+  /// Why a baseline cannot require (or waive) it; nil for most.
+  public let notRequired: String?
   /// The model's field.
   public let field: FieldAccess
 
@@ -54,10 +64,14 @@ public struct DirectiveSpec: Sendable {
   }
 
   init(
-    _ name: String, _ kind: Kind, _ field: FieldAccess, label: String, example: String, unset: String?,
-    since: Int? = nil, named: [DirectiveSupport.NamedValue] = [], extended: ExtendedProperty? = nil
+    _ name: String, _ directive: HardeningDirective, _ kind: Kind, _ field: FieldAccess, label: String,
+    example: String, unset: String?, since: Int?, named: [DirectiveSupport.NamedValue],
+    extended: ExtendedProperty?, hardened: [String], notRequired: String?
   ) {
+    self.notRequired = notRequired
     self.name = name
+    self.directive = directive
+    self.hardened = hardened
     self.kind = kind
     self.field = field
     self.label = label
@@ -124,105 +138,21 @@ extension AnySetting {
 public enum DirectiveTable {
   typealias Named = DirectiveSupport.NamedValue
 
-  /// Every directive, sorted by name (the order of `hosts.jsonl`'s keys).
-  public static let all: [DirectiveSpec] = [
-    DirectiveSpec(
-      "AmbientCapabilities", .list, .of(\.ambientCapabilities), label: "AmbC", example: "CAP_NET_RAW",
-      unset: nil),
-    DirectiveSpec(
-      "CapabilityBoundingSet", .list, .of(\.capabilityBoundingSet), label: "CapBS", example: "CAP_CHOWN",
-      unset: nil),
-    DirectiveSpec(
-      "DevicePolicy", .choice(DevicePolicy.allCases.map(\.rawValue)), .of(\.devicePolicy), label: "DevP",
-      example: "closed", unset: "auto"),
-    DirectiveSpec("DynamicUser", .boolean, .of(\.dynamicUser), label: "DynU", example: "yes", unset: "no"),
-    DirectiveSpec(
-      "IPAddressAllow", .list, .of(\.ipAddressAllow), label: "IPAl", example: "localhost", unset: nil),
-    DirectiveSpec("IPAddressDeny", .list, .of(\.ipAddressDeny), label: "IPDn", example: "any", unset: nil),
-    DirectiveSpec(
-      "KeyringMode", .choice(KeyringMode.allCases.map(\.rawValue)), .of(\.keyringMode), label: "Keyr",
-      example: "private", unset: "private"),
-    DirectiveSpec(
-      "LockPersonality", .boolean, .of(\.lockPersonality), label: "LckP", example: "yes", unset: "no"),
-    DirectiveSpec(
-      "MemoryDenyWriteExecute", .boolean, .of(\.memoryDenyWriteExecute), label: "MDWE", example: "yes",
-      unset: "no"),
-    DirectiveSpec(
-      "NoNewPrivileges", .boolean, .of(\.noNewPrivileges), label: "NNP", example: "yes", unset: "no"),
-    DirectiveSpec(
-      "PrivateDevices", .boolean, .of(\.privateDevices), label: "PDev", example: "yes", unset: "no"),
-    DirectiveSpec(
-      "PrivateIPC", .boolean, .of(\.privateIPC), label: "PIPC", example: "yes", unset: "no", since: 248),
-    DirectiveSpec(
-      "PrivateNetwork", .boolean, .of(\.privateNetwork), label: "PNet", example: "yes", unset: "no"),
-    DirectiveSpec(
-      "PrivatePIDs", .boolean, .of(\.privatePIDs), label: "PPID", example: "yes", unset: "no", since: 257),
-    DirectiveSpec(
-      "PrivateTmp", .boolean, .of(\.privateTmp), label: "PTmp", example: "yes", unset: "no",
-      named: [Named(name: "disconnected", since: 257)],
-      extended: .init(property: "PrivateTmpEx", yes: "connected")),
-    DirectiveSpec(
-      "PrivateUsers", .boolean, .of(\.privateUsers), label: "PUsr", example: "yes", unset: "no",
-      named: [
-        Named(name: "self", since: 257), Named(name: "identity", since: 257), Named(name: "full", since: 258),
-        Named(name: "managed", since: 260),
-      ],
-      extended: .init(property: "PrivateUsersEx", yes: "self")),
-    DirectiveSpec(
-      "ProcSubset", .choice(ProcSubset.allCases.map(\.rawValue)), .of(\.procSubset), label: "PSub",
-      example: "pid", unset: "all", since: 247),
-    DirectiveSpec(
-      "ProtectClock", .boolean, .of(\.protectClock), label: "PClk", example: "yes", unset: "no", since: 245),
-    DirectiveSpec(
-      "ProtectControlGroups", .boolean, .of(\.protectControlGroups), label: "PCG", example: "yes",
-      unset: "no",
-      named: [Named(name: "private", since: 257), Named(name: "strict", since: 257)],
-      extended: .init(property: "ProtectControlGroupsEx", yes: "yes")),
-    DirectiveSpec(
-      "ProtectHome", .choice(ProtectHome.allCases.map(\.rawValue)), .of(\.protectHome), label: "PHome",
-      example: "read-only", unset: "no"),
-    // `private` may carry a host name (`private:myhost`); ProtectHostnameEx is a pair that
-    // `systemctl show` cannot print.
-    DirectiveSpec(
-      "ProtectHostname", .boolean, .of(\.protectHostname), label: "PHost", example: "yes", unset: "no",
-      since: 242, named: [Named(name: "private", since: 258)]),
-    DirectiveSpec(
-      "ProtectKernelLogs", .boolean, .of(\.protectKernelLogs), label: "PKL", example: "yes", unset: "no",
-      since: 244),
-    DirectiveSpec(
-      "ProtectKernelModules", .boolean, .of(\.protectKernelModules), label: "PKM", example: "yes", unset: "no"
-    ),
-    DirectiveSpec(
-      "ProtectKernelTunables", .boolean, .of(\.protectKernelTunables), label: "PKT", example: "yes",
-      unset: "no"),
-    DirectiveSpec(
-      "ProtectProc", .choice(ProtectProc.allCases.map(\.rawValue)), .of(\.protectProc), label: "PProc",
-      example: "invisible", unset: "default", since: 247),
-    DirectiveSpec(
-      "ProtectSystem", .choice(ProtectSystem.allCases.map(\.rawValue)), .of(\.protectSystem), label: "PSys",
-      example: "strict", unset: "no"),
-    DirectiveSpec("RemoveIPC", .boolean, .of(\.removeIPC), label: "RIPC", example: "yes", unset: "no"),
-    DirectiveSpec(
-      "RestrictAddressFamilies", .filter, .of(\.restrictAddressFamilies), label: "RAF", example: "AF_UNIX",
-      unset: nil),
-    DirectiveSpec(
-      "RestrictNamespaces", .list, .of(\.restrictNamespaces), label: "RNS", example: "yes", unset: nil),
-    DirectiveSpec(
-      "RestrictRealtime", .boolean, .of(\.restrictRealtime), label: "RRT", example: "yes", unset: "no"),
-    DirectiveSpec(
-      "RestrictSUIDSGID", .boolean, .of(\.restrictSUIDSGID), label: "RSUID", example: "yes", unset: "no",
-      since: 242),
-    DirectiveSpec(
-      "SystemCallArchitectures", .list, .of(\.systemCallArchitectures), label: "SCA", example: "native",
-      unset: nil),
-    DirectiveSpec(
-      "SystemCallFilter", .filter, .of(\.systemCallFilter), label: "SCF", example: "@system-service",
-      unset: nil),
-    DirectiveSpec("UMask", .umask, .of(\.umask), label: "UMsk", example: "0077", unset: "0022"),
-    DirectiveSpec("User", .user, .of(\.user), label: "User", example: "nobody", unset: ""),
-  ]
+  // `all`, every entry sorted by name, is generated from Directives.table.
 
   /// The entries by name.
   public static let byName: [String: DirectiveSpec] = Dictionary(
     all.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+}
+
+/// What `HardeningSettings.Fields.visit(_:)` hands each setting to: one method per value type,
+/// so that a stage that treats every directive (the `hosts.jsonl` writer) stays typed.
+public protocol SettingVisitor {
+  mutating func visit(_ name: StaticString, _ setting: Setting<Bool>?)
+  mutating func visit(_ name: StaticString, _ setting: Setting<String>?)
+  mutating func visit(_ name: StaticString, _ setting: Setting<[String]>?)
+  mutating func visit(_ name: StaticString, _ setting: Setting<FilterList>?)
+  /// A choice directive's setting (`Setting<ProtectSystem>`).
+  mutating func visit<Choice: RawRepresentable & Codable & Sendable & Hashable>(
+    _ name: StaticString, _ setting: Setting<Choice>?) where Choice.RawValue == String
 }

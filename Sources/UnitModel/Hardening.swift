@@ -1,35 +1,3 @@
-/// `ProtectSystem=`.
-public enum ProtectSystem: String, Codable, Sendable, CaseIterable {
-  case no, yes, full, strict
-}
-
-/// `ProtectHome=`.
-public enum ProtectHome: String, Codable, Sendable, CaseIterable {
-  case no, yes
-  case readOnly = "read-only"
-  case tmpfs
-}
-
-/// `ProtectProc=`.
-public enum ProtectProc: String, Codable, Sendable, CaseIterable {
-  case `default`, noaccess, invisible, ptraceable
-}
-
-/// `ProcSubset=`.
-public enum ProcSubset: String, Codable, Sendable, CaseIterable {
-  case all, pid
-}
-
-/// `KeyringMode=`.
-public enum KeyringMode: String, Codable, Sendable, CaseIterable {
-  case inherit, `private`, shared
-}
-
-/// `DevicePolicy=`.
-public enum DevicePolicy: String, Codable, Sendable, CaseIterable {
-  case auto, closed, strict
-}
-
 /// A list that is either an allow list or a deny list (`~` prefix), as in
 /// `RestrictAddressFamilies=` and `SystemCallFilter=`.
 public struct FilterList: Codable, Sendable, Hashable {
@@ -72,14 +40,14 @@ public struct Setting<Value: Codable & Sendable & Hashable>: Codable, Sendable, 
 ///
 /// JSON keys are systemd's directive names, so the scan reads like a unit file.
 ///
-/// The 34 fields (`Fields`, about 2 KB) live in a copy-on-write box: a service record copied
-/// into a report row, a coverage result or a synthetic host copies a pointer, and services
-/// with the same settings can share one box. Read and write them as properties
+/// The fields (`Fields`, one per directive of `Directives.table`, about 2 KB) live in a
+/// copy-on-write box: a service record copied into a report row, a coverage result or a
+/// synthetic host copies a pointer, and services with the same settings can share one box. Read and write them as properties
 /// (`settings.protectSystem`); key paths such as `\HardeningSettings.privateTmp` work too.
 @dynamicMemberLookup
 public struct HardeningSettings: Codable, Sendable, Hashable {
   // Inlinable (with the box) so that `settings.privateTmp` compiles to a field load in other
-  // modules, not a key-path projection at run time (which made the CSV report 45% slower).
+  // modules, not a key-path projection at run time: reports read fields per service.
   @usableFromInline
   final class Box: @unchecked Sendable {
     // Mutated only through `HardeningSettings`, and only while uniquely referenced.
@@ -123,92 +91,42 @@ public struct HardeningSettings: Codable, Sendable, Hashable {
 
   public func encode(to encoder: any Encoder) throws { try box.fields.encode(to: encoder) }
 
-  /// The directive names this model normalizes, in a stable order.
-  public static let directiveNames: [String] = Fields.directiveNames
+  /// The directive names this model normalizes, sorted (`DirectiveTable`).
+  public static let directiveNames: [String] = DirectiveTable.all.map(\.name)
 }
 
-extension HardeningSettings {
-  /// The settings themselves, one optional `Setting` per directive.
-  public struct Fields: Codable, Sendable, Hashable {
-    public var protectSystem: Setting<ProtectSystem>?
-    public var protectHome: Setting<ProtectHome>?
-    public var protectProc: Setting<ProtectProc>?
-    public var procSubset: Setting<ProcSubset>?
-    public var privateTmp: Setting<Bool>?
-    public var privateDevices: Setting<Bool>?
-    public var privateNetwork: Setting<Bool>?
-    public var privateUsers: Setting<Bool>?
-    public var privateIPC: Setting<Bool>?
-    public var privatePIDs: Setting<Bool>?
-    public var noNewPrivileges: Setting<Bool>?
-    public var user: Setting<String>?
-    public var dynamicUser: Setting<Bool>?
-    public var capabilityBoundingSet: Setting<[String]>?
-    public var ambientCapabilities: Setting<[String]>?
-    public var restrictAddressFamilies: Setting<FilterList>?
-    public var systemCallFilter: Setting<FilterList>?
-    public var systemCallArchitectures: Setting<[String]>?
-    /// The namespace types the service may still create (empty: `RestrictNamespaces=yes`).
-    public var restrictNamespaces: Setting<[String]>?
-    public var protectClock: Setting<Bool>?
-    public var protectHostname: Setting<Bool>?
-    public var protectControlGroups: Setting<Bool>?
-    public var protectKernelTunables: Setting<Bool>?
-    public var protectKernelModules: Setting<Bool>?
-    public var protectKernelLogs: Setting<Bool>?
-    public var lockPersonality: Setting<Bool>?
-    public var memoryDenyWriteExecute: Setting<Bool>?
-    public var restrictRealtime: Setting<Bool>?
-    public var restrictSUIDSGID: Setting<Bool>?
-    public var removeIPC: Setting<Bool>?
-    public var keyringMode: Setting<KeyringMode>?
-    public var devicePolicy: Setting<DevicePolicy>?
-    /// Four octal digits, e.g. `0077`.
-    public var umask: Setting<String>?
-    public var ipAddressDeny: Setting<[String]>?
-    public var ipAddressAllow: Setting<[String]>?
+extension Setting where Value: RawRepresentable, Value.RawValue == String {
+  /// The setting with its value as the word a unit file writes.
+  @inlinable
+  public var word: Setting<String> {
+    Setting<String>(value.rawValue, source: source, impliedBy: impliedBy, variant: variant)
+  }
+}
 
-    public init() {}
-
-    enum CodingKeys: String, CodingKey {
-      case protectSystem = "ProtectSystem"
-      case protectHome = "ProtectHome"
-      case protectProc = "ProtectProc"
-      case procSubset = "ProcSubset"
-      case privateTmp = "PrivateTmp"
-      case privateDevices = "PrivateDevices"
-      case privateNetwork = "PrivateNetwork"
-      case privateUsers = "PrivateUsers"
-      case privateIPC = "PrivateIPC"
-      case privatePIDs = "PrivatePIDs"
-      case noNewPrivileges = "NoNewPrivileges"
-      case user = "User"
-      case dynamicUser = "DynamicUser"
-      case capabilityBoundingSet = "CapabilityBoundingSet"
-      case ambientCapabilities = "AmbientCapabilities"
-      case restrictAddressFamilies = "RestrictAddressFamilies"
-      case systemCallFilter = "SystemCallFilter"
-      case systemCallArchitectures = "SystemCallArchitectures"
-      case restrictNamespaces = "RestrictNamespaces"
-      case protectClock = "ProtectClock"
-      case protectHostname = "ProtectHostname"
-      case protectControlGroups = "ProtectControlGroups"
-      case protectKernelTunables = "ProtectKernelTunables"
-      case protectKernelModules = "ProtectKernelModules"
-      case protectKernelLogs = "ProtectKernelLogs"
-      case lockPersonality = "LockPersonality"
-      case memoryDenyWriteExecute = "MemoryDenyWriteExecute"
-      case restrictRealtime = "RestrictRealtime"
-      case restrictSUIDSGID = "RestrictSUIDSGID"
-      case removeIPC = "RemoveIPC"
-      case keyringMode = "KeyringMode"
-      case devicePolicy = "DevicePolicy"
-      case umask = "UMask"
-      case ipAddressDeny = "IPAddressDeny"
-      case ipAddressAllow = "IPAddressAllow"
+extension HardeningSettings.Fields {
+  /// `setChoice`'s rule for one field.
+  static func assign<Choice: RawRepresentable & Codable & Sendable & Hashable>(
+    _ text: String, _ source: Provenance?, to field: inout Setting<Choice>?,
+    boolean: (yes: Choice, no: Choice)?
+  ) -> Bool where Choice.RawValue == String {
+    if text.isEmpty {
+      field = nil
+    } else if let choice = Choice(rawValue: text) {
+      field = Setting(choice, source: source)
+    } else if let boolean, let flag = parseSystemdBoolean(text) {
+      field = Setting(flag ? boolean.yes : boolean.no, source: source)
+    } else {
+      return false
     }
+    return true
+  }
+}
 
-    /// The directive names this model normalizes, sorted (`DirectiveTable`).
-    public static var directiveNames: [String] { DirectiveTable.all.map(\.name) }
+/// systemd's parse_boolean(): 1/yes/y/true/t/on and 0/no/n/false/f/off, any case.
+public func parseSystemdBoolean(_ text: String) -> Bool? {
+  switch text.lowercased() {
+  case "1", "yes", "y", "true", "t", "on": true
+  case "0", "no", "n", "false", "f", "off": false
+  default: nil
   }
 }

@@ -256,6 +256,10 @@ struct BaselineTests {
     let cases: [(String, Int, String)] = [
       ("name: x\ntitle: y\nsets:\n  core: [PrivateTemp]\nservices: []\n", 4, "did you mean PrivateTmp"),
       (
+        "name: x\ntitle: y\nsets:\n  core: [IPAddressAllow]\nservices: []\n", 4,
+        "a baseline cannot name IPAddressAllow"
+      ),
+      (
         "name: x\ntitle: y\nsets:\n  core:\n    - ProtectSystem: [yes, maybe]\nservices: []\n", 5,
         "'maybe' is not a value"
       ),

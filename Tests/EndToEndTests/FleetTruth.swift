@@ -294,26 +294,6 @@ func compare(
 extension HardeningSettings {
   /// Every setting that a unit file assigned (not implied), by directive name.
   var sources: [(String, Provenance)] {
-    let mirror = Mirror(reflecting: fields)
-    var result: [(String, Provenance)] = []
-    for child in mirror.children {
-      guard let label = child.label, let key = Self.directiveName(label) else { continue }
-      let value = Mirror(reflecting: child.value)
-      guard value.displayStyle == .optional, let setting = value.children.first?.value else { continue }
-      let inner = Mirror(reflecting: setting)
-      let source = inner.children.first { $0.label == "source" }?.value
-      if let provenance = source as? Provenance { result.append((key, provenance)) }
-    }
-    return result
-  }
-
-  static func directiveName(_ property: String) -> String? {
-    let special = [
-      "umask": "UMask", "ipAddressDeny": "IPAddressDeny", "ipAddressAllow": "IPAddressAllow",
-      "privateIPC": "PrivateIPC", "restrictSUIDSGID": "RestrictSUIDSGID", "removeIPC": "RemoveIPC",
-    ]
-    if let name = special[property] { return name }
-    guard let first = property.first else { return nil }
-    return first.uppercased() + property.dropFirst()
+    DirectiveTable.all.compactMap { spec in fields.source(of: spec.directive).map { (spec.name, $0) } }
   }
 }

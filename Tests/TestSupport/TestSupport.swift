@@ -8,11 +8,15 @@ public enum TestSupport {
   }
 
   /// The unitaudit executable built beside the test bundle (`swift build --build-tests`).
-  public static func unitauditBinary() throws -> String {
+  public static func unitauditBinary() throws -> String { try builtBinary("unitaudit") }
+
+  /// An executable of the package built beside the test bundle: `unitaudit`, or a build
+  /// tool such as `generate-directives`.
+  public static func builtBinary(_ name: String) throws -> String {
     let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
     var directory = URL(fileURLWithPath: exe).deletingLastPathComponent()
     if directory.lastPathComponent.hasSuffix(".xctest") { directory.deleteLastPathComponent() }
-    let binary = directory.appendingPathComponent("unitaudit").path
+    let binary = directory.appendingPathComponent(name).path
     guard FileManager.default.isExecutableFile(atPath: binary) else {
       throw Failure(
         description: "\(binary) is missing: build with `swift build --build-tests` first (Scripts/test does)")

@@ -1,0 +1,406 @@
+import Foundation
+
+// generate-directives TABLE OUTPUT
+//
+// Reads the directive table (Sources/UnitModel/Directives.table; its header describes the
+// format) and writes OUTPUT, the Swift source of everything that is typed per directive: the
+// model's fields and JSON keys, the enums of choice directives, `HardeningDirective`,
+// `DirectiveTable.all`, and the accessors the stages go through. The GenerateDirectives build
+// plugin runs it. A malformed entry stops the build with the table's file name and line.
+
+struct TableError: Error, CustomStringConvertible {
+  var file: String
+  var line: Int
+  var message: String
+  var description: String { "\(file):\(line): error: \(message)" }
+}
+
+enum Kind {
+  case boolean
+  case choice([String])
+  case list([String])
+  case filter
+  case user
+  case umask
+}
+
+struct Entry {
+  var name: String
+  var line: Int
+  var kind: Kind = .boolean
+  var hasKind = false
+  var label: String?
+  var example: String?
+  var unset: String?
+  var since: Int?
+  var named: [(word: String, since: Int)] = []
+  var extended: (property: String, yes: String)?
+  var boolean: (yes: String, no: String)?
+  var hardened: [String] = []
+  var field: String?
+  var doc: String?
+  var notRequired: String?
+
+  /// The Swift property: the name with its leading capitals lowered (`IPAddressDeny` →
+  /// `ipAddressDeny`, `PrivateTmp` → `privateTmp`), unless `field:` names it.
+  var property: String {
+    if let field { return field }
+    let chars = Array(name)
+    var upper = 0
+    while upper < chars.count, chars[upper].isUppercase { upper += 1 }
+    // Keep the last capital of a run that starts a word (`IPA|ddress`).
+    let lower = upper > 1 && upper < chars.count ? upper - 1 : upper
+    return String(chars[..<lower]).lowercased() + String(chars[lower...])
+  }
+
+  var swiftType: String {
+    switch kind {
+    case .boolean: "Bool"
+    case .choice: name
+    case .list: "[String]"
+    case .filter: "FilterList"
+    case .user, .umask: "String"
+    }
+  }
+}
+
+func parse(_ text: String, file: String) throws -> [Entry] {
+  var entries: [Entry] = []
+  func fail(_ line: Int, _ message: String) -> TableError {
+    TableError(file: file, line: line, message: message)
+  }
+  for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+    let number = index + 1
+    let line = String(raw)
+    if line.trimmingCharacters(in: .whitespaces).isEmpty || line.hasPrefix("#") { continue }
+    if !line.hasPrefix(" ") {
+      let name = line.trimmingCharacters(in: .whitespaces)
+      guard name.first?.isUppercase == true, name.allSatisfy({ $0.isLetter || $0.isNumber }) else {
+        throw fail(number, "'\(name)' is not a directive name (letters and digits, starting with a capital)")
+      }
+      if let previous = entries.last, previous.name >= name {
+        throw fail(number, "\(name) comes after \(previous.name): keep the entries sorted by name")
+      }
+      entries.append(Entry(name: name, line: number))
+      continue
+    }
+    guard var entry = entries.popLast() else {
+      throw fail(number, "an indented line before the first directive")
+    }
+    let body = line.trimmingCharacters(in: .whitespaces)
+    guard let colon = body.firstIndex(of: ":") else { throw fail(number, "expected `key: value`") }
+    let key = String(body[..<colon])
+    let value = body[body.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    let words = value.split(separator: " ").map(String.init)
+    func version(_ text: String) throws -> Int {
+      guard let number = Int(text), number > 0 else {
+        throw fail(index + 1, "'\(text)' is not a systemd version")
+      }
+      return number
+    }
+    switch key {
+    case "kind":
+      guard let first = words.first else { throw fail(number, "kind: needs a value") }
+      let rest = Array(words.dropFirst())
+      switch first {
+      case "boolean": entry.kind = .boolean
+      case "choice":
+        guard rest.count >= 2 else { throw fail(number, "a choice needs at least two words") }
+        for word in rest where !word.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }) {
+          throw fail(number, "choice word '\(word)': use lower-case letters, digits and dashes")
+        }
+        entry.kind = .choice(rest)
+      case "list": entry.kind = .list(rest)
+      case "filter": entry.kind = .filter
+      case "user": entry.kind = .user
+      case "umask": entry.kind = .umask
+      default:
+        throw fail(number, "unknown kind '\(first)' (boolean, choice, list, filter, user, umask)")
+      }
+      if first != "choice" && first != "list" && !rest.isEmpty {
+        throw fail(number, "a \(first) takes no words")
+      }
+      entry.hasKind = true
+    case "label": entry.label = value
+    case "example": entry.example = value
+    case "unset": entry.unset = value
+    case "since": entry.since = try version(value)
+    case "named":
+      entry.named = try words.map { word in
+        let parts = word.split(separator: "@").map(String.init)
+        guard parts.count == 2 else { throw fail(number, "named value '\(word)': write WORD@VERSION") }
+        return (parts[0], try version(parts[1]))
+      }
+    case "extended":
+      guard words.count == 2 else { throw fail(number, "extended: write PROPERTY WORD") }
+      entry.extended = (words[0], words[1])
+    case "boolean":
+      guard words.count == 2 else { throw fail(number, "boolean: write YES NO") }
+      entry.boolean = (words[0], words[1])
+    case "hardened": entry.hardened = words
+    case "field": entry.field = value
+    case "doc": entry.doc = value
+    case "baseline":
+      guard value.hasPrefix("no: "), value.count > 4 else { throw fail(number, "baseline: write `no: WHY`") }
+      entry.notRequired = String(value.dropFirst(4))
+    default:
+      throw fail(number, "unknown key '\(key)'")
+    }
+    entries.append(entry)
+  }
+  for entry in entries {
+    func fail(_ message: String) -> TableError {
+      TableError(file: file, line: entry.line, message: "\(entry.name): \(message)")
+    }
+    guard entry.hasKind else { throw fail("no kind:") }
+    guard let label = entry.label, !label.isEmpty else { throw fail("no label:") }
+    guard entry.example != nil else { throw fail("no example:") }
+    switch entry.kind {
+    case .boolean:
+      if !entry.hardened.isEmpty || entry.boolean != nil {
+        throw fail("a boolean takes no hardened: or boolean:")
+      }
+    case .choice(let words):
+      guard let unset = entry.unset, words.contains(unset) else {
+        throw fail("a choice needs unset: one of its words")
+      }
+      for word in entry.hardened + [entry.boolean?.yes, entry.boolean?.no].compactMap({ $0 })
+      where !words.contains(word) {
+        throw fail("'\(word)' is not one of its words")
+      }
+    case .list(let words):
+      for word in entry.hardened where !words.contains(word) {
+        throw fail("'\(word)' is not one of its words")
+      }
+    case .filter, .user, .umask:
+      if !entry.hardened.isEmpty { throw fail("hardened: is for choices and lists of words") }
+    }
+    if case .boolean = entry.kind {
+    } else if !entry.named.isEmpty || entry.extended != nil {
+      throw fail("named: and extended: are for booleans")
+    }
+  }
+  guard !entries.isEmpty else { throw TableError(file: file, line: 1, message: "no directives") }
+  return entries
+}
+
+/// `text` as a Swift string literal.
+func literal(_ text: String) -> String {
+  var out = "\""
+  for scalar in text.unicodeScalars {
+    switch scalar {
+    case "\"": out += "\\\""
+    case "\\": out += "\\\\"
+    case _ where scalar.value < 0x20: out += "\\u{" + String(scalar.value, radix: 16) + "}"
+    default: out.unicodeScalars.append(scalar)
+    }
+  }
+  return out + "\""
+}
+
+func list(_ words: [String]) -> String { "[" + words.map(literal).joined(separator: ", ") + "]" }
+
+/// A choice word as an enum case name: `read-only` → `readOnly`, always in backticks so that
+/// words such as `default` and `private` need no care.
+func caseName(_ word: String) -> String {
+  let parts = word.split(separator: "-")
+  let camel = parts.enumerated().map { $0.offset == 0 ? String($0.element) : $0.element.capitalized }.joined()
+  return "`\(camel)`"
+}
+
+func generate(_ entries: [Entry], tableName: String) -> String {
+  var s = """
+    // Generated at build time by the GenerateDirectives plugin (Tools/generate-directives)
+    // from \(tableName). Edit the table, not this file.
+
+    """
+  for entry in entries {
+    guard case .choice(let words) = entry.kind else { continue }
+    s += "\n/// `\(entry.name)=`.\npublic enum \(entry.name): String, Codable, Sendable, CaseIterable {\n"
+    for word in words { s += "  case \(caseName(word)) = \(literal(word))\n" }
+    s += "}\n"
+  }
+
+  s += """
+
+    extension HardeningSettings {
+      /// The settings themselves, one optional `Setting` per directive of the table. A nil
+      /// field means that no file assigned it: systemd's default applies.
+      public struct Fields: Codable, Sendable, Hashable {
+
+    """
+  for entry in entries {
+    if let doc = entry.doc { s += "    /// \(doc)\n" }
+    s += "    public var \(entry.property): Setting<\(entry.swiftType)>?\n"
+  }
+  s += "\n    public init() {}\n\n    enum CodingKeys: String, CodingKey {\n"
+  for entry in entries { s += "      case \(entry.property) = \(literal(entry.name))\n" }
+  s += "    }\n\n"
+
+  s += """
+        /// Hands every setting to `visitor`, typed, in the table's order (sorted by name).
+        @inlinable
+        public func visit<Visitor: SettingVisitor>(_ visitor: inout Visitor) {
+
+    """
+  for entry in entries { s += "      visitor.visit(\(literal(entry.name)), \(entry.property))\n" }
+  s += "    }\n\n"
+
+  func accessor(_ doc: String, _ signature: String, _ match: (Entry) -> String?, fallback: String) {
+    s += "    /// \(doc)\n    @inlinable\n    public \(signature) {\n      switch directive {\n"
+    var all = true
+    for entry in entries {
+      if let body = match(entry) { s += "      case .\(entry.property): \(body)\n" } else { all = false }
+    }
+    if !all { s += "      default: \(fallback)\n" }
+    s += "      }\n    }\n\n"
+  }
+  accessor(
+    "A boolean directive's setting; nil for a directive of another kind.",
+    "func flag(_ directive: HardeningDirective) -> Setting<Bool>?",
+    { if case .boolean = $0.kind { $0.property } else { nil } }, fallback: "nil")
+  accessor(
+    "A choice directive's setting, as its word; nil for a directive of another kind.",
+    "func choice(_ directive: HardeningDirective) -> Setting<String>?",
+    { if case .choice = $0.kind { "\($0.property).map(\\.word)" } else { nil } }, fallback: "nil")
+  accessor(
+    "A list directive's setting; nil for a directive of another kind.",
+    "func words(_ directive: HardeningDirective) -> Setting<[String]>?",
+    { if case .list = $0.kind { $0.property } else { nil } }, fallback: "nil")
+  accessor(
+    "A filter directive's setting; nil for a directive of another kind.",
+    "func filter(_ directive: HardeningDirective) -> Setting<FilterList>?",
+    { if case .filter = $0.kind { $0.property } else { nil } }, fallback: "nil")
+  accessor(
+    "A user or umask directive's setting; nil for a directive of another kind.",
+    "func text(_ directive: HardeningDirective) -> Setting<String>?",
+    {
+      switch $0.kind {
+      case .user, .umask: $0.property
+      default: nil
+      }
+    }, fallback: "nil")
+  accessor(
+    "The assignment that decided a directive's value; nil when no file set it.",
+    "func source(of directive: HardeningDirective) -> Provenance?",
+    { "\($0.property)?.source" }, fallback: "nil")
+
+  s += """
+        /// Sets a choice directive from a unit file's text: an empty text resets it, and a
+        /// boolean stands for the words the table gives. False when the text is none of its
+        /// words (or the directive is no choice), and the field is left as it was.
+        public mutating func setChoice(
+          _ directive: HardeningDirective, _ text: String, source: Provenance?
+        ) -> Bool {
+          switch directive {
+
+    """
+  var allChoices = true
+  for entry in entries {
+    guard case .choice = entry.kind else {
+      allChoices = false
+      continue
+    }
+    let meaning = entry.boolean.map { "(yes: .\(caseName($0.yes)), no: .\(caseName($0.no)))" } ?? "nil"
+    s +=
+      "      case .\(entry.property): return Self.assign(text, source, to: &\(entry.property), boolean: \(meaning))\n"
+  }
+  if !allChoices { s += "      default: return false\n" }
+  s += "      }\n    }\n  }\n}\n"
+
+  s += """
+
+    /// A directive of the table, as baselines and coverage name it.
+    public enum HardeningDirective: String, Sendable, Hashable, Codable, CaseIterable, Comparable {
+
+    """
+  for entry in entries { s += "  case \(entry.property) = \(literal(entry.name))\n" }
+  s += """
+
+      public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+
+      /// Its entry of `DirectiveTable.all`.
+      public var spec: DirectiveSpec { DirectiveTable.all[index] }
+
+      var index: Int {
+        switch self {
+
+    """
+  for (index, entry) in entries.enumerated() { s += "    case .\(entry.property): \(index)\n" }
+  s += "    }\n  }\n\n"
+  s += "  /// Its kind, without the kind's words: what a hot path switches on.\n"
+  s += "  @inlinable\n  public var form: DirectiveSpec.Form {\n    switch self {\n"
+  for entry in entries {
+    let form: String
+    switch entry.kind {
+    case .boolean: form = "boolean"
+    case .choice: form = "choice"
+    case .list: form = "list"
+    case .filter: form = "filter"
+    case .user: form = "user"
+    case .umask: form = "umask"
+    }
+    s += "    case .\(entry.property): .\(form)\n"
+  }
+  s += "    }\n  }\n\n"
+  s += "  /// What `systemctl show` prints when no file sets it (`DirectiveSpec.unsetShow`).\n"
+  s += "  @inlinable\n  public var unset: String? {\n    switch self {\n"
+  for entry in entries { s += "    case .\(entry.property): \(entry.unset.map(literal) ?? "nil")\n" }
+  s += "    }\n  }\n}\n"
+
+  s +=
+    "\nextension DirectiveTable {\n  /// Every directive, sorted by name (the order of `hosts.jsonl`'s keys).\n"
+  s += "  public static let all: [DirectiveSpec] = [\n"
+  for entry in entries {
+    let kind: String
+    switch entry.kind {
+    case .boolean: kind = ".boolean"
+    case .choice(let words): kind = ".choice(\(list(words)))"
+    case .list(let words): kind = ".list(\(list(words)))"
+    case .filter: kind = ".filter"
+    case .user: kind = ".user"
+    case .umask: kind = ".umask"
+    }
+    let named =
+      "[" + entry.named.map { "Named(name: \(literal($0.word)), since: \($0.since))" }.joined(separator: ", ")
+      + "]"
+    let extended =
+      entry.extended.map { ".init(property: \(literal($0.property)), yes: \(literal($0.yes)))" } ?? "nil"
+    s += """
+          DirectiveSpec(
+            \(literal(entry.name)), .\(entry.property), \(kind), .of(\\.\(entry.property)),
+            label: \(literal(entry.label ?? "")), example: \(literal(entry.example ?? "")),
+            unset: \(entry.unset.map(literal) ?? "nil"), since: \(entry.since.map(String.init) ?? "nil"),
+            named: \(named), extended: \(extended), hardened: \(list(entry.hardened)),
+            notRequired: \(entry.notRequired.map(literal) ?? "nil")),
+
+      """
+  }
+  s += "  ]\n}\n"
+  return s
+}
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+guard arguments.count == 2 else {
+  FileHandle.standardError.write(Data("usage: generate-directives TABLE OUTPUT\n".utf8))
+  exit(2)
+}
+let (table, output) = (arguments[0], arguments[1])
+do {
+  guard let data = FileManager.default.contents(atPath: table),
+    let text = String(validating: data, as: UTF8.self)
+  else {
+    throw TableError(file: table, line: 1, message: "cannot be read as UTF-8 text")
+  }
+  let source = generate(
+    try parse(text, file: table), tableName: URL(fileURLWithPath: table).lastPathComponent)
+  // Written only when it changed, so that an unchanged table does not recompile the module.
+  if let old = FileManager.default.contents(atPath: output), old == Data(source.utf8) { exit(0) }
+  try Data(source.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+} catch let error as TableError {
+  FileHandle.standardError.write(Data("\(error)\n".utf8))
+  exit(1)
+} catch {
+  FileHandle.standardError.write(Data("generate-directives: error: \(error)\n".utf8))
+  exit(1)
+}
