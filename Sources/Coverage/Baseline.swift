@@ -77,10 +77,10 @@ public struct Requirement: Sendable, Hashable, Codable {
   /// or, when every accepted value is a named one (`PrivateTmp: [disconnected]`), the version
   /// that added the oldest of them. Nil when every systemd from 239 on can.
   public var minimumSystemd: Int? {
-    let spec = directive.spec
-    var needed = spec.since
-    if !spec.namedValues.isEmpty, !accepted.isEmpty, !accepted.contains("yes") {
-      let named = spec.namedValues
+    // Read in place: this runs for every unmet requirement of every service of every host.
+    var needed = DirectiveTable.all[directive.index].since
+    let named = DirectiveTable.all[directive.index].namedValues
+    if !named.isEmpty, !accepted.isEmpty, !accepted.contains("yes") {
       let since = accepted.compactMap { value in named.first { $0.name == value }?.since }
       if let oldest = since.min() { needed = max(needed ?? 0, oldest) }
     }

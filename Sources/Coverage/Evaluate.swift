@@ -40,7 +40,7 @@ extension Requirement {
   /// The file and line behind the directive's effective value, if a file set it.
   func origin(in h: HardeningSettings) -> Provenance? {
     if directive == .user, h.dynamicUser?.value == true { return h.dynamicUser?.source }
-    return h.fields.source(of: directive)
+    return h.source(of: directive)
   }
 
   private func judge(_ service: ServiceRecord) -> Evaluation {
@@ -95,32 +95,31 @@ extension Requirement {
     default:
       break
     }
-    let fields = h.fields
     switch directive.form {
     case .boolean:
-      return flag(fields.flag(directive))
+      return flag(h.flag(directive))
     case .choice:
-      let setting = fields.choice(directive)
+      let setting = h.choice(directive)
       let value = setting?.value ?? directive.unset ?? ""
       return Evaluation(satisfied: accepted.contains(value), value: value, source: from(setting))
     case .list:
-      let setting = fields.words(directive)
+      let setting = h.words(directive)
       let value = setting?.value ?? []
       return Evaluation(
         satisfied: !value.isEmpty, value: value.isEmpty ? "(unset)" : value.joined(separator: " "),
         source: from(setting))
     case .filter:
-      let setting = fields.filter(directive)
+      let setting = h.filter(directive)
       return Evaluation(
         satisfied: setting != nil, value: setting.map { describe($0.value) } ?? "(unset)",
         source: from(setting))
     case .user:
-      let setting = fields.text(directive)
+      let setting = h.text(directive)
       let user = setting?.value ?? ""
       let root = user.isEmpty || user == "root" || user == "0"
       return Evaluation(satisfied: !root, value: user.isEmpty ? "(root)" : user, source: from(setting))
     case .umask:
-      let setting = fields.text(directive)
+      let setting = h.text(directive)
       let value = setting?.value ?? directive.unset ?? "0022"
       return Evaluation(satisfied: value.hasSuffix("7"), value: value, source: from(setting))
     }

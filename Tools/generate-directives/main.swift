@@ -319,10 +319,13 @@ func generate(_ entries: [Entry], tableName: String) -> String {
 
       public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
 
-      /// Its entry of `DirectiveTable.all`.
+      /// Its entry of `DirectiveTable.all` (a copy: hot paths read
+      /// `DirectiveTable.all[directive.index].since` in place).
       public var spec: DirectiveSpec { DirectiveTable.all[index] }
 
-      var index: Int {
+      /// Its position in `DirectiveTable.all`.
+      @inlinable
+      public var index: Int {
         switch self {
 
     """
