@@ -3,57 +3,29 @@ import Normalize
 import SSH
 import UnitModel
 
-/// Settings that apply to every SSH connection of a scan.
-public struct SSHSettings: Sendable, Hashable {
-  /// Used when the inventory names no user for a host.
-  public var user: String?
-  /// Keys offered when the inventory names none for a host.
-  public var identityFiles: [String]
-  public var agentSocket: String?
-  public var configFile: String?
-  public var knownHostsFile: String
-  public var acceptNewHostKeys: Bool
-  public var connectTimeout: Int
-
-  public init(
-    user: String? = nil, identityFiles: [String] = [], agentSocket: String? = nil,
-    configFile: String? = SSHSession.defaultConfigFile,
-    knownHostsFile: String = SSHSession.defaultKnownHostsFile,
-    acceptNewHostKeys: Bool = false, connectTimeout: Int = 10
-  ) {
-    self.user = user
-    self.identityFiles = identityFiles
-    self.agentSocket = agentSocket
-    self.configFile = configFile
-    self.knownHostsFile = knownHostsFile
-    self.acceptNewHostKeys = acceptNewHostKeys
-    self.connectTimeout = connectTimeout
-  }
-}
-
 /// Runs the probe over SSH with libssh: one connection and one exec per host, each on a
 /// thread of a pool sized to the scan's concurrency.
 public final class SSHTransport: Transport {
   public let name = "ssh"
-  let settings: SSHSettings
-  let limits: ProbeLimits
+  /// The scan's options; each connection's `SSHOptions` are made from them and the host.
+  let scanOptions: ScanOptions
   private let pool: BlockingPool
 
-  public init(settings: SSHSettings, limits: ProbeLimits, concurrency: Int) {
-    self.settings = settings
-    self.limits = limits
-    self.pool = BlockingPool(threads: concurrency)
+  /// One thread per host probed at once (`options.concurrency`).
+  public init(options: ScanOptions) {
+    self.scanOptions = options
+    self.pool = BlockingPool(threads: options.concurrency)
   }
 
-  /// The libssh options for one host: the inventory's values win over the scan's defaults.
+  /// The libssh options for one host: the inventory's values win over the scan's.
   public func options(for host: FleetHost) -> SSHOptions {
     SSHOptions(
-      host: host.address, port: host.port, user: host.user ?? settings.user,
-      identityFiles: host.identityFile.map { [$0] } ?? settings.identityFiles,
-      agentSocket: settings.agentSocket,
-      configFile: settings.configFile, knownHostsFile: settings.knownHostsFile,
-      acceptNewHostKeys: settings.acceptNewHostKeys, connectTimeout: settings.connectTimeout,
-      deadline: limits.deadlineSeconds, maxOutputBytes: limits.maxOutputBytes)
+      host: host.address, port: host.port, user: host.user ?? scanOptions.user,
+      identityFiles: host.identityFile.map { [$0] } ?? scanOptions.identityFiles,
+      agentSocket: scanOptions.agentSocket,
+      configFile: scanOptions.sshConfig, knownHostsFile: scanOptions.knownHostsFile,
+      acceptNewHostKeys: scanOptions.acceptNewHostKeys, connectTimeout: scanOptions.connectTimeout,
+      deadline: scanOptions.deadlineSeconds, maxOutputBytes: scanOptions.maxOutputBytes)
   }
 
   public func run(_ probe: Probe, on host: FleetHost) async -> TransportRun {

@@ -41,8 +41,18 @@ public struct ProbeLimits: Sendable, Hashable {
   /// The longest a probe may run on one host, connection included, in seconds.
   public var deadlineSeconds: Double
 
-  public init(maxOutputBytes: Int = 64 << 20, deadlineSeconds: Double = 120) {
+  public init(
+    maxOutputBytes: Int = ScanOptions.defaultMaxOutputBytes,
+    deadlineSeconds: Double = ScanOptions.defaultDeadlineSeconds
+  ) {
     self.maxOutputBytes = maxOutputBytes
     self.deadlineSeconds = deadlineSeconds
+  }
+}
+
+extension ScanOptions {
+  /// The limits that apply to every host of the scan.
+  public var limits: ProbeLimits {
+    ProbeLimits(maxOutputBytes: maxOutputBytes, deadlineSeconds: deadlineSeconds)
   }
 }

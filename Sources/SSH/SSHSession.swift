@@ -33,8 +33,7 @@ public struct SSHOptions: Sendable, Hashable {
   public init(
     host: String, port: Int? = nil, user: String? = nil, identityFiles: [String] = [],
     agentSocket: String? = nil, configFile: String? = nil, knownHostsFile: String,
-    acceptNewHostKeys: Bool = false, connectTimeout: Int = 10, deadline: Double = 120,
-    maxOutputBytes: Int = 64 << 20
+    acceptNewHostKeys: Bool = false, connectTimeout: Int, deadline: Double, maxOutputBytes: Int
   ) {
     self.host = host
     self.port = port

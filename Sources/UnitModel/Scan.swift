@@ -57,8 +57,8 @@ public struct ScanMetadata: Codable, Sendable, Hashable {
   public var targets: [String]
   /// The host names the scan set out to probe, in order (what `--resume` completes).
   public var plannedHosts: [String]
-  /// The options that shaped the scan, as `name=value`.
-  public var options: [String: String]
+  /// The options that shaped the scan (what `--resume` reuses).
+  public var options: ScanOptions
   public var counts: Counts
   /// Problems found before any host was probed (an SSH config line that cannot be read,
   /// an inventory warning). Absent when there were none.
@@ -68,7 +68,7 @@ public struct ScanMetadata: Codable, Sendable, Hashable {
     schemaVersion: Int = ScanMetadata.currentSchemaVersion, id: String, tool: String = "unitaudit",
     toolVersion: String, probeVersion: Int, mode: Mode, state: State = .running, startedAt: Date,
     finishedAt: Date? = nil, targets: [String], plannedHosts: [String],
-    options: [String: String] = [:], counts: Counts = Counts()
+    options: ScanOptions = .local, counts: Counts = Counts()
   ) {
     self.schemaVersion = schemaVersion
     self.id = id

@@ -53,7 +53,7 @@ struct ScanCommand: AsyncParsableCommand {
     help: ArgumentHelp("Finish an interrupted scan: probe the hosts it has not recorded.", valueName: "dir"))
   var resume: String?
 
-  @Option(help: "Hosts probed at once (default 64).")
+  @Option(help: "Hosts probed at once (default \(ScanOptions.defaultConcurrency)).")
   var concurrency: Int?
 
   @Option(name: [.short, .customLong("user")], help: "SSH user when the inventory names none.")
@@ -89,19 +89,28 @@ struct ScanCommand: AsyncParsableCommand {
 
   @Option(
     name: .customLong("connect-timeout"),
-    help: "Seconds for connecting and for each SSH round trip (default 10).")
+    help: "Seconds for connecting and for each SSH round trip (default \(ScanOptions.defaultConnectTimeout))."
+  )
   var connectTimeout: Int?
 
-  @Option(help: "Seconds one host may take in all: connection, authentication and probe (default 120).")
+  @Option(
+    help:
+      "Seconds one host may take in all: connection, authentication and probe (default \(Int(ScanOptions.defaultDeadlineSeconds)))."
+  )
   var deadline: Double?
 
   @Option(
     name: .customLong("max-output"),
-    help: "Bytes of probe output kept per host; more marks the host truncated (default 64 MiB).")
+    help:
+      "Bytes of probe output kept per host; more marks the host truncated (default \(ScanOptions.defaultMaxOutputBytes >> 20) MiB)."
+  )
   var maxOutput: Int?
 
-  @Option(help: "After Ctrl-C, seconds to wait for running hosts before leaving them out.")
-  var grace: Double = 10
+  @Option(
+    help:
+      "After Ctrl-C, seconds to wait for running hosts before leaving them out (default \(Int(ScanOptions.defaultGraceSeconds)))."
+  )
+  var grace: Double?
 
   @Flag(
     help:
@@ -131,7 +140,7 @@ struct ScanCommand: AsyncParsableCommand {
     if sshConfig != nil && noSSHConfig {
       throw ValidationError("--ssh-config and --no-ssh-config exclude each other")
     }
-    if grace < 0 { throw ValidationError("--grace cannot be negative") }
+    if let grace, grace < 0 { throw ValidationError("--grace cannot be negative") }
   }
 
   func run() async throws {
@@ -147,7 +156,8 @@ struct ScanCommand: AsyncParsableCommand {
       console.error("error: \(error)")
       throw ExitCode(2)
     }
-    let runner = ScanRunner(prepared: prepared, console: console, grace: grace)
+    let runner = ScanRunner(
+      prepared: prepared, console: console, grace: prepared.metadata.options.graceSeconds)
     let code = await runner.run()
     if report && (code == 0 || code == 1) {
       do {
@@ -181,35 +191,34 @@ struct ScanCommand: AsyncParsableCommand {
   private func prepare(console: Console) async throws -> PreparedScan {
     if let resume { return try await prepareResume(URL(fileURLWithPath: resume), console: console) }
     let directory = URL(fileURLWithPath: output ?? defaultScanDirectory())
-    let limits = ProbeLimits(maxOutputBytes: maxOutput ?? 64 << 20, deadlineSeconds: deadline ?? 120)
-    var options = ["max-output": String(limits.maxOutputBytes), "deadline": String(limits.deadlineSeconds)]
     var warnings: [String] = []
     let hosts: [FleetHost]
     let transport: any Transport
-    let concurrency: Int
+    var options: ScanOptions
     if local {
+      options = applying(to: .local)
+      options.concurrency = 1
       hosts = [FleetHost.local(hostname: ProcessInfo.processInfo.hostName)]
-      transport = LocalTransport(limits: limits)
-      concurrency = 1
+      transport = LocalTransport(limits: options.limits)
     } else {
+      options = applying(
+        to: ScanOptions(
+          sshConfig: SSHSession.defaultConfigFile, knownHostsFile: SSHSession.defaultKnownHostsFile))
       let inventory = try selection.resolve()
       warnings += inventory.warnings.map(\.description)
       guard !inventory.hosts.isEmpty else { throw InventoryError(file: "inventory", "names no hosts") }
       hosts = inventory.hosts
-      let settings = sshSettings()
-      if let config = settings.configFile, let text = try? String(contentsOfFile: config, encoding: .utf8) {
+      if let config = options.sshConfig, let text = try? String(contentsOfFile: config, encoding: .utf8) {
         warnings += SSHConfigLint.check(text, file: config).map { "\($0) (libssh skips this line)" }
-      } else if let config = settings.configFile, config != SSHSession.defaultConfigFile {
+      } else if let config = options.sshConfig, config != SSHSession.defaultConfigFile {
         throw ScanSetupError.unreadable(config)
       }
-      if !FileManager.default.isReadableFile(atPath: settings.knownHostsFile) && !settings.acceptNewHostKeys {
+      if !FileManager.default.isReadableFile(atPath: options.knownHostsFile) && !options.acceptNewHostKeys {
         warnings.append(
-          "\(settings.knownHostsFile) does not exist or is not readable: every host key will be unknown "
+          "\(options.knownHostsFile) does not exist or is not readable: every host key will be unknown "
             + "(give --known-hosts FILE, or --accept-new-host-keys to trust keys on first use)")
       }
-      concurrency = self.concurrency ?? 64
-      options.merge(Self.record(settings, concurrency: concurrency)) { $1 }
-      transport = SSHTransport(settings: settings, limits: limits, concurrency: concurrency)
+      transport = SSHTransport(options: options)
     }
     for warning in warnings { console.error("warning: \(warning)") }
     var metadata = ScanMetadata(
@@ -221,8 +230,7 @@ struct ScanCommand: AsyncParsableCommand {
     try await store.writePlan(hosts)
     return PreparedScan(
       directory: directory, metadata: metadata, store: store, hosts: hosts, alreadyDone: 0,
-      transport: transport,
-      concurrency: concurrency, localScan: local)
+      transport: transport, concurrency: options.concurrency, localScan: local)
   }
 
   private func prepareResume(_ directory: URL, console: Console) async throws -> PreparedScan {
@@ -234,63 +242,45 @@ struct ScanCommand: AsyncParsableCommand {
     let plan = try ScanStore.loadPlan(directory)
     let done = Set(loaded.scan.hosts.map(\.name))
     let remaining = plan.filter { !done.contains($0.name) }
-    let recorded = metadata.options
-    let limits = ProbeLimits(
-      maxOutputBytes: maxOutput ?? recorded["max-output"].flatMap { Int($0) } ?? 64 << 20,
-      deadlineSeconds: deadline ?? recorded["deadline"].flatMap { Double($0) } ?? 120)
+    // The recorded options, with those given again on this command line.
+    var options = applying(to: metadata.options)
+    options.resumed += 1
     let transport: any Transport
-    let concurrency: Int
     if metadata.mode == .local {
-      transport = LocalTransport(limits: limits)
-      concurrency = 1
+      options.concurrency = 1
+      transport = LocalTransport(limits: options.limits)
     } else {
-      var settings = SSHSettings(
-        user: user ?? recorded["user"],
-        identityFiles: identities.isEmpty
-          ? (recorded["identity"]?.split(separator: "\n").map(String.init) ?? []) : identities,
-        configFile: noSSHConfig ? nil : sshConfig ?? recorded["ssh-config"].flatMap { $0.isEmpty ? nil : $0 },
-        knownHostsFile: knownHosts ?? recorded["known-hosts"] ?? SSHSession.defaultKnownHostsFile,
-        acceptNewHostKeys: acceptNewHostKeys || recorded["accept-new-host-keys"] == "true",
-        connectTimeout: connectTimeout ?? recorded["connect-timeout"].flatMap { Int($0) } ?? 10)
-      if recorded["ssh-config"] == nil && sshConfig == nil && !noSSHConfig {
-        settings.configFile = SSHSession.defaultConfigFile
-      }
-      concurrency = self.concurrency ?? recorded["concurrency"].flatMap { Int($0) } ?? 64
-      metadata.options.merge(Self.record(settings, concurrency: concurrency)) { $1 }
-      transport = SSHTransport(settings: settings, limits: limits, concurrency: concurrency)
+      transport = SSHTransport(options: options)
     }
+    metadata.options = options
     metadata.state = .running
     metadata.finishedAt = nil
-    metadata.options["resumed"] = String((metadata.options["resumed"].flatMap { Int($0) } ?? 0) + 1)
     let store = ScanStore.open(directory)
     try await store.writeMetadata(metadata)
     console.info(
       "resuming \(directory.path): \(done.count) of \(plan.count) hosts done, \(remaining.count) to go")
     return PreparedScan(
       directory: directory, metadata: metadata, store: store, hosts: remaining, alreadyDone: done.count,
-      transport: transport, concurrency: concurrency, localScan: metadata.mode == .local)
+      transport: transport, concurrency: options.concurrency, localScan: metadata.mode == .local)
   }
 
-  private func sshSettings() -> SSHSettings {
-    SSHSettings(
-      user: user, identityFiles: identities.map(expandHome),
-      configFile: noSSHConfig ? nil : (sshConfig.map(expandHome) ?? SSHSession.defaultConfigFile),
-      knownHostsFile: knownHosts.map(expandHome) ?? SSHSession.defaultKnownHostsFile,
-      acceptNewHostKeys: acceptNewHostKeys, connectTimeout: connectTimeout ?? 10)
-  }
-
-  /// The SSH settings as scan.json records them (what --resume reuses).
-  static func record(_ settings: SSHSettings, concurrency: Int) -> [String: String] {
-    var options = [
-      "concurrency": String(concurrency), "known-hosts": settings.knownHostsFile,
-      "accept-new-host-keys": String(settings.acceptNewHostKeys),
-      "connect-timeout": String(settings.connectTimeout),
-      "ssh-config": settings.configFile ?? "",
-    ]
-    if let user = settings.user { options["user"] = user }
-    if !settings.identityFiles.isEmpty {
-      options["identity"] = settings.identityFiles.joined(separator: "\n")
+  /// `base` with every option this command line gives.
+  private func applying(to base: ScanOptions) -> ScanOptions {
+    var options = base
+    if let concurrency { options.concurrency = concurrency }
+    if let maxOutput { options.maxOutputBytes = maxOutput }
+    if let deadline { options.deadlineSeconds = deadline }
+    if let connectTimeout { options.connectTimeout = connectTimeout }
+    if let grace { options.graceSeconds = grace }
+    if let user { options.user = user }
+    if !identities.isEmpty { options.identityFiles = identities.map(expandHome) }
+    if noSSHConfig {
+      options.sshConfig = nil
+    } else if let sshConfig {
+      options.sshConfig = expandHome(sshConfig)
     }
+    if let knownHosts { options.knownHostsFile = expandHome(knownHosts) }
+    if acceptNewHostKeys { options.acceptNewHostKeys = true }
     return options
   }
 

@@ -49,11 +49,10 @@ struct SSHScanTests {
       }
     }
     let keys = try TestKeys.shared.get()
-    let settings = SSHSettings(
-      identityFiles: [keys.path("user_ed25519")], configFile: nil, knownHostsFile: try knownHosts(fleet),
-      connectTimeout: 10)
     let transport = SSHTransport(
-      settings: settings, limits: ProbeLimits(deadlineSeconds: 60), concurrency: 32)
+      options: ScanOptions(
+        concurrency: 32, deadlineSeconds: 60, connectTimeout: 10, identityFiles: [keys.path("user_ed25519")],
+        sshConfig: nil, knownHostsFile: try knownHosts(fleet)))
     let directory = try scratch().appendingPathComponent("scan")
     let metadata = ScanMetadata(
       id: "t", toolVersion: "test", probeVersion: Probe.version, mode: .ssh, startedAt: Date(), targets: [],
@@ -141,6 +140,59 @@ struct SSHScanTests {
     #expect(lines(hostsFile).count == 12)
     server.stop()
     #expect(server.acceptedLogins() == 12)
+  }
+
+  @Test("--resume reads back every option the interrupted scan was given")
+  func resumeKeepsOptions() throws {
+    let fleet = try servers(
+      count: 8, subnet: 64, extraConfig: ["ForceCommand sleep 1; exec /bin/sh -c \"$SSH_ORIGINAL_COMMAND\""])
+    defer { fleet.forEach { $0.stop() } }
+    let server = try #require(fleet.first)
+    let keys = try TestKeys.shared.get()
+    let work = try scratch()
+    let directory = work.appendingPathComponent("scan")
+    let inventory = work.appendingPathComponent("hosts.txt").path
+    try server.addresses.map { "\($0):\(server.port)" }.joined(separator: "\n")
+      .write(toFile: inventory, atomically: true, encoding: .utf8)
+    let config = work.appendingPathComponent("ssh_config").path
+    try "# no settings\n".write(toFile: config, atomically: true, encoding: .utf8)
+    let knownHostsFile = try knownHosts(fleet)
+    // Every option away from its default.
+    let expected = ScanOptions(
+      concurrency: 2, maxOutputBytes: 32 << 20, deadlineSeconds: 45, connectTimeout: 7, graceSeconds: 3,
+      user: NSUserName(), identityFiles: [keys.path("user_ed25519")], sshConfig: config,
+      knownHostsFile: knownHostsFile, acceptNewHostKeys: true)
+    let arguments = [
+      "--concurrency", "2", "--max-output", String(32 << 20), "--deadline", "45", "--connect-timeout", "7",
+      "--grace", "3", "--user", NSUserName(), "--identity", keys.path("user_ed25519"), "--ssh-config", config,
+      "--known-hosts", knownHostsFile, "--accept-new-host-keys",
+    ]
+    let log = work.appendingPathComponent("scan.log").path
+    let scan = try Spawned(
+      [try unitauditBinary(), "scan", "-i", inventory, "-o", directory.path] + arguments, output: log)
+    let hostsFile = directory.appendingPathComponent("hosts.jsonl")
+    let deadline = Date().addingTimeInterval(60)
+    while lines(hostsFile).count < 2 && Date() < deadline && scan.isRunning { usleep(50_000) }
+    kill(scan.pid, SIGINT)
+    #expect(scan.wait() == 130)
+    let interrupted = try loadScan(directory).scan.metadata
+    #expect(interrupted.state == .interrupted)
+    #expect(interrupted.options == expected)
+
+    // Resumed with no option: the recorded ones apply, and stay recorded.
+    let resumed = try Spawned(
+      [try unitauditBinary(), "scan", "--resume", directory.path], output: log + ".2")
+    let status = resumed.wait()
+    let output = (try? String(contentsOfFile: log + ".2", encoding: .utf8)) ?? ""
+    #expect(status == 1, "\(output)")  // the hosts have no systemd
+    let complete = try loadScan(directory).scan
+    #expect(complete.metadata.state == .complete)
+    var again = expected
+    again.resumed = 1
+    #expect(complete.metadata.options == again)
+    #expect(complete.hosts.count == 8)
+    // Connected as the recorded user with the recorded key: every host answered.
+    #expect(complete.hosts.allSatisfy { $0.status.code == .noSystemd }, "\(complete.hosts.map(\.status))")
   }
 
   @Test("the CLI: unreachable, unknown key and working hosts in one scan, each with its reason")

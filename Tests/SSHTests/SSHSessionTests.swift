@@ -15,7 +15,7 @@ struct SSHSessionTests {
       host: server.addresses[0], port: server.port, user: NSUserName(),
       identityFiles: identity.map { [server.keys.path($0)] } ?? [], configFile: nil,
       knownHostsFile: knownHosts,
-      connectTimeout: 5, deadline: 30)
+      connectTimeout: 5, deadline: 30, maxOutputBytes: 64 << 20)
   }
 
   @Test("ed25519 host and user keys: stdout and stderr apart, exit status kept")
@@ -199,7 +199,7 @@ struct SSHSessionTests {
     let started = Date()
     let opts = SSHOptions(
       host: "127.0.0.1", port: listener.port, identityFiles: [], configFile: nil, knownHostsFile: "/dev/null",
-      connectTimeout: 2, deadline: 10)
+      connectTimeout: 2, deadline: 10, maxOutputBytes: 1 << 20)
     #expect {
       try SSHSession.run("true", options: opts)
     } throws: { error in
@@ -213,7 +213,8 @@ struct SSHSessionTests {
   func closedPort() throws {
     let port = try freePort(on: ["127.0.0.1"])
     let opts = SSHOptions(
-      host: "127.0.0.1", port: port, configFile: nil, knownHostsFile: "/dev/null", connectTimeout: 2)
+      host: "127.0.0.1", port: port, configFile: nil, knownHostsFile: "/dev/null", connectTimeout: 2,
+      deadline: 10, maxOutputBytes: 1 << 20)
     #expect {
       try SSHSession.run("true", options: opts)
     } throws: { error in
@@ -245,7 +246,7 @@ struct SSHConfigTests {
     let opts = SSHOptions(
       host: server.addresses[0], port: server.port, user: NSUserName(),
       identityFiles: [server.keys.path("user_ed25519")], configFile: config,
-      knownHostsFile: try server.knownHosts("kh"), connectTimeout: 5, deadline: 30)
+      knownHostsFile: try server.knownHosts("kh"), connectTimeout: 5, deadline: 30, maxOutputBytes: 1 << 20)
     let result = try SSHSession.run("echo ok", options: opts)
     #expect(String(decoding: result.stdout, as: UTF8.self) == "ok\n")
     #expect(result.warnings.count == 1)

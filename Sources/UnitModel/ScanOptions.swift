@@ -1,0 +1,121 @@
+/// How a scan runs: the options `unitaudit scan` was given, defaults filled in. `scan.json`
+/// records them, and `scan --resume` reads them back (options given again on its command
+/// line win). The defaults are defined here and nowhere else.
+public struct ScanOptions: Codable, Sendable, Hashable {
+  public static let defaultConcurrency = 64
+  public static let defaultMaxOutputBytes = 64 << 20
+  public static let defaultDeadlineSeconds: Double = 120
+  public static let defaultConnectTimeout = 10
+  public static let defaultGraceSeconds: Double = 10
+
+  /// Hosts probed at once.
+  public var concurrency: Int
+  /// Bytes of stdout + stderr kept per host; the host is `truncated` past it.
+  public var maxOutputBytes: Int
+  /// The longest one host may take in all (connection, authentication, probe), in seconds.
+  public var deadlineSeconds: Double
+  /// Seconds for the TCP connection, banner and key exchange, and each later SSH round trip.
+  public var connectTimeout: Int
+  /// After Ctrl-C, seconds to wait for running hosts.
+  public var graceSeconds: Double
+  /// The SSH user when the inventory names none.
+  public var user: String?
+  /// Keys offered when the inventory names none; empty: ssh-agent, then the default keys.
+  public var identityFiles: [String]
+  /// The OpenSSH client config libssh reads; nil: none.
+  public var sshConfig: String?
+  /// The known_hosts file host keys are checked against.
+  public var knownHostsFile: String
+  /// Unknown host keys are trusted on first use and added to `knownHostsFile`.
+  public var acceptNewHostKeys: Bool
+  /// How many times `--resume` continued the scan.
+  public var resumed: Int
+  /// An ssh-agent socket; nil: `$SSH_AUTH_SOCK`. Not recorded: it belongs to the session
+  /// that runs the scan.
+  public var agentSocket: String?
+
+  public init(
+    concurrency: Int = ScanOptions.defaultConcurrency,
+    maxOutputBytes: Int = ScanOptions.defaultMaxOutputBytes,
+    deadlineSeconds: Double = ScanOptions.defaultDeadlineSeconds,
+    connectTimeout: Int = ScanOptions.defaultConnectTimeout,
+    graceSeconds: Double = ScanOptions.defaultGraceSeconds, user: String? = nil, identityFiles: [String] = [],
+    sshConfig: String?, knownHostsFile: String, acceptNewHostKeys: Bool = false, resumed: Int = 0,
+    agentSocket: String? = nil
+  ) {
+    self.concurrency = concurrency
+    self.maxOutputBytes = maxOutputBytes
+    self.deadlineSeconds = deadlineSeconds
+    self.connectTimeout = connectTimeout
+    self.graceSeconds = graceSeconds
+    self.user = user
+    self.identityFiles = identityFiles
+    self.sshConfig = sshConfig
+    self.knownHostsFile = knownHostsFile
+    self.acceptNewHostKeys = acceptNewHostKeys
+    self.resumed = resumed
+    self.agentSocket = agentSocket
+  }
+
+  /// The defaults, with no SSH files: what a local scan records.
+  public static let local = ScanOptions(concurrency: 1, sshConfig: nil, knownHostsFile: "")
+
+  enum CodingKeys: String, CodingKey {
+    case concurrency, maxOutputBytes, deadlineSeconds, connectTimeout, graceSeconds, user, identityFiles
+    case sshConfig, knownHostsFile, acceptNewHostKeys, resumed
+  }
+
+  public init(from decoder: any Decoder) throws {
+    // Scans written before 0.8 record the options as a map of strings (`"max-output":
+    // "67108864"`); they are read into the same value.
+    if let legacy = try? decoder.singleValueContainer().decode([String: String].self) {
+      self.init(legacy: legacy)
+      return
+    }
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    self.init(
+      concurrency: try c.decode(Int.self, forKey: .concurrency),
+      maxOutputBytes: try c.decode(Int.self, forKey: .maxOutputBytes),
+      deadlineSeconds: try c.decode(Double.self, forKey: .deadlineSeconds),
+      connectTimeout: try c.decode(Int.self, forKey: .connectTimeout),
+      graceSeconds: try c.decodeIfPresent(Double.self, forKey: .graceSeconds) ?? Self.defaultGraceSeconds,
+      user: try c.decodeIfPresent(String.self, forKey: .user),
+      identityFiles: try c.decodeIfPresent([String].self, forKey: .identityFiles) ?? [],
+      sshConfig: try c.decodeIfPresent(String.self, forKey: .sshConfig),
+      knownHostsFile: try c.decode(String.self, forKey: .knownHostsFile),
+      acceptNewHostKeys: try c.decodeIfPresent(Bool.self, forKey: .acceptNewHostKeys) ?? false,
+      resumed: try c.decodeIfPresent(Int.self, forKey: .resumed) ?? 0)
+  }
+
+  /// The options as scans before 0.8 recorded them: `max-output`, `deadline`, `concurrency`,
+  /// `connect-timeout`, `user`, `identity` (one per line), `ssh-config` (empty: none),
+  /// `known-hosts`, `accept-new-host-keys`, `resumed`. A local scan recorded only the first two.
+  init(legacy map: [String: String]) {
+    self.init(
+      concurrency: map["concurrency"].flatMap { Int($0) } ?? Self.defaultConcurrency,
+      maxOutputBytes: map["max-output"].flatMap { Int($0) } ?? Self.defaultMaxOutputBytes,
+      deadlineSeconds: map["deadline"].flatMap { Double($0) } ?? Self.defaultDeadlineSeconds,
+      connectTimeout: map["connect-timeout"].flatMap { Int($0) } ?? Self.defaultConnectTimeout,
+      user: map["user"],
+      identityFiles: map["identity"]?.split(separator: "\n").map(String.init) ?? [],
+      sshConfig: map["ssh-config"].flatMap { $0.isEmpty ? nil : $0 },
+      knownHostsFile: map["known-hosts"] ?? "",
+      acceptNewHostKeys: map["accept-new-host-keys"] == "true",
+      resumed: map["resumed"].flatMap { Int($0) } ?? 0)
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(concurrency, forKey: .concurrency)
+    try c.encode(maxOutputBytes, forKey: .maxOutputBytes)
+    try c.encode(deadlineSeconds, forKey: .deadlineSeconds)
+    try c.encode(connectTimeout, forKey: .connectTimeout)
+    try c.encode(graceSeconds, forKey: .graceSeconds)
+    try c.encodeIfPresent(user, forKey: .user)
+    try c.encode(identityFiles, forKey: .identityFiles)
+    try c.encodeIfPresent(sshConfig, forKey: .sshConfig)
+    try c.encode(knownHostsFile, forKey: .knownHostsFile)
+    try c.encode(acceptNewHostKeys, forKey: .acceptNewHostKeys)
+    try c.encode(resumed, forKey: .resumed)
+  }
+}
