@@ -95,41 +95,6 @@ public struct HardeningSettings: Codable, Sendable, Hashable {
   public static let directiveNames: [String] = DirectiveTable.all.map(\.name)
 }
 
-extension HardeningSettings {
-  // The fields' per-directive accessors (generated from Directives.table), read in place in
-  // the box: inlined, each loads the one field it returns instead of copying all of them.
-
-  /// A boolean directive's setting; nil for a directive of another kind.
-  @inlinable public func flag(_ directive: HardeningDirective) -> Setting<Bool>? {
-    box.fields.flag(directive)
-  }
-
-  /// A choice directive's setting, as its word; nil for a directive of another kind.
-  @inlinable public func choice(_ directive: HardeningDirective) -> Setting<String>? {
-    box.fields.choice(directive)
-  }
-
-  /// A list directive's setting; nil for a directive of another kind.
-  @inlinable public func words(_ directive: HardeningDirective) -> Setting<[String]>? {
-    box.fields.words(directive)
-  }
-
-  /// A filter directive's setting; nil for a directive of another kind.
-  @inlinable public func filter(_ directive: HardeningDirective) -> Setting<FilterList>? {
-    box.fields.filter(directive)
-  }
-
-  /// A user or umask directive's setting; nil for a directive of another kind.
-  @inlinable public func text(_ directive: HardeningDirective) -> Setting<String>? {
-    box.fields.text(directive)
-  }
-
-  /// The assignment that decided a directive's value; nil when no file set it.
-  @inlinable public func source(of directive: HardeningDirective) -> Provenance? {
-    box.fields.source(of: directive)
-  }
-}
-
 extension Setting where Value: RawRepresentable, Value.RawValue == String {
   /// The setting with its value as the word a unit file writes.
   @inlinable

@@ -246,14 +246,32 @@ func generate(_ entries: [Entry], tableName: String) -> String {
   for entry in entries { s += "      visitor.visit(\(literal(entry.name)), \(entry.property))\n" }
   s += "    }\n\n"
 
+  // Each accessor twice: on `Fields`, and on `HardeningSettings`, where each case loads its
+  // one field from the box (a call that passes the box, not a copy of every field).
+  var inBox = ""
   func accessor(_ doc: String, _ signature: String, _ match: (Entry) -> String?, fallback: String) {
-    s += "    /// \(doc)\n    @inlinable\n    public \(signature) {\n      switch directive {\n"
-    var all = true
-    for entry in entries {
-      if let body = match(entry) { s += "      case .\(entry.property): \(body)\n" } else { all = false }
+    for base in ["", "box.fields."] {
+      let prefix = ""
+      var text = "\(prefix)  /// \(doc)\n\(prefix)  @inlinable\n\(prefix)  public \(signature) {\n"
+      text += "\(prefix)    switch directive {\n"
+      var all = true
+      for entry in entries {
+        if let body = match(entry) {
+          text += "\(prefix)    case .\(entry.property): \(base)\(body)\n"
+        } else {
+          all = false
+        }
+      }
+      if !all { text += "\(prefix)    default: \(fallback)\n" }
+      text += "\(prefix)    }\n\(prefix)  }\n\n"
+      if base.isEmpty {
+        // Inside `Fields`, one level deeper.
+        s += text.split(separator: "\n", omittingEmptySubsequences: false)
+          .map { $0.isEmpty ? "" : "  " + $0 }.joined(separator: "\n")
+      } else {
+        inBox += text
+      }
     }
-    if !all { s += "      default: \(fallback)\n" }
-    s += "      }\n    }\n\n"
   }
   accessor(
     "A boolean directive's setting; nil for a directive of another kind.",
@@ -307,6 +325,7 @@ func generate(_ entries: [Entry], tableName: String) -> String {
   }
   if !allChoices { s += "      default: return false\n" }
   s += "      }\n    }\n  }\n}\n"
+  s += "\nextension HardeningSettings {\n" + inBox + "}\n"
 
   s += """
 
