@@ -77,7 +77,7 @@ let package = Package(
     // The version (VERSION) and git commit of a build, for `unitaudit --version`.
     .plugin(name: "BuildInfo", capability: .buildTool()),
     .testTarget(
-      name: "NormalizeTests", dependencies: ["Normalize", "UnitModel", "TestSupport"],
+      name: "NormalizeTests", dependencies: ["Normalize", "UnitModel", "Collector", "TestSupport"],
       resources: [.copy("Fixtures")], swiftSettings: strict),
     .testTarget(name: "UnitModelTests", dependencies: ["UnitModel", "TestSupport"], swiftSettings: strict),
     .testTarget(

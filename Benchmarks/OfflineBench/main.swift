@@ -69,15 +69,8 @@ let evidenceDirectory = source.appendingPathComponent("evidence")
 var evidences: [(HostEvidence, HostLabel)] = []
 for name in try FileManager.default.contentsOfDirectory(atPath: evidenceDirectory.path).sorted() {
   let folder = evidenceDirectory.appendingPathComponent(name)
-  guard let stdout = try? Data(contentsOf: folder.appendingPathComponent("stdout")),
-    let stderr = try? Data(contentsOf: folder.appendingPathComponent("stderr")),
-    let meta = try? JSONDecoder().decode(
-      EvidenceMeta.self, from: Data(contentsOf: folder.appendingPathComponent("meta.json")))
-  else { continue }
-  let evidence = HostEvidence(
-    host: meta.host, nonce: meta.nonce, probeVersion: meta.probeVersion,
-    output: ProbeOutput(stdout: Array(stdout), stderr: Array(stderr), exitStatus: meta.exitStatus))
-  evidences.append((evidence, HostLabel(name: meta.host)))
+  guard let evidence = try? EvidenceFolder.read(folder) else { continue }
+  evidences.append((evidence, HostLabel(name: evidence.host)))
 }
 if CommandLine.arguments.contains("--profile") {
   // Where one host's collection CPU goes: normalize, then encode the hosts.jsonl line.
@@ -249,7 +242,7 @@ var total = coverageSeconds
 // HTML and Markdown share one view (as `unitaudit report` does); CSV and JSON stream to disk.
 for formats in [[ReportFormat.html, .md], [.csv], [.json]] {
   let start = Date()
-  let files = try renderer.write(formats, input, to: output)
+  let files = try ReportWriter(renderer: renderer).write(formats, input, to: output)
   let seconds = Date().timeIntervalSince(start)
   total += seconds
   let sizes = try files.map { url -> String in
@@ -265,7 +258,7 @@ for formats in [[ReportFormat.html, .md], [.csv], [.json]] {
 print(String(format: "coverage + each format on its own: %.2f s; peak RSS %d MB", total, peakRSSMB()))
 // What `unitaudit report` does: every format in one call, its files written at the same time.
 let together = Date()
-_ = try renderer.write([.html, .md, .csv, .json], input, to: output)
+_ = try ReportWriter(renderer: renderer).write([.html, .md, .csv, .json], input, to: output)
 let togetherSeconds = Date().timeIntervalSince(together)
 print(
   String(

@@ -4,10 +4,11 @@ import UnitModel
 /// Writes one `hosts.jsonl` line for a host: the same bytes as `ScanCoding.lineEncoder` gives
 /// (sorted keys, ISO 8601 dates, each distinct check once per host in `checkTable`; C1
 /// controls and bidirectional overrides as `\u` escapes, see `JSONString`), but with the
-/// services — nearly all of a line — written directly into a byte buffer instead of through
-/// Foundation's `JSONEncoder`, which took ~90 ms for a 100-service host. The host's own fields
-/// still go through the encoder, once per host; a test holds whole lines, with every field
-/// of a service set, equal to the encoder's.
+/// services — nearly all of a line — written directly into a byte buffer: Foundation's
+/// `JSONEncoder` builds a tree of boxed values per service first, which is most of the
+/// collector's CPU on a large host. The host's own fields still go through the encoder, once
+/// per host; a test holds whole lines, with every field of a service set, equal to the
+/// encoder's.
 public enum HostLineWriter {
   public static func line(_ report: HostReport) throws -> Data {
     let encoder = ScanCoding.lineEncoder

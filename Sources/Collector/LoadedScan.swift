@@ -77,8 +77,8 @@ func loadScan(_ directory: URL, readSize: Int) throws -> LoadedScan {
     }
   }
   // Read in pieces: a 10,000-host file holds gigabytes, which need not be in memory at once.
-  // (As bytes: splitting Foundation's Data itself is several times slower.) While this thread
-  // shares the values of one batch, the next batch is decoded on the other cores.
+  // The pieces are split as byte arrays, which index without Data's bridging. While this
+  // thread shares the values of one batch, the next batch is decoded on the other cores.
   if let file = try? FileHandle(forReadingFrom: hostsURL) {
     defer { try? file.close() }
     var carry: [UInt8] = []
@@ -171,10 +171,10 @@ private func decodeHostLines(_ lines: [ArraySlice<UInt8>]) -> [DecodedLine] {
   }
 }
 
-/// One line as `ScanCoding.decoder` reads it. Foundation's JSONDecoder took ~55 ms of CPU for
-/// a 150-service host; the parser and `JSONValueDecoder` give the same host in a fraction of
-/// that. A line they do not take (not valid JSON, or a shape the strict decoder refuses) goes
-/// to JSONDecoder, which decides.
+/// One line as `ScanCoding.decoder` reads it: first through the single-pass parser and
+/// `JSONValueDecoder`, which read a stored service member by member without Foundation's
+/// intermediate dictionaries; a line they do not take (not valid JSON, or a shape the strict
+/// decoder refuses) goes to JSONDecoder, which decides.
 func decodeHostLine(_ line: [UInt8]) -> HostReport? {
   if let host = try? JSONValueDecoder.decode(HostReport.self, fromUTF8: line) { return host }
   return try? ScanCoding.decoder.decode(HostReport.self, from: Data(line))
@@ -182,8 +182,8 @@ func decodeHostLine(_ line: [UInt8]) -> HostReport? {
 
 /// Hosts built from one image have the same hardening settings (down to file and line), the
 /// same security checks and the same directives for a service: loaded hosts share one copy of
-/// each. A 150-service host would otherwise hold ~2.8 MB once read back, most of it the
-/// checks (a dictionary of ~80 per service).
+/// each, so that a report's memory grows with the distinct configurations, not with the hosts
+/// (the checks, ~80 per service, are most of a host).
 struct SharedValues {
   private var settings: Set<HardeningSettings> = []
   private var checks: Set<SecurityChecks> = []

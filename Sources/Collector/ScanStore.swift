@@ -151,10 +151,10 @@ public actor ScanStore {
       exitStatus: evidence.output.exitStatus, truncated: evidence.output.truncated,
       connectionLost: evidence.output.connectionLost)
     // The bytes as they are: a copy of a capped 16 MB output would double it in memory.
-    try Self.writeAtomically(evidence.output.stdout, to: folder.appendingPathComponent("stdout"))
-    try Self.writeAtomically(evidence.output.stderr, to: folder.appendingPathComponent("stderr"))
+    try Self.writeAtomically(evidence.output.stdout, to: folder.appendingPathComponent(EvidenceFolder.stdout))
+    try Self.writeAtomically(evidence.output.stderr, to: folder.appendingPathComponent(EvidenceFolder.stderr))
     try Self.writeAtomically(
-      try ScanCoding.prettyEncoder.encode(meta), to: folder.appendingPathComponent("meta.json"))
+      try ScanCoding.prettyEncoder.encode(meta), to: folder.appendingPathComponent(EvidenceFolder.meta))
     return relative
   }
 
@@ -176,17 +176,6 @@ public actor ScanStore {
       throw ScanStoreError.cannotWrite(url.path, String(cString: strerror(errno)))
     }
   }
-}
-
-/// `evidence/<host>/meta.json`: what is needed to read the raw output again.
-public struct EvidenceMeta: Codable, Sendable, Hashable {
-  public var host: String
-  public var nonce: String
-  public var probeVersion: Int
-  public var exitStatus: Int32?
-  public var truncated: Bool
-  /// Absent in evidence written before unitaudit recorded it.
-  public var connectionLost: String?
 }
 
 /// A file-system-safe, collision-free folder name for a host's evidence.

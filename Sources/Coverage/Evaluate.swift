@@ -18,14 +18,21 @@ public struct Evaluation: Sendable, Hashable, Codable {
   /// The effective value as text (`strict`, `yes`, `CAP_CHOWN CAP_KILL`, `(unset)`).
   public var value: String
   public var source: ValueSource
-  /// The file (and line) that set it; nil for implied and default values.
-  public var origin: Provenance?
+  /// The file and line that set it; nil for implied and default values. Its JSON key is
+  /// `origin`, which the tools that read coverage JSON know; not to be confused with
+  /// `Provenance.origin`, the kind of directory a file is in.
+  public var provenance: Provenance?
 
-  public init(satisfied: Bool, value: String, source: ValueSource, origin: Provenance? = nil) {
+  enum CodingKeys: String, CodingKey {
+    case satisfied, value, source
+    case provenance = "origin"
+  }
+
+  public init(satisfied: Bool, value: String, source: ValueSource, provenance: Provenance? = nil) {
     self.satisfied = satisfied
     self.value = value
     self.source = source
-    self.origin = origin
+    self.provenance = provenance
   }
 }
 
@@ -33,12 +40,12 @@ extension Requirement {
   /// Judges the service's effective setting.
   public func evaluate(_ service: ServiceRecord) -> Evaluation {
     var result = judge(service)
-    result.origin = origin(in: service.hardening)
+    result.provenance = provenance(in: service.hardening)
     return result
   }
 
   /// The file and line behind the directive's effective value, if a file set it.
-  func origin(in h: HardeningSettings) -> Provenance? {
+  func provenance(in h: HardeningSettings) -> Provenance? {
     if directive == .user, h.dynamicUser?.value == true { return h.dynamicUser?.source }
     return h.source(of: directive)
   }

@@ -32,6 +32,21 @@ public func normalize(_ evidence: HostEvidence, label: HostLabel) -> HostReport 
   guard sections["probe"] != nil || sections["booted"] != nil else {
     let preview = String(decoding: evidence.output.stdout.prefix(120), as: UTF8.self)
     let errPreview = String(decoding: evidence.output.stderr.prefix(200), as: UTF8.self)
+    // The output cap hit before the first marker: the host is `truncated`, as whenever the
+    // cap is hit, with nothing kept to read.
+    if evidence.output.truncated {
+      let cap = evidence.output.stdout.count + evidence.output.stderr.count
+      report.status = HostStatus(
+        .truncated,
+        reason: "the host sent more than the output cap (\(cap) bytes kept) before the probe's first section "
+          + "marker; nothing could be read")
+      report.diagnostics = [
+        Diagnostic(
+          .error, code: "probe.truncated-before-sections",
+          "the output cap was reached before any section of the probe began")
+      ]
+      return report
+    }
     var reason = "the probe's output has none of its section markers"
     if let lost = evidence.output.connectionLost {
       reason = "the connection broke before the probe's output began (\(lost))"

@@ -346,7 +346,7 @@ extension ReportView {
         let evaluation = requirement.evaluate(record)
         guard evaluation.satisfied else { continue }
         settings.append("\(requirement.directive.rawValue)=\(Inert.text(evaluation.value))")
-        if let file = evaluation.origin?.file, !files.contains(file) { files.append(file) }
+        if let file = evaluation.provenance?.file, !files.contains(file) { files.append(file) }
       }
       return HardenedEntry(
         service: Inert.text(service.name), settings: settings.joined(separator: ", "),
@@ -385,7 +385,7 @@ extension ReportView {
           let e = requirement.evaluate(record)
           return Setting(
             directive: requirement.directive.rawValue, value: Inert.text(e.value), satisfied: e.satisfied,
-            source: e.source.rawValue, file: e.origin.map { "\(Inert.text($0.file)):\($0.line)" } ?? "")
+            source: e.source.rawValue, file: e.provenance.map { "\(Inert.text($0.file)):\($0.line)" } ?? "")
         }
         if configs[settings] == nil {
           configs[settings] = Config(hosts: [], exposures: [], settings: settings)

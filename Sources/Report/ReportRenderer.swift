@@ -40,8 +40,9 @@ struct MarkdownContentType: MustacheContentType {
   }
 }
 
-/// Renders reports from Mustache templates (HTML, Markdown) and code (CSV, JSON). Pure: the
-/// templates come in as text.
+/// Renders reports from Mustache templates (HTML, Markdown) and code (CSV, JSON) into text.
+/// Pure: the templates come in as text, the reports go out as text; `ReportWriter` writes them
+/// to files.
 public struct ReportRenderer: Sendable {
   let library: MustacheLibrary
 
@@ -98,66 +99,6 @@ public struct ReportRenderer: Sendable {
       Self.json(input, into: &sink)
       return ["report.json": sink.text]
     }
-  }
-
-  /// Writes the formats into `directory`, streaming CSV and JSON to disk and building the
-  /// page's view once for HTML and Markdown. Returns the files written. `checks.csv` is left
-  /// out when it has more rows than a spreadsheet opens, unless `allChecks` (see `CSV.files`).
-  ///
-  /// The files are independent, so they are written at the same time, one per core: the
-  /// pages (HTML and Markdown share their view), each CSV file, the JSON. On a 10,000-host scan
-  /// each takes seconds.
-  public func write(
-    _ formats: [ReportFormat], _ input: ReportInput, to directory: URL, allChecks: Bool = false
-  ) throws -> [URL] {
-    // Each format once: two jobs must never write the same file.
-    var seen: Set<ReportFormat> = []
-    let formats = formats.filter { seen.insert($0).inserted }
-    let pages = formats.filter { $0 == .html || $0 == .md }
-    var jobs: [FileJob] = []
-    for format in formats {
-      switch format {
-      case .html, .md:
-        guard format == pages.first else { continue }
-        jobs.append(
-          FileJob { directory in
-            let view = ReportView(input)
-            return try pages.map { format in
-              let name = format == .html ? "report.html" : "report.md"
-              let text = try render(template: name, view)
-              return try Self.stream(directory.appendingPathComponent(name)) { $0.write(text) }
-            }
-          })
-      case .csv:
-        for name in CSV.files(for: input, allChecks: allChecks) {
-          jobs.append(
-            FileJob {
-              [try Self.stream($0.appendingPathComponent(name)) { CSV.write(name, input, into: &$0) }]
-            })
-        }
-      case .json:
-        jobs.append(
-          FileJob {
-            [try Self.stream($0.appendingPathComponent("report.json")) { Self.json(input, into: &$0) }]
-          })
-      }
-    }
-    let results = jobs.concurrentMap { job in Result { try job.write(directory) } }
-    // The files in the order of `formats` (HTML and Markdown together where the first of them
-    // is); the first job that failed stops the report.
-    return try results.flatMap { try $0.get() }
-  }
-
-  /// One or more report files written together.
-  private struct FileJob: Sendable {
-    var write: @Sendable (URL) throws -> [URL]
-  }
-
-  private static func stream(_ url: URL, _ body: (inout FileSink) -> Void) throws -> URL {
-    var sink = try FileSink(url)
-    body(&sink)
-    try sink.close()
-    return url
   }
 
   func render(template name: String, _ view: ReportView) throws(ReportError) -> String {

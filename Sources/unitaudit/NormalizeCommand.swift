@@ -17,22 +17,11 @@ struct NormalizeCommand: ParsableCommand {
   var evidence: String
 
   func run() throws {
-    let folder = URL(fileURLWithPath: evidence)
-    let meta: EvidenceMeta
-    do {
-      meta = try JSONDecoder().decode(
-        EvidenceMeta.self, from: Data(contentsOf: folder.appendingPathComponent("meta.json")))
-    } catch {
-      throw ValidationError("\(evidence) is not an evidence folder: cannot read meta.json (\(error))")
+    let host: HostEvidence
+    do { host = try EvidenceFolder.read(URL(fileURLWithPath: evidence)) } catch {
+      throw ValidationError("\(error)")
     }
-    let stdout = (try? Data(contentsOf: folder.appendingPathComponent("stdout"))) ?? Data()
-    let stderr = (try? Data(contentsOf: folder.appendingPathComponent("stderr"))) ?? Data()
-    let output = ProbeOutput(
-      stdout: Array(stdout), stderr: Array(stderr), exitStatus: meta.exitStatus, truncated: meta.truncated,
-      connectionLost: meta.connectionLost)
-    let report = Normalize.normalize(
-      HostEvidence(host: meta.host, nonce: meta.nonce, probeVersion: meta.probeVersion, output: output),
-      label: HostLabel(name: meta.host))
+    let report = Normalize.normalize(host, label: HostLabel(name: host.host))
     let data = try ScanCoding.prettyEncoder.encode(report)
     print(String(decoding: data, as: UTF8.self))
   }

@@ -65,12 +65,18 @@ struct ReportCommand: ParsableCommand {
     let formats = try parsedFormats()
     let directory = URL(
       fileURLWithPath: output ?? URL(fileURLWithPath: scan).appendingPathComponent("report").path)
-    let written = try usageErrors {
-      try Self.render(
-        scan: scan, selection: selection, compare: compare, formats: formats, to: directory,
-        templates: templates, allChecks: checksCSV, console: console)
+    let outcome = try usageErrors {
+      let (baseline, required) = try selection.load()
+      let loaded = try loadScan(URL(fileURLWithPath: scan))
+      let older = try compare.map { try loadScan(URL(fileURLWithPath: $0)).scan }
+      let (texts, files) = try Self.templateTexts(templates, console: console)
+      let writer = ReportWriter(renderer: try ReportRenderer(templates: texts, files: files))
+      return try writer.report(
+        scan: loaded.scan, older: older, baseline: baseline, required: required, today: selection.day,
+        formats: formats, to: directory, allChecks: checksCSV)
     }
-    for path in written { console.info("wrote \(path)") }
+    noteChecksLeftOut(outcome, console: console)
+    for file in outcome.files { console.info("wrote \(file.path)") }
   }
 
   func parsedFormats() throws -> [ReportFormat] {
@@ -82,39 +88,6 @@ struct ReportCommand: ParsableCommand {
       }
       return format
     }
-  }
-
-  /// Renders the reports of a scan into `directory`; returns the files written.
-  static func render(
-    scan: String, selection: BaselineSelection, compare: String?, formats: [ReportFormat], to directory: URL,
-    templates: String?, allChecks: Bool = false, console: Console
-  ) throws -> [String] {
-    let (baseline, required) = try selection.load()
-    let loaded = try loadScan(URL(fileURLWithPath: scan))
-    let today = selection.day
-    let coverage = CoverageCalculator.compute(
-      hosts: loaded.scan.hosts, baseline: baseline, required: required, today: today)
-    var comparison: (since: String, diff: ScanDiff)?
-    if let compare {
-      let older = try loadScan(URL(fileURLWithPath: compare))
-      let diff = ScanDiff.compare(
-        old: older.scan.hosts, new: loaded.scan.hosts, baseline: baseline, required: required, today: today)
-      comparison = (ReportView.day(older.scan.metadata.startedAt), diff)
-    }
-    let input = ReportInput(
-      metadata: loaded.scan.metadata, hosts: loaded.scan.hosts, baseline: baseline, required: required,
-      coverage: coverage, compare: comparison, generatedAt: ReportView.day(Date()))
-    let (texts, files) = try templateTexts(templates, console: console)
-    let renderer = try ReportRenderer(templates: texts, files: files)
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    if formats.contains(.csv), !allChecks, case let rows = CSV.checksRowCount(input),
-      rows > CSV.spreadsheetRowLimit
-    {
-      console.info(
-        "checks.csv not written: its \(rows) rows are more than a spreadsheet opens; "
-          + "use `unitaudit report --checks-csv` to write it anyway")
-    }
-    return try renderer.write(formats, input, to: directory, allChecks: allChecks).map(\.path)
   }
 
   /// The bundled templates, with any of the same name in `directory` taking their place, and
@@ -135,5 +108,14 @@ struct ReportCommand: ParsableCommand {
       files[name] = override.file
     }
     return (texts, files)
+  }
+}
+
+/// Says so when a report left `checks.csv` out for its size.
+func noteChecksLeftOut(_ outcome: ReportWriter.Outcome, console: Console) {
+  if let rows = outcome.checksRowsLeftOut {
+    console.info(
+      "checks.csv not written: its \(rows) rows are more than a spreadsheet opens; "
+        + "use `unitaudit report --checks-csv` to write it anyway")
   }
 }

@@ -4,6 +4,7 @@ import Foundation
 import Inventory
 import Normalize
 import Report
+import ReportTemplates
 import SSH
 import UnitModel
 
@@ -160,15 +161,17 @@ struct ScanCommand: AsyncParsableCommand {
       prepared: prepared, console: console, grace: prepared.metadata.options.graceSeconds)
     let code = await runner.run()
     if report && (code == 0 || code == 1) {
+      // The reports of `unitaudit report DIR` with its defaults: every format, fedora-40.
+      let directory = prepared.directory.appendingPathComponent("report")
       do {
-        let written = try ReportCommand.render(
-          scan: prepared.directory.path, selection: try BaselineSelection.parse([]), compare: nil,
-          formats: ReportFormat.allCases, to: prepared.directory.appendingPathComponent("report"),
-          templates: nil,
-          console: console)
-        console.info(
-          "reports written to \(prepared.directory.appendingPathComponent("report").path) (\(written.count) files)"
-        )
+        let selection = try BaselineSelection.parse([])
+        let (baseline, required) = try selection.load()
+        let writer = ReportWriter(renderer: try ReportRenderer(templates: BundledTemplates.all()))
+        let outcome = try writer.report(
+          scan: try loadScan(prepared.directory).scan, older: nil, baseline: baseline, required: required,
+          today: selection.day, formats: ReportFormat.allCases, to: directory)
+        noteChecksLeftOut(outcome, console: console)
+        console.info("reports written to \(directory.path) (\(outcome.files.count) files)")
       } catch {
         console.error("error: the scan is complete, but its reports could not be written: \(error)")
       }

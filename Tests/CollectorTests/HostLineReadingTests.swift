@@ -16,23 +16,11 @@ struct HostLineReadingTests {
 
   /// The recorded fleet hosts, normalized, with the time and address a scan gives them.
   static func fleetHosts() throws -> [HostReport] {
-    struct Meta: Decodable {
-      var host: String
-      var nonce: String
-      var probeVersion: Int
-      var exitStatus: Int32?
-    }
     let names = try FileManager.default.contentsOfDirectory(atPath: probes.path).sorted()
     return try names.map { name in
       let folder = probes.appendingPathComponent(name)
-      let meta = try JSONDecoder().decode(
-        Meta.self, from: try Data(contentsOf: folder.appendingPathComponent("meta.json")))
-      let output = ProbeOutput(
-        stdout: Array(try Data(contentsOf: folder.appendingPathComponent("stdout"))),
-        stderr: Array(try Data(contentsOf: folder.appendingPathComponent("stderr"))),
-        exitStatus: meta.exitStatus)
       var host = normalize(
-        HostEvidence(host: meta.host, nonce: meta.nonce, probeVersion: meta.probeVersion, output: output),
+        try EvidenceFolder.read(folder),
         label: HostLabel(name: name, address: "127.0.77.1", port: 22, groups: ["fleet"]))
       host.startedAt = Date(timeIntervalSince1970: 1_795_000_123)
       host.durationMs = 1234

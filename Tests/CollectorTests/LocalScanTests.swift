@@ -73,16 +73,9 @@ struct LocalScanTests {
       #expect(try mode(directory.appendingPathComponent(file).path) == 0o600, "\(file)")
     }
     // The evidence normalizes again to the same host.
-    let meta = try JSONDecoder().decode(
-      EvidenceMeta.self, from: Data(contentsOf: directory.appendingPathComponent("evidence/this/meta.json")))
-    #expect(meta.nonce == probe.nonce)
-    let stdout = try Data(contentsOf: directory.appendingPathComponent("evidence/this/stdout"))
-    let stderr = try Data(contentsOf: directory.appendingPathComponent("evidence/this/stderr"))
-    let again = normalize(
-      HostEvidence(
-        host: "this", nonce: meta.nonce, probeVersion: meta.probeVersion,
-        output: ProbeOutput(stdout: Array(stdout), stderr: Array(stderr), exitStatus: meta.exitStatus)),
-      label: HostLabel(name: "this", address: "localhost", groups: ["local"]))
+    let evidence = try EvidenceFolder.read(directory.appendingPathComponent("evidence/this"))
+    #expect(evidence.nonce == probe.nonce)
+    let again = normalize(evidence, label: HostLabel(name: "this", address: "localhost", groups: ["local"]))
     #expect(again.status == report.status)
     #expect(again.services == report.services)
   }

@@ -155,6 +155,25 @@ struct BadInputTests {
     #expect(report.diagnostics.map(\.code) == ["unit.line-too-long"])
   }
 
+  @Test("output cut by the cap before any section marker: truncated, not probe-failed")
+  func truncatedBeforeMarkers() {
+    let flood = ProbeOutput(
+      stdout: Array(repeating: UInt8(ascii: "x"), count: 4096), stderr: [], exitStatus: 0, truncated: true)
+    let report = normalize(
+      HostEvidence(host: "h9", nonce: Self.nonce, probeVersion: 1, output: flood),
+      label: HostLabel(name: "h9"))
+    #expect(report.status.code == .truncated)
+    #expect(report.status.reason?.contains("before the probe's first section marker") == true)
+    #expect(report.diagnostics.map(\.code) == ["probe.truncated-before-sections"])
+    // Without the cap, the same bytes are output the probe did not write.
+    var garbage = flood
+    garbage.truncated = false
+    let failed = normalize(
+      HostEvidence(host: "h9", nonce: Self.nonce, probeVersion: 1, output: garbage),
+      label: HostLabel(name: "h9"))
+    #expect(failed.status.code == .probeFailed)
+  }
+
   @Test("a section missing or cut short")
   func missingSection() {
     let noCat = Self.report([])

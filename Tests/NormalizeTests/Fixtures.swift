@@ -1,3 +1,4 @@
+import Collector
 import Foundation
 import Normalize
 import UnitModel
@@ -27,17 +28,7 @@ enum Fixture {
 
   /// A recorded probe run: evidence as the collector would have stored it.
   static func probe(_ host: String) throws -> HostEvidence {
-    struct Meta: Decodable {
-      var host: String
-      var nonce: String
-      var probeVersion: Int
-      var exitStatus: Int32?
-    }
-    let meta = try JSONDecoder().decode(Meta.self, from: try data("probe/\(host)/meta.json"))
-    let output = ProbeOutput(
-      stdout: Array(try data("probe/\(host)/stdout")), stderr: Array(try data("probe/\(host)/stderr")),
-      exitStatus: meta.exitStatus)
-    return HostEvidence(host: meta.host, nonce: meta.nonce, probeVersion: meta.probeVersion, output: output)
+    try EvidenceFolder.read(root.appendingPathComponent("probe/\(host)"))
   }
 
   /// The host's own `systemd-analyze security --json=short` listing, recorded with the probe.

@@ -251,7 +251,8 @@ struct ReportFormatTests {
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
     // Asked twice for CSV: written once, not by two jobs at the same time.
-    let written = try renderer.write([.csv, .md, .json, .csv, .html], input, to: directory, allChecks: true)
+    let written = try ReportWriter(renderer: renderer).write(
+      [.csv, .md, .json, .csv, .html], input, to: directory, allChecks: true)
     #expect(
       written.map(\.lastPathComponent) == [
         "services.csv", "checks.csv", "hosts.csv", "report.md", "report.html", "report.json",

@@ -183,13 +183,8 @@ struct FaultInjectionTests {
   func expectedServices(_ address: String, fault: String, fixtures: URL) throws -> [ServiceRecord] {
     let last = Int(address.split(separator: ".").last ?? "") ?? 0
     let folder = fixtures.appendingPathComponent(fault == "invalid-utf8" ? "h1" : "h\(last % 3 + 1)")
-    let meta = try JSONDecoder().decode(
-      EvidenceMeta.self, from: Data(contentsOf: folder.appendingPathComponent("meta.json")))
-    let output = ProbeOutput(
-      stdout: Array(try Data(contentsOf: folder.appendingPathComponent("stdout"))),
-      stderr: Array(try Data(contentsOf: folder.appendingPathComponent("stderr"))), exitStatus: 0)
-    let evidence = HostEvidence(
-      host: address, nonce: meta.nonce, probeVersion: meta.probeVersion, output: output)
+    var evidence = try EvidenceFolder.read(folder)
+    evidence.host = address
     return normalize(evidence, label: HostLabel(name: address)).services
   }
 

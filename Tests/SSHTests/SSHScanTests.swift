@@ -225,4 +225,38 @@ struct SSHScanTests {
     server.stop()
     #expect(server.acceptedLogins() == 1)
   }
+
+  @Test("a host that sends more than --max-output before any section marker is truncated, and says so")
+  func floodBeforeMarkers() throws {
+    // 100 MB of one byte, exit status 0: no section of the probe ever begins.
+    let fleet = try servers(
+      count: 1, subnet: 65, extraConfig: ["ForceCommand head -c 100000000 /dev/zero | tr '\\0' x"])
+    defer { fleet.forEach { $0.stop() } }
+    let server = try #require(fleet.first)
+    let keys = try TestKeys.shared.get()
+    let work = try scratch()
+    let directory = work.appendingPathComponent("scan")
+    let log = work.appendingPathComponent("log").path
+    let scan = try Spawned(
+      [
+        try unitauditBinary(), "scan", "-H", "\(server.addresses[0]):\(server.port)", "-u", NSUserName(),
+        "--identity", keys.path("user_ed25519"), "--known-hosts", try knownHosts(fleet), "--no-ssh-config",
+        "--max-output", String(1 << 20), "-o", directory.path,
+      ], output: log)
+    // Exit 0, as for every truncated host: the scan ran; the summary and the host say why
+    // nothing could be read.
+    #expect(scan.wait() == 0)
+    let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+    #expect(output.contains("1 truncated"), "\(output)")
+    let host = try #require(try loadScan(directory).scan.hosts.first)
+    #expect(host.status.code == .truncated, "\(host.status)")
+    #expect(host.status.reason?.contains("more than the output cap") == true, "\(host.status)")
+    #expect(host.diagnostics.map(\.code) == ["probe.truncated-before-sections"])
+    // The evidence keeps what arrived up to the cap, and says it was cut.
+    let evidence = try EvidenceFolder.read(
+      directory.appendingPathComponent("evidence/\(server.addresses[0])"))
+    #expect(evidence.output.truncated)
+    #expect(evidence.output.stdout.count + evidence.output.stderr.count <= 1 << 20)
+    #expect(evidence.output.stdout.count > 0)
+  }
 }
