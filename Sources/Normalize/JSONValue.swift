@@ -1,6 +1,6 @@
 /// A parsed JSON value. `systemd-analyze security --json=short` prints about a megabyte of
-/// small objects per host; Foundation's JSONSerialization took ~100 ms for that, this
-/// single-pass parser over the UTF-8 bytes a few.
+/// small objects per host; this parser reads them in a single pass over the UTF-8 bytes,
+/// without the bridged Foundation objects JSONSerialization makes for each.
 ///
 /// Objects keep their members in order, as a list: the security output's objects have about
 /// five keys each, where a linear look-up beats hashing and building a dictionary per object.

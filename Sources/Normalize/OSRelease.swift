@@ -80,7 +80,7 @@ public func parseShowBlocks(_ text: String) -> [[String: String]] {
 
 /// The lines of `text` without their line ends, as systemd reads a file: a line ends at "\n"
 /// or "\r\n". Split on the UTF-8 bytes: splitting a String by Character walks grapheme
-/// clusters, several times slower on a megabyte of `systemctl cat`, and takes "\r\n" for one
+/// clusters, which costs more on a megabyte of `systemctl cat`, and takes "\r\n" for one
 /// character that is not "\n".
 func textLines(_ text: String) -> [Substring] {
   var text = text

@@ -398,9 +398,9 @@ public final class SSHSession {
 
 /// Output read straight into blocks mapped from the kernel, and joined once, at the end: each
 /// block is unmapped as soon as it has been copied, so a host's output costs its size plus one
-/// block, also while it is joined. (Pieces from the heap stayed resident after they were freed:
-/// a flood capped at 64 MiB cost the scanner twice that. A growing array costs one and a half
-/// times, copying itself a dozen times on the way.)
+/// block, also while it is joined. Pieces from the heap stay resident after they are freed
+/// (the allocator keeps them), and a growing array copies itself on the way; mapped blocks
+/// go back to the kernel as soon as they are unmapped.
 final class OutputBuffer {
   static let blockSize = 1 << 20
   /// Full blocks, then the last one, which holds `used` bytes.
