@@ -66,8 +66,8 @@ public struct ScanOptions: Codable, Sendable, Hashable {
   }
 
   public init(from decoder: any Decoder) throws {
-    // Scans written before 0.8 record the options as a map of strings (`"max-output":
-    // "67108864"`); they are read into the same value.
+    // Older scans record the options as a map of strings (`"max-output": "67108864"`); they
+    // are read into the same value.
     if let legacy = try? decoder.singleValueContainer().decode([String: String].self) {
       self.init(legacy: legacy)
       return
@@ -87,7 +87,7 @@ public struct ScanOptions: Codable, Sendable, Hashable {
       resumed: try c.decodeIfPresent(Int.self, forKey: .resumed) ?? 0)
   }
 
-  /// The options as scans before 0.8 recorded them: `max-output`, `deadline`, `concurrency`,
+  /// The options as older scans recorded them: `max-output`, `deadline`, `concurrency`,
   /// `connect-timeout`, `user`, `identity` (one per line), `ssh-config` (empty: none),
   /// `known-hosts`, `accept-new-host-keys`, `resumed`. A local scan recorded only the first two.
   init(legacy map: [String: String]) {

@@ -17,7 +17,7 @@ struct ScanOptionsTests {
     #expect(!String(decoding: data, as: UTF8.self).contains("agent"))
   }
 
-  @Test("scans written before 0.8 (options as a map of strings) read into the same value")
+  @Test("older scans (options as a map of strings) read into the same value")
   func legacyMap() throws {
     let ssh = #"""
       {"accept-new-host-keys":"true","concurrency":"8","connect-timeout":"5","deadline":"60.0",
