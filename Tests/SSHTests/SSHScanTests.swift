@@ -89,32 +89,52 @@ struct SSHScanTests {
     return text.split(separator: "\n").map(String.init)
   }
 
+  /// Servers whose every probe takes a second longer, so that a scan is still running when it
+  /// is interrupted; and a plain inventory of their addresses (with `user@` when given).
+  func slowFleet(count: Int, subnet: Int, user: String?, in work: URL) throws -> (
+    fleet: [TestSSHServer], inventory: String
+  ) {
+    let fleet = try servers(
+      count: count, subnet: subnet,
+      extraConfig: ["ForceCommand sleep 1; exec /bin/sh -c \"$SSH_ORIGINAL_COMMAND\""])
+    let inventory = work.appendingPathComponent("hosts.txt").path
+    let entries = fleet.flatMap { server in
+      server.addresses.map { "\(user.map { $0 + "@" } ?? "")\($0):\(server.port)" }
+    }
+    try entries.joined(separator: "\n").write(toFile: inventory, atomically: true, encoding: .utf8)
+    return (fleet, inventory)
+  }
+
+  /// Starts `unitaudit scan ARGUMENTS`, sends it Ctrl-C once `directory` holds `hosts` hosts,
+  /// and returns its exit status and output.
+  func scanInterrupted(_ arguments: [String], directory: URL, after hosts: Int, log: String) throws -> (
+    status: Int32, output: String
+  ) {
+    let scan = try Spawned(
+      [try unitauditBinary(), "scan"] + arguments + ["-o", directory.path], output: log)
+    let hostsFile = directory.appendingPathComponent("hosts.jsonl")
+    let deadline = Date().addingTimeInterval(60)
+    while lines(hostsFile).count < hosts && Date() < deadline && scan.isRunning { usleep(50_000) }
+    kill(scan.pid, SIGINT)
+    let status = scan.wait()
+    return (status, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+  }
+
   @Test("Ctrl-C leaves a valid interrupted scan with every finished host; --resume probes only the rest")
   func interruptAndResume() throws {
-    // Each probe takes a second longer on these servers, so the scan is still running at Ctrl-C.
-    let fleet = try servers(
-      count: 12, subnet: 62, extraConfig: ["ForceCommand sleep 1; exec /bin/sh -c \"$SSH_ORIGINAL_COMMAND\""])
+    let work = try scratch()
+    let (fleet, inventory) = try slowFleet(count: 12, subnet: 62, user: NSUserName(), in: work)
     defer { fleet.forEach { $0.stop() } }
     let server = try #require(fleet.first)
     let keys = try TestKeys.shared.get()
-    let work = try scratch()
     let directory = work.appendingPathComponent("scan")
-    let inventory = work.appendingPathComponent("hosts.txt").path
-    try server.addresses.map { "\(NSUserName())@\($0):\(server.port)" }.joined(separator: "\n")
-      .write(toFile: inventory, atomically: true, encoding: .utf8)
-    let common = [
-      "--known-hosts", try knownHosts(fleet), "--identity", keys.path("user_ed25519"), "--no-ssh-config",
-    ]
-    let log = work.appendingPathComponent("scan.log").path
-    let scan = try Spawned(
-      [try unitauditBinary(), "scan", "-i", inventory, "-o", directory.path, "--concurrency", "2"] + common,
-      output: log)
     let hostsFile = directory.appendingPathComponent("hosts.jsonl")
-    let deadline = Date().addingTimeInterval(60)
-    while lines(hostsFile).count < 3 && Date() < deadline && scan.isRunning { usleep(50_000) }
-    kill(scan.pid, SIGINT)
-    let status = scan.wait()
-    let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+    let log = work.appendingPathComponent("scan.log").path
+    let (status, output) = try scanInterrupted(
+      [
+        "-i", inventory, "--concurrency", "2", "--known-hosts", try knownHosts(fleet), "--identity",
+        keys.path("user_ed25519"), "--no-ssh-config",
+      ], directory: directory, after: 3, log: log)
     #expect(status == 130, "\(output)")
     #expect(output.contains("--resume"))
 
@@ -144,16 +164,11 @@ struct SSHScanTests {
 
   @Test("--resume reads back every option the interrupted scan was given")
   func resumeKeepsOptions() throws {
-    let fleet = try servers(
-      count: 8, subnet: 64, extraConfig: ["ForceCommand sleep 1; exec /bin/sh -c \"$SSH_ORIGINAL_COMMAND\""])
-    defer { fleet.forEach { $0.stop() } }
-    let server = try #require(fleet.first)
-    let keys = try TestKeys.shared.get()
     let work = try scratch()
+    let (fleet, inventory) = try slowFleet(count: 8, subnet: 64, user: nil, in: work)
+    defer { fleet.forEach { $0.stop() } }
+    let keys = try TestKeys.shared.get()
     let directory = work.appendingPathComponent("scan")
-    let inventory = work.appendingPathComponent("hosts.txt").path
-    try server.addresses.map { "\($0):\(server.port)" }.joined(separator: "\n")
-      .write(toFile: inventory, atomically: true, encoding: .utf8)
     let config = work.appendingPathComponent("ssh_config").path
     try "# no settings\n".write(toFile: config, atomically: true, encoding: .utf8)
     let knownHostsFile = try knownHosts(fleet)
@@ -168,13 +183,9 @@ struct SSHScanTests {
       "--known-hosts", knownHostsFile, "--accept-new-host-keys",
     ]
     let log = work.appendingPathComponent("scan.log").path
-    let scan = try Spawned(
-      [try unitauditBinary(), "scan", "-i", inventory, "-o", directory.path] + arguments, output: log)
-    let hostsFile = directory.appendingPathComponent("hosts.jsonl")
-    let deadline = Date().addingTimeInterval(60)
-    while lines(hostsFile).count < 2 && Date() < deadline && scan.isRunning { usleep(50_000) }
-    kill(scan.pid, SIGINT)
-    #expect(scan.wait() == 130)
+    let interruptedRun = try scanInterrupted(
+      ["-i", inventory] + arguments, directory: directory, after: 2, log: log)
+    #expect(interruptedRun.status == 130, "\(interruptedRun.output)")
     let interrupted = try loadScan(directory).scan.metadata
     #expect(interrupted.state == .interrupted)
     #expect(interrupted.options == expected)
