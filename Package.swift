@@ -28,6 +28,9 @@ let package = Package(
     .systemLibrary(
       name: "CLibSSH", path: "Sources/CLibSSH", pkgConfig: "libssh",
       providers: [.apt(["libssh-dev"])]),
+    // zstd from Debian's libzstd-dev, for the evidence folders.
+    .systemLibrary(
+      name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
     // A small Swift wrapper over libssh: blocking, one session per thread.
     .target(name: "SSH", dependencies: ["CLibSSH"], swiftSettings: strict),
     // The scan model: Codable value types, no I/O. Its per-directive code is generated from
@@ -59,7 +62,7 @@ let package = Package(
       swiftSettings: strict, plugins: ["EmbedFiles"]),
     // Transports, fan-out and the scan directory.
     .target(
-      name: "Collector", dependencies: ["UnitModel", "Normalize", "Inventory", "SSH"],
+      name: "Collector", dependencies: ["UnitModel", "Normalize", "Inventory", "SSH", "CZstd"],
       swiftSettings: strict),
     .executableTarget(
       name: "unitaudit",

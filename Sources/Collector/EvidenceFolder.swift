@@ -2,16 +2,37 @@ import Foundation
 import UnitModel
 
 /// A host's evidence folder, `evidence/HOST/` in a scan: what the probe printed on stdout and
-/// stderr, byte for byte, and `meta.json`, what is needed to read them again. `ScanStore`
-/// writes it; `read` is the one reader (`unitaudit normalize`, the benchmarks, the tests).
+/// stderr, byte for byte, each compressed with zstd (`stdout.zst`, `stderr.zst`), and
+/// `meta.json`, what is needed to read them again. `write` is what `ScanStore` writes; `read`
+/// is the one reader (`unitaudit normalize`, the benchmarks, the tests), which also reads the
+/// uncompressed `stdout` and `stderr` of older scans.
 public enum EvidenceFolder {
   public static let stdout = "stdout"
   public static let stderr = "stderr"
   public static let meta = "meta.json"
+  /// The suffix of a compressed stream.
+  public static let compressed = ".zst"
+
+  /// Writes `evidence` into `folder` (which exists), each file atomically and 0600.
+  static func write(_ evidence: HostEvidence, to folder: URL) throws {
+    let output = evidence.output
+    let record = EvidenceMeta(
+      host: evidence.host, nonce: evidence.nonce, probeVersion: evidence.probeVersion,
+      exitStatus: output.exitStatus, truncated: output.truncated, connectionLost: output.connectionLost,
+      stdoutBytes: output.stdout.count, stderrBytes: output.stderr.count)
+    for (name, bytes) in [(stdout, output.stdout), (stderr, output.stderr)] {
+      try ScanStore.writeAtomically(to: folder.appendingPathComponent(name + compressed)) { file in
+        try Zstd.compress(bytes) { try file.write(contentsOf: $0) }
+      }
+    }
+    try ScanStore.writeAtomically(
+      try ScanCoding.prettyEncoder.encode(record), to: folder.appendingPathComponent(meta))
+  }
 
   /// The evidence in `folder`, with all that meta.json records: the nonce, the probe version,
   /// the exit status, whether the output cap cut it, why the connection was lost. A missing
-  /// stdout or stderr reads as empty (the normalizer then reports the sections it lacks).
+  /// stdout or stderr reads as empty (the normalizer then reports the sections it lacks); a
+  /// compressed one that does not decompress to the size meta.json records is an error.
   public static func read(_ folder: URL) throws(EvidenceError) -> HostEvidence {
     let metaURL = folder.appendingPathComponent(meta)
     let metaData: Data
@@ -22,14 +43,33 @@ public enum EvidenceFolder {
     do { recorded = try JSONDecoder().decode(EvidenceMeta.self, from: metaData) } catch {
       throw EvidenceError(folder: folder.path, reason: "\(meta) is not valid: \(error)")
     }
-    let out = (try? Data(contentsOf: folder.appendingPathComponent(stdout))) ?? Data()
-    let err = (try? Data(contentsOf: folder.appendingPathComponent(stderr))) ?? Data()
+    let out = try stream(stdout, in: folder, size: recorded.stdoutBytes)
+    let err = try stream(stderr, in: folder, size: recorded.stderrBytes)
     return HostEvidence(
       host: recorded.host, nonce: recorded.nonce, probeVersion: recorded.probeVersion,
       output: ProbeOutput(
-        stdout: Array(out), stderr: Array(err), exitStatus: recorded.exitStatus,
-        truncated: recorded.truncated,
+        stdout: out, stderr: err, exitStatus: recorded.exitStatus, truncated: recorded.truncated,
         connectionLost: recorded.connectionLost))
+  }
+
+  /// One stream: `NAME.zst` when there is one, else the uncompressed `NAME`, else empty.
+  static func stream(_ name: String, in folder: URL, size: Int?) throws(EvidenceError) -> [UInt8] {
+    let packed = folder.appendingPathComponent(name + compressed)
+    if let frame = try? Data(contentsOf: packed) {
+      // Without a recorded size, no more than any output cap a scan can set.
+      let limit = size ?? Int(Int32.max)
+      let bytes: [UInt8]
+      do { bytes = try Zstd.decompress(Array(frame), limit: limit) } catch {
+        throw EvidenceError(folder: folder.path, reason: "\(name + compressed) does not decompress: \(error)")
+      }
+      if let size, bytes.count != size {
+        throw EvidenceError(
+          folder: folder.path,
+          reason: "\(name + compressed) holds \(bytes.count) bytes where \(meta) records \(size)")
+      }
+      return bytes
+    }
+    return Array((try? Data(contentsOf: folder.appendingPathComponent(name))) ?? Data())
   }
 }
 
@@ -49,11 +89,16 @@ public struct EvidenceMeta: Codable, Sendable, Hashable {
   public var truncated: Bool
   /// Why the connection was lost, when it was; absent from older evidence, which read as nil.
   public var connectionLost: String?
+  /// The sizes of the streams before compression; absent from older evidence.
+  public var stdoutBytes: Int?
+  public var stderrBytes: Int?
 
   public init(
     host: String, nonce: String, probeVersion: Int, exitStatus: Int32?, truncated: Bool,
-    connectionLost: String? = nil
+    connectionLost: String? = nil, stdoutBytes: Int? = nil, stderrBytes: Int? = nil
   ) {
+    self.stdoutBytes = stdoutBytes
+    self.stderrBytes = stderrBytes
     self.host = host
     self.nonce = nonce
     self.probeVersion = probeVersion
@@ -70,5 +115,7 @@ public struct EvidenceMeta: Codable, Sendable, Hashable {
     exitStatus = try c.decodeIfPresent(Int32.self, forKey: .exitStatus)
     truncated = try c.decodeIfPresent(Bool.self, forKey: .truncated) ?? false
     connectionLost = try c.decodeIfPresent(String.self, forKey: .connectionLost)
+    stdoutBytes = try c.decodeIfPresent(Int.self, forKey: .stdoutBytes)
+    stderrBytes = try c.decodeIfPresent(Int.self, forKey: .stderrBytes)
   }
 }

@@ -146,27 +146,24 @@ public actor ScanStore {
         throw ScanStoreError.cannotCreate(folder.path, "\(error.localizedDescription)")
       }
     }
-    let meta = EvidenceMeta(
-      host: evidence.host, nonce: evidence.nonce, probeVersion: evidence.probeVersion,
-      exitStatus: evidence.output.exitStatus, truncated: evidence.output.truncated,
-      connectionLost: evidence.output.connectionLost)
-    // The bytes as they are: a copy of a capped 16 MB output would double it in memory.
-    try Self.writeAtomically(evidence.output.stdout, to: folder.appendingPathComponent(EvidenceFolder.stdout))
-    try Self.writeAtomically(evidence.output.stderr, to: folder.appendingPathComponent(EvidenceFolder.stderr))
-    try Self.writeAtomically(
-      try ScanCoding.prettyEncoder.encode(meta), to: folder.appendingPathComponent(EvidenceFolder.meta))
+    try EvidenceFolder.write(evidence, to: folder)
     return relative
   }
 
   /// Writes to a temporary file, then renames it into place: a reader sees all or nothing.
   static func writeAtomically(_ data: some DataProtocol, to url: URL) throws {
+    try writeAtomically(to: url) { try $0.write(contentsOf: data) }
+  }
+
+  /// Writes through `body` to a temporary file, synced, then renames it into place.
+  static func writeAtomically(to url: URL, _ body: (FileHandle) throws -> Void) throws {
     let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
     let path = temporary.path
     let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
     guard fd >= 0 else { throw ScanStoreError.cannotWrite(path, String(cString: strerror(errno))) }
     let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
     do {
-      try handle.write(contentsOf: data)
+      try body(handle)
       try handle.synchronize()
       try handle.close()
     } catch {
@@ -176,6 +173,7 @@ public actor ScanStore {
       throw ScanStoreError.cannotWrite(url.path, String(cString: strerror(errno)))
     }
   }
+
 }
 
 /// A file-system-safe, collision-free folder name for a host's evidence.

@@ -68,7 +68,8 @@ struct LocalScanTests {
     #expect(try mode(directory.path) == 0o700)
     #expect(try mode(directory.appendingPathComponent("evidence/this").path) == 0o700)
     for file in [
-      "scan.json", "hosts.jsonl", "evidence/this/stdout", "evidence/this/stderr", "evidence/this/meta.json",
+      "scan.json", "hosts.jsonl", "evidence/this/stdout.zst", "evidence/this/stderr.zst",
+      "evidence/this/meta.json",
     ] {
       #expect(try mode(directory.appendingPathComponent(file).path) == 0o600, "\(file)")
     }

@@ -76,6 +76,18 @@ struct FleetEndToEndTests {
 
     try checkSituations(scanned)
     try checkNewerValuesInReports(scanned, scan: scanDirectory)
+    // Each host's evidence, compressed, stays small, and reads back as what the host sent.
+    for host in scanned {
+      let folder = scanDirectory.appendingPathComponent(try #require(host.evidence))
+      let size = try FileManager.default.contentsOfDirectory(atPath: folder.path).reduce(0) {
+        $0
+          + ((try FileManager.default.attributesOfItem(atPath: folder.appendingPathComponent($1).path)[.size]
+            as? Int) ?? 0)
+      }
+      #expect(size <= 200_000, "\(host.name): evidence of \(size) bytes")
+      let evidence = try EvidenceFolder.read(folder)
+      #expect(evidence.output.stdout.count > 100_000, "\(host.name)")
+    }
 
     // Read every host's own answers over OpenSSH (strict host keys, the fleet's known_hosts).
     let results = try await withThrowingTaskGroup(of: (String, Tally, [Mismatch]).self) { group in

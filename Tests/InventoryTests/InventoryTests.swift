@@ -252,7 +252,7 @@ struct InventoryTests {
 @Suite("The example inventories in Inventory/")
 struct ExampleInventoryTests {
   @Test(
-    "every example loads, with the hosts the README shows",
+    "every example loads, with the number of hosts it names",
     arguments: [
       ("example.ini", 7), ("ansible.yml", 7), ("fleet.yml", 5), ("hosts.txt", 3),
     ])

@@ -163,7 +163,7 @@ struct SSHSessionTests {
       toFile: jumpConfig, atomically: true, encoding: .utf8)
     opts.configFile = jumpConfig
     #expect(throws: SSHError.self) { try SSHSession.run("echo reached", options: opts) }
-    // The explicit form the README recommends: ssh -F with its own known_hosts.
+    // The explicit form docs/scanning.md recommends: ssh -F with its own known_hosts.
     let hopConfig = target.directory.appendingPathComponent("hop_config").path
     let hopKnownHosts = target.directory.appendingPathComponent("hop_known_hosts").path
     try """

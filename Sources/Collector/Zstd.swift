@@ -1,0 +1,70 @@
+import CZstd
+
+/// zstd (Debian's libzstd) for the evidence folder: one frame per file, its content size in
+/// the frame header.
+enum Zstd {
+  /// Level 3, zstd's default: the probe's output (mostly the security JSON) shrinks about 40×
+  /// at over a gigabyte a second.
+  static let level: Int32 = 3
+
+  /// `bytes` as one zstd frame that records its content size, handed to `sink` a piece of at
+  /// most 1 MiB at a time: a capped 64 MiB output is not held twice.
+  static func compress(_ bytes: [UInt8], into sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+    guard let context = ZSTD_createCCtx() else { throw ZstdError(reason: "cannot create a zstd context") }
+    defer { ZSTD_freeCCtx(context) }
+    try check(ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level))
+    // A checksum of the content, so that a damaged file is an error, not different bytes.
+    try check(ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1))
+    try check(ZSTD_CCtx_setPledgedSrcSize(context, UInt64(bytes.count)))
+    let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+    defer { chunk.deallocate() }
+    try bytes.withUnsafeBytes { source in
+      var input = ZSTD_inBuffer(src: source.baseAddress, size: source.count, pos: 0)
+      while true {
+        var output = ZSTD_outBuffer(dst: chunk.baseAddress, size: chunk.count, pos: 0)
+        let remaining = ZSTD_compressStream2(context, &output, &input, ZSTD_e_end)
+        try check(remaining)
+        try sink(UnsafeRawBufferPointer(rebasing: chunk[..<output.pos]))
+        if remaining == 0 { return }
+      }
+    }
+  }
+
+  /// `bytes` as one zstd frame, in memory (for tests).
+  static func compress(_ bytes: [UInt8]) throws -> [UInt8] {
+    var out: [UInt8] = []
+    try compress(bytes) { out.append(contentsOf: $0) }
+    return out
+  }
+
+  private static func check(_ code: Int) throws(ZstdError) {
+    if ZSTD_isError(code) != 0 { throw ZstdError(reason: String(cString: ZSTD_getErrorName(code))) }
+  }
+
+  /// The bytes of one zstd frame, which must say its content size and hold at most `limit`
+  /// bytes (a damaged or hostile file cannot make this allocate more).
+  static func decompress(_ frame: [UInt8], limit: Int) throws(ZstdError) -> [UInt8] {
+    let size = frame.withUnsafeBytes { ZSTD_getFrameContentSize($0.baseAddress, $0.count) }
+    if size == unitaudit_zstd_contentsize_error { throw ZstdError(reason: "not a zstd frame") }
+    if size == unitaudit_zstd_contentsize_unknown {
+      throw ZstdError(reason: "the frame does not say its size")
+    }
+    guard size <= UInt64(limit) else {
+      throw ZstdError(reason: "the frame holds \(size) bytes, more than the \(limit) expected")
+    }
+    var out = [UInt8](repeating: 0, count: Int(size))
+    let written = frame.withUnsafeBytes { source in
+      out.withUnsafeMutableBytes { target in
+        ZSTD_decompress(target.baseAddress, target.count, source.baseAddress, source.count)
+      }
+    }
+    if ZSTD_isError(written) != 0 { throw ZstdError(reason: String(cString: ZSTD_getErrorName(written))) }
+    guard written == Int(size) else { throw ZstdError(reason: "the frame is shorter than it says") }
+    return out
+  }
+}
+
+struct ZstdError: Error, CustomStringConvertible {
+  var reason: String
+  var description: String { reason }
+}
