@@ -163,8 +163,8 @@ extension HardeningDirective {
   /// What a baseline accepts when it lists no values.
   var defaultAccepted: [String] { spec.hardened }
 
-  /// The fixed rule of a directive without choices. Each directive with a rule of its own has it here and in `Requirement.judge`; the
-  /// others have their kind's.
+  /// The fixed rule of a directive without choices. Each directive with a rule of its own has
+  /// it here and in `Requirement.judge`; the others have their kind's.
   public var rule: String {
     switch self {
     case .user: "a non-root User=, or DynamicUser=yes"
