@@ -36,11 +36,13 @@ let package = Package(
     // The scan model: Codable value types, no I/O. Its per-directive code is generated from
     // Directives.table by the GenerateDirectives plugin.
     .target(
-      name: "UnitModel", exclude: ["Directives.table"], swiftSettings: strict, plugins: ["GenerateDirectives"]),
+      name: "UnitModel", exclude: ["Directives.table"], swiftSettings: strict, plugins: ["GenerateDirectives"]
+    ),
     // Pure parsers of systemd output, the probe script and the normalizer.
     .target(name: "Normalize", dependencies: ["UnitModel"], swiftSettings: strict),
     // YAML with a bound on alias expansion, for the files users hand us.
-    .target(name: "BoundedYAML", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: strict),
+    .target(
+      name: "BoundedYAML", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: strict),
     // Hosts to scan (the inventory formats grow here).
     .target(
       name: "Inventory", dependencies: ["UnitModel", "BoundedYAML", .product(name: "Yams", package: "Yams")],
@@ -73,9 +75,13 @@ let package = Package(
       swiftSettings: strict, linkerSettings: releaseLinking, plugins: ["BuildInfo"]),
     // Data files compiled into the targets that ship them (baselines, templates): a tool that
     // writes them as Swift string literals, and the build plugin that runs it.
-    .executableTarget(name: "embed-files", path: "Tools/embed-files", swiftSettings: strict),
+    .target(name: "ToolSupport", path: "Tools/ToolSupport", swiftSettings: strict),
+    .executableTarget(
+      name: "embed-files", dependencies: ["ToolSupport"], path: "Tools/embed-files", swiftSettings: strict),
     .plugin(name: "EmbedFiles", capability: .buildTool(), dependencies: ["embed-files"]),
-    .executableTarget(name: "generate-directives", path: "Tools/generate-directives", swiftSettings: strict),
+    .executableTarget(
+      name: "generate-directives", dependencies: ["ToolSupport"], path: "Tools/generate-directives",
+      swiftSettings: strict),
     .plugin(name: "GenerateDirectives", capability: .buildTool(), dependencies: ["generate-directives"]),
     // The version (VERSION) and git commit of a build, for `unitaudit --version`.
     .plugin(name: "BuildInfo", capability: .buildTool()),
@@ -92,16 +98,19 @@ let package = Package(
       swiftSettings: strict),
     // The offline benchmark (Benchmarks/run uses it): synthetic fleets, timed stages.
     .executableTarget(
-      name: "unitaudit-bench", dependencies: ["Collector", "Coverage", "Normalize", "Report", "ReportTemplates", "UnitModel"],
+      name: "unitaudit-bench",
+      dependencies: ["Collector", "Coverage", "Normalize", "Report", "ReportTemplates", "UnitModel"],
       path: "Benchmarks/OfflineBench", swiftSettings: strict, linkerSettings: releaseLinking),
     // Integration tests against real OpenSSH servers started on loopback.
     .testTarget(
-      name: "SSHTests", dependencies: ["SSH", "Collector", "Normalize", "UnitModel", "Inventory", "TestSupport"],
+      name: "SSHTests",
+      dependencies: ["SSH", "Collector", "Normalize", "UnitModel", "Inventory", "TestSupport"],
       swiftSettings: strict),
     // Helpers shared by the test targets that run programs.
     .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
     .testTarget(
-      name: "ReportTests", dependencies: ["Report", "ReportTemplates", "Coverage", "UnitModel", "TestSupport"],
+      name: "ReportTests",
+      dependencies: ["Report", "ReportTemplates", "Coverage", "UnitModel", "TestSupport"],
       exclude: ["Helpers"], swiftSettings: strict),
     // End to end against the booted systemd fleet (Scripts/fleet).
     .testTarget(
@@ -109,15 +118,18 @@ let package = Package(
     // The fuzz targets (one per parser), under libFuzzer (unitaudit-fuzz, Scripts/fuzz) and as
     // quick mutation tests bounded in time (FuzzTests, UNITAUDIT_FUZZ_SECONDS).
     .target(
-      name: "FuzzTargets", dependencies: ["Normalize", "Inventory", "Coverage", "UnitModel"], path: "Tests/FuzzTargets",
+      name: "FuzzTargets", dependencies: ["Normalize", "Inventory", "Coverage", "UnitModel"],
+      path: "Tests/FuzzTargets",
       swiftSettings: strict),
     .executableTarget(
       name: "unitaudit-fuzz", dependencies: ["FuzzTargets"], path: "Tests/FuzzDriver", swiftSettings: strict),
     .testTarget(
-      name: "FuzzTests", dependencies: ["FuzzTargets", "Normalize", "UnitModel", "TestSupport"], exclude: ["Findings", "Seeds"],
+      name: "FuzzTests", dependencies: ["FuzzTargets", "Normalize", "UnitModel", "TestSupport"],
+      exclude: ["Findings", "Seeds"],
       swiftSettings: strict),
     .testTarget(
-      name: "CollectorTests", dependencies: ["Collector", "Normalize", "UnitModel", "Inventory", "TestSupport"],
+      name: "CollectorTests",
+      dependencies: ["Collector", "Normalize", "UnitModel", "Inventory", "TestSupport"],
       swiftSettings: strict),
   ],
   swiftLanguageModes: [.v6]

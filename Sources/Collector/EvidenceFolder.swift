@@ -55,7 +55,12 @@ public enum EvidenceFolder {
   /// One stream: `NAME.zst` when there is one, else the uncompressed `NAME`, else empty.
   static func stream(_ name: String, in folder: URL, size: Int?) throws(EvidenceError) -> [UInt8] {
     let packed = folder.appendingPathComponent(name + compressed)
-    if let frame = try? Data(contentsOf: packed) {
+    if FileManager.default.fileExists(atPath: packed.path) {
+      let frame: Data
+      do { frame = try Data(contentsOf: packed) } catch {
+        throw EvidenceError(
+          folder: folder.path, reason: "cannot read \(name + compressed) (\(error.localizedDescription))")
+      }
       // Without a recorded size, no more than any output cap a scan can set.
       let limit = size ?? Int(Int32.max)
       let bytes: [UInt8]

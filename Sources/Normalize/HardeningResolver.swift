@@ -59,8 +59,8 @@ public struct HardeningResolver {
         fields[keyPath: path] = Setting(flag, source: source)
         return
       }
-      guard let named = DirectiveSupport.namedValue(value, of: directive.key) else {
-        let names = (DirectiveSupport.namedValues[directive.key] ?? []).map(\.name)
+      guard let named = DirectiveSupport.namedValue(value, of: spec) else {
+        let names = spec.namedValues.map(\.name)
         return reject(
           directive,
           names.isEmpty ? "not a boolean" : "not a boolean or one of \(names.joined(separator: ", "))")

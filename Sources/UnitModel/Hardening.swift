@@ -23,7 +23,7 @@ public struct Setting<Value: Codable & Sendable & Hashable>: Codable, Sendable, 
   /// The directive that implied this value (`DynamicUser`), when no file assigned it.
   public var impliedBy: String?
   /// The named form a boolean setting is on in, when it is not a plain yes
-  /// (`PrivateTmp=disconnected`, `PrivateUsers=identity`: `DirectiveSupport.namedValues`);
+  /// (`PrivateTmp=disconnected`, `PrivateUsers=identity`: `DirectiveSpec.namedValues`);
   /// systemd reports it in the directive's `…Ex` property.
   public var variant: String?
 

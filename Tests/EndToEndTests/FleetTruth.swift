@@ -21,8 +21,7 @@ struct HostTruth {
 let comparedProperties = DirectiveTable.all.map(\.name)
 
 /// The `…Ex` properties that name a boolean directive's variant (systemd 257 and later).
-let extendedProperties = DirectiveSupport.extendedProperty.values.map(\.property).sorted().joined(
-  separator: ",")
+let extendedProperties = DirectiveTable.all.compactMap(\.extended?.property).sorted().joined(separator: ",")
 
 /// The shell script that prints a host's truth for `units` and `files`, framed by markers.
 func truthScript(units: [String], files: [String]) -> String {

@@ -34,7 +34,10 @@ struct DirectiveTableTests {
         #expect(values.contains(unset), "\(spec.name): unset \(unset)")
       }
     }
-    #expect(DirectiveSupport.introduced["PrivateIPC"] == 248)
-    #expect(DirectiveSupport.namedValues["PrivateTmp"]?.map(\.name) == ["disconnected"])
+    #expect(DirectiveTable.byName["PrivateIPC"]?.since == 248)
+    #expect(DirectiveTable.byName["PrivateTmp"]?.namedValues.map(\.name) == ["disconnected"])
+    #expect(
+      !DirectiveSupport.knows("PrivateIPC", systemd: 247)
+        && DirectiveSupport.knows("PrivateIPC", systemd: 248))
   }
 }

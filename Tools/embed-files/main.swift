@@ -1,4 +1,5 @@
 import Foundation
+import ToolSupport
 
 // embed-files OUTPUT ROOT FILE...
 //
@@ -9,26 +10,6 @@ import Foundation
 
 struct EmbedError: Error, CustomStringConvertible {
   var description: String
-}
-
-/// `text` as a Swift string literal: quotes, backslashes and control characters escaped, so
-/// the literal holds the exact characters of the file.
-func literal(_ text: String) -> String {
-  var out = "\""
-  out.reserveCapacity(text.utf8.count + text.utf8.count / 8)
-  for scalar in text.unicodeScalars {
-    switch scalar {
-    case "\"": out += "\\\""
-    case "\\": out += "\\\\"
-    case "\n": out += "\\n"
-    case "\r": out += "\\r"
-    case "\t": out += "\\t"
-    case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-      out += "\\u{" + String(scalar.value, radix: 16) + "}"
-    default: out.unicodeScalars.append(scalar)
-    }
-  }
-  return out + "\""
 }
 
 func embed(output: String, root: String, files: [String]) throws {
@@ -60,7 +41,7 @@ func embed(output: String, root: String, files: [String]) throws {
     """
   if entries.isEmpty { source += "    :\n" }
   for entry in entries {
-    source += "    \(literal(entry.key)):\n      \(literal(entry.text)),\n"
+    source += "    \(swiftLiteral(entry.key)):\n      \(swiftLiteral(entry.text)),\n"
   }
   source += "  ]\n}\n"
   // Written only when it changed, so that an unchanged file does not recompile its module.

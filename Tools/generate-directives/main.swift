@@ -1,4 +1,5 @@
 import Foundation
+import ToolSupport
 
 // generate-directives TABLE OUTPUT
 //
@@ -184,21 +185,7 @@ func parse(_ text: String, file: String) throws -> [Entry] {
   return entries
 }
 
-/// `text` as a Swift string literal.
-func literal(_ text: String) -> String {
-  var out = "\""
-  for scalar in text.unicodeScalars {
-    switch scalar {
-    case "\"": out += "\\\""
-    case "\\": out += "\\\\"
-    case _ where scalar.value < 0x20: out += "\\u{" + String(scalar.value, radix: 16) + "}"
-    default: out.unicodeScalars.append(scalar)
-    }
-  }
-  return out + "\""
-}
-
-func list(_ words: [String]) -> String { "[" + words.map(literal).joined(separator: ", ") + "]" }
+func list(_ words: [String]) -> String { "[" + words.map(swiftLiteral).joined(separator: ", ") + "]" }
 
 /// A choice word as an enum case name: `read-only` → `readOnly`, always in backticks so that
 /// words such as `default` and `private` need no care.
@@ -217,7 +204,7 @@ func generate(_ entries: [Entry], tableName: String) -> String {
   for entry in entries {
     guard case .choice(let words) = entry.kind else { continue }
     s += "\n/// `\(entry.name)=`.\npublic enum \(entry.name): String, Codable, Sendable, CaseIterable {\n"
-    for word in words { s += "  case \(caseName(word)) = \(literal(word))\n" }
+    for word in words { s += "  case \(caseName(word)) = \(swiftLiteral(word))\n" }
     s += "}\n"
   }
 
@@ -234,7 +221,7 @@ func generate(_ entries: [Entry], tableName: String) -> String {
     s += "    public var \(entry.property): Setting<\(entry.swiftType)>?\n"
   }
   s += "\n    public init() {}\n\n    enum CodingKeys: String, CodingKey {\n"
-  for entry in entries { s += "      case \(entry.property) = \(literal(entry.name))\n" }
+  for entry in entries { s += "      case \(entry.property) = \(swiftLiteral(entry.name))\n" }
   s += "    }\n\n"
 
   s += """
@@ -243,7 +230,7 @@ func generate(_ entries: [Entry], tableName: String) -> String {
         public func visit<Visitor: SettingVisitor>(_ visitor: inout Visitor) {
 
     """
-  for entry in entries { s += "      visitor.visit(\(literal(entry.name)), \(entry.property))\n" }
+  for entry in entries { s += "      visitor.visit(\(swiftLiteral(entry.name)), \(entry.property))\n" }
   s += "    }\n\n"
 
   // Each accessor twice: on `Fields`, and on `HardeningSettings`, where each case loads its
@@ -333,7 +320,7 @@ func generate(_ entries: [Entry], tableName: String) -> String {
     public enum HardeningDirective: String, Sendable, Hashable, Codable, CaseIterable, Comparable {
 
     """
-  for entry in entries { s += "  case \(entry.property) = \(literal(entry.name))\n" }
+  for entry in entries { s += "  case \(entry.property) = \(swiftLiteral(entry.name))\n" }
   s += """
 
       public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
@@ -367,7 +354,7 @@ func generate(_ entries: [Entry], tableName: String) -> String {
   s += "    }\n  }\n\n"
   s += "  /// What `systemctl show` prints when no file sets it (`DirectiveSpec.unsetShow`).\n"
   s += "  @inlinable\n  public var unset: String? {\n    switch self {\n"
-  for entry in entries { s += "    case .\(entry.property): \(entry.unset.map(literal) ?? "nil")\n" }
+  for entry in entries { s += "    case .\(entry.property): \(entry.unset.map(swiftLiteral) ?? "nil")\n" }
   s += "    }\n  }\n}\n"
 
   s +=
@@ -384,17 +371,20 @@ func generate(_ entries: [Entry], tableName: String) -> String {
     case .umask: kind = ".umask"
     }
     let named =
-      "[" + entry.named.map { "Named(name: \(literal($0.word)), since: \($0.since))" }.joined(separator: ", ")
+      "["
+      + entry.named.map { "Named(name: \(swiftLiteral($0.word)), since: \($0.since))" }.joined(
+        separator: ", ")
       + "]"
     let extended =
-      entry.extended.map { ".init(property: \(literal($0.property)), yes: \(literal($0.yes)))" } ?? "nil"
+      entry.extended.map { ".init(property: \(swiftLiteral($0.property)), yes: \(swiftLiteral($0.yes)))" }
+      ?? "nil"
     s += """
           DirectiveSpec(
-            \(literal(entry.name)), .\(entry.property), \(kind), .of(\\.\(entry.property)),
-            label: \(literal(entry.label ?? "")), example: \(literal(entry.example ?? "")),
-            unset: \(entry.unset.map(literal) ?? "nil"), since: \(entry.since.map(String.init) ?? "nil"),
+            \(swiftLiteral(entry.name)), .\(entry.property), \(kind), .of(\\.\(entry.property)),
+            label: \(swiftLiteral(entry.label ?? "")), example: \(swiftLiteral(entry.example ?? "")),
+            unset: \(entry.unset.map(swiftLiteral) ?? "nil"), since: \(entry.since.map(String.init) ?? "nil"),
             named: \(named), extended: \(extended), hardened: \(list(entry.hardened)),
-            notRequired: \(entry.notRequired.map(literal) ?? "nil")),
+            notRequired: \(entry.notRequired.map(swiftLiteral) ?? "nil")),
 
       """
   }
