@@ -22,6 +22,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+    .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
   ],
   targets: [
     // libssh from Debian's libssh-dev.
@@ -62,9 +63,11 @@ let package = Package(
       name: "ReportTemplates", path: "Templates",
       exclude: ["report-screenshot.png", "report.html.mustache", "report.md.mustache"],
       swiftSettings: strict, plugins: ["EmbedFiles"]),
-    // Transports, fan-out and the scan directory.
+    // Transports, fan-out and the scan directory; the scan database (SQLite from Debian's
+    // libsqlite3-dev, through GRDB).
     .target(
-      name: "Collector", dependencies: ["UnitModel", "Normalize", "Inventory", "SSH", "CZstd"],
+      name: "Collector",
+      dependencies: ["UnitModel", "Normalize", "Inventory", "SSH", "CZstd", .product(name: "GRDB", package: "GRDB.swift")],
       swiftSettings: strict),
     .executableTarget(
       name: "unitaudit",
@@ -129,7 +132,10 @@ let package = Package(
       swiftSettings: strict),
     .testTarget(
       name: "CollectorTests",
-      dependencies: ["Collector", "Normalize", "UnitModel", "Inventory", "TestSupport"],
+      dependencies: [
+        "Collector", "Normalize", "UnitModel", "Inventory", "TestSupport",
+        .product(name: "GRDB", package: "GRDB.swift"),
+      ],
       swiftSettings: strict),
   ],
   swiftLanguageModes: [.v6]

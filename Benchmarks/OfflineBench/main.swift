@@ -1,9 +1,14 @@
 // unitaudit-bench: the offline stages at fleet scale, timed. Reads a real scan (its hosts and
 // evidence), times normalize on the real evidence, builds a synthetic scan of N hosts × S
-// services from the real hosts (names, exposures and settings varied), then times coverage
-// and every report format, writing them to -o DIR. Prints one line per stage and peak RSS.
+// services from I host images made of the real hosts (every host an image's copy, with a few
+// services of its own), then times the scan database, coverage and every report format,
+// writing them to -o DIR. Prints one line per stage and peak RSS.
 //
-//   unitaudit-bench --from SCAN --hosts 10000 --services 150 [--load-sample 500] [--keep-sample] -o DIR
+//   unitaudit-bench --from SCAN --hosts 10000 --services 150 [--images 20] [--load-sample 500]
+//                   [--keep-sample] [--write-scan DIR] [--write-jsonl DIR] -o DIR
+//
+// --write-scan DIR writes the whole synthetic scan as a scan directory (scan.db);
+// --write-jsonl DIR as an older scan (scan.json and hosts.jsonl), to compare.
 
 import Collector
 import Coverage
@@ -73,45 +78,27 @@ for name in try FileManager.default.contentsOfDirectory(atPath: evidenceDirector
   evidences.append((evidence, HostLabel(name: evidence.host)))
 }
 if CommandLine.arguments.contains("--profile") {
-  // Where one host's collection CPU goes: normalize, then encode the hosts.jsonl line.
+  // Where one host's collection CPU goes: normalize, then record the host in a scan database.
   var normalizeSeconds = 0.0
-  var encodeSeconds = 0.0
-  var bytes = 0
+  var recordSeconds = 0.0
+  let profileDirectory = output.appendingPathComponent("profile-scan")
+  try? FileManager.default.removeItem(at: profileDirectory)
+  let profileStore = try ScanStore.create(
+    at: profileDirectory,
+    metadata: ScanMetadata(
+      id: "profile", toolVersion: "bench", probeVersion: Probe.version, mode: .ssh, startedAt: Date(),
+      targets: [], plannedHosts: []))
   for (evidence, label) in evidences.prefix(6) {
     let a = Date()
     let report = normalize(evidence, label: label)
     let b = Date()
-    let line = try HostLineWriter.line(report)
+    try await profileStore.append(report, evidence: nil)
     normalizeSeconds += b.timeIntervalSince(a)
-    encodeSeconds += Date().timeIntervalSince(b)
-    bytes += line.count
+    recordSeconds += Date().timeIntervalSince(b)
   }
+  try await profileStore.close()
+  try? FileManager.default.removeItem(at: profileDirectory)
   let n = Double(min(6, evidences.count))
-  if let (evidence, label) = evidences.first {
-    // The encoder's share of a line: the host without its services.
-    let full = normalize(evidence, label: label)
-    var shell = full
-    shell.services = []
-    var start = Date()
-    let bytes = try ScanCoding.lineEncoder.encode(shell).count
-    print(
-      String(
-        format: "  encoder on the host without services %.1f ms (%d KB)",
-        Date().timeIntervalSince(start) * 1000,
-        bytes / 1000))
-    start = Date()
-    var table = CheckTable()
-    var order = HostLineWriter.CheckOrder()
-    let checks = full.services.map { HostLineWriter.checks($0.checks, order: &order, table: &table) }
-    print(String(format: "  checks %.1f ms", Date().timeIntervalSince(start) * 1000))
-    start = Date()
-    var out: [UInt8] = []
-    for (service, checks) in zip(full.services, checks) {
-      HostLineWriter.service(service, checks: checks, into: &out)
-    }
-    print(
-      String(format: "  services %.1f ms (%d KB)", Date().timeIntervalSince(start) * 1000, out.count / 1000))
-  }
   // The stages of normalize, on the first host.
   if let (evidence, _) = evidences.first {
     var t = Date()
@@ -144,9 +131,8 @@ if CommandLine.arguments.contains("--profile") {
   }
   print(
     String(
-      format: "per host: normalize %.1f ms, encode hosts.jsonl line %.1f ms (%.0f KB)",
-      normalizeSeconds / n * 1000,
-      encodeSeconds / n * 1000, Double(bytes) / n / 1000))
+      format: "per host: normalize %.1f ms, record in the scan database %.1f ms",
+      normalizeSeconds / n * 1000, recordSeconds / n * 1000))
   exit(0)
 }
 let rounds = 100
@@ -164,63 +150,133 @@ print(
     format: "normalize (real evidence, %.1f MB/host) %8.1f ms/host → %.0f s for %d hosts on one core",
     megabytes, perHost * 1000, perHost * Double(hostCount), hostCount))
 
-// The synthetic scan: real hosts cloned with new names, exactly `serviceCount` services each,
-// exposures shifted so the hosts differ. Unchanged values share storage (copy on write).
-let hosts: [HostReport] = timed("synthesize \(hostCount) hosts × \(serviceCount)") {
+// The synthetic scan. An image is a real host with exactly `serviceCount` services; images
+// past the real hosts are copies with every service's description and exposure changed, so
+// no two images share a configuration. A host is an image's copy with a name and address of
+// its own, and a few services of its own: one in another state (failed) and two with a
+// drop-in line that only it has. Unchanged values share storage (copy on write).
+let imageCount = max(1, Int(argument("--images", default: "20")) ?? 20)
+let images: [HostReport] = (0..<imageCount).map { image in
+  var host = templates[image % templates.count]
+  let variant = image / templates.count
+  var services: [ServiceRecord] = []
+  var round = 0
+  while services.count < serviceCount {
+    for var service in host.services where services.count < serviceCount {
+      if round > 0 { service.id = "extra\(round)-" + service.id }
+      if variant > 0 {
+        service.description = (service.description ?? "") + " (image \(image))"
+        if var overall = service.overall {
+          overall.exposure = Exposure(tenths: (overall.exposure.tenths + variant) % 101)
+          service.overall = overall
+        }
+      }
+      services.append(service)
+    }
+    round += 1
+  }
+  host.services = services
+  return host
+}
+let hosts: [HostReport] = timed("synthesize \(hostCount) hosts × \(serviceCount) from \(imageCount) images") {
   (0..<hostCount).map { index in
-    var host = templates[index % templates.count]
+    var host = images[index % imageCount]
     host.name = "host\(index).example.com"
     host.address = "10.\(index / 65536 % 256).\(index / 256 % 256).\(index % 256)"
     host.groups = ["rack\(index % 40)", index % 2 == 0 ? "prod" : "staging"]
-    var services: [ServiceRecord] = []
-    var round = 0
-    while services.count < serviceCount {
-      for var service in host.services where services.count < serviceCount {
-        if round > 0 { service.id = "extra\(round)-" + service.id }
-        if var overall = service.overall {
-          overall.exposure = Exposure(tenths: (overall.exposure.tenths + index % 7) % 101)
-          service.overall = overall
+    let count = host.services.count
+    if count > 0 {
+      host.services[index % count].activeState = "failed"
+      host.services[index % count].subState = "failed"
+      for offset in [7, 61] {
+        let position = (index + offset) % count
+        if let source = host.services[position].directives.last?.source {
+          host.services[position].directives.append(
+            Directive(section: "Service", key: "Environment", value: "HOST_ID=\(index)", source: source))
         }
-        services.append(service)
       }
-      round += 1
     }
-    host.services = services
     return host
   }
 }
 
-// Reading a scan back (what `unitaudit report SCAN` does first): a sample of the synthetic
-// hosts written to hosts.jsonl as the collector writes them, then loaded, per host.
+/// A synthetic scan's metadata.
+func syntheticMetadata(_ id: String, _ hosts: ArraySlice<HostReport>) -> ScanMetadata {
+  ScanMetadata(
+    id: id, toolVersion: "bench", probeVersion: Probe.version, mode: .ssh, state: .complete,
+    startedAt: Date(timeIntervalSince1970: 1_796_000_000), targets: [], plannedHosts: hosts.map(\.name))
+}
+
+func fileMB(_ url: URL) -> Double {
+  Double((try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0) / 1e6
+}
+
+// The scan database: a sample written host by host as the collector writes it (a transaction
+// each), read back; the same hosts as JSON lines (the hosts.jsonl of older scans).
 let sampleCount = min(hostCount, Int(argument("--load-sample", default: "500")) ?? 500)
 if sampleCount > 0 {
+  let sample = hosts.prefix(sampleCount)
   let sampleDirectory = output.appendingPathComponent("scan-sample")
   try? FileManager.default.removeItem(at: sampleDirectory)
-  let sampleMetadata = ScanMetadata(
-    id: "bench-sample", toolVersion: "bench", probeVersion: Probe.version, mode: .ssh, startedAt: Date(),
-    targets: [], plannedHosts: hosts.prefix(sampleCount).map(\.name))
-  let store = try ScanStore.create(at: sampleDirectory, metadata: sampleMetadata)
+  let store = try ScanStore.create(at: sampleDirectory, metadata: syntheticMetadata("bench-sample", sample))
   let writeStart = Date()
-  for host in hosts.prefix(sampleCount) { _ = try await store.append(host, evidence: nil) }
-  await store.close()
+  for host in sample { _ = try await store.append(host, evidence: nil) }
+  try await store.close()
   let writeSeconds = Date().timeIntervalSince(writeStart)
   let loadStart = Date()
   let loaded = try loadScan(sampleDirectory)
   let loadSeconds = Date().timeIntervalSince(loadStart)
-  let bytes =
-    (try? FileManager.default.attributesOfItem(
-      atPath: sampleDirectory.appendingPathComponent(ScanStore.hostsFile).path)[.size] as? Int) ?? 0
+  let databaseMB = fileMB(sampleDirectory.appendingPathComponent(ScanStore.databaseFile))
+  var jsonlBytes = 0
+  try HostLines.write(Scan(metadata: loaded.scan.metadata, hosts: Array(sample))) { jsonlBytes += $0.count }
   print(
     String(
-      format: "hosts.jsonl (%d-host sample, %.2f MB/host): write %.1f ms/host, load %.1f ms/host "
-        + "→ load %.0f s for %d hosts",
-      loaded.scan.hosts.count, Double(bytes) / Double(max(1, sampleCount)) / 1e6,
-      writeSeconds / Double(sampleCount) * 1000, loadSeconds / Double(sampleCount) * 1000,
-      loadSeconds / Double(sampleCount) * Double(hostCount), hostCount))
+      format: "scan.db (%d-host sample): write %.1f ms/host, load %.1f ms/host → load %.0f s for %d hosts; "
+        + "%.1f MB (%.1f KB/host) against %.0f MB of JSON lines (%.0f×)",
+      loaded.scan.hosts.count, writeSeconds / Double(sampleCount) * 1000,
+      loadSeconds / Double(sampleCount) * 1000,
+      loadSeconds / Double(sampleCount) * Double(hostCount), hostCount, databaseMB,
+      databaseMB * 1000 / Double(sampleCount), Double(jsonlBytes) / 1e6, Double(jsonlBytes) / 1e6 / databaseMB
+    ))
   // --keep-sample: left for Benchmarks/run to time `unitaudit report` on it.
   if !CommandLine.arguments.contains("--keep-sample") {
     try? FileManager.default.removeItem(at: sampleDirectory)
   }
+}
+
+// The whole synthetic scan as a scan directory, written as `unitaudit convert` writes one.
+if let path = CommandLine.arguments.firstIndex(of: "--write-scan").map({ CommandLine.arguments[$0 + 1] }) {
+  let directory = URL(fileURLWithPath: path)
+  try? FileManager.default.removeItem(at: directory)
+  let store = try ScanStore.create(at: directory, metadata: syntheticMetadata("bench-scan", hosts[...]))
+  try timed("write scan.db (\(hostCount) hosts)") {
+    var start = 0
+    while start < hosts.count {
+      let end = min(start + 256, hosts.count)
+      try store.database.record(Array(hosts[start..<end]), scan: store.scan)
+      start = end
+    }
+  }
+  try await store.close()
+  print(String(format: "scan.db: %.1f MB", fileMB(directory.appendingPathComponent(ScanStore.databaseFile))))
+}
+// The same scan as older versions stored it: scan.json and hosts.jsonl.
+if let path = CommandLine.arguments.firstIndex(of: "--write-jsonl").map({ CommandLine.arguments[$0 + 1] }) {
+  let directory = URL(fileURLWithPath: path)
+  try? FileManager.default.removeItem(at: directory)
+  try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+  var metadata = syntheticMetadata("bench-scan", hosts[...])
+  metadata.schemaVersion = 2
+  try (ScanCoding.prettyEncoder.encode(metadata) + Data("\n".utf8)).write(
+    to: directory.appendingPathComponent(ScanStore.legacyMetadataFile))
+  let linesURL = directory.appendingPathComponent(ScanStore.legacyHostsFile)
+  _ = FileManager.default.createFile(atPath: linesURL.path, contents: nil)
+  let handle = try FileHandle(forWritingTo: linesURL)
+  try timed("write hosts.jsonl (\(hostCount) hosts)") {
+    try HostLines.write(Scan(metadata: metadata, hosts: hosts)) { try handle.write(contentsOf: $0) }
+  }
+  try handle.close()
+  print(String(format: "hosts.jsonl: %.1f MB", fileMB(linesURL)))
 }
 
 let baseline = try BaselineStore.load("fedora-40")

@@ -5,20 +5,21 @@ import UnitModel
 /// A scan read back from its directory.
 public struct LoadedScan: Sendable {
   public var scan: Scan
-  /// Lines of `hosts.jsonl` that could not be read (a torn last line after a crash).
+  /// Lines of an older scan's `hosts.jsonl` that could not be read (a torn last line after a
+  /// crash); always empty for a scan database.
   public var skippedLines: [Int]
 }
 
-/// Reads a scan directory. A torn or unreadable line is skipped and reported, never mis-read;
-/// when a host appears twice (a resumed scan), the later line wins.
+/// Reads a scan directory: its `scan.db`, or the `scan.json` and `hosts.jsonl` of a scan
+/// written before the database. A torn or unreadable line of `hosts.jsonl` is skipped and
+/// reported, never mis-read; when a host appears twice (a resumed scan), the later line wins.
 public func loadScan(_ directory: URL) throws -> LoadedScan {
   try loadScan(directory, readSize: 8 << 20)
 }
 
-/// `readSize`: how many bytes of `hosts.jsonl` are read (and their lines decoded) at a time.
+/// `readSize`: how many bytes of an older scan's `hosts.jsonl` are read (and their lines
+/// decoded) at a time.
 func loadScan(_ directory: URL, readSize: Int) throws -> LoadedScan {
-  let metaURL = directory.appendingPathComponent(ScanStore.metadataFile)
-  let metadata: ScanMetadata
   var isDirectory: ObjCBool = false
   guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) else {
     throw ScanStoreError.notAScan(directory.path, "no such directory")
@@ -27,9 +28,25 @@ func loadScan(_ directory: URL, readSize: Int) throws -> LoadedScan {
     throw ScanStoreError.notAScan(
       directory.path, "a file, not a scan directory (`unitaudit scan -o DIR` makes one)")
   }
+  let databasePath = directory.appendingPathComponent(ScanStore.databaseFile).path
+  if FileManager.default.fileExists(atPath: databasePath) {
+    let database = try ScanDatabase.open(databasePath, readOnly: true)
+    guard let scan = try database.scans().first?.id else {
+      throw ScanStoreError.notAScan(directory.path, "its \(ScanStore.databaseFile) holds no scan")
+    }
+    return LoadedScan(scan: try database.loadScan(scan), skippedLines: [])
+  }
+  return try loadLegacyScan(directory, readSize: readSize)
+}
+
+/// Reads the `scan.json` and `hosts.jsonl` of a scan written before the scan database.
+func loadLegacyScan(_ directory: URL, readSize: Int) throws -> LoadedScan {
+  let metaURL = directory.appendingPathComponent(ScanStore.legacyMetadataFile)
+  let metadata: ScanMetadata
   guard FileManager.default.fileExists(atPath: metaURL.path) else {
     throw ScanStoreError.notAScan(
-      directory.path, "it has no \(ScanStore.metadataFile) (`unitaudit scan -o DIR` makes a scan directory)")
+      directory.path,
+      "it has no \(ScanStore.databaseFile) (`unitaudit scan -o DIR` makes a scan directory)")
   }
   do {
     let data: Data
@@ -37,10 +54,10 @@ func loadScan(_ directory: URL, readSize: Int) throws -> LoadedScan {
       data = try Data(contentsOf: metaURL)
     } catch {
       throw ScanStoreError.notAScan(
-        directory.path, "cannot read \(ScanStore.metadataFile): \(error.localizedDescription)")
+        directory.path, "cannot read \(ScanStore.legacyMetadataFile): \(error.localizedDescription)")
     }
     if let probe = try? JSONDecoder().decode(SchemaProbe.self, from: data),
-      !ScanMetadata.readableSchemaVersions.contains(probe.schemaVersion)
+      !ScanMetadata.legacySchemaVersions.contains(probe.schemaVersion)
     {
       throw ScanStoreError.unsupportedSchema(directory.path, probe.schemaVersion)
     }
@@ -49,11 +66,11 @@ func loadScan(_ directory: URL, readSize: Int) throws -> LoadedScan {
     throw error
   } catch let error as DecodingError {
     throw ScanStoreError.notAScan(
-      directory.path, "\(ScanStore.metadataFile) is not a scan's metadata: \(describe(error))")
+      directory.path, "\(ScanStore.legacyMetadataFile) is not a scan's metadata: \(describe(error))")
   } catch {
-    throw ScanStoreError.notAScan(directory.path, "cannot read \(ScanStore.metadataFile): \(error)")
+    throw ScanStoreError.notAScan(directory.path, "cannot read \(ScanStore.legacyMetadataFile): \(error)")
   }
-  let hostsURL = directory.appendingPathComponent(ScanStore.hostsFile)
+  let hostsURL = directory.appendingPathComponent(ScanStore.legacyHostsFile)
   var hosts: [HostReport] = []
   var index: [String: Int] = [:]
   var skipped: [Int] = []
@@ -171,13 +188,9 @@ private func decodeHostLines(_ lines: [ArraySlice<UInt8>]) -> [DecodedLine] {
   }
 }
 
-/// One line as `ScanCoding.decoder` reads it: first through the single-pass parser and
-/// `JSONValueDecoder`, which read a stored service member by member without Foundation's
-/// intermediate dictionaries; a line they do not take (not valid JSON, or a shape the strict
-/// decoder refuses) goes to JSONDecoder, which decides.
+/// One line of an older scan's `hosts.jsonl`, as `ScanCoding.decoder` reads it.
 func decodeHostLine(_ line: [UInt8]) -> HostReport? {
-  if let host = try? JSONValueDecoder.decode(HostReport.self, fromUTF8: line) { return host }
-  return try? ScanCoding.decoder.decode(HostReport.self, from: Data(line))
+  try? ScanCoding.decoder.decode(HostReport.self, from: Data(line))
 }
 
 /// Hosts built from one image have the same hardening settings (down to file and line), the

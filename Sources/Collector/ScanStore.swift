@@ -28,20 +28,25 @@ public enum ScanStoreError: Error, CustomStringConvertible {
   }
 }
 
-/// The scan directory: `scan.json` (metadata, rewritten by rename), `hosts.jsonl` (one host
-/// per line, appended and flushed as each host finishes, so an interrupted scan loses
-/// nothing), and `evidence/` (the raw probe output of each host, byte for byte).
+/// The scan directory: `scan.db` (the scan database, see `StoreSchema`: the metadata, the
+/// plan, and each host, committed in one transaction as it finishes, so an interrupted scan
+/// loses nothing) and `evidence/` (the raw probe output of each host, byte for byte,
+/// compressed). Older scans (schema versions 1 and 2) hold `scan.json`, `plan.json` and
+/// `hosts.jsonl` instead; `loadScan` reads them and `unitaudit convert` converts them.
 ///
 /// Directories are created 0700 and files 0600: a scan describes a fleet's weak points.
 public actor ScanStore {
   public nonisolated let directory: URL
-  private var hostsHandle: FileHandle?
+  public nonisolated let database: ScanDatabase
+  /// The scan's number in `database` (its only scan).
+  public nonisolated let scan: Int64
 
-  public static let metadataFile = "scan.json"
-  public static let hostsFile = "hosts.jsonl"
+  public static let databaseFile = "scan.db"
   public static let evidenceDirectory = "evidence"
-  /// The resolved hosts the scan set out to probe, with how to reach them (`--resume` reads it).
-  public static let planFile = "plan.json"
+  /// The files of a scan written before the database (read, and converted, still).
+  public static let legacyMetadataFile = "scan.json"
+  public static let legacyHostsFile = "hosts.jsonl"
+  public static let legacyPlanFile = "plan.json"
 
   /// Creates a new scan directory (which must not exist or be empty).
   public static func create(at directory: URL, metadata: ScanMetadata) throws -> ScanStore {
@@ -58,30 +63,46 @@ public actor ScanStore {
     } catch {
       throw ScanStoreError.cannotCreate(path, "\(error.localizedDescription)")
     }
-    let store = ScanStore(directory: directory)
-    try writeMetadata(metadata, in: directory)
-    return store
+    let database = try ScanDatabase.create(at: directory.appendingPathComponent(databaseFile).path)
+    let scan = try database.addScan(metadata)
+    return ScanStore(directory: directory, database: database, scan: scan)
   }
 
   /// Opens an existing scan directory to append to it (`--resume`).
-  public static func open(_ directory: URL) -> ScanStore { ScanStore(directory: directory) }
+  public static func open(_ directory: URL) throws -> ScanStore {
+    let legacy = directory.appendingPathComponent(legacyMetadataFile).path
+    if !FileManager.default.fileExists(atPath: directory.appendingPathComponent(databaseFile).path),
+      FileManager.default.fileExists(atPath: legacy)
+    {
+      throw ScanStoreError.notAScan(
+        directory.path,
+        "it is an older scan (scan.json and hosts.jsonl); "
+          + "`unitaudit convert \(directory.path)` makes it a scan database, which --resume can finish")
+    }
+    let database = try ScanDatabase.open(directory.appendingPathComponent(databaseFile).path, readOnly: false)
+    guard let scan = try database.scans().first?.id else {
+      throw ScanStoreError.notAScan(directory.path, "its \(databaseFile) holds no scan")
+    }
+    return ScanStore(directory: directory, database: database, scan: scan)
+  }
 
-  private init(directory: URL) {
+  private init(directory: URL, database: ScanDatabase, scan: Int64) {
     self.directory = directory
+    self.database = database
+    self.scan = scan
   }
 
   public func writeMetadata(_ metadata: ScanMetadata) throws {
-    try Self.writeMetadata(metadata, in: directory)
+    try database.writeMetadata(metadata, scan: scan)
   }
 
-  /// Writes `scan.json` outside the actor, for the last moment before an interrupted scan
-  /// exits; nothing else may write it then.
-  public static func writeMetadata(_ metadata: ScanMetadata, in directory: URL) throws {
-    let data = try ScanCoding.prettyEncoder.encode(metadata)
-    try writeAtomically(data + Data("\n".utf8), to: directory.appendingPathComponent(metadataFile))
+  /// Writes the metadata from any thread, for the last moment before an interrupted scan
+  /// exits: it waits for a host being recorded, then commits.
+  public nonisolated func writeMetadataNow(_ metadata: ScanMetadata) throws {
+    try database.writeMetadata(metadata, scan: scan)
   }
 
-  /// Records one finished host: its evidence first, then its line in `hosts.jsonl`.
+  /// Records one finished host: its evidence first, then the host, in one transaction.
   /// Returns the host as recorded (with its evidence path).
   @discardableResult
   public func append(_ report: HostReport, evidence: HostEvidence?) throws -> HostReport {
@@ -89,48 +110,47 @@ public actor ScanStore {
     if let evidence {
       report.evidence = try writeEvidence(evidence, for: report.name)
     }
-    var line = try HostLineWriter.line(report)
-    line.append(UInt8(ascii: "\n"))
-    let handle = try openHosts()
-    do {
-      try handle.write(contentsOf: line)
-      try handle.synchronize()
-    } catch {
-      throw ScanStoreError.cannotWrite(directory.appendingPathComponent(Self.hostsFile).path, "\(error)")
-    }
+    try database.record(report, scan: scan)
     return report
   }
 
   /// Records the hosts the scan will probe, so `--resume` can finish it.
   public func writePlan(_ hosts: [FleetHost]) throws {
-    try Self.writeAtomically(
-      try ScanCoding.prettyEncoder.encode(hosts) + Data("\n".utf8),
-      to: directory.appendingPathComponent(Self.planFile))
+    try database.writePlan(hosts, scan: scan)
   }
 
-  /// The hosts recorded by `writePlan`.
+  /// How many hosts a scan directory's database has recorded so far (0 when there is none
+  /// yet); readable while a scan writes it.
+  public static func recordedHosts(in directory: URL) -> Int {
+    let path = directory.appendingPathComponent(databaseFile).path
+    guard FileManager.default.fileExists(atPath: path),
+      let database = try? ScanDatabase.open(path, readOnly: true)
+    else { return 0 }
+    defer { try? database.close() }
+    return (try? database.hostCount()) ?? 0
+  }
+
+  /// The hosts recorded by `writePlan` (in the database, or an older scan's plan.json).
   public static func loadPlan(_ directory: URL) throws -> [FleetHost] {
-    let url = directory.appendingPathComponent(planFile)
+    let databasePath = directory.appendingPathComponent(databaseFile).path
+    if FileManager.default.fileExists(atPath: databasePath) {
+      let database = try ScanDatabase.open(databasePath, readOnly: true)
+      guard let scan = try database.scans().first?.id,
+        let plan = try database.plan(scan: scan, as: [FleetHost].self)
+      else { throw ScanStoreError.notAScan(directory.path, "its \(databaseFile) records no plan") }
+      return plan
+    }
+    let url = directory.appendingPathComponent(legacyPlanFile)
     do {
       return try ScanCoding.decoder.decode([FleetHost].self, from: Data(contentsOf: url))
     } catch {
-      throw ScanStoreError.notAScan(directory.path, "cannot read \(planFile): \(error)")
+      throw ScanStoreError.notAScan(directory.path, "cannot read \(legacyPlanFile): \(error)")
     }
   }
 
-  public func close() {
-    try? hostsHandle?.close()
-    hostsHandle = nil
-  }
-
-  private func openHosts() throws -> FileHandle {
-    if let hostsHandle { return hostsHandle }
-    let path = directory.appendingPathComponent(Self.hostsFile).path
-    let fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-    guard fd >= 0 else { throw ScanStoreError.cannotWrite(path, String(cString: strerror(errno))) }
-    let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
-    hostsHandle = handle
-    return handle
+  /// Closes the database (after the last metadata is written).
+  public func close() throws {
+    try database.close()
   }
 
   private func writeEvidence(_ evidence: HostEvidence, for host: String) throws -> String {

@@ -1,7 +1,7 @@
 import UnitModel
 
 /// Where the effective value of a directive came from.
-public enum ValueSource: String, Sendable, Hashable, Codable, CaseIterable {
+public enum ValueSource: String, Sendable, Hashable, Codable, CodingKeyRepresentable, CaseIterable {
   /// A vendor unit file or drop-in (`/usr/lib`, `/lib`).
   case vendor
   /// An admin (`/etc`) or runtime (`/run`) file: a local override.

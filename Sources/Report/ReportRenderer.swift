@@ -108,7 +108,12 @@ public struct ReportRenderer: Sendable {
 
   /// The scan and its coverage for other tools, with the schema version. Hosts are summarized
   /// (status, identity, each service's id, aliases, per-host status, exposure and predicate);
-  /// the full normalized hosts are the scan's `hosts.jsonl`. Hosts are written one by one.
+  /// the full normalized hosts are the scan's (`unitaudit export --jsonl`). Hosts are written one by one.
+  /// The version of report.json's shape, for the tools that read it. 3: a directive's
+  /// `satisfied` is an object keyed by where the value came from (it was an array of keys and
+  /// counts in no fixed order).
+  public static let jsonSchemaVersion = 3
+
   static func json(_ input: ReportInput, into sink: inout some ReportSink) {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -117,7 +122,7 @@ public struct ReportRenderer: Sendable {
       (try? encoder.encode(value)).map { JSONString.escapingInvisible(String(decoding: $0, as: UTF8.self)) }
         ?? "null"
     }
-    sink.write("{\"schemaVersion\":\(ScanMetadata.currentSchemaVersion),\"scan\":\(encoded(input.metadata))")
+    sink.write("{\"schemaVersion\":\(Self.jsonSchemaVersion),\"scan\":\(encoded(input.metadata))")
     sink.write(
       ",\"baseline\":\(JSONText.string(input.baseline.name)),\"required\":\(encoded(input.required))")
     sink.write(",\"coverage\":\(encoded(input.coverage))")

@@ -3,8 +3,8 @@
 /// value, what `systemctl show` prints when no file sets it, its short label in reports, what
 /// a baseline accepts by default, and its field in the model. The build generates from that
 /// file the model's fields, `HardeningDirective`, `DirectiveTable.all` and the typed
-/// accessors (`HardeningSettings.Fields.flag(_:)`, `visit(_:)`, `setChoice(_:_:source:)`, …)
-/// that the resolver, the `hosts.jsonl` writer and coverage go through.
+/// accessors (`HardeningSettings.Fields.flag(_:)`, `setChoice(_:_:source:)`, …)
+/// that the resolver and coverage go through.
 ///
 /// Adding a boolean or a choice directive, or a value that a new systemd accepts, is one
 /// entry of the table (docs/systemd-versions.md shows a whole diff). A list, filter, user or
@@ -27,7 +27,7 @@ public struct DirectiveSpec: Sendable {
   }
 
   /// The directive's name, which is also its `systemctl show` property and its key in
-  /// `hosts.jsonl`.
+  /// a service's stored `hardening`.
   /// A kind without its words.
   public enum Form: Sendable, Hashable {
     case boolean, choice, list, filter, user, umask
@@ -143,16 +143,4 @@ public enum DirectiveTable {
   /// The entries by name.
   public static let byName: [String: DirectiveSpec] = Dictionary(
     all.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-}
-
-/// What `HardeningSettings.Fields.visit(_:)` hands each setting to: one method per value type,
-/// so that a stage that treats every directive (the `hosts.jsonl` writer) stays typed.
-public protocol SettingVisitor {
-  mutating func visit(_ name: StaticString, _ setting: Setting<Bool>?)
-  mutating func visit(_ name: StaticString, _ setting: Setting<String>?)
-  mutating func visit(_ name: StaticString, _ setting: Setting<[String]>?)
-  mutating func visit(_ name: StaticString, _ setting: Setting<FilterList>?)
-  /// A choice directive's setting (`Setting<ProtectSystem>`).
-  mutating func visit<Choice: RawRepresentable & Codable & Sendable & Hashable>(
-    _ name: StaticString, _ setting: Setting<Choice>?) where Choice.RawValue == String
 }

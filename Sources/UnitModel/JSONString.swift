@@ -1,5 +1,5 @@
-/// JSON string literals written by hand where Foundation's encoder is too slow (the scan's
-/// hosts.jsonl lines, report.json). The same text as `JSONEncoder` with
+/// JSON string literals written by hand where Foundation's encoder is too slow (report.json),
+/// and the escaping of every JSON line unitaudit writes (`export --jsonl`). The same text as `JSONEncoder` with
 /// `.withoutEscapingSlashes`, except that C1 controls and bidirectional overrides and
 /// isolates are written as `\u` escapes too (the same value to every JSON reader, but a file
 /// shown in a terminal cannot drive it or reorder its text); `scriptSafe` also escapes `<`,

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A scan: its metadata (`scan.json`) and its hosts (`hosts.jsonl`).
+/// A scan: its metadata and its hosts.
 public struct Scan: Codable, Sendable, Hashable {
   public var metadata: ScanMetadata
   public var hosts: [HostReport]
@@ -11,11 +11,15 @@ public struct Scan: Codable, Sendable, Hashable {
   }
 }
 
-/// `scan.json`: what was scanned, how, when, and how it went.
+/// A scan's metadata (the `scan` table; `scan.json` in older scans): what was scanned, how,
+/// when, and how it went.
 public struct ScanMetadata: Codable, Sendable, Hashable {
-  /// Bumped on every change of `scan.json` or `hosts.jsonl`. 2: each distinct security check
-  /// is stored once per host (`checkTable`); version 1 scans are still read.
-  public static let currentSchemaVersion = 2
+  /// Bumped on every change of the scan's stored form. 1 and 2: `scan.json` and
+  /// `hosts.jsonl` (2: each distinct security check once per host, in `checkTable`); 3: the
+  /// scan database, `scan.db`. Scans of every version are read.
+  public static let currentSchemaVersion = 3
+  /// The versions of scans stored as `scan.json` and `hosts.jsonl`.
+  public static let legacySchemaVersions = 1...2
   /// The versions this unitaudit reads.
   public static let readableSchemaVersions = 1...currentSchemaVersion
 

@@ -1,5 +1,5 @@
-/// How a scan runs: the options `unitaudit scan` was given, defaults filled in. `scan.json`
-/// records them, and `scan --resume` reads them back (options given again on its command
+/// How a scan runs: the options `unitaudit scan` was given, defaults filled in. The scan's
+/// metadata records them, and `scan --resume` reads them back (options given again on its command
 /// line win). The defaults are defined here and nowhere else.
 public struct ScanOptions: Codable, Sendable, Hashable {
   public static let defaultConcurrency = 64

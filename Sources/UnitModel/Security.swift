@@ -119,6 +119,10 @@ public struct SecurityCheck: Codable, Sendable, Hashable {
     hasher.combine(exposure)
   }
 
+  /// The number a stored check stands for (in a host's `checkTable`, or a scan database's
+  /// `check_result`); nil for a check itself.
+  public var storedNumber: Int? { tableIndex }
+
   /// A check as a stored host holds it: its number in the host's `checkTable`, which
   /// `HostReport`'s decoding resolves. For readers of stored services other than `init(from:)`.
   public static func stored(number: Int) -> SecurityCheck {

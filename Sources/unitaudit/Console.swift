@@ -53,7 +53,9 @@ struct Console {
     for host in problems.prefix(20) {
       print("  \(terminalSafe(host.name)): \(terminalSafe(host.status.description))")
     }
-    if problems.count > 20 { print("  … and \(problems.count - 20) more (see hosts.jsonl)") }
+    if problems.count > 20 {
+      print("  … and \(problems.count - 20) more (`unitaudit report` lists them all)")
+    }
     let accepted = hosts.filter { $0.diagnostics.contains { $0.code == "ssh.host-key-accepted" } }.count
     if accepted > 0 {
       print(

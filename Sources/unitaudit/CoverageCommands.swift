@@ -53,7 +53,8 @@ struct BaselineSelection: ParsableArguments {
 func loadHosts(_ path: String, console: Console) throws -> [HostReport] {
   let loaded = try loadScan(URL(fileURLWithPath: path))
   if !loaded.skippedLines.isEmpty {
-    console.error("warning: \(path)/hosts.jsonl: skipped unreadable lines \(loaded.skippedLines)")
+    console.error(
+      "warning: \(path)/\(ScanStore.legacyHostsFile): skipped unreadable lines \(loaded.skippedLines)")
   }
   if loaded.scan.metadata.state != .complete {
     console.error(

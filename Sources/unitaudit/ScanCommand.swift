@@ -18,9 +18,10 @@ struct ScanCommand: AsyncParsableCommand {
     abstract: "Probe hosts over SSH (or this machine) and write a scan directory.",
     discussion: """
       Each host gets one SSH connection (libssh) running one read-only probe; results are \
-      written to the scan directory as each host finishes: scan.json (what was scanned, how \
-      and when), plan.json (the resolved hosts), hosts.jsonl (one normalized host per line) \
-      and evidence/ (the raw probe output of every host, byte for byte).
+      recorded in the scan directory as each host finishes: scan.db (the scan database: \
+      what was scanned, how and when, the resolved hosts, and every host normalized, each \
+      committed as it finishes; docs/scan-database.md) and evidence/ (the raw probe output of \
+      every host, byte for byte, compressed).
 
       Host keys are checked strictly against --known-hosts (default ~/.ssh/known_hosts). \
       An unknown or changed key refuses the host and nothing runs on it; \
@@ -237,6 +238,7 @@ struct ScanCommand: AsyncParsableCommand {
   }
 
   private func prepareResume(_ directory: URL, console: Console) async throws -> PreparedScan {
+    let store = try ScanStore.open(directory)
     let loaded = try loadScan(directory)
     var metadata = loaded.scan.metadata
     guard metadata.state != .complete else {
@@ -258,7 +260,6 @@ struct ScanCommand: AsyncParsableCommand {
     metadata.options = options
     metadata.state = .running
     metadata.finishedAt = nil
-    let store = ScanStore.open(directory)
     try await store.writeMetadata(metadata)
     console.info(
       "resuming \(directory.path): \(done.count) of \(plan.count) hosts done, \(remaining.count) to go")

@@ -8,7 +8,7 @@ import UnitModel
   import Glibc
 #endif
 
-/// Runs a prepared scan: fans out, shows progress, handles Ctrl-C, and finishes scan.json.
+/// Runs a prepared scan: fans out, shows progress, handles Ctrl-C, and finishes the scan's metadata.
 final class ScanRunner: @unchecked Sendable {
   private let prepared: ScanCommand.PreparedScan
   private let console: Console
@@ -136,7 +136,7 @@ final class ScanRunner: @unchecked Sendable {
     metadata.state = .interrupted
     metadata.finishedAt = Date()
     metadata.counts = Self.counts(hosts, services: services)
-    do { try ScanStore.writeMetadata(metadata, in: prepared.directory) } catch {
+    do { try prepared.store.writeMetadataNow(metadata) } catch {
       console.error("error: \(error)")
     }
     console.summary(
@@ -155,7 +155,6 @@ final class ScanRunner: @unchecked Sendable {
     }
     clearLine()
     prepared.transport.shutdown()
-    await prepared.store.close()
     if case .failure(let error) = result {
       console.error("error: the scan stopped: \(error)")
     }
@@ -165,7 +164,10 @@ final class ScanRunner: @unchecked Sendable {
     metadata.state = complete ? .complete : .interrupted
     metadata.finishedAt = Date()
     metadata.counts = Self.counts(hosts, services: services)
-    do { try await prepared.store.writeMetadata(metadata) } catch {
+    do {
+      try await prepared.store.writeMetadata(metadata)
+      try await prepared.store.close()
+    } catch {
       console.error("error: \(error)")
       return 1
     }
@@ -185,7 +187,7 @@ final class ScanRunner: @unchecked Sendable {
   }
 
   /// Every host of the scan (services left out) and the number of services. A new scan knows
-  /// them from this run; a resumed one reads the hosts recorded before (hosts.jsonl is large,
+  /// them from this run; a resumed one reads the hosts recorded before (a large read,
   /// so only then).
   private func outcome() -> (hosts: [HostReport], services: Int) {
     let mine = lock.withLock { finished }

@@ -4,7 +4,7 @@ import Foundation
 @main
 struct UnitAudit: AsyncParsableCommand {
   /// The version and the commit this binary was built from (`unitaudit --version`; recorded in
-  /// each scan's `scan.json`).
+  /// each scan's metadata).
   static let version = "\(BuildInfo.version) (commit \(BuildInfo.commit))"
 
   static let configuration = CommandConfiguration(
@@ -29,7 +29,8 @@ struct UnitAudit: AsyncParsableCommand {
     version: version,
     subcommands: [
       ScanCommand.self, InventoryCommand.self, BaselineCommand.self, CoverageCommand.self, CheckCommand.self,
-      DiffCommand.self, ReportCommand.self, ProbeCommand.self, NormalizeCommand.self,
+      DiffCommand.self, ReportCommand.self, ExportCommand.self, ConvertCommand.self, ProbeCommand.self,
+      NormalizeCommand.self,
     ]
   )
 

@@ -22,6 +22,28 @@ func newStore(_ name: String, planned: [String]) throws -> (directory: URL, stor
   return (directory, try ScanStore.create(at: directory, metadata: metadata))
 }
 
+/// A scan as older versions (schema 2) stored it, `scan.json` and `hosts.jsonl` (a host given
+/// twice is two lines, as a resumed scan wrote them).
+func writeLegacyScan(_ name: String, hosts: [HostReport]) throws -> URL {
+  let directory = try temporaryDirectory(name).appendingPathComponent("s")
+  try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+  var names: [String] = []
+  for host in hosts where !names.contains(host.name) { names.append(host.name) }
+  var metadata = ScanMetadata(
+    id: "t", toolVersion: "test", probeVersion: 1, mode: .ssh,
+    startedAt: Date(timeIntervalSince1970: 1_795_000_000),
+    targets: [], plannedHosts: names)
+  metadata.schemaVersion = 2
+  try ScanCoding.prettyEncoder.encode(metadata).write(to: directory.appendingPathComponent("scan.json"))
+  var lines = Data()
+  for host in hosts {
+    lines += try HostLines.line(host)
+    lines.append(UInt8(ascii: "\n"))
+  }
+  try lines.write(to: directory.appendingPathComponent("hosts.jsonl"))
+  return directory
+}
+
 func mode(_ path: String) throws -> Int {
   let attributes = try FileManager.default.attributesOfItem(atPath: path)
   return (attributes[.posixPermissions] as? NSNumber)?.intValue ?? -1
@@ -42,7 +64,7 @@ struct LocalScanTests {
     let collector = Collector(transport: transport, probe: probe, store: store, concurrency: 1)
     let reports = try await collector.collect([FleetHost.local(hostname: "this")])
     transport.shutdown()
-    await store.close()
+    try await store.close()
 
     let booted = FileManager.default.fileExists(atPath: "/run/systemd/system")
     let report = try #require(reports.first)
@@ -68,7 +90,7 @@ struct LocalScanTests {
     #expect(try mode(directory.path) == 0o700)
     #expect(try mode(directory.appendingPathComponent("evidence/this").path) == 0o700)
     for file in [
-      "scan.json", "hosts.jsonl", "evidence/this/stdout.zst", "evidence/this/stderr.zst",
+      "scan.db", "evidence/this/stdout.zst", "evidence/this/stderr.zst",
       "evidence/this/meta.json",
     ] {
       #expect(try mode(directory.appendingPathComponent(file).path) == 0o600, "\(file)")
@@ -97,7 +119,7 @@ struct LocalScanTests {
     let missing = message(directory.appendingPathComponent("missing"))
     #expect(missing.hasSuffix("is not a readable unitaudit scan: no such directory"), "\(missing)")
     #expect(message(file).contains("a file, not a scan directory"), "\(message(file))")
-    #expect(message(directory).contains("it has no scan.json"), "\(message(directory))")
+    #expect(message(directory).contains("it has no scan.db"), "\(message(directory))")
     let metadata = directory.appendingPathComponent("scan.json")
     try Data("{nope".utf8).write(to: metadata)
     #expect(
@@ -119,13 +141,15 @@ struct LocalScanTests {
     #expect(throws: ScanStoreError.self) { try ScanStore.create(at: directory, metadata: metadata) }
   }
 
-  @Test("a torn last line is dropped, not mis-read; a host written twice keeps its last line")
-  func tornLine() async throws {
-    let (directory, store) = try newStore("torn", planned: ["a", "b"])
-    try await store.append(HostReport(name: "a", status: HostStatus(.timeout, reason: "slow")), evidence: nil)
-    try await store.append(HostReport(name: "a", status: HostStatus(.ok)), evidence: nil)
-    try await store.append(HostReport(name: "b", status: HostStatus(.ok)), evidence: nil)
-    await store.close()
+  @Test("an older scan: a torn last line is dropped, not mis-read; a host written twice keeps its last line")
+  func tornLine() throws {
+    let directory = try writeLegacyScan(
+      "torn",
+      hosts: [
+        HostReport(name: "a", status: HostStatus(.timeout, reason: "slow")),
+        HostReport(name: "a", status: HostStatus(.ok)),
+        HostReport(name: "b", status: HostStatus(.ok)),
+      ])
     let hostsFile = directory.appendingPathComponent("hosts.jsonl")
     var data = try Data(contentsOf: hostsFile)
     data.removeLast(10)
@@ -134,6 +158,23 @@ struct LocalScanTests {
     #expect(loaded.scan.hosts.map(\.name) == ["a"])
     #expect(loaded.scan.hosts.first?.status.code == .ok)
     #expect(loaded.skippedLines == [3])
+  }
+
+  @Test("a host recorded twice in a scan database keeps its place and its last record")
+  func recordedTwice() async throws {
+    let (directory, store) = try newStore("twice", planned: ["a", "b"])
+    var first = HostReport(name: "a", status: HostStatus(.timeout, reason: "slow"))
+    first.services = [ServiceRecord(id: "x.service", loadState: "loaded")]
+    try await store.append(first, evidence: nil)
+    try await store.append(HostReport(name: "b", status: HostStatus(.ok)), evidence: nil)
+    var again = HostReport(name: "a", status: HostStatus(.ok))
+    again.services = [ServiceRecord(id: "y.service", loadState: "loaded")]
+    try await store.append(again, evidence: nil)
+    try await store.close()
+    let loaded = try loadScan(directory)
+    #expect(loaded.scan.hosts.map(\.name) == ["a", "b"])
+    #expect(loaded.scan.hosts.first == again)
+    #expect(loaded.skippedLines.isEmpty)
   }
 
   @Test("hosts read back share one copy of equal hardening settings; different ones stay apart")
@@ -150,7 +191,7 @@ struct LocalScanTests {
     try await store.append(host("a", privateTmp: true), evidence: nil)
     try await store.append(host("b", privateTmp: true), evidence: nil)
     try await store.append(host("c", privateTmp: false), evidence: nil)
-    await store.close()
+    try await store.close()
     let hosts = try loadScan(directory).scan.hosts
     let settings = hosts.compactMap { $0.services.first?.hardening }
     try #require(settings.count == 3)
@@ -183,7 +224,7 @@ struct LocalScanTests {
     }
     let written = [host("a", exposure: 5), host("b", exposure: 5), host("c", exposure: 3)]
     for report in written { try await store.append(report, evidence: nil) }
-    await store.close()
+    try await store.close()
     let hosts = try loadScan(directory).scan.hosts
     let services = hosts.compactMap(\.services.first)
     try #require(services.count == 3)
@@ -197,20 +238,20 @@ struct LocalScanTests {
   }
 
   @Test(
-    "hosts.jsonl decoded in parallel batches: file order, the later line of a host wins, bad lines numbered")
-  func parallelBatches() async throws {
+    "an older scan's hosts.jsonl decoded in parallel batches: file order, the later line of a host wins, bad lines numbered"
+  )
+  func parallelBatches() throws {
     let names = (0..<300).map { "host\($0)" }
-    let (directory, store) = try newStore("batches", planned: names)
-    for name in names {
+    var hosts: [HostReport] = names.map { name in
       var report = HostReport(name: name, status: HostStatus(.timeout, reason: "first"))
       report.services = [ServiceRecord(id: "\(name).service", loadState: "loaded")]
-      try await store.append(report, evidence: nil)
+      return report
     }
     // Every tenth host written again, as a resumed scan does: that line wins.
-    for name in names.enumerated().filter({ $0.offset % 10 == 0 }).map(\.element) {
-      try await store.append(HostReport(name: name, status: HostStatus(.ok)), evidence: nil)
+    hosts += names.enumerated().filter({ $0.offset % 10 == 0 }).map {
+      HostReport(name: $0.element, status: HostStatus(.ok))
     }
-    await store.close()
+    let directory = try writeLegacyScan("batches", hosts: hosts)
     let hostsFile = directory.appendingPathComponent("hosts.jsonl")
     var lines = try String(contentsOf: hostsFile, encoding: .utf8).split(separator: "\n").map(String.init)
     lines.insert("{not json", at: 150)
@@ -224,20 +265,21 @@ struct LocalScanTests {
     #expect(loaded.scan.hosts[1].services.map(\.id) == ["host1.service"])
   }
 
-  @Test("hosts.jsonl is read in pieces: lines longer than a read and across reads come back whole")
-  func longLines() async throws {
+  @Test(
+    "an older scan's hosts.jsonl is read in pieces: lines longer than a read and across reads come back whole"
+  )
+  func longLines() throws {
     let names = ["a", "b", "c", "d"]
-    let (directory, store) = try newStore("long", planned: names)
     // 3 MB, 5 MB (longer than one 4 MB read), 10 bytes of text, 3 MB: lines end inside reads.
     let sizes = [3_000_000, 5_000_000, 10, 3_000_000]
-    for (name, size) in zip(names, sizes) {
+    let hosts = zip(names, sizes).map { name, size in
       var report = HostReport(name: name, status: HostStatus(.ok))
       report.services = [
         ServiceRecord(id: "x.service", description: String(repeating: name, count: size), loadState: "loaded")
       ]
-      try await store.append(report, evidence: nil)
+      return report
     }
-    await store.close()
+    let directory = try writeLegacyScan("long", hosts: hosts)
     let loaded = try loadScan(directory, readSize: 4 << 20)
     #expect(loaded.skippedLines.isEmpty)
     #expect(loaded.scan.hosts.map(\.name) == names)

@@ -17,7 +17,7 @@ struct CheckCommandTests {
       plannedHosts: hosts.map(\.name))
     let store = try ScanStore.create(at: root.appendingPathComponent("scan"), metadata: metadata)
     for host in hosts { try await store.append(host, evidence: nil) }
-    await store.close()
+    try await store.close()
     let baseline = root.appendingPathComponent("baseline.yml").path
     try Fleet.baselineText.write(toFile: baseline, atomically: true, encoding: .utf8)
     return (root.appendingPathComponent("scan").path, baseline)

@@ -49,7 +49,7 @@ struct SelfContainedTests {
       targets: [], plannedHosts: Fleet.hosts.map(\.name))
     let store = try ScanStore.create(at: root.appendingPathComponent("scan"), metadata: metadata)
     for host in Fleet.hosts { try await store.append(host, evidence: nil) }
-    await store.close()
+    try await store.close()
     return (root, root.appendingPathComponent("scan").path)
   }
 

@@ -253,7 +253,7 @@ struct FleetEndToEndTests {
   /// The unit-file situations Scripts/fleet sets up are in the scan, so the comparison covers
   /// them.
   func checkSituations(_ hosts: [HostReport]) throws {
-    // Every web host of every release: the hosts.jsonl order is the order hosts finished in.
+    // Every web host of every release: the scan records hosts in the order they finished.
     let webHosts = hosts.filter { $0.groups.contains("variants") }
     #expect(webHosts.contains { $0.name == "h2" }, "the fleet has bookworm's web+variants host")
     for web in webHosts {

@@ -123,7 +123,7 @@ struct FuzzTests {
     )
   }
 
-  @Test("hosts.jsonl lines: the fast reader's host is JSONDecoder's host")
+  @Test("older scans' hosts.jsonl lines: a host read, written again and read is the same host")
   func hostLine() throws {
     let seed = try Self.file("FuzzTests/Seeds/host-line.json")
     Self.fuzz(

@@ -185,7 +185,7 @@ struct ReportFormatTests {
   func json() throws {
     let text = try #require(try Sample.render(.json, try Sample.input())["report.json"])
     let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
-    #expect(object["schemaVersion"] as? Int == ScanMetadata.currentSchemaVersion)
+    #expect(object["schemaVersion"] as? Int == ReportRenderer.jsonSchemaVersion)
     #expect((object["hosts"] as? [Any])?.count == 4)
     let coverage = try #require(object["coverage"] as? [String: Any])
     #expect((coverage["services"] as? [Any])?.count == 4)

@@ -420,7 +420,6 @@ struct FaultInjectionTests {
       .write(to: knownHosts, atomically: true, encoding: .utf8)
     let keys = try TestKeys.shared.get()
     let directory = work.appendingPathComponent("scan")
-    let hostsFile = directory.appendingPathComponent("hosts.jsonl")
     let scan = try Spawned(
       [
         try TestSupport.unitauditBinary(), "scan", "-i", inventory.path, "-o", directory.path,
@@ -428,16 +427,21 @@ struct FaultInjectionTests {
         "--concurrency", "8", "-q",
       ], output: work.appendingPathComponent("scan.log").path)
     let deadline = Date().addingTimeInterval(120)
-    func written() -> Int { ((try? Data(contentsOf: hostsFile)) ?? Data()).filter { $0 == 0x0A }.count }
+    func written() -> Int { ScanStore.recordedHosts(in: directory) }
     while written() < 40 && Date() < deadline && scan.isRunning { usleep(20_000) }
     kill(scan.pid, SIGKILL)
     #expect(scan.wait() == -1)
 
-    // What the killed scan left: readable, every complete line a whole host.
+    // What the killed scan left: a database SQLite finds whole, every committed host in it.
+    let recordedAtKill = written()
+    let integrity = try TestSupport.run(
+      ["/usr/bin/sqlite3", directory.appendingPathComponent("scan.db").path, "PRAGMA integrity_check"])
+    #expect(integrity.output == "ok\n", "\(integrity)")
     let killed = try loadScan(directory)
     #expect(killed.scan.metadata.state == .running)
-    #expect(killed.skippedLines.count <= 1, "only a torn last line may be dropped: \(killed.skippedLines)")
+    #expect(killed.skippedLines.isEmpty)
     let before = killed.scan.hosts
+    #expect(before.count == recordedAtKill)
     #expect(before.count >= 40 && before.count < 200, "\(before.count) hosts written before the kill")
     #expect(before.allSatisfy { $0.status.code == .ok && $0.services.count >= 90 })
 

@@ -62,7 +62,7 @@ struct SSHScanTests {
     let started = Date()
     let reports = try await collector.collect(hosts)
     transport.shutdown()
-    await store.close()
+    try await store.close()
     let elapsed = Date().timeIntervalSince(started)
     #expect(reports.count == 100)
     // These hosts do not run systemd, so the probe itself says no-systemd: it ran on every host.
@@ -112,9 +112,10 @@ struct SSHScanTests {
   ) {
     let scan = try Spawned(
       [try unitauditBinary(), "scan"] + arguments + ["-o", directory.path], output: log)
-    let hostsFile = directory.appendingPathComponent("hosts.jsonl")
     let deadline = Date().addingTimeInterval(60)
-    while lines(hostsFile).count < hosts && Date() < deadline && scan.isRunning { usleep(50_000) }
+    while ScanStore.recordedHosts(in: directory) < hosts && Date() < deadline && scan.isRunning {
+      usleep(50_000)
+    }
     kill(scan.pid, SIGINT)
     let status = scan.wait()
     return (status, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
@@ -128,7 +129,6 @@ struct SSHScanTests {
     let server = try #require(fleet.first)
     let keys = try TestKeys.shared.get()
     let directory = work.appendingPathComponent("scan")
-    let hostsFile = directory.appendingPathComponent("hosts.jsonl")
     let log = work.appendingPathComponent("scan.log").path
     let (status, output) = try scanInterrupted(
       [
@@ -156,8 +156,8 @@ struct SSHScanTests {
     let complete = try loadScan(directory)
     #expect(complete.scan.metadata.state == .complete)
     #expect(Set(complete.scan.hosts.map(\.name)) == Set(server.addresses))
-    // Nothing was probed twice: one line and one login per host.
-    #expect(lines(hostsFile).count == 12)
+    // Nothing was probed twice: one record and one login per host.
+    #expect(ScanStore.recordedHosts(in: directory) == 12)
     server.stop()
     #expect(server.acceptedLogins() == 12)
   }

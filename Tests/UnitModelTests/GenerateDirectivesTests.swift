@@ -44,7 +44,6 @@ struct GenerateDirectivesTests {
     for line in [
       "public var zygoteGuard: Setting<Bool>?",  // the model's field
       #"case zygoteGuard = "ZygoteGuard""#,  // its JSON key, and the name baselines use
-      #"visitor.visit("ZygoteGuard", zygoteGuard)"#,  // the hosts.jsonl writer
       "case .zygoteGuard: zygoteGuard\n",  // flag(_:): the resolver's and coverage's access
       "case .zygoteGuard: zygoteGuard?.source",  // provenance
       #"label: "ZygG""#, "since: 270", #"Named(name: "strict", since: 271)"#,  // the table

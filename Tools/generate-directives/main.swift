@@ -224,15 +224,6 @@ func generate(_ entries: [Entry], tableName: String) -> String {
   for entry in entries { s += "      case \(entry.property) = \(swiftLiteral(entry.name))\n" }
   s += "    }\n\n"
 
-  s += """
-        /// Hands every setting to `visitor`, typed, in the table's order (sorted by name).
-        @inlinable
-        public func visit<Visitor: SettingVisitor>(_ visitor: inout Visitor) {
-
-    """
-  for entry in entries { s += "      visitor.visit(\(swiftLiteral(entry.name)), \(entry.property))\n" }
-  s += "    }\n\n"
-
   // Each accessor twice: on `Fields`, and on `HardeningSettings`, where each case loads its
   // one field from the box (a call that passes the box, not a copy of every field).
   var inBox = ""

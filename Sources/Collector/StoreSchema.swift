@@ -1,0 +1,105 @@
+import UnitModel
+
+/// The schema of a scan database (`scan.db`) and of a history database: the same tables, one
+/// scan in the first, many in the second. `docs/scan-database.md` prints it (a test holds the
+/// two equal) with queries a user might write.
+public enum StoreSchema {
+  /// `PRAGMA user_version` of a database this unitaudit writes: the scan schema version.
+  public static let version = ScanMetadata.currentSchemaVersion
+  /// `PRAGMA application_id`: "UADT", so that `file` and unitaudit tell our databases apart.
+  public static let applicationID: Int32 = 0x5541_4454
+
+  /// The tables. Hosts built from one image carry the same service configurations: each
+  /// distinct configuration is stored once (`config`), each distinct security check once
+  /// (`check_result`), and a host's services are rows of numbers (`service`). Every value a
+  /// host sent is stored inside JSON or a compressed body, never as a bare text column: SQLite's
+  /// C strings would cut one at a NUL byte. The text columns a user queries are generated
+  /// from the JSON.
+  public static let sql = """
+    -- One row per scan: its metadata (what scan.json held) and the hosts it set out to probe.
+    CREATE TABLE scan (
+      id INTEGER PRIMARY KEY,
+      metadata TEXT NOT NULL,
+      plan TEXT,
+      uuid TEXT GENERATED ALWAYS AS (metadata ->> '$.id') VIRTUAL,
+      state TEXT GENERATED ALWAYS AS (metadata ->> '$.state') VIRTUAL,
+      started_at TEXT GENERATED ALWAYS AS (metadata ->> '$.startedAt') VIRTUAL,
+      finished_at TEXT GENERATED ALWAYS AS (metadata ->> '$.finishedAt') VIRTUAL
+    );
+    CREATE UNIQUE INDEX scan_uuid ON scan (uuid);
+
+    -- One row per host of a scan, written in the transaction that records the host.
+    -- record: the host as JSON without its services and diagnostics;
+    -- diagnostics: a zstd frame of the diagnostics as a JSON array, NULL when there are none.
+    CREATE TABLE host (
+      id INTEGER PRIMARY KEY,
+      scan INTEGER NOT NULL REFERENCES scan (id) ON DELETE CASCADE,
+      name TEXT NOT NULL,
+      record TEXT NOT NULL,
+      diagnostics BLOB,
+      status TEXT GENERATED ALWAYS AS (record ->> '$.status.code') VIRTUAL,
+      reason TEXT GENERATED ALWAYS AS (record ->> '$.status.reason') VIRTUAL,
+      os_id TEXT GENERATED ALWAYS AS (record ->> '$.identity.osID') VIRTUAL,
+      os_version TEXT GENERATED ALWAYS AS (record ->> '$.identity.osVersionID') VIRTUAL,
+      systemd INTEGER GENERATED ALWAYS AS (record ->> '$.identity.systemdVersion') VIRTUAL,
+      UNIQUE (scan, name)
+    );
+
+    -- Each distinct row of `systemd-analyze security` once, as JSON (name, description, set,
+    -- exposure); the generated columns read it: passed is 1 or 0, NULL where the check does
+    -- not apply; exposure NULL when the check adds none.
+    CREATE TABLE check_result (
+      id INTEGER PRIMARY KEY,
+      body TEXT NOT NULL UNIQUE,
+      name TEXT GENERATED ALWAYS AS (body ->> '$.name') VIRTUAL,
+      description TEXT GENERATED ALWAYS AS (body ->> '$.description') VIRTUAL,
+      passed INTEGER GENERATED ALWAYS AS (body ->> '$.set') VIRTUAL,
+      exposure REAL GENERATED ALWAYS AS (body ->> '$.exposure') VIRTUAL
+    );
+
+    -- Each distinct service configuration once. summary: the unit and systemd's overall
+    -- verdict, as JSON; body: a zstd frame of the rest of the service as JSON (aliases, files
+    -- with provenance, every directive, the effective settings, the checks as check_result
+    -- ids). digest: FNV-1a of summary and body, to find a configuration again.
+    CREATE TABLE config (
+      id INTEGER PRIMARY KEY,
+      digest INTEGER NOT NULL,
+      summary TEXT NOT NULL,
+      body BLOB NOT NULL,
+      unit TEXT GENERATED ALWAYS AS (summary ->> '$.id') VIRTUAL,
+      exposure REAL GENERATED ALWAYS AS (summary ->> '$.overall.exposure') VIRTUAL,
+      rating TEXT GENERATED ALWAYS AS (summary ->> '$.overall.predicate') VIRTUAL
+    );
+    CREATE INDEX config_digest ON config (digest);
+    CREATE INDEX config_unit ON config (unit);
+
+    -- Each distinct (ActiveState, SubState, UnitFileState) once, as JSON.
+    CREATE TABLE unit_state (
+      id INTEGER PRIMARY KEY,
+      body TEXT NOT NULL UNIQUE,
+      active TEXT GENERATED ALWAYS AS (body ->> '$.active') VIRTUAL,
+      sub TEXT GENERATED ALWAYS AS (body ->> '$.sub') VIRTUAL,
+      unit_file TEXT GENERATED ALWAYS AS (body ->> '$.unitFile') VIRTUAL
+    );
+
+    -- The services of a host, in the host's order.
+    CREATE TABLE service (
+      host INTEGER NOT NULL REFERENCES host (id) ON DELETE CASCADE,
+      position INTEGER NOT NULL,
+      config INTEGER NOT NULL REFERENCES config (id),
+      state INTEGER NOT NULL REFERENCES unit_state (id),
+      PRIMARY KEY (host, position)
+    ) WITHOUT ROWID;
+    CREATE INDEX service_config ON service (config);
+
+    -- The services with names instead of numbers, for queries by hand.
+    CREATE VIEW service_view AS
+      SELECT host.scan AS scan, host.name AS host, config.unit AS unit, config.exposure AS exposure,
+        config.rating AS rating, unit_state.active AS active, unit_state.sub AS sub,
+        unit_state.unit_file AS unit_file, service.config AS config
+      FROM service
+      JOIN host ON host.id = service.host
+      JOIN config ON config.id = service.config
+      JOIN unit_state ON unit_state.id = service.state;
+    """
+}

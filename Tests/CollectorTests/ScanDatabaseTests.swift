@@ -1,0 +1,217 @@
+import Foundation
+import GRDB
+import TestSupport
+import Testing
+import UnitModel
+
+@testable import Collector
+
+@Suite("the scan database")
+struct ScanDatabaseTests {
+  /// The recorded fleet and the hosts with hostile strings and every field set.
+  static func hosts() throws -> [HostReport] {
+    try StoreFixtures.fleetHosts() + [StoreFixtures.trickyReport().report]
+  }
+
+  @Test("every host, fleet hosts and hostile strings alike, reads back as recorded, in order")
+  func roundTrip() async throws {
+    let hosts = try Self.hosts()
+    #expect(hosts.count >= 5)
+    #expect(hosts.map(\.services.count).reduce(0, +) > 250)
+    let (directory, store) = try newStore("roundtrip", planned: hosts.map(\.name))
+    for host in hosts { try await store.append(host, evidence: nil) }
+    var metadata = try loadScan(directory).scan.metadata
+    metadata.state = .complete
+    try await store.writeMetadata(metadata)
+    try await store.close()
+    let loaded = try loadScan(directory)
+    #expect(loaded.scan.metadata == metadata)
+    #expect(loaded.scan.hosts.map(\.name) == hosts.map(\.name))
+    for (read, written) in zip(loaded.scan.hosts, hosts) {
+      #expect(read == written, "\(written.name)")
+    }
+    // One file, private, in rollback-journal mode once closed: nothing beside it.
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["evidence", "scan.db"])
+    #expect(try mode(directory.appendingPathComponent("scan.db").path) == 0o600)
+  }
+
+  @Test("while a scan writes, the write-ahead log is private too")
+  func walIsPrivate() async throws {
+    let (directory, store) = try newStore("wal", planned: ["a"])
+    try await store.append(try StoreFixtures.fleetHosts()[0], evidence: nil)
+    for suffix in ["", "-wal", "-shm"] {
+      #expect(
+        try mode(directory.appendingPathComponent("scan.db" + suffix).path) == 0o600, "scan.db\(suffix)")
+    }
+    try await store.close()
+  }
+
+  @Test("hosts of one image store each configuration, check and state once")
+  func storedOnce() async throws {
+    let image = try StoreFixtures.fleetHosts()[0]
+    let copies = (0..<40).map { index in
+      var host = image
+      host.name = "copy\(index)"
+      return host
+    }
+    let (directory, store) = try newStore("once", planned: copies.map(\.name))
+    try await store.append(image, evidence: nil)
+    let path = directory.appendingPathComponent("scan.db").path
+    func count(_ table: String) throws -> Int {
+      try DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM \(table)") ?? 0 }
+    }
+    let configs = try count("config")
+    let checks = try count("check_result")
+    let states = try count("unit_state")
+    #expect(configs == Set(image.services.map(\.id)).count)
+    #expect(checks > 0 && states > 0)
+    for copy in copies { try await store.append(copy, evidence: nil) }
+    #expect(try count("config") == configs)
+    #expect(try count("check_result") == checks)
+    #expect(try count("unit_state") == states)
+    #expect(try count("service") == image.services.count * 41)
+    try await store.close()
+    // A writer that starts afresh (a resumed scan) finds them again through their digests.
+    let resumed = try ScanStore.open(directory)
+    var changed = image
+    changed.name = "changed"
+    changed.services[0].description = "changed"
+    try await resumed.append(changed, evidence: nil)
+    try await resumed.close()
+    #expect(try count("config") == configs + 1)
+    #expect(try loadScan(directory).scan.hosts.last == changed)
+  }
+
+  @Test("two configurations with one digest stay apart: the bytes decide")
+  func digestCollision() async throws {
+    var host = HostReport(name: "a", status: HostStatus(.ok))
+    host.services = [
+      ServiceRecord(id: "x.service", description: "one", loadState: "loaded"),
+      ServiceRecord(id: "x.service", description: "two", loadState: "loaded"),
+    ]
+    let (directory, store) = try newStore("collision", planned: ["a", "b"])
+    try await store.append(host, evidence: nil)
+    try await store.close()
+    let path = directory.appendingPathComponent("scan.db").path
+    // Give "one" the digest of "two": a lookup by digest now finds both.
+    try await DatabaseQueue(path: path).write { db in
+      try db.execute(sql: "UPDATE config SET digest = (SELECT digest FROM config WHERE id = 2) WHERE id = 1")
+    }
+    let again = try ScanStore.open(directory)
+    var second = host
+    second.name = "b"
+    second.services = [host.services[1]]
+    try await again.append(second, evidence: nil)
+    try await again.close()
+    let references = try await DatabaseQueue(path: path).read { db in
+      try Int64.fetchAll(db, sql: "SELECT config FROM service ORDER BY host, position")
+    }
+    #expect(references == [1, 2, 2])
+    #expect(
+      try loadScan(directory).scan.hosts.map { $0.services.map(\.description) } == [["one", "two"], ["two"]])
+  }
+
+  @Test("a scan.db that is not ours, or of a newer schema, is refused in words")
+  func notOurs() throws {
+    let directory = try temporaryDirectory("notours")
+    let path = directory.appendingPathComponent("scan.db").path
+    func message() -> String {
+      do {
+        _ = try loadScan(directory)
+        return "read"
+      } catch { return "\(error)" }
+    }
+    try Data("not a database at all, just text".utf8).write(to: URL(fileURLWithPath: path))
+    #expect(message().contains("cannot open it as an SQLite database"), "\(message())")
+    try FileManager.default.removeItem(atPath: path)
+    try DatabaseQueue(path: path).write { try $0.execute(sql: "CREATE TABLE t (x)") }
+    #expect(message().contains("not one unitaudit wrote"), "\(message())")
+    try FileManager.default.removeItem(atPath: path)
+    _ = try ScanDatabase.create(at: path)
+    try DatabaseQueue(path: path).write { try $0.execute(sql: "PRAGMA user_version = 99") }
+    #expect(message().contains("scan schema version 99"), "\(message())")
+  }
+
+  @Test("an older scan converts; every report from it is byte-identical before and after")
+  func convert() throws {
+    let hosts = try Self.hosts()
+    // A resumed older scan: a host twice, the later line wins.
+    var timedOut = hosts[1]
+    timedOut.status = HostStatus(.timeout, reason: "slow")
+    timedOut.services = []
+    let directory = try writeLegacyScan("convert", hosts: [hosts[0], timedOut] + hosts.dropFirst())
+    let binary = try TestSupport.unitauditBinary()
+    let reportBefore = directory.deletingLastPathComponent().appendingPathComponent("before")
+    let reportAfter = directory.deletingLastPathComponent().appendingPathComponent("after")
+    let before = try TestSupport.run([
+      binary, "report", directory.path, "-o", reportBefore.path, "--checks-csv",
+    ])
+    #expect(before.status == 0, "\(before.output)")
+    let exportBefore = try TestSupport.run([binary, "export", directory.path, "--jsonl"])
+
+    let converted = try TestSupport.run([binary, "convert", directory.path])
+    #expect(converted.status == 0, "\(converted.output)")
+    #expect(converted.output.contains("converted \(hosts.count) hosts"), "\(converted.output)")
+    #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("scan.db").path))
+    // The older files stay; the database is what is read now.
+    #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("hosts.jsonl").path))
+    try FileManager.default.removeItem(at: directory.appendingPathComponent("hosts.jsonl"))
+    #expect(try loadScan(directory).scan.hosts == hosts)
+
+    let after = try TestSupport.run([
+      binary, "report", directory.path, "-o", reportAfter.path, "--checks-csv",
+    ])
+    #expect(after.status == 0, "\(after.output)")
+    let files = try FileManager.default.contentsOfDirectory(atPath: reportBefore.path).sorted()
+    #expect(files.count >= 6, "\(files)")
+    #expect(try FileManager.default.contentsOfDirectory(atPath: reportAfter.path).sorted() == files)
+    for file in files {
+      let a = try Data(contentsOf: reportBefore.appendingPathComponent(file))
+      let b = try Data(contentsOf: reportAfter.appendingPathComponent(file))
+      #expect(a == b, "\(file) differs")
+    }
+    // The host lines exported are the older scan's, less the line a later one replaced.
+    let exportAfter = try TestSupport.run([binary, "export", directory.path, "--jsonl"])
+    #expect(exportAfter.status == 0)
+    #expect(exportAfter.output == exportBefore.output)
+    let lines = exportAfter.output.split(separator: "\n")
+    #expect(lines.count == hosts.count)
+    #expect(
+      try lines.map { try HostLines.line(ScanCoding.decoder.decode(HostReport.self, from: Data($0.utf8))) }
+        .map { String(decoding: $0, as: UTF8.self) } == lines.map(String.init))
+    // Converting twice is refused; so is resuming an older scan unconverted.
+    let twice = try TestSupport.run([binary, "convert", directory.path])
+    #expect(twice.status != 0 && twice.output.contains("nothing to convert"), "\(twice.output)")
+    let older = try writeLegacyScan("resume-older", hosts: [hosts[0]])
+    let resume = try TestSupport.run([binary, "scan", "--resume", older.path])
+    #expect(resume.status != 0 && resume.output.contains("unitaudit convert"), "\(resume.output)")
+  }
+
+  @Test("export --jsonl -o writes a private file; without --jsonl it says which format to ask for")
+  func export() async throws {
+    let hosts = try StoreFixtures.fleetHosts()
+    let (directory, store) = try newStore("export", planned: hosts.map(\.name))
+    for host in hosts { try await store.append(host, evidence: nil) }
+    try await store.close()
+    let binary = try TestSupport.unitauditBinary()
+    let file = directory.deletingLastPathComponent().appendingPathComponent("hosts.jsonl")
+    let written = try TestSupport.run([binary, "export", directory.path, "--jsonl", "-o", file.path])
+    #expect(written.status == 0, "\(written.output)")
+    #expect(try mode(file.path) == 0o600)
+    let lines = try String(contentsOf: file, encoding: .utf8).split(separator: "\n")
+    #expect(try lines.map { try ScanCoding.decoder.decode(HostReport.self, from: Data($0.utf8)) } == hosts)
+    let bare = try TestSupport.run([binary, "export", directory.path])
+    #expect(bare.status == 2 && bare.output.contains("--jsonl"), "\(bare.output)")
+  }
+
+  @Test("the schema in docs/scan-database.md is the schema the store creates")
+  func documentedSchema() throws {
+    let doc = try String(
+      contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("docs/scan-database.md"), encoding: .utf8)
+    let start = try #require(doc.range(of: "```sql\n"))
+    let end = try #require(doc.range(of: "\n```", range: start.upperBound..<doc.endIndex))
+    #expect(String(doc[start.upperBound..<end.lowerBound]) == StoreSchema.sql)
+  }
+}
