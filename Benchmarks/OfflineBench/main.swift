@@ -43,6 +43,16 @@ func timed<T>(_ label: String, _ body: () throws -> T) rethrows -> T {
   return value
 }
 
+// --load SCAN: read a scan directory back (what every command does first), timed, and stop.
+if let path = CommandLine.arguments.firstIndex(of: "--load").map({ CommandLine.arguments[$0 + 1] }) {
+  let loaded = try timed("load \(path)") { try loadScan(URL(fileURLWithPath: path)) }
+  let services = loaded.scan.hosts.reduce(0) { $0 + $1.services.count }
+  print(
+    "\(loaded.scan.hosts.count) hosts, \(services) services; a service record takes "
+      + "\(MemoryLayout<ServiceRecord>.stride) bytes in its host's array")
+  exit(0)
+}
+
 let source = URL(fileURLWithPath: argument("--from", default: "."))
 let hostCount = Int(argument("--hosts", default: "10000")) ?? 10_000
 let serviceCount = Int(argument("--services", default: "150")) ?? 150

@@ -151,13 +151,12 @@ public final class ScanDatabase: Sendable {
 
   /// Records hosts in one transaction (converting or copying a whole scan).
   public func record(_ hosts: [HostReport], scan: Int64) throws {
-    let rows = try hosts.map { host -> (HostReport, String, Data?) in
+    let rows = try hosts.map { host -> (HostReport, String, [UInt8]?) in
       var shell = host
       shell.services = []
       shell.diagnostics = []
-      let diagnostics: Data? =
-        host.diagnostics.isEmpty
-        ? nil : Data(try Zstd.compress(Array(ScanCoding.lineEncoder.encode(host.diagnostics))))
+      let diagnostics =
+        host.diagnostics.isEmpty ? nil : Array(try ScanCoding.lineEncoder.encode(host.diagnostics))
       return (host, try Self.json(shell), diagnostics)
     }
     try numbers.withLock { known in
@@ -180,9 +179,13 @@ public final class ScanDatabase: Sendable {
   }
 
   private func insert(
-    _ host: HostReport, record: String, diagnostics: Data?, scan: Int64, db: Database,
+    _ host: HostReport, record: String, diagnostics: [UInt8]?, scan: Int64, db: Database,
     known: inout StoredNumbers, added: inout StoredNumbers
   ) throws {
+    // Hosts of one image report the same problems: their diagnostics are a part too.
+    let diagnosticsPart = try diagnostics.map {
+      try partNumber(.diagnostics, $0, db: db, known: &known, added: &added)
+    }
     guard
       let hostID = try Int64.fetchOne(
         db,
@@ -190,7 +193,7 @@ public final class ScanDatabase: Sendable {
           INSERT INTO host (scan, name, record, diagnostics) VALUES (?, ?, ?, ?)
           ON CONFLICT (scan, name) DO UPDATE SET record = excluded.record, diagnostics = excluded.diagnostics
           RETURNING id
-          """, arguments: [scan, host.name, record, diagnostics])
+          """, arguments: [scan, host.name, record, diagnosticsPart])
     else { throw ScanStoreError.cannotWrite(path, "the host row of \(host.name) was not written") }
     try db.execute(sql: "DELETE FROM service WHERE host = ?", arguments: [hostID])
     let insert = try db.cachedStatement(
@@ -253,7 +256,7 @@ public final class ScanDatabase: Sendable {
     }
   }
 
-  /// The number of `service`'s configuration, storing it if it is new.
+  /// The number of `service`'s configuration, storing it (and any new part of it) if it is new.
   private func configNumber(
     _ service: ServiceRecord, db: Database, known: inout StoredNumbers, added: inout StoredNumbers
   ) throws -> Int64 {
@@ -262,34 +265,71 @@ public final class ScanDatabase: Sendable {
     config.subState = nil
     config.unitFileState = nil
     if let number = known.configs[config] { return number }
-    var body = config
-    body.id = ""
-    body.overall = nil
-    body.checks = try service.checks.mapValues { check in
-      .stored(number: Int(try checkNumber(check, db: db, known: &known, added: &added)))
+    var unit = config
+    unit.id = ""
+    unit.overall = nil
+    unit.directives = []
+    unit.hardening = HardeningSettings()
+    unit.checks = [:]
+    let checks = try service.checks.mapValues { check in
+      SecurityCheck.stored(number: Int(try checkNumber(check, db: db, known: &known, added: &added)))
     }
-    let bytes = Array(try ScanCoding.lineEncoder.encode(body))
+    let encoder = ScanCoding.lineEncoder
+    let parts = [
+      try partNumber(.unit, Array(encoder.encode(unit)), db: db, known: &known, added: &added),
+      try partNumber(
+        .directives, Array(encoder.encode(service.directives)), db: db, known: &known, added: &added),
+      try partNumber(
+        .hardening, Array(encoder.encode(service.hardening)), db: db, known: &known, added: &added),
+      try partNumber(.checks, Array(encoder.encode(checks)), db: db, known: &known, added: &added),
+    ]
     let summary = try Self.json(ConfigSummary(id: service.id, overall: service.overall))
-    let digest = StoredDigest.of(summary, bytes)
-    // Another configuration can have the same digest: the bytes decide.
-    for candidate in try Row.fetchAll(
-      db, sql: "SELECT id, summary, body FROM config WHERE digest = ?", arguments: [digest])
-    where (candidate["summary"] as String) == summary {
-      let stored = try Zstd.decompress(Array(candidate["body"] as Data), limit: StoredDigest.bodyLimit)
-      if stored == bytes {
-        let number: Int64 = candidate["id"]
-        known.configs[config] = number
-        added.configs[config] = number
-        return number
-      }
+    let arguments: StatementArguments = [summary, parts[0], parts[1], parts[2], parts[3]]
+    let number: Int64
+    if let found = try Int64.fetchOne(
+      db,
+      sql: """
+        SELECT id FROM config
+        WHERE summary = ? AND unit_part = ? AND directives = ? AND hardening = ? AND checks = ?
+        """, arguments: arguments)
+    {
+      number = found
+    } else {
+      try db.execute(
+        sql: "INSERT INTO config (summary, unit_part, directives, hardening, checks) VALUES (?, ?, ?, ?, ?)",
+        arguments: arguments)
+      number = db.lastInsertedRowID
     }
-    try db.execute(
-      sql: "INSERT INTO config (digest, summary, body) VALUES (?, ?, ?)",
-      arguments: [digest, summary, Data(try Zstd.compress(bytes))])
-    let number = db.lastInsertedRowID
     known.configs[config] = number
     added.configs[config] = number
     return number
+  }
+
+  /// The number of a configuration's part, storing it if it is new.
+  private func partNumber(
+    _ kind: PartKind, _ bytes: [UInt8], db: Database, known: inout StoredNumbers, added: inout StoredNumbers
+  ) throws -> Int64 {
+    let key = PartKey(kind: kind, bytes: bytes)
+    if let number = known.parts[key] { return number }
+    let digest = StoredDigest.of(kind.rawValue, bytes)
+    // Another part can have the same digest: the bytes decide.
+    var number: Int64?
+    for candidate in try Row.fetchAll(
+      db, sql: "SELECT id, body FROM part WHERE digest = ? AND kind = ?", arguments: [digest, kind.rawValue])
+    where try Zstd.decompress(Array(candidate["body"] as Data), limit: StoredDigest.bodyLimit) == bytes {
+      number = candidate["id"]
+      break
+    }
+    if number == nil {
+      try db.execute(
+        sql: "INSERT INTO part (kind, digest, body) VALUES (?, ?, ?)",
+        arguments: [kind.rawValue, digest, Data(try Zstd.compress(bytes))])
+      number = db.lastInsertedRowID
+    }
+    let found = number ?? db.lastInsertedRowID
+    known.parts[key] = found
+    added.parts[key] = found
+    return found
   }
 
   private func checkNumber(
@@ -341,31 +381,63 @@ public final class ScanDatabase: Sendable {
         states[row["id"]] = try Self.decode(
           UnitStateKey.self, row["body"] as String, what: "a unit_state row")
       }
-      let rows = try Row.fetchAll(
+      let hostRows = try Row.fetchAll(
+        db, sql: "SELECT id, name, record, diagnostics FROM host WHERE scan = ? ORDER BY id",
+        arguments: [scan]
+      ).map { StoredHostRow(id: $0[0], name: $0[1], record: $0[2], diagnostics: $0[3]) }
+      let configRows = try Row.fetchAll(
         db,
         sql: """
-          SELECT id, summary, body FROM config WHERE id IN
+          SELECT id, summary, unit_part, directives, hardening, checks FROM config WHERE id IN
             (SELECT DISTINCT config FROM service JOIN host ON host.id = service.host WHERE host.scan = ?)
-          """, arguments: [scan]
-      ).map { StoredConfigRow(id: $0["id"], summary: $0["summary"], body: $0["body"]) }
-      let decoded = try Self.decodeConfigs(rows, checks: checks, path: path)
-      var hosts: [HostReport] = []
-      var hostIndex: [Int64: Int] = [:]
-      for row in try Row.fetchAll(
-        db, sql: "SELECT id, name, record, diagnostics FROM host WHERE scan = ? ORDER BY id",
-        arguments: [scan])
-      {
-        let name: String = row["name"]
-        var host = try Self.decode(
-          HostReport.self, row["record"] as String, what: "the record of host \(name)")
-        if let packed = row["diagnostics"] as Data? {
-          let bytes = try Zstd.decompress(Array(packed), limit: StoredDigest.bodyLimit)
-          host.diagnostics = try Self.decode(
-            [Diagnostic].self, String(decoding: bytes, as: UTF8.self), what: "the diagnostics of host \(name)"
-          )
+          """, arguments: [scan])
+      var partIDs = Set(hostRows.compactMap(\.diagnostics))
+      for row in configRows {
+        for column in 2...5 { partIDs.insert(row[column]) }
+      }
+      var partRows: [StoredPartRow] = []
+      let partCursor = try Row.fetchCursor(db, sql: "SELECT id, kind, body FROM part")
+      while let row = try partCursor.next() {
+        let id: Int64 = row[0]
+        guard partIDs.contains(id) else { continue }
+        let kind: String = row[1]
+        guard let known = PartKind(rawValue: kind) else {
+          throw ScanStoreError.notAScan(
+            path, "part \(id) is of a kind this unitaudit does not know (\(kind))")
         }
-        hostIndex[row["id"]] = hosts.count
-        hosts.append(host)
+        partRows.append(StoredPartRow(id: id, kind: known, body: row[2]))
+      }
+      let parts = try Self.decodeParts(partRows, checks: checks, path: path)
+      var decoded: [Int64: ServiceRecord] = [:]
+      decoded.reserveCapacity(configRows.count)
+      for row in configRows {
+        let id: Int64 = row[0]
+        let summary = try Self.decode(
+          ConfigSummary.self, row[1] as String, what: "the summary of configuration \(id)")
+        guard case .unit(var service)? = parts[row[2]], case .directives(let directives)? = parts[row[3]],
+          case .hardening(let hardening)? = parts[row[4]], case .checks(let serviceChecks)? = parts[row[5]]
+        else { throw ScanStoreError.notAScan(path, "configuration \(id) refers to a part that is missing") }
+        service.id = summary.id
+        service.overall = summary.overall
+        service.directives = directives
+        service.hardening = hardening
+        service.checks = serviceChecks
+        decoded[id] = service
+      }
+      var hosts = try Self.decodeHosts(hostRows, parts: parts, path: path)
+      var hostIndex: [Int64: Int] = [:]
+      for (index, row) in hostRows.enumerated() { hostIndex[row.id] = index }
+      // Each host's services in an array of exactly their number: a scan's services are most
+      // of its memory, and arrays grown by appending keep up to twice what they hold.
+      var counts: [Int64: Int] = [:]
+      for row in try Row.fetchAll(
+        db,
+        sql: """
+          SELECT service.host, count(*) FROM service JOIN host ON host.id = service.host
+          WHERE host.scan = ? GROUP BY service.host
+          """, arguments: [scan])
+      {
+        counts[row[0]] = row[1]
       }
       let cursor = try Row.fetchCursor(
         db,
@@ -373,54 +445,108 @@ public final class ScanDatabase: Sendable {
           SELECT service.host, service.config, service.state FROM service JOIN host ON host.id = service.host
           WHERE host.scan = ? ORDER BY service.host, service.position
           """, arguments: [scan])
+      var currentHost: Int64?
+      var services: [ServiceRecord] = []
+      func flush() throws {
+        guard let currentHost else { return }
+        guard let index = hostIndex[currentHost] else {
+          throw ScanStoreError.notAScan(
+            path, "services of host \(currentHost) refer to a host that is missing")
+        }
+        hosts[index].services = services
+      }
       while let row = try cursor.next() {
         let hostID: Int64 = row[0]
         let configID: Int64 = row[1]
         let stateID: Int64 = row[2]
-        guard let index = hostIndex[hostID], var service = decoded[configID], let state = states[stateID]
-        else {
+        if hostID != currentHost {
+          try flush()
+          currentHost = hostID
+          services = []
+          services.reserveCapacity(counts[hostID] ?? 0)
+        }
+        guard var service = decoded[configID], let state = states[stateID] else {
           throw ScanStoreError.notAScan(path, "a service of host \(hostID) refers to a row that is missing")
         }
         service.activeState = state.active
         service.subState = state.sub
         service.unitFileState = state.unitFile
-        hosts[index].services.append(service)
+        services.append(service)
       }
+      try flush()
       return Scan(metadata: metadata, hosts: hosts)
     }
   }
 
-  /// Decompresses and decodes configurations on every core, a batch at a time.
-  private static func decodeConfigs(
-    _ rows: [StoredConfigRow], checks: [Int: SecurityCheck], path: String
-  ) throws -> [Int64: ServiceRecord] {
-    let batches = stride(from: 0, to: rows.count, by: 64).map { Array(rows[$0..<min($0 + 64, rows.count)]) }
-    let results = batches.concurrentMap { batch -> Result<[(Int64, ServiceRecord)], ScanStoreError> in
+  /// Decodes the hosts' records on every core, each with its diagnostics.
+  private static func decodeHosts(
+    _ rows: [StoredHostRow], parts: [Int64: StoredPart], path: String
+  ) throws -> [HostReport] {
+    let batches = stride(from: 0, to: rows.count, by: 256).map { Array(rows[$0..<min($0 + 256, rows.count)]) }
+    let results = batches.concurrentMap { batch -> Result<[HostReport], ScanStoreError> in
       let decoder = ScanCoding.decoder
-      var out: [(Int64, ServiceRecord)] = []
+      var out: [HostReport] = []
+      out.reserveCapacity(batch.count)
       for row in batch {
         do {
-          let bytes = try Zstd.decompress(Array(row.body), limit: StoredDigest.bodyLimit)
-          var service = try decoder.decode(ServiceRecord.self, from: Data(bytes))
-          let summary = try decoder.decode(ConfigSummary.self, from: Data(row.summary.utf8))
-          service.id = summary.id
-          service.overall = summary.overall
-          service.checks = try service.checks.mapValues { check in
-            guard let number = check.storedNumber else { return check }
-            guard let found = checks[number] else { throw StoredRowMissing(what: "check_result \(number)") }
-            return found
+          var host = try decoder.decode(HostReport.self, from: Data(row.record.utf8))
+          if let part = row.diagnostics {
+            guard case .diagnostics(let diagnostics)? = parts[part] else {
+              throw StoredRowMissing(what: "its diagnostics, part \(part)")
+            }
+            host.diagnostics = diagnostics
           }
-          out.append((row.id, service))
+          out.append(host)
         } catch {
-          return .failure(.notAScan(path, "configuration \(row.id) cannot be read: \(error)"))
+          return .failure(.notAScan(path, "the record of host \(row.name) cannot be read: \(error)"))
         }
       }
       return .success(out)
     }
-    var decoded: [Int64: ServiceRecord] = [:]
+    var hosts: [HostReport] = []
+    hosts.reserveCapacity(rows.count)
+    for result in results { hosts += try result.get() }
+    return hosts
+  }
+
+  /// Decompresses and decodes parts on every core, a batch at a time.
+  private static func decodeParts(
+    _ rows: [StoredPartRow], checks: [Int: SecurityCheck], path: String
+  ) throws -> [Int64: StoredPart] {
+    let batches = stride(from: 0, to: rows.count, by: 64).map { Array(rows[$0..<min($0 + 64, rows.count)]) }
+    let results = batches.concurrentMap { batch -> Result<[(Int64, StoredPart)], ScanStoreError> in
+      let decoder = ScanCoding.decoder
+      var out: [(Int64, StoredPart)] = []
+      for row in batch {
+        do {
+          let bytes = Data(try Zstd.decompress(Array(row.body), limit: StoredDigest.bodyLimit))
+          switch row.kind {
+          case .unit: out.append((row.id, .unit(try decoder.decode(ServiceRecord.self, from: bytes))))
+          case .directives:
+            out.append((row.id, .directives(try decoder.decode([Directive].self, from: bytes))))
+          case .hardening:
+            out.append((row.id, .hardening(try decoder.decode(HardeningSettings.self, from: bytes))))
+          case .diagnostics:
+            out.append((row.id, .diagnostics(try decoder.decode([Diagnostic].self, from: bytes))))
+          case .checks:
+            let stored = try decoder.decode(SecurityChecks.self, from: bytes)
+            let resolved = try stored.mapValues { check in
+              guard let number = check.storedNumber else { return check }
+              guard let found = checks[number] else { throw StoredRowMissing(what: "check_result \(number)") }
+              return found
+            }
+            out.append((row.id, .checks(resolved)))
+          }
+        } catch {
+          return .failure(.notAScan(path, "part \(row.id) (\(row.kind.rawValue)) cannot be read: \(error)"))
+        }
+      }
+      return .success(out)
+    }
+    var decoded: [Int64: StoredPart] = [:]
     decoded.reserveCapacity(rows.count)
     for result in results {
-      for (id, service) in try result.get() { decoded[id] = service }
+      for (id, part) in try result.get() { decoded[id] = part }
     }
     return decoded
   }
@@ -445,10 +571,37 @@ struct StoredRowMissing: Error, CustomStringConvertible {
   var description: String { what }
 }
 
-private struct StoredConfigRow: Sendable {
+/// The kinds of a configuration's parts (`part.kind`).
+enum PartKind: String, Sendable {
+  case unit, directives, hardening, checks
+  /// A host's diagnostics (`host.diagnostics`).
+  case diagnostics
+}
+
+private struct StoredHostRow: Sendable {
   var id: Int64
-  var summary: String
+  var name: String
+  var record: String
+  var diagnostics: Int64?
+}
+
+private struct StoredPartRow: Sendable {
+  var id: Int64
+  var kind: PartKind
   var body: Data
+}
+
+private enum StoredPart: Sendable {
+  case unit(ServiceRecord)
+  case directives([Directive])
+  case hardening(HardeningSettings)
+  case checks(SecurityChecks)
+  case diagnostics([Diagnostic])
+}
+
+struct PartKey: Hashable, Sendable {
+  var kind: PartKind
+  var bytes: [UInt8]
 }
 
 /// A configuration's unit and verdict: `config.summary`.
@@ -468,6 +621,7 @@ struct UnitStateKey: Codable, Hashable, Sendable {
 struct StoredNumbers: Sendable {
   var checks: [SecurityCheck: Int64] = [:]
   var configs: [ServiceRecord: Int64] = [:]
+  var parts: [PartKey: Int64] = [:]
   var states: [UnitStateKey: Int64] = [:]
 
   static let configLimit = 20_000
@@ -475,12 +629,14 @@ struct StoredNumbers: Sendable {
   mutating func forget(_ other: StoredNumbers) {
     for key in other.checks.keys { checks[key] = nil }
     for key in other.configs.keys { configs[key] = nil }
+    for key in other.parts.keys { parts[key] = nil }
     for key in other.states.keys { states[key] = nil }
   }
 
-  /// Starts the configurations afresh when there are more than `configLimit`.
+  /// Starts the configurations and parts afresh when there are more than `configLimit`.
   mutating func bound() {
     if configs.count > Self.configLimit { configs.removeAll() }
+    if parts.count > Self.configLimit { parts.removeAll() }
   }
 }
 
@@ -488,14 +644,14 @@ enum StoredDigest {
   /// The most a stored body or diagnostics list may decompress to.
   static let bodyLimit = 64 << 20
 
-  /// FNV-1a (64 bits) of a configuration's summary and body, as SQLite's signed integer.
-  static func of(_ summary: String, _ bytes: [UInt8]) -> Int64 {
+  /// FNV-1a (64 bits) of a part's kind and body, as SQLite's signed integer.
+  static func of(_ kind: String, _ bytes: [UInt8]) -> Int64 {
     var hash: UInt64 = 0xcbf2_9ce4_8422_2325
     func mix(_ byte: UInt8) {
       hash ^= UInt64(byte)
       hash = hash &* 0x100_0000_01b3
     }
-    for byte in summary.utf8 { mix(byte) }
+    for byte in kind.utf8 { mix(byte) }
     mix(0)
     bytes.withUnsafeBufferPointer { for byte in $0 { mix(byte) } }
     return Int64(bitPattern: hash)

@@ -10,8 +10,9 @@ public enum StoreSchema {
   public static let applicationID: Int32 = 0x5541_4454
 
   /// The tables. Hosts built from one image carry the same service configurations: each
-  /// distinct configuration is stored once (`config`), each distinct security check once
-  /// (`check_result`), and a host's services are rows of numbers (`service`). Every value a
+  /// distinct configuration is stored once (`config`, made of `part`s, each also stored once),
+  /// each distinct security check once (`check_result`), and a host's services are rows of
+  /// numbers (`service`). Every value a
   /// host sent is stored inside JSON or a compressed body, never as a bare text column: SQLite's
   /// C strings would cut one at a NUL byte. The text columns a user queries are generated
   /// from the JSON.
@@ -29,14 +30,14 @@ public enum StoreSchema {
     CREATE UNIQUE INDEX scan_uuid ON scan (uuid);
 
     -- One row per host of a scan, written in the transaction that records the host.
-    -- record: the host as JSON without its services and diagnostics;
-    -- diagnostics: a zstd frame of the diagnostics as a JSON array, NULL when there are none.
+    -- record: the host as JSON without its services and diagnostics; diagnostics: the part
+    -- that holds them, NULL when there are none.
     CREATE TABLE host (
       id INTEGER PRIMARY KEY,
       scan INTEGER NOT NULL REFERENCES scan (id) ON DELETE CASCADE,
       name TEXT NOT NULL,
       record TEXT NOT NULL,
-      diagnostics BLOB,
+      diagnostics INTEGER REFERENCES part (id),
       status TEXT GENERATED ALWAYS AS (record ->> '$.status.code') VIRTUAL,
       reason TEXT GENERATED ALWAYS AS (record ->> '$.status.reason') VIRTUAL,
       os_id TEXT GENERATED ALWAYS AS (record ->> '$.identity.osID') VIRTUAL,
@@ -57,20 +58,35 @@ public enum StoreSchema {
       exposure REAL GENERATED ALWAYS AS (body ->> '$.exposure') VIRTUAL
     );
 
-    -- Each distinct service configuration once. summary: the unit and systemd's overall
-    -- verdict, as JSON; body: a zstd frame of the rest of the service as JSON (aliases, files
-    -- with provenance, every directive, the effective settings, the checks as check_result
-    -- ids). digest: FNV-1a of summary and body, to find a configuration again.
+    -- Each distinct piece of a service configuration once: a zstd frame of JSON. kind is
+    -- 'unit' (aliases, description, load state, type, paths, files with their origin),
+    -- 'directives' (every directive with its file and line), 'hardening' (the effective
+    -- settings) or 'checks' (each json_field's check_result id); or 'diagnostics', a host's
+    -- problems found in what it sent (a JSON array). digest: FNV-1a of kind and
+    -- body, to find a piece again; two pieces with one digest are told apart by their bytes.
+    CREATE TABLE part (
+      id INTEGER PRIMARY KEY,
+      kind TEXT NOT NULL,
+      digest INTEGER NOT NULL,
+      body BLOB NOT NULL
+    );
+    CREATE INDEX part_digest ON part (digest);
+
+    -- Each distinct service configuration once: its pieces, and summary, the unit and
+    -- systemd's overall verdict as JSON. Hosts of one image share their configurations; a
+    -- host's own variant of one shares every piece it did not change.
     CREATE TABLE config (
       id INTEGER PRIMARY KEY,
-      digest INTEGER NOT NULL,
       summary TEXT NOT NULL,
-      body BLOB NOT NULL,
+      unit_part INTEGER NOT NULL REFERENCES part (id),
+      directives INTEGER NOT NULL REFERENCES part (id),
+      hardening INTEGER NOT NULL REFERENCES part (id),
+      checks INTEGER NOT NULL REFERENCES part (id),
       unit TEXT GENERATED ALWAYS AS (summary ->> '$.id') VIRTUAL,
       exposure REAL GENERATED ALWAYS AS (summary ->> '$.overall.exposure') VIRTUAL,
-      rating TEXT GENERATED ALWAYS AS (summary ->> '$.overall.predicate') VIRTUAL
+      rating TEXT GENERATED ALWAYS AS (summary ->> '$.overall.predicate') VIRTUAL,
+      UNIQUE (summary, unit_part, directives, hardening, checks)
     );
-    CREATE INDEX config_digest ON config (digest);
     CREATE INDEX config_unit ON config (unit);
 
     -- Each distinct (ActiveState, SubState, UnitFileState) once, as JSON.

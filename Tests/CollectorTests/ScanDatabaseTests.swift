@@ -62,12 +62,14 @@ struct ScanDatabaseTests {
       try DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM \(table)") ?? 0 }
     }
     let configs = try count("config")
+    let parts = try count("part")
     let checks = try count("check_result")
     let states = try count("unit_state")
     #expect(configs == Set(image.services.map(\.id)).count)
     #expect(checks > 0 && states > 0)
     for copy in copies { try await store.append(copy, evidence: nil) }
     #expect(try count("config") == configs)
+    #expect(try count("part") == parts)
     #expect(try count("check_result") == checks)
     #expect(try count("unit_state") == states)
     #expect(try count("service") == image.services.count * 41)
@@ -79,11 +81,13 @@ struct ScanDatabaseTests {
     changed.services[0].description = "changed"
     try await resumed.append(changed, evidence: nil)
     try await resumed.close()
+    // A new configuration, which shares every part but the one that changed.
     #expect(try count("config") == configs + 1)
+    #expect(try count("part") == parts + 1)
     #expect(try loadScan(directory).scan.hosts.last == changed)
   }
 
-  @Test("two configurations with one digest stay apart: the bytes decide")
+  @Test("two parts with one digest stay apart: the bytes decide")
   func digestCollision() async throws {
     var host = HostReport(name: "a", status: HostStatus(.ok))
     host.services = [
@@ -94,10 +98,17 @@ struct ScanDatabaseTests {
     try await store.append(host, evidence: nil)
     try await store.close()
     let path = directory.appendingPathComponent("scan.db").path
-    // Give "one" the digest of "two": a lookup by digest now finds both.
-    try await DatabaseQueue(path: path).write { db in
-      try db.execute(sql: "UPDATE config SET digest = (SELECT digest FROM config WHERE id = 2) WHERE id = 1")
+    // Give the unit part of "one" the digest of that of "two": a lookup by digest now finds
+    // both.
+    let (one, two) = try await DatabaseQueue(path: path).write { db in
+      let one = try #require(try Int64.fetchOne(db, sql: "SELECT unit_part FROM config WHERE id = 1"))
+      let two = try #require(try Int64.fetchOne(db, sql: "SELECT unit_part FROM config WHERE id = 2"))
+      try db.execute(
+        sql: "UPDATE part SET digest = (SELECT digest FROM part WHERE id = ?) WHERE id = ?",
+        arguments: [two, one])
+      return (one, two)
     }
+    #expect(one != two)
     let again = try ScanStore.open(directory)
     var second = host
     second.name = "b"
