@@ -21,6 +21,8 @@ public final class ScanDatabase: Sendable {
   /// with it.
   private let numbers: Mutex<StoredNumbers>
   private let closed = Mutex(false)
+  /// Used under `numbers`' lock only, as the writer is.
+  private let partCoder: PartCoder
 
   /// Creates a new database at `path` (a file that must not exist), 0600.
   public static func create(at path: String) throws -> ScanDatabase {
@@ -85,6 +87,9 @@ public final class ScanDatabase: Sendable {
       throw ScanStoreError.notAScan(path, "cannot open it as an SQLite database (\(error))")
     }
     numbers = Mutex(StoredNumbers())
+    do { partCoder = try PartCoder() } catch {
+      throw ScanStoreError.cannotCreate(path, "\(error)")
+    }
   }
 
   // MARK: Scans
@@ -151,22 +156,18 @@ public final class ScanDatabase: Sendable {
 
   /// Records hosts in one transaction (converting or copying a whole scan).
   public func record(_ hosts: [HostReport], scan: Int64) throws {
-    let rows = try hosts.map { host -> (HostReport, String, [UInt8]?) in
+    let rows = try hosts.map { host -> (HostReport, String) in
       var shell = host
       shell.services = []
       shell.diagnostics = []
-      let diagnostics =
-        host.diagnostics.isEmpty ? nil : Array(try ScanCoding.lineEncoder.encode(host.diagnostics))
-      return (host, try Self.json(shell), diagnostics)
+      return (host, try Self.json(shell))
     }
     try numbers.withLock { known in
       var added = StoredNumbers()
       do {
         try writing { db in
-          for (host, record, diagnostics) in rows {
-            try insert(
-              host, record: record, diagnostics: diagnostics, scan: scan, db: db, known: &known, added: &added
-            )
+          for (host, record) in rows {
+            try insert(host, record: record, scan: scan, db: db, known: &known, added: &added)
           }
         }
       } catch {
@@ -179,13 +180,13 @@ public final class ScanDatabase: Sendable {
   }
 
   private func insert(
-    _ host: HostReport, record: String, diagnostics: [UInt8]?, scan: Int64, db: Database,
-    known: inout StoredNumbers, added: inout StoredNumbers
+    _ host: HostReport, record: String, scan: Int64, db: Database, known: inout StoredNumbers,
+    added: inout StoredNumbers
   ) throws {
     // Hosts of one image report the same problems: their diagnostics are a part too.
-    let diagnosticsPart = try diagnostics.map {
-      try partNumber(.diagnostics, $0, db: db, known: &known, added: &added)
-    }
+    let diagnosticsPart =
+      host.diagnostics.isEmpty
+      ? nil : try partNumber(.diagnostics, host.diagnostics, \.diagnostics, db: db, known: &known, added: &added)
     guard
       let hostID = try Int64.fetchOne(
         db,
@@ -260,12 +261,13 @@ public final class ScanDatabase: Sendable {
   private func configNumber(
     _ service: ServiceRecord, db: Database, known: inout StoredNumbers, added: inout StoredNumbers
   ) throws -> Int64 {
-    var config = service
-    config.activeState = nil
-    config.subState = nil
-    config.unitFileState = nil
+    var record = service
+    record.activeState = nil
+    record.subState = nil
+    record.unitFileState = nil
+    let config = ConfigKey(record: record)
     if let number = known.configs[config] { return number }
-    var unit = config
+    var unit = record
     unit.id = ""
     unit.overall = nil
     unit.directives = []
@@ -274,14 +276,11 @@ public final class ScanDatabase: Sendable {
     let checks = try service.checks.mapValues { check in
       SecurityCheck.stored(number: Int(try checkNumber(check, db: db, known: &known, added: &added)))
     }
-    let encoder = ScanCoding.lineEncoder
     let parts = [
-      try partNumber(.unit, Array(encoder.encode(unit)), db: db, known: &known, added: &added),
-      try partNumber(
-        .directives, Array(encoder.encode(service.directives)), db: db, known: &known, added: &added),
-      try partNumber(
-        .hardening, Array(encoder.encode(service.hardening)), db: db, known: &known, added: &added),
-      try partNumber(.checks, Array(encoder.encode(checks)), db: db, known: &known, added: &added),
+      try partNumber(.unit, unit, \.units, db: db, known: &known, added: &added),
+      try partNumber(.directives, service.directives, \.directives, db: db, known: &known, added: &added),
+      try partNumber(.hardening, service.hardening, \.hardening, db: db, known: &known, added: &added),
+      try partNumber(.checks, checks, \.checkParts, db: db, known: &known, added: &added),
     ]
     let summary = try Self.json(ConfigSummary(id: service.id, overall: service.overall))
     let arguments: StatementArguments = [summary, parts[0], parts[1], parts[2], parts[3]]
@@ -305,31 +304,32 @@ public final class ScanDatabase: Sendable {
     return number
   }
 
-  /// The number of a configuration's part, storing it if it is new.
-  private func partNumber(
-    _ kind: PartKind, _ bytes: [UInt8], db: Database, known: inout StoredNumbers, added: inout StoredNumbers
+  /// The number of a part, storing it if it is new. Known by value first: a part already seen
+  /// is neither encoded nor looked up again.
+  private func partNumber<Value: Hashable & Encodable>(
+    _ kind: PartKind, _ value: Value, _ cache: WritableKeyPath<StoredNumbers, [Value: Int64]>, db: Database,
+    known: inout StoredNumbers, added: inout StoredNumbers
   ) throws -> Int64 {
-    let key = PartKey(kind: kind, bytes: bytes)
-    if let number = known.parts[key] { return number }
+    if let number = known[keyPath: cache][value] { return number }
+    let number = try partNumber(kind, Array(try partCoder.encoder.encode(value)), db: db)
+    known[keyPath: cache][value] = number
+    added[keyPath: cache][value] = number
+    return number
+  }
+
+  /// The number of the part of `kind` whose JSON is `bytes`, inserted if there is none.
+  private func partNumber(_ kind: PartKind, _ bytes: [UInt8], db: Database) throws -> Int64 {
     let digest = StoredDigest.of(kind.rawValue, bytes)
     // Another part can have the same digest: the bytes decide.
-    var number: Int64?
     for candidate in try Row.fetchAll(
       db, sql: "SELECT id, body FROM part WHERE digest = ? AND kind = ?", arguments: [digest, kind.rawValue])
     where try Zstd.decompress(Array(candidate["body"] as Data), limit: StoredDigest.bodyLimit) == bytes {
-      number = candidate["id"]
-      break
+      return candidate["id"]
     }
-    if number == nil {
-      try db.execute(
-        sql: "INSERT INTO part (kind, digest, body) VALUES (?, ?, ?)",
-        arguments: [kind.rawValue, digest, Data(try Zstd.compress(bytes))])
-      number = db.lastInsertedRowID
-    }
-    let found = number ?? db.lastInsertedRowID
-    known.parts[key] = found
-    added.parts[key] = found
-    return found
+    try db.execute(
+      sql: "INSERT INTO part (kind, digest, body) VALUES (?, ?, ?)",
+      arguments: [kind.rawValue, digest, Data(try partCoder.compressor.compress(bytes))])
+    return db.lastInsertedRowID
   }
 
   private func checkNumber(
@@ -571,6 +571,22 @@ struct StoredRowMissing: Error, CustomStringConvertible {
   var description: String { what }
 }
 
+/// What writes parts: one JSON encoder and one zstd context, kept. Keys come in the order the
+/// types encode them (their declarations, and `SecurityChecks`' sorted fields; no part holds a
+/// dictionary), so equal values give equal bytes without sorting keys, which would be most of
+/// encoding a part. Used by one writer at a time (`ScanDatabase` under its lock).
+final class PartCoder: @unchecked Sendable {
+  let encoder: JSONEncoder
+  let compressor: ZstdCompressor
+
+  init() throws {
+    encoder = JSONEncoder()
+    encoder.outputFormatting = [.withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .iso8601
+    compressor = try ZstdCompressor()
+  }
+}
+
 /// The kinds of a configuration's parts (`part.kind`).
 enum PartKind: String, Sendable {
   case unit, directives, hardening, checks
@@ -599,10 +615,32 @@ private enum StoredPart: Sendable {
   case diagnostics([Diagnostic])
 }
 
-struct PartKey: Hashable, Sendable {
-  var kind: PartKind
-  var bytes: [UInt8]
+/// A configuration (a service without its per-host state) as the writer's memory keys it:
+/// equal when the records are equal, hashed on what tells configurations apart cheaply — the
+/// directives' values and lines, the checks' verdicts — rather than every string of the
+/// record (the effective settings follow from the directives). Hashing is most of a cache
+/// hit's cost, and a host of a known image is nothing but hits.
+struct ConfigKey: Hashable, Sendable {
+  var record: ServiceRecord
+
+  static func == (lhs: ConfigKey, rhs: ConfigKey) -> Bool { lhs.record == rhs.record }
+
+  func hash(into hasher: inout Hasher) {
+    hasher.combine(record.id)
+    hasher.combine(record.directives.count)
+    for directive in record.directives {
+      hasher.combine(directive.value)
+      hasher.combine(directive.source.line)
+    }
+    hasher.combine(record.checks.count)
+    for check in record.checks.values {
+      hasher.combine(check.set)
+      hasher.combine(check.exposure?.tenths)
+    }
+    hasher.combine(record.overall?.exposure.tenths)
+  }
 }
+
 
 /// A configuration's unit and verdict: `config.summary`.
 private struct ConfigSummary: Codable {
@@ -617,26 +655,40 @@ struct UnitStateKey: Codable, Hashable, Sendable {
 }
 
 /// What a writer has stored, by value: checks, configurations (services without their
-/// per-host state), states. Bounded: a fleet of hosts that all differ does not keep them all.
+/// per-host state), states and parts.
 struct StoredNumbers: Sendable {
   var checks: [SecurityCheck: Int64] = [:]
-  var configs: [ServiceRecord: Int64] = [:]
-  var parts: [PartKey: Int64] = [:]
+  var configs: [ConfigKey: Int64] = [:]
   var states: [UnitStateKey: Int64] = [:]
+  // The parts, by kind and value.
+  var units: [ServiceRecord: Int64] = [:]
+  var directives: [[Directive]: Int64] = [:]
+  var hardening: [HardeningSettings: Int64] = [:]
+  var checkParts: [SecurityChecks: Int64] = [:]
+  var diagnostics: [[Diagnostic]: Int64] = [:]
 
   static let configLimit = 20_000
 
   mutating func forget(_ other: StoredNumbers) {
     for key in other.checks.keys { checks[key] = nil }
     for key in other.configs.keys { configs[key] = nil }
-    for key in other.parts.keys { parts[key] = nil }
     for key in other.states.keys { states[key] = nil }
+    for key in other.units.keys { units[key] = nil }
+    for key in other.directives.keys { directives[key] = nil }
+    for key in other.hardening.keys { hardening[key] = nil }
+    for key in other.checkParts.keys { checkParts[key] = nil }
+    for key in other.diagnostics.keys { diagnostics[key] = nil }
   }
 
-  /// Starts the configurations and parts afresh when there are more than `configLimit`.
+  /// Starts the configurations and parts afresh when there are more than `configLimit` of a
+  /// kind: a fleet of hosts that all differ does not keep them all.
   mutating func bound() {
     if configs.count > Self.configLimit { configs.removeAll() }
-    if parts.count > Self.configLimit { parts.removeAll() }
+    if units.count > Self.configLimit { units.removeAll() }
+    if directives.count > Self.configLimit { directives.removeAll() }
+    if hardening.count > Self.configLimit { hardening.removeAll() }
+    if checkParts.count > Self.configLimit { checkParts.removeAll() }
+    if diagnostics.count > Self.configLimit { diagnostics.removeAll() }
   }
 }
 

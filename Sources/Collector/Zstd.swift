@@ -64,6 +64,40 @@ enum Zstd {
   }
 }
 
+/// One zstd compression context, kept for many small frames (a scan database's parts):
+/// creating a context for each is most of the cost of compressing a few kilobytes. Not
+/// thread-safe: its owner serializes its use (`ScanDatabase` under its writer's lock).
+final class ZstdCompressor: @unchecked Sendable {
+  private let context: OpaquePointer
+
+  init() throws {
+    guard let context = ZSTD_createCCtx() else { throw ZstdError(reason: "cannot create a zstd context") }
+    self.context = context
+    for (parameter, value) in [(ZSTD_c_compressionLevel, Zstd.level), (ZSTD_c_checksumFlag, 1)] {
+      let code = ZSTD_CCtx_setParameter(context, parameter, value)
+      if ZSTD_isError(code) != 0 {
+        ZSTD_freeCCtx(context)
+        throw ZstdError(reason: String(cString: ZSTD_getErrorName(code)))
+      }
+    }
+  }
+
+  deinit { ZSTD_freeCCtx(context) }
+
+  /// `bytes` as one zstd frame that records its content size.
+  func compress(_ bytes: [UInt8]) throws -> [UInt8] {
+    var out = [UInt8](repeating: 0, count: ZSTD_compressBound(bytes.count))
+    let written = bytes.withUnsafeBytes { source in
+      out.withUnsafeMutableBytes { target in
+        ZSTD_compress2(context, target.baseAddress, target.count, source.baseAddress, source.count)
+      }
+    }
+    if ZSTD_isError(written) != 0 { throw ZstdError(reason: String(cString: ZSTD_getErrorName(written))) }
+    out.removeSubrange(written...)
+    return out
+  }
+}
+
 struct ZstdError: Error, CustomStringConvertible {
   var reason: String
   var description: String { reason }
