@@ -186,7 +186,8 @@ public final class ScanDatabase: Sendable {
     // Hosts of one image report the same problems: their diagnostics are a part too.
     let diagnosticsPart =
       host.diagnostics.isEmpty
-      ? nil : try partNumber(.diagnostics, host.diagnostics, \.diagnostics, db: db, known: &known, added: &added)
+      ? nil
+      : try partNumber(.diagnostics, host.diagnostics, \.diagnostics, db: db, known: &known, added: &added)
     guard
       let hostID = try Int64.fetchOne(
         db,
@@ -310,8 +311,18 @@ public final class ScanDatabase: Sendable {
     _ kind: PartKind, _ value: Value, _ cache: WritableKeyPath<StoredNumbers, [Value: Int64]>, db: Database,
     known: inout StoredNumbers, added: inout StoredNumbers
   ) throws -> Int64 {
+    try remembered(value, cache, known: &known, added: &added) {
+      try partNumber(kind, Array(try partCoder.encoder.encode(value)), db: db)
+    }
+  }
+
+  /// The number `known` has for `value`, or the one `store` gives it, remembered in both.
+  private func remembered<Value: Hashable>(
+    _ value: Value, _ cache: WritableKeyPath<StoredNumbers, [Value: Int64]>, known: inout StoredNumbers,
+    added: inout StoredNumbers, store: () throws -> Int64
+  ) rethrows -> Int64 {
     if let number = known[keyPath: cache][value] { return number }
-    let number = try partNumber(kind, Array(try partCoder.encoder.encode(value)), db: db)
+    let number = try store()
     known[keyPath: cache][value] = number
     added[keyPath: cache][value] = number
     return number
@@ -335,21 +346,17 @@ public final class ScanDatabase: Sendable {
   private func checkNumber(
     _ check: SecurityCheck, db: Database, known: inout StoredNumbers, added: inout StoredNumbers
   ) throws -> Int64 {
-    if let number = known.checks[check] { return number }
-    let number = try Self.row(in: "check_result", body: try Self.json(check), db: db)
-    known.checks[check] = number
-    added.checks[check] = number
-    return number
+    try remembered(check, \.checks, known: &known, added: &added) {
+      try Self.row(in: "check_result", body: try Self.json(check), db: db)
+    }
   }
 
   private func stateNumber(
     _ state: UnitStateKey, db: Database, known: inout StoredNumbers, added: inout StoredNumbers
   ) throws -> Int64 {
-    if let number = known.states[state] { return number }
-    let number = try Self.row(in: "unit_state", body: try Self.json(state), db: db)
-    known.states[state] = number
-    added.states[state] = number
-    return number
+    try remembered(state, \.states, known: &known, added: &added) {
+      try Self.row(in: "unit_state", body: try Self.json(state), db: db)
+    }
   }
 
   /// The id of the row of `table` whose `body` is `body`, inserted if there is none.
@@ -385,21 +392,31 @@ public final class ScanDatabase: Sendable {
         db, sql: "SELECT id, name, record, diagnostics FROM host WHERE scan = ? ORDER BY id",
         arguments: [scan]
       ).map { StoredHostRow(id: $0[0], name: $0[1], record: $0[2], diagnostics: $0[3]) }
+      // The configurations this scan's services use, and the parts those and its hosts use.
+      let used = """
+        WITH used AS (
+          SELECT DISTINCT config AS id FROM service JOIN host ON host.id = service.host WHERE host.scan = ?1)
+        """
       let configRows = try Row.fetchAll(
         db,
-        sql: """
-          SELECT id, summary, unit_part, directives, hardening, checks FROM config WHERE id IN
-            (SELECT DISTINCT config FROM service JOIN host ON host.id = service.host WHERE host.scan = ?)
+        sql: used + """
+           SELECT id, summary, unit_part, directives, hardening, checks FROM config
+          WHERE id IN (SELECT id FROM used)
           """, arguments: [scan])
-      var partIDs = Set(hostRows.compactMap(\.diagnostics))
-      for row in configRows {
-        for column in 2...5 { partIDs.insert(row[column]) }
-      }
+      let partCursor = try Row.fetchCursor(
+        db,
+        sql: used + """
+          , parts AS (
+            SELECT unit_part AS id FROM config WHERE id IN (SELECT id FROM used)
+            UNION SELECT directives FROM config WHERE id IN (SELECT id FROM used)
+            UNION SELECT hardening FROM config WHERE id IN (SELECT id FROM used)
+            UNION SELECT checks FROM config WHERE id IN (SELECT id FROM used)
+            UNION SELECT diagnostics FROM host WHERE scan = ?1 AND diagnostics IS NOT NULL)
+          SELECT id, kind, body FROM part WHERE id IN (SELECT id FROM parts)
+          """, arguments: [scan])
       var partRows: [StoredPartRow] = []
-      let partCursor = try Row.fetchCursor(db, sql: "SELECT id, kind, body FROM part")
       while let row = try partCursor.next() {
         let id: Int64 = row[0]
-        guard partIDs.contains(id) else { continue }
         let kind: String = row[1]
         guard let known = PartKind(rawValue: kind) else {
           throw ScanStoreError.notAScan(
@@ -571,17 +588,17 @@ struct StoredRowMissing: Error, CustomStringConvertible {
   var description: String { what }
 }
 
-/// What writes parts: one JSON encoder and one zstd context, kept. Keys come in the order the
-/// types encode them (their declarations, and `SecurityChecks`' sorted fields; no part holds a
-/// dictionary), so equal values give equal bytes without sorting keys, which would be most of
-/// encoding a part. Used by one writer at a time (`ScanDatabase` under its lock).
+/// What writes parts: one JSON encoder and one zstd context, kept. Keys are sorted: the
+/// encoder's own order changes from one process to the next, and equal values must give
+/// equal bytes for a later writer (`--resume`, a history) to find a part again. Used by one
+/// writer at a time (`ScanDatabase` under its lock).
 final class PartCoder: @unchecked Sendable {
   let encoder: JSONEncoder
   let compressor: ZstdCompressor
 
   init() throws {
     encoder = JSONEncoder()
-    encoder.outputFormatting = [.withoutEscapingSlashes]
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     encoder.dateEncodingStrategy = .iso8601
     compressor = try ZstdCompressor()
   }
@@ -640,7 +657,6 @@ struct ConfigKey: Hashable, Sendable {
     hasher.combine(record.overall?.exposure.tenths)
   }
 }
-
 
 /// A configuration's unit and verdict: `config.summary`.
 private struct ConfigSummary: Codable {

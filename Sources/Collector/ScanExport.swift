@@ -12,12 +12,18 @@ public enum HostLines {
     return Data(JSONString.escapingInvisible(encoded).utf8)
   }
 
-  /// Every host of `scan`, a line each, handed to `write` one at a time.
+  /// Every host of `scan`, a line each, handed to `write` in order. Lines are encoded on every
+  /// core, a batch of hosts at a time.
   public static func write(_ scan: Scan, _ write: (Data) throws -> Void) throws {
-    for host in scan.hosts {
-      var line = try line(host)
-      line.append(UInt8(ascii: "\n"))
-      try write(line)
+    var start = 0
+    while start < scan.hosts.count {
+      let batch = Array(scan.hosts[start..<min(start + 64, scan.hosts.count)])
+      for encoded in batch.concurrentMap({ host in Result { try line(host) } }) {
+        var line = try encoded.get()
+        line.append(UInt8(ascii: "\n"))
+        try write(line)
+      }
+      start += batch.count
     }
   }
 }
