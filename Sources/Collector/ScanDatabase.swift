@@ -7,8 +7,8 @@ import UnitModel
   import Glibc
 #endif
 
-/// A scan database (`scan.db` in a scan directory) or a history database: SQLite through GRDB,
-/// with the tables of `StoreSchema`. Each host is recorded in one transaction, so a killed
+/// A scan database (`scan.db` in a scan directory): SQLite through GRDB, with the tables of
+/// `StoreSchema`. Each host is recorded in one transaction, so a killed
 /// writer leaves every host it finished and a database that opens.
 ///
 /// Writing keeps what it has stored in memory (check and configuration numbers), so a host of
@@ -590,7 +590,7 @@ struct StoredRowMissing: Error, CustomStringConvertible {
 
 /// What writes parts: one JSON encoder and one zstd context, kept. Keys are sorted: the
 /// encoder's own order changes from one process to the next, and equal values must give
-/// equal bytes for a later writer (`--resume`, a history) to find a part again. Used by one
+/// equal bytes for a later writer (`--resume`) to find a part again. Used by one
 /// writer at a time (`ScanDatabase` under its lock).
 final class PartCoder: @unchecked Sendable {
   let encoder: JSONEncoder

@@ -1,8 +1,8 @@
 import UnitModel
 
-/// The schema of a scan database (`scan.db`) and of a history database: the same tables, one
-/// scan in the first, many in the second. `docs/scan-database.md` prints it (a test holds the
-/// two equal) with queries a user might write.
+/// The schema of a scan database (`scan.db`). The tables can hold many scans; a scan
+/// directory's database holds one. `docs/scan-database.md` prints it (a test holds the two
+/// equal) with queries a user might write.
 public enum StoreSchema {
   /// `PRAGMA user_version` of a database this unitaudit writes: the scan schema version.
   public static let version = ScanMetadata.currentSchemaVersion

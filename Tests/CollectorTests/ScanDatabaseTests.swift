@@ -199,6 +199,23 @@ struct ScanDatabaseTests {
     #expect(resume.status != 0 && resume.output.contains("unitaudit convert"), "\(resume.output)")
   }
 
+  @Test("a conversion cut short leaves the older scan as it was; the next one starts afresh")
+  func interruptedConversion() throws {
+    let hosts = try StoreFixtures.fleetHosts()
+    let directory = try writeLegacyScan("convert-again", hosts: hosts)
+    // What a killed conversion leaves: a half-written database under its temporary name.
+    try Data("half a database".utf8).write(to: directory.appendingPathComponent(".scan.db.converting"))
+    #expect(try loadScan(directory).scan.hosts == hosts)
+    let converted = try convertLegacyScan(directory)
+    #expect(converted.hosts == hosts.count && converted.skippedLines.isEmpty)
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == [
+        "hosts.jsonl", "scan.db", "scan.json",
+      ])
+    #expect(try mode(directory.appendingPathComponent("scan.db").path) == 0o600)
+    #expect(try loadScan(directory).scan.hosts == hosts)
+  }
+
   @Test("export --jsonl -o writes a private file; without --jsonl it says which format to ask for")
   func export() async throws {
     let hosts = try StoreFixtures.fleetHosts()
