@@ -63,11 +63,13 @@ let package = Package(
       name: "ReportTemplates", path: "Templates",
       exclude: ["report-screenshot.png", "report.html.mustache", "report.md.mustache"],
       swiftSettings: strict, plugins: ["EmbedFiles"]),
-    // Transports, fan-out and the scan directory; the scan database (SQLite from Debian's
-    // libsqlite3-dev, through GRDB).
+    // Transports, fan-out and the scan directory; the scan database and histories (SQLite
+    // from Debian's libsqlite3-dev, through GRDB).
     .target(
       name: "Collector",
-      dependencies: ["UnitModel", "Normalize", "Inventory", "SSH", "CZstd", .product(name: "GRDB", package: "GRDB.swift")],
+      dependencies: [
+        "UnitModel", "Normalize", "Inventory", "Coverage", "SSH", "CZstd", .product(name: "GRDB", package: "GRDB.swift"),
+      ],
       swiftSettings: strict),
     .executableTarget(
       name: "unitaudit",

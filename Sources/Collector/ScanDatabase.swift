@@ -1,3 +1,4 @@
+import Coverage
 import Foundation
 import GRDB
 import Synchronization
@@ -103,6 +104,41 @@ public final class ScanDatabase: Sendable {
     }
   }
 
+  /// Opens the history database at `path`, creating it (0600) when there is none.
+  public static func openHistory(_ path: String) throws -> ScanDatabase {
+    FileManager.default.fileExists(atPath: path) ? try open(path, readOnly: false) : try create(at: path)
+  }
+
+  /// Adds a whole scan, metadata and hosts, in one transaction: a history holds a scan whole
+  /// or not at all. Refuses a scan it already holds (the same scan id).
+  public func addScan(_ scan: Scan) throws -> Int64 {
+    let json = try Self.json(scan.metadata)
+    let rows = try Self.hostRows(scan.hosts)
+    return try numbers.withLock { known in
+      var added = StoredNumbers()
+      do {
+        let number = try writing { db -> Int64 in
+          if let found = try Int64.fetchOne(
+            db, sql: "SELECT id FROM scan WHERE uuid = ?", arguments: [scan.metadata.id])
+          {
+            throw ScanStoreError.alreadyHeld(path, scan.metadata.id, found)
+          }
+          try db.execute(sql: "INSERT INTO scan (metadata) VALUES (?)", arguments: [json])
+          let number = db.lastInsertedRowID
+          for (host, record) in rows {
+            try insert(host, record: record, scan: number, db: db, known: &known, added: &added)
+          }
+          return number
+        }
+        known.bound()
+        return number
+      } catch {
+        known.forget(added)
+        throw error
+      }
+    }
+  }
+
   /// Replaces a scan's metadata.
   public func writeMetadata(_ metadata: ScanMetadata, scan: Int64) throws {
     let json = try Self.json(metadata)
@@ -131,6 +167,18 @@ public final class ScanDatabase: Sendable {
     }
   }
 
+  /// The number of the scan whose id is `id`, when the database holds it.
+  public func scanNumber(id: String) throws -> Int64? {
+    try reading { db in try Int64.fetchOne(db, sql: "SELECT id FROM scan WHERE uuid = ?", arguments: [id]) }
+  }
+
+  /// The names of the hosts recorded for scan `scan`.
+  public func hostNames(scan: Int64) throws -> [String] {
+    try reading { db in
+      try String.fetchAll(db, sql: "SELECT name FROM host WHERE scan = ?", arguments: [scan])
+    }
+  }
+
   /// How many hosts are recorded, in every scan.
   public func hostCount() throws -> Int {
     try reading { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM host") ?? 0 }
@@ -145,6 +193,53 @@ public final class ScanDatabase: Sendable {
     }
   }
 
+  // MARK: Judgements
+
+  /// The judgement named `key` of scan `scan`, when one is stored.
+  public func judgement(scan: Int64, key: String) throws -> Judgement? {
+    try reading { db in
+      guard
+        let hosts = try Int.fetchOne(
+          db, sql: "SELECT hosts FROM judgement WHERE scan = ? AND judged = ?", arguments: [scan, key])
+      else { return nil }
+      let rows = try Row.fetchAll(
+        db, sql: "SELECT service, status, hosts, missing FROM service_state WHERE scan = ? AND judged = ?",
+        arguments: [scan, key])
+      return Judgement(
+        hosts: hosts,
+        services: try rows.map { row in
+          let status: String = row["status"]
+          guard let known = CoverageStatus(rawValue: status) else {
+            throw StoredRowMissing(
+              what: "a service state of scan \(scan) is '\(status)', which this unitaudit does not know")
+          }
+          return Judgement.ServiceState(
+            service: row["service"], status: known, hosts: row["hosts"],
+            missing: try Self.decode(
+              [String: Int].self, row["missing"] as String, what: "a service state's missing"))
+        })
+    }
+  }
+
+  /// Stores the judgement named `key` of scan `scan`, in one transaction (replacing one of
+  /// the same name).
+  public func storeJudgement(_ judgement: Judgement, scan: Int64, key: String, baseline: String) throws {
+    let rows = try judgement.services.map { ($0, try Self.json($0.missing)) }
+    try writing { db in
+      try db.execute(sql: "DELETE FROM judgement WHERE scan = ? AND judged = ?", arguments: [scan, key])
+      try db.execute(
+        sql: "INSERT INTO judgement (scan, judged, baseline, hosts) VALUES (?, ?, ?, ?)",
+        arguments: [scan, key, baseline, judgement.hosts])
+      let insert = try db.cachedStatement(
+        sql:
+          "INSERT INTO service_state (scan, judged, service, status, hosts, missing) VALUES (?, ?, ?, ?, ?, ?)"
+      )
+      for (state, missing) in rows {
+        try insert.execute(arguments: [scan, key, state.service, state.status.rawValue, state.hosts, missing])
+      }
+    }
+  }
+
   // MARK: Hosts
 
   /// Records one finished host of `scan` in one transaction: its row, and its services as
@@ -156,12 +251,7 @@ public final class ScanDatabase: Sendable {
 
   /// Records hosts in one transaction (converting or copying a whole scan).
   public func record(_ hosts: [HostReport], scan: Int64) throws {
-    let rows = try hosts.map { host -> (HostReport, String) in
-      var shell = host
-      shell.services = []
-      shell.diagnostics = []
-      return (host, try Self.json(shell))
-    }
+    let rows = try Self.hostRows(hosts)
     try numbers.withLock { known in
       var added = StoredNumbers()
       do {
@@ -568,6 +658,16 @@ public final class ScanDatabase: Sendable {
     return decoded
   }
 
+  /// Each host with its record: the host as JSON without its services and diagnostics.
+  private static func hostRows(_ hosts: [HostReport]) throws -> [(HostReport, String)] {
+    try hosts.map { host in
+      var shell = host
+      shell.services = []
+      shell.diagnostics = []
+      return (host, try json(shell))
+    }
+  }
+
   // MARK: JSON
 
   static func json(_ value: some Encodable) throws -> String {
@@ -712,16 +812,12 @@ enum StoredDigest {
   /// The most a stored body or diagnostics list may decompress to.
   static let bodyLimit = 64 << 20
 
-  /// FNV-1a (64 bits) of a part's kind and body, as SQLite's signed integer.
+  /// FNV-1a of a part's kind and body, as SQLite's signed integer.
   static func of(_ kind: String, _ bytes: [UInt8]) -> Int64 {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    func mix(_ byte: UInt8) {
-      hash ^= UInt64(byte)
-      hash = hash &* 0x100_0000_01b3
-    }
-    for byte in kind.utf8 { mix(byte) }
-    mix(0)
-    bytes.withUnsafeBufferPointer { for byte in $0 { mix(byte) } }
-    return Int64(bitPattern: hash)
+    var hasher = FNV1a()
+    hasher.combine(kind.utf8)
+    hasher.combine(0)
+    bytes.withUnsafeBufferPointer { hasher.combine($0) }
+    return Int64(bitPattern: hasher.value)
   }
 }

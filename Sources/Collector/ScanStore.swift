@@ -1,6 +1,7 @@
 import Foundation
 import Inventory
 import Normalize
+import Synchronization
 import UnitModel
 
 #if canImport(Glibc)
@@ -14,6 +15,8 @@ public enum ScanStoreError: Error, CustomStringConvertible {
   case cannotWrite(String, String)
   case notAScan(String, String)
   case unsupportedSchema(String, Int)
+  /// A history that already holds the scan: its path, the scan's id, its number there.
+  case alreadyHeld(String, String, Int64)
 
   public var description: String {
     switch self {
@@ -22,6 +25,8 @@ public enum ScanStoreError: Error, CustomStringConvertible {
     case .cannotCreate(let path, let why): "cannot create \(path): \(why)"
     case .cannotWrite(let path, let why): "cannot write \(path): \(why)"
     case .notAScan(let path, let why): "\(path) is not a readable unitaudit scan: \(why)"
+    case .alreadyHeld(let path, let id, let number):
+      "\(path) already holds scan \(id) (number \(number) in `unitaudit history list`)"
     case .unsupportedSchema(let path, let version):
       "\(path) has scan schema version \(version); this unitaudit reads versions \(ScanMetadata.readableSchemaVersions.lowerBound)–\(ScanMetadata.readableSchemaVersions.upperBound): use a newer unitaudit"
     }
@@ -40,6 +45,8 @@ public actor ScanStore {
   public nonisolated let database: ScanDatabase
   /// The scan's number in `database` (its only scan).
   public nonisolated let scan: Int64
+  /// A history the scan is also recorded in as it goes (`scan --history`), and its number there.
+  private nonisolated let history = Mutex<(database: ScanDatabase, scan: Int64)?>(nil)
 
   public static let databaseFile = "scan.db"
   public static let evidenceDirectory = "evidence"
@@ -93,13 +100,35 @@ public actor ScanStore {
   }
 
   public func writeMetadata(_ metadata: ScanMetadata) throws {
-    try database.writeMetadata(metadata, scan: scan)
+    try writeMetadataNow(metadata)
   }
 
   /// Writes the metadata from any thread, for the last moment before an interrupted scan
   /// exits: it waits for a host being recorded, then commits.
   public nonisolated func writeMetadataNow(_ metadata: ScanMetadata) throws {
     try database.writeMetadata(metadata, scan: scan)
+    if let history = history.withLock({ $0 }) {
+      try history.database.writeMetadata(metadata, scan: history.scan)
+    }
+  }
+
+  /// Records the scan in `historyDatabase` too, from now on each host as it finishes. The
+  /// history gets the scan if it lacks it (with `recorded`, the hosts already finished), or
+  /// the hosts of `recorded` it lacks (a resumed scan whose last host reached the scan but
+  /// not the history).
+  public func attachHistory(_ historyDatabase: ScanDatabase, metadata: ScanMetadata, recorded: [HostReport])
+    throws
+  {
+    let number: Int64
+    if let found = try historyDatabase.scanNumber(id: metadata.id) {
+      number = found
+      let held = Set(try historyDatabase.hostNames(scan: found))
+      try historyDatabase.record(recorded.filter { !held.contains($0.name) }, scan: found)
+      try historyDatabase.writeMetadata(metadata, scan: found)
+    } else {
+      number = try historyDatabase.addScan(Scan(metadata: metadata, hosts: recorded))
+    }
+    history.withLock { $0 = (historyDatabase, number) }
   }
 
   /// Records one finished host: its evidence first, then the host, in one transaction.
@@ -111,6 +140,7 @@ public actor ScanStore {
       report.evidence = try writeEvidence(evidence, for: report.name)
     }
     try database.record(report, scan: scan)
+    if let history = history.withLock({ $0 }) { try history.database.record(report, scan: history.scan) }
     return report
   }
 
@@ -151,6 +181,7 @@ public actor ScanStore {
   /// Closes the database (after the last metadata is written).
   public func close() throws {
     try database.close()
+    if let history = history.withLock({ $0 }) { try history.database.close() }
   }
 
   private func writeEvidence(_ evidence: HostEvidence, for host: String) throws -> String {
@@ -204,11 +235,7 @@ func evidenceName(for host: String) -> String {
         ? Character($0) : "_"
     })
   if safe == host && !safe.isEmpty && !safe.hasPrefix(".") { return safe }
-  var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-  for byte in host.utf8 {
-    hash ^= UInt64(byte)
-    hash = hash &* 0x100_0000_01b3
-  }
+  let hash = FNV1a.hash(host.utf8)
   let stem = safe.drop { $0 == "." }
   return "\(stem.isEmpty ? "host" : String(stem))-\(String(hash, radix: 16).leftPadded(to: 16))"
 }

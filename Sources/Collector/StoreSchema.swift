@@ -108,6 +108,31 @@ public enum StoreSchema {
     ) WITHOUT ROWID;
     CREATE INDEX service_config ON service (config);
 
+    -- A scan judged against a baseline, as `history add` and `trend` store it: judged names
+    -- the judgement (the baseline's name, a digest of its definition, the required sets);
+    -- waivers are judged on the day the scan started. hosts: the hosts with data.
+    CREATE TABLE judgement (
+      scan INTEGER NOT NULL REFERENCES scan (id) ON DELETE CASCADE,
+      judged TEXT NOT NULL,
+      baseline TEXT NOT NULL,
+      hosts INTEGER NOT NULL,
+      PRIMARY KEY (scan, judged)
+    ) WITHOUT ROWID;
+
+    -- Each baseline service in a judgement: its state across the scan's hosts (hardened,
+    -- partial, not-started, exempt, not-installed), on how many hosts it is, and on how many
+    -- hosts each required directive is missing (JSON: directive to hosts).
+    CREATE TABLE service_state (
+      scan INTEGER NOT NULL,
+      judged TEXT NOT NULL,
+      service TEXT NOT NULL,
+      status TEXT NOT NULL,
+      hosts INTEGER NOT NULL,
+      missing TEXT NOT NULL,
+      PRIMARY KEY (scan, judged, service),
+      FOREIGN KEY (scan, judged) REFERENCES judgement (scan, judged) ON DELETE CASCADE
+    ) WITHOUT ROWID;
+
     -- The services with names instead of numbers, for queries by hand.
     CREATE VIEW service_view AS
       SELECT host.scan AS scan, host.name AS host, config.unit AS unit, config.exposure AS exposure,

@@ -1,7 +1,7 @@
 import UnitModel
 
 /// How far a service is along, across the hosts that have it.
-public enum CoverageStatus: String, Sendable, Hashable, Codable, CaseIterable {
+public enum CoverageStatus: String, Sendable, Hashable, Codable, CodingKeyRepresentable, CaseIterable {
   /// Every required directive satisfied, waived or not applicable on every host that has it.
   case hardened
   case partial

@@ -144,3 +144,7 @@ public enum DirectiveTable {
   public static let byName: [String: DirectiveSpec] = Dictionary(
     all.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
 }
+
+/// A directive keys JSON objects by its name (a baseline's `notApplicable`), so that equal
+/// values encode to equal bytes.
+extension HardeningDirective: CodingKeyRepresentable {}

@@ -30,6 +30,8 @@ public struct ScanOptions: Codable, Sendable, Hashable {
   public var acceptNewHostKeys: Bool
   /// How many times `--resume` continued the scan.
   public var resumed: Int
+  /// A history database each host is also recorded in (`scan --history`).
+  public var history: String?
   /// An ssh-agent socket; nil: `$SSH_AUTH_SOCK`. Not recorded: it belongs to the session
   /// that runs the scan.
   public var agentSocket: String?
@@ -41,7 +43,7 @@ public struct ScanOptions: Codable, Sendable, Hashable {
     connectTimeout: Int = ScanOptions.defaultConnectTimeout,
     graceSeconds: Double = ScanOptions.defaultGraceSeconds, user: String? = nil, identityFiles: [String] = [],
     sshConfig: String?, knownHostsFile: String, acceptNewHostKeys: Bool = false, resumed: Int = 0,
-    agentSocket: String? = nil
+    history: String? = nil, agentSocket: String? = nil
   ) {
     self.concurrency = concurrency
     self.maxOutputBytes = maxOutputBytes
@@ -54,6 +56,7 @@ public struct ScanOptions: Codable, Sendable, Hashable {
     self.knownHostsFile = knownHostsFile
     self.acceptNewHostKeys = acceptNewHostKeys
     self.resumed = resumed
+    self.history = history
     self.agentSocket = agentSocket
   }
 
@@ -62,7 +65,7 @@ public struct ScanOptions: Codable, Sendable, Hashable {
 
   enum CodingKeys: String, CodingKey {
     case concurrency, maxOutputBytes, deadlineSeconds, connectTimeout, graceSeconds, user, identityFiles
-    case sshConfig, knownHostsFile, acceptNewHostKeys, resumed
+    case sshConfig, knownHostsFile, acceptNewHostKeys, resumed, history
   }
 
   public init(from decoder: any Decoder) throws {
@@ -84,7 +87,8 @@ public struct ScanOptions: Codable, Sendable, Hashable {
       sshConfig: try c.decodeIfPresent(String.self, forKey: .sshConfig),
       knownHostsFile: try c.decode(String.self, forKey: .knownHostsFile),
       acceptNewHostKeys: try c.decodeIfPresent(Bool.self, forKey: .acceptNewHostKeys) ?? false,
-      resumed: try c.decodeIfPresent(Int.self, forKey: .resumed) ?? 0)
+      resumed: try c.decodeIfPresent(Int.self, forKey: .resumed) ?? 0,
+      history: try c.decodeIfPresent(String.self, forKey: .history))
   }
 
   /// The options as older scans recorded them: `max-output`, `deadline`, `concurrency`,
@@ -117,5 +121,6 @@ public struct ScanOptions: Codable, Sendable, Hashable {
     try c.encode(knownHostsFile, forKey: .knownHostsFile)
     try c.encode(acceptNewHostKeys, forKey: .acceptNewHostKeys)
     try c.encode(resumed, forKey: .resumed)
+    try c.encodeIfPresent(history, forKey: .history)
   }
 }

@@ -119,6 +119,12 @@ struct ScanCommand: AsyncParsableCommand {
       "Render the reports (HTML, Markdown, CSV, JSON against fedora-40) into DIR/report when the scan ends.")
   var report = false
 
+  @Option(
+    help: ArgumentHelp(
+      "Also record each host in this history database as it finishes (created if missing; see `unitaudit history`).",
+      valueName: "file"))
+  var history: String?
+
   @Flag(name: [.short, .long], help: "Print nothing but errors.")
   var quiet = false
 
@@ -232,6 +238,9 @@ struct ScanCommand: AsyncParsableCommand {
     metadata.warnings = warnings.isEmpty ? nil : warnings
     let store = try ScanStore.create(at: directory, metadata: metadata)
     try await store.writePlan(hosts)
+    if let history = options.history {
+      try await store.attachHistory(try ScanDatabase.openHistory(history), metadata: metadata, recorded: [])
+    }
     return PreparedScan(
       directory: directory, metadata: metadata, store: store, hosts: hosts, alreadyDone: 0,
       transport: transport, concurrency: options.concurrency, localScan: local)
@@ -261,6 +270,10 @@ struct ScanCommand: AsyncParsableCommand {
     metadata.state = .running
     metadata.finishedAt = nil
     try await store.writeMetadata(metadata)
+    if let history = options.history {
+      try await store.attachHistory(
+        try ScanDatabase.openHistory(history), metadata: metadata, recorded: loaded.scan.hosts)
+    }
     console.info(
       "resuming \(directory.path): \(done.count) of \(plan.count) hosts done, \(remaining.count) to go")
     return PreparedScan(
@@ -285,6 +298,7 @@ struct ScanCommand: AsyncParsableCommand {
     }
     if let knownHosts { options.knownHostsFile = expandHome(knownHosts) }
     if acceptNewHostKeys { options.acceptNewHostKeys = true }
+    if let history { options.history = URL(fileURLWithPath: expandHome(history)).path }
     return options
   }
 

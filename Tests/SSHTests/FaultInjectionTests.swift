@@ -397,7 +397,9 @@ struct FaultInjectionTests {
     )
   }
 
-  @Test("kill -9 in the middle of a 200-host scan: every written host intact, --resume does the rest")
+  @Test(
+    "kill -9 in the middle of a 200-host scan: every written host intact, in the scan and its history; --resume does the rest"
+  )
   func killAndResume() throws {
     let (work, fixtures, faultDirectory) = try faultWorkspace()
     defer { try? FileManager.default.removeItem(at: work) }
@@ -420,11 +422,12 @@ struct FaultInjectionTests {
       .write(to: knownHosts, atomically: true, encoding: .utf8)
     let keys = try TestKeys.shared.get()
     let directory = work.appendingPathComponent("scan")
+    let history = work.appendingPathComponent("history.db")
     let scan = try Spawned(
       [
         try TestSupport.unitauditBinary(), "scan", "-i", inventory.path, "-o", directory.path,
         "--known-hosts", knownHosts.path, "--identity", keys.path("user_ed25519"), "--no-ssh-config",
-        "--concurrency", "8", "-q",
+        "--concurrency", "8", "-q", "--history", history.path,
       ], output: work.appendingPathComponent("scan.log").path)
     let deadline = Date().addingTimeInterval(120)
     func written() -> Int { ScanStore.recordedHosts(in: directory) }
@@ -437,11 +440,23 @@ struct FaultInjectionTests {
     let integrity = try TestSupport.run(
       ["/usr/bin/sqlite3", directory.appendingPathComponent("scan.db").path, "PRAGMA integrity_check"])
     #expect(integrity.output == "ok\n", "\(integrity)")
+    // The history, written host by host after the scan: whole too, every host it committed
+    // intact, at most the host being written when the kill came missing.
+    let historyIntegrity = try TestSupport.run(["/usr/bin/sqlite3", history.path, "PRAGMA integrity_check"])
+    #expect(historyIntegrity.output == "ok\n", "\(historyIntegrity)")
+    let killedHistory = try ScanDatabase.open(history.path, readOnly: true)
+    let inHistory = try killedHistory.loadScan(try #require(try killedHistory.scans().first?.id)).hosts
+    try killedHistory.close()
     let killed = try loadScan(directory)
     #expect(killed.scan.metadata.state == .running)
     #expect(killed.skippedLines.isEmpty)
     let before = killed.scan.hosts
     #expect(before.count == recordedAtKill)
+    #expect(
+      inHistory.count == before.count || inHistory.count == before.count - 1,
+      "\(inHistory.count) in the history")
+    let recordedBefore = Dictionary(before.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    #expect(inHistory.allSatisfy { recordedBefore[$0.name] == $0 })
     #expect(before.count >= 40 && before.count < 200, "\(before.count) hosts written before the kill")
     #expect(before.allSatisfy { $0.status.code == .ok && $0.services.count >= 90 })
 
@@ -457,6 +472,17 @@ struct FaultInjectionTests {
     #expect(Set(complete.scan.hosts.map(\.name)) == Set(addresses))
     #expect(complete.scan.hosts.count == 200)
     #expect(complete.scan.hosts.allSatisfy { $0.status.code == .ok })
+    // The resumed scan went on recording in the history (its options say where), and added
+    // the host the kill had kept from it.
+    let completeHistory = try ScanDatabase.open(history.path, readOnly: true)
+    let historyScans = try completeHistory.scans()
+    #expect(historyScans.count == 1 && historyScans.first?.metadata.state == .complete)
+    let historyHosts = try completeHistory.loadScan(try #require(historyScans.first?.id)).hosts
+    try completeHistory.close()
+    #expect(Set(historyHosts.map(\.name)) == Set(addresses))
+    let scanned = Dictionary(
+      complete.scan.hosts.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    #expect(historyHosts.allSatisfy { scanned[$0.name] == $0 })
     // The hosts finished before the kill were kept as they were, not probed again.
     let after = Dictionary(complete.scan.hosts.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     #expect(before.allSatisfy { after[$0.name]?.startedAt == $0.startedAt })

@@ -9,7 +9,8 @@ struct ScanOptionsTests {
     let options = ScanOptions(
       concurrency: 3, maxOutputBytes: 1 << 20, deadlineSeconds: 12.5, connectTimeout: 4, graceSeconds: 2,
       user: "audit", identityFiles: ["/k/a", "/k/b"], sshConfig: "/etc/ssh/audit_config",
-      knownHostsFile: "/k/known_hosts", acceptNewHostKeys: true, resumed: 2, agentSocket: "/run/agent")
+      knownHostsFile: "/k/known_hosts", acceptNewHostKeys: true, resumed: 2, history: "/k/history.db",
+      agentSocket: "/run/agent")
     let data = try JSONEncoder().encode(options)
     var expected = options
     expected.agentSocket = nil

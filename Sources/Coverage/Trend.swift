@@ -1,0 +1,184 @@
+import Foundation
+import UnitModel
+
+/// Progress across the scans of a history against one baseline: per scan, how many baseline
+/// services are hardened, partial, not started (a burn-down); per service, its state in each
+/// scan, when it became hardened or regressed and which directives changed. Pure: built from
+/// each scan's coverage.
+public struct Trend: Sendable, Hashable, Codable {
+  public var baseline: String
+  public var required: [String]
+  public var points: [Point]
+  public var services: [ServiceTimeline]
+
+  /// One scan against the baseline.
+  public struct Point: Sendable, Hashable, Codable {
+    /// The scan's id and when it started.
+    public var scan: String
+    public var startedAt: Date
+    /// Hosts with data in the scan.
+    public var hosts: Int
+    /// Baseline services per state.
+    public var counts: [CoverageStatus: Int]
+  }
+
+  /// One baseline service across the scans.
+  public struct ServiceTimeline: Sendable, Hashable, Codable {
+    public var service: String
+    public var steps: [Step]
+    /// Between consecutive scans: every change of state, with the directives that changed.
+    public var changes: [Change]
+    /// The first scan that had it installed, and the first one after that where it was hardened.
+    public var firstSeen: Date?
+    public var firstHardened: Date?
+
+    /// Whole days from first seen to first hardened.
+    public var daysToHardened: Int? {
+      guard let firstSeen, let firstHardened else { return nil }
+      return Int(firstHardened.timeIntervalSince(firstSeen) / 86_400)
+    }
+  }
+
+  /// A service in one scan: its state, on how many hosts, and on how many hosts each required
+  /// directive was missing.
+  public struct Step: Sendable, Hashable, Codable {
+    public var scan: String
+    public var startedAt: Date
+    public var status: CoverageStatus
+    public var hosts: Int
+    public var missing: [String: Int]
+  }
+
+  public struct Change: Sendable, Hashable, Codable {
+    public enum Kind: String, Sendable, Hashable, Codable {
+      /// Became hardened.
+      case hardened
+      /// Was hardened, is not.
+      case regressed
+      /// Any other change of state (installed, removed, partial ↔ not started).
+      case changed
+    }
+
+    public var scan: String
+    public var startedAt: Date
+    public var kind: Kind
+    public var from: CoverageStatus
+    public var to: CoverageStatus
+    /// Directives missing on some host before and on none now, and the other way round.
+    public var fixed: [String]
+    public var broken: [String]
+  }
+
+  /// The trend of `scans`, each judged against one baseline (`baseline`, `required`).
+  /// `service`: only that baseline service's timeline (all services when nil).
+  public static func build(
+    _ scans: [(metadata: ScanMetadata, judgement: Judgement)], baseline: String, required: [String],
+    service: String? = nil
+  ) -> Trend {
+    let ordered = scans.sorted { $0.metadata.startedAt < $1.metadata.startedAt }
+    let points = ordered.map { scan in
+      Point(
+        scan: scan.metadata.id, startedAt: scan.metadata.startedAt, hosts: scan.judgement.hosts,
+        counts: Dictionary(grouping: scan.judgement.services, by: \.status).mapValues(\.count))
+    }
+    var names: [String] = []
+    for scan in ordered {
+      for entry in scan.judgement.services where !names.contains(entry.service) {
+        if service == nil || entry.service == service { names.append(entry.service) }
+      }
+    }
+    let timelines = names.map { name in
+      let steps = ordered.compactMap { scan -> Step? in
+        guard let entry = scan.judgement.services.first(where: { $0.service == name }) else { return nil }
+        return Step(
+          scan: scan.metadata.id, startedAt: scan.metadata.startedAt, status: entry.status,
+          hosts: entry.hosts,
+          missing: entry.missing)
+      }
+      return timeline(name, steps)
+    }
+    return Trend(baseline: baseline, required: required, points: points, services: timelines)
+  }
+
+  static func timeline(_ name: String, _ steps: [Step]) -> ServiceTimeline {
+    var changes: [Change] = []
+    for (before, after) in zip(steps, steps.dropFirst()) where before.status != after.status {
+      let kind: Change.Kind =
+        after.status == .hardened ? .hardened : before.status == .hardened ? .regressed : .changed
+      changes.append(
+        Change(
+          scan: after.scan, startedAt: after.startedAt, kind: kind, from: before.status, to: after.status,
+          fixed: before.missing.keys.filter { after.missing[$0] == nil }.sorted(),
+          broken: after.missing.keys.filter { before.missing[$0] == nil }.sorted()))
+    }
+    let seen = steps.firstIndex { $0.status != .notInstalled }
+    let hardened = seen.flatMap { start in steps[start...].first { $0.status == .hardened } }
+    return ServiceTimeline(
+      service: name, steps: steps, changes: changes, firstSeen: seen.map { steps[$0].startedAt },
+      firstHardened: hardened?.startedAt)
+  }
+}
+
+/// A scan judged against a baseline: each baseline service's state across the scan's hosts.
+/// What a history stores per scan (tables `judgement` and `service_state`), and what `Trend`
+/// reads.
+public struct Judgement: Sendable, Hashable, Codable {
+  /// Hosts with data in the scan.
+  public var hosts: Int
+  public var services: [ServiceState]
+
+  public struct ServiceState: Sendable, Hashable, Codable {
+    public var service: String
+    public var status: CoverageStatus
+    /// Hosts that have it.
+    public var hosts: Int
+    /// Each required directive missing on some host, with on how many.
+    public var missing: [String: Int]
+
+    public init(service: String, status: CoverageStatus, hosts: Int, missing: [String: Int]) {
+      self.service = service
+      self.status = status
+      self.hosts = hosts
+      self.missing = missing
+    }
+  }
+
+  public init(hosts: Int, services: [ServiceState]) {
+    self.hosts = hosts
+    self.services = services
+  }
+
+  /// The judgement a coverage report makes.
+  public init(_ coverage: CoverageReport) {
+    hosts = coverage.hosts.count
+    services = coverage.services.map { entry in
+      var missing: [String: Int] = [:]
+      for directive in entry.directives where directive.missing > 0 {
+        missing[directive.directive.rawValue] = directive.missing
+      }
+      return ServiceState(
+        service: entry.name, status: entry.status, hosts: entry.hosts.count, missing: missing)
+    }
+  }
+
+  /// The day (`YYYY-MM-DD`, UTC) a scan is judged on: the day it started, so that a waiver
+  /// counts as it did then.
+  public static func day(of metadata: ScanMetadata) -> String {
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.timeZone = TimeZone(identifier: "UTC")
+    formatter.dateFormat = "yyyy-MM-dd"
+    return formatter.string(from: metadata.startedAt)
+  }
+}
+
+extension Baseline {
+  /// What names a judgement against this baseline: its name, a digest of its definition
+  /// (so that an edited baseline file is judged again) and the required sets.
+  public func judgementKey(required: [String]) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    let digest = FNV1a.hash(try encoder.encode(self))
+    return "\(name)@\(String(digest, radix: 16)):\(required.joined(separator: ","))"
+  }
+}

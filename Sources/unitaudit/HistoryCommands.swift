@@ -1,0 +1,224 @@
+import ArgumentParser
+import Collector
+import Coverage
+import Foundation
+import UnitModel
+
+/// The history database every history command names.
+struct HistoryOption: ParsableArguments {
+  @Option(
+    help: ArgumentHelp(
+      "The history database: an SQLite file holding many scans (created by `history add`).",
+      valueName: "file"))
+  var history: String
+}
+
+struct HistoryCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "history",
+    abstract: "Keep many scans in one database, to follow progress over time (`unitaudit trend`).",
+    discussion: """
+      A history is one SQLite file with the tables of a scan database (docs/scan-database.md): \
+      each added scan is stored whole, its hosts' configurations shared with the scans \
+      before it, so a scan of a fleet that changed little adds little.
+
+        unitaudit history add scan-2026-11-01 scan-2026-11-15 --history fleet-history.db
+        unitaudit history list --history fleet-history.db
+        unitaudit trend --history fleet-history.db
+      """,
+    subcommands: [Add.self, List.self])
+
+  struct Add: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Add scans to a history (each in one transaction; a scan already held is refused).")
+
+    @Argument(help: ArgumentHelp("Scan directories.", valueName: "scan"))
+    var scans: [String]
+
+    @OptionGroup var option: HistoryOption
+    @OptionGroup var selection: BaselineSelection
+
+    func run() throws {
+      let (baseline, required) = try usageErrors { try selection.load() }
+      let key = try baseline.judgementKey(required: required)
+      let database = try ScanDatabase.openHistory(option.history)
+      defer { try? database.close() }
+      let console = Console(quiet: false)
+      for path in scans {
+        let loaded = try loadScan(URL(fileURLWithPath: path))
+        if loaded.scan.metadata.state != .complete {
+          console.error(
+            "warning: \(path) is \(loaded.scan.metadata.state.rawValue); only its finished hosts are added")
+        }
+        let number = try database.addScan(loaded.scan)
+        // Judged now against the chosen baseline, so that `trend` reads it without the hosts.
+        let judgement = Judgement(
+          CoverageCalculator.compute(
+            hosts: loaded.scan.hosts, baseline: baseline, required: required,
+            today: Judgement.day(of: loaded.scan.metadata)))
+        try database.storeJudgement(judgement, scan: number, key: key, baseline: baseline.name)
+        console.info("added \(path) as scan \(number): \(loaded.scan.hosts.count) hosts")
+      }
+    }
+  }
+
+  struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the scans of a history, oldest first.")
+
+    @OptionGroup var option: HistoryOption
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() throws {
+      let database = try ScanDatabase.open(option.history, readOnly: true)
+      defer { try? database.close() }
+      let scans = try database.scans()
+      if json { return try printJSON(scans.map { HistoryEntry(number: $0.id, scan: $0.metadata) }) }
+      print("NUMBER  STARTED               STATE        HOSTS  SERVICES  ID")
+      for (number, metadata) in scans {
+        print(
+          [
+            String(number).padding(toLength: 6, withPad: " ", startingAt: 0),
+            ReportDates.minute(metadata.startedAt),
+            metadata.state.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0),
+            String(metadata.counts.hosts).leftPadded(5), String(metadata.counts.services).leftPadded(8),
+            metadata.id,
+          ].joined(separator: "  "))
+      }
+    }
+  }
+}
+
+struct HistoryEntry: Encodable {
+  var number: Int64
+  var scan: ScanMetadata
+}
+
+struct TrendCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "trend",
+    abstract: "Progress over the scans of a history: a burn-down per baseline, and each service's changes.",
+    discussion: """
+      For each scan of the history (oldest first): how many of the baseline's services are \
+      hardened, partial, not started, exempt or not installed, each scan judged on the day it \
+      started (waivers as they stood then). Then every service that \
+      became hardened or regressed from one scan to the next, with the directives that were \
+      fixed or broken, and how long each took from first seen to hardened. --service shows \
+      one service's state in every scan.
+      """)
+
+  @OptionGroup var option: HistoryOption
+  @OptionGroup var selection: BaselineSelection
+
+  @Option(help: ArgumentHelp("Only this baseline service, scan by scan.", valueName: "unit"))
+  var service: String?
+
+  @Option(help: ArgumentHelp("Only scans started on or after this day (UTC).", valueName: "YYYY-MM-DD"))
+  var since: String?
+
+  @Flag(help: "Print JSON.")
+  var json = false
+
+  func validate() throws {
+    if let since, ReportDates.day(since) == nil { throw ValidationError("--since must be YYYY-MM-DD") }
+  }
+
+  func run() throws {
+    let (baseline, required) = try usageErrors { try selection.load() }
+    if let service, !baseline.services.contains(where: { $0.name == service }) {
+      throw ValidationError("baseline \(baseline.name) names no service '\(service)'")
+    }
+    let key = try baseline.judgementKey(required: required)
+    // Writable when it can be, to keep the judgements it makes for the next time.
+    let database: ScanDatabase
+    if let writable = try? ScanDatabase.open(option.history, readOnly: false) {
+      database = writable
+    } else {
+      database = try ScanDatabase.open(option.history, readOnly: true)
+    }
+    defer { try? database.close() }
+    let start = since.flatMap(ReportDates.day)
+    let scans = try database.scans().filter { scan in start.map { scan.metadata.startedAt >= $0 } ?? true }
+    let judged = try scans.map { number, metadata in
+      if let stored = try database.judgement(scan: number, key: key) {
+        return (metadata: metadata, judgement: stored)
+      }
+      let scan = try database.loadScan(number)
+      let judgement = Judgement(
+        CoverageCalculator.compute(
+          hosts: scan.hosts, baseline: baseline, required: required, today: Judgement.day(of: metadata)))
+      try? database.storeJudgement(judgement, scan: number, key: key, baseline: baseline.name)
+      return (metadata: metadata, judgement: judgement)
+    }
+    let trend = Trend.build(judged, baseline: baseline.name, required: required, service: service)
+    if json { return try printJSON(trend) }
+    print("\(trend.baseline) (\(trend.required.joined(separator: ", "))): \(trend.points.count) scans")
+    let states: [CoverageStatus] = [.hardened, .partial, .notStarted, .exempt, .notInstalled]
+    print(
+      (["STARTED         ", "HOSTS"] + states.map { $0.rawValue.uppercased() } + ["SCAN"]).joined(
+        separator: "  "))
+    for point in trend.points {
+      let counts = states.map { state in
+        String(point.counts[state] ?? 0).leftPadded(state.rawValue.count)
+      }
+      print(
+        ([ReportDates.minute(point.startedAt), String(point.hosts).leftPadded(5)] + counts + [point.scan])
+          .joined(separator: "  "))
+    }
+    let changes = trend.services.flatMap { timeline in timeline.changes.map { (timeline, $0) } }
+    if service != nil {
+      for timeline in trend.services {
+        print("\n\(timeline.service):")
+        for step in timeline.steps {
+          let missing = step.missing.sorted { $0.key < $1.key }.map { "\($0.key) on \($0.value)" }
+          print(
+            "  \(ReportDates.minute(step.startedAt))  \(step.status.rawValue) on \(step.hosts) hosts"
+              + (missing.isEmpty ? "" : "; missing: " + missing.joined(separator: ", ")))
+        }
+      }
+    }
+    if !changes.isEmpty {
+      print("\nchanges:")
+      for (timeline, change) in changes.sorted(by: { $0.1.startedAt < $1.1.startedAt }) {
+        var line =
+          "  \(ReportDates.minute(change.startedAt))  \(timeline.service): \(change.from.rawValue) → \(change.to.rawValue)"
+        if !change.fixed.isEmpty { line += "; fixed \(change.fixed.joined(separator: ", "))" }
+        if !change.broken.isEmpty { line += "; broken \(change.broken.joined(separator: ", "))" }
+        print(line)
+      }
+    }
+    let timed = trend.services.filter { $0.daysToHardened != nil }
+    if !timed.isEmpty {
+      print("\nfirst seen to hardened:")
+      for timeline in timed {
+        print("  \(timeline.service): \(timeline.daysToHardened ?? 0) days")
+      }
+    }
+  }
+}
+
+/// Dates as the history commands print and read them (UTC).
+enum ReportDates {
+  static func minute(_ date: Date) -> String {
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.timeZone = TimeZone(identifier: "UTC")
+    formatter.dateFormat = "yyyy-MM-dd HH:mm"
+    return formatter.string(from: date)
+  }
+
+  static func day(_ text: String) -> Date? {
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.timeZone = TimeZone(identifier: "UTC")
+    formatter.dateFormat = "yyyy-MM-dd"
+    return formatter.date(from: text)
+  }
+}
+
+extension String {
+  fileprivate func leftPadded(_ width: Int) -> String {
+    count >= width ? self : String(repeating: " ", count: width - count) + self
+  }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import TestSupport
+import Testing
+import UnitModel
+
+@testable import Collector
+
+@Suite("history and trend")
+struct HistoryTests {
+  /// A scan directory of `hosts`, complete, started at `day` (2026-11-DAY).
+  static func scan(_ name: String, day: Int, hosts: [HostReport]) async throws -> URL {
+    let directory = try temporaryDirectory(name).appendingPathComponent("s")
+    var metadata = ScanMetadata(
+      id: "scan-\(name)", toolVersion: "test", probeVersion: 1, mode: .ssh,
+      startedAt: Date(timeIntervalSince1970: 1_793_491_200 + Double(day - 1) * 86_400), targets: [],
+      plannedHosts: hosts.map(\.name))
+    let store = try ScanStore.create(at: directory, metadata: metadata)
+    for host in hosts { try await store.append(host, evidence: nil) }
+    metadata.state = .complete
+    metadata.counts = ScanMetadata.Counts(hosts: hosts)
+    try await store.writeMetadata(metadata)
+    try await store.close()
+    return directory
+  }
+
+  static func host(_ name: String, privateTmp: Bool, noNewPrivileges: Bool) -> HostReport {
+    var settings = HardeningSettings()
+    let source = Provenance(file: "/usr/lib/systemd/system/web.service", line: 7)
+    if privateTmp { settings.privateTmp = Setting(true, source: source) }
+    if noNewPrivileges { settings.noNewPrivileges = Setting(true, source: source) }
+    var report = HostReport(name: name, status: HostStatus(.ok))
+    report.services = [ServiceRecord(id: "web.service", loadState: "loaded", hardening: settings)]
+    return report
+  }
+
+  @Test("scans added to a history give a burn-down, each service's changes and the days to hardened")
+  func trend() async throws {
+    let first = try await Self.scan(
+      "h1", day: 1,
+      hosts: [
+        Self.host("a", privateTmp: false, noNewPrivileges: true),
+        Self.host("b", privateTmp: false, noNewPrivileges: true),
+      ])
+    let second = try await Self.scan(
+      "h2", day: 15,
+      hosts: [
+        Self.host("a", privateTmp: true, noNewPrivileges: true),
+        Self.host("b", privateTmp: true, noNewPrivileges: true),
+      ])
+    let third = try await Self.scan(
+      "h3", day: 29,
+      hosts: [
+        Self.host("a", privateTmp: true, noNewPrivileges: false),
+        Self.host("b", privateTmp: true, noNewPrivileges: true),
+      ])
+    let work = first.deletingLastPathComponent()
+    let history = work.appendingPathComponent("fleet-history.db").path
+    let baseline = work.appendingPathComponent("b.yml").path
+    try
+      "name: b\ntitle: b\nsets:\n  core: [PrivateTmp, NoNewPrivileges]\nservices: [web.service, db.service]\n"
+      .write(toFile: baseline, atomically: true, encoding: .utf8)
+    let binary = try TestSupport.unitauditBinary()
+
+    let added = try TestSupport.run([binary, "history", "add", first.path, second.path, "--history", history])
+    #expect(added.status == 0, "\(added.output)")
+    #expect(added.output.contains("as scan 2: 2 hosts"), "\(added.output)")
+    #expect(try mode(history) == 0o600)
+    let third1 = try TestSupport.run([binary, "history", "add", third.path, "--history", history])
+    #expect(third1.status == 0, "\(third1.output)")
+    // A scan already held is refused, and the history is left as it was.
+    let again = try TestSupport.run([binary, "history", "add", second.path, "--history", history])
+    #expect(again.status != 0 && again.output.contains("already holds scan scan-h2"), "\(again.output)")
+    let list = try TestSupport.run([binary, "history", "list", "--history", history])
+    #expect(list.status == 0)
+    #expect(list.output.contains("2026-11-01 00:00") && list.output.contains("scan-h3"), "\(list.output)")
+    #expect(list.output.split(separator: "\n").count == 4, "\(list.output)")
+    // The three scans share their configurations: three hosts' worth of parts, not six.
+    let database = try ScanDatabase.open(history, readOnly: true)
+    #expect(try database.scans().map(\.metadata.id) == ["scan-h1", "scan-h2", "scan-h3"])
+    #expect(
+      try database.loadScan(2).hosts == [
+        Self.host("a", privateTmp: true, noNewPrivileges: true),
+        Self.host("b", privateTmp: true, noNewPrivileges: true),
+      ])
+    try database.close()
+
+    let trend = try TestSupport.run([binary, "trend", "--history", history, "--baseline", baseline])
+    #expect(trend.status == 0, "\(trend.output)")
+    let lines = trend.output.split(separator: "\n").map(String.init)
+    // Burn-down: web.service partial, hardened, partial again; db.service never installed.
+    #expect(lines.contains { $0.hasPrefix("2026-11-01 00:00") && $0.contains("scan-h1") }, "\(trend.output)")
+    let rows = lines.filter { $0.hasPrefix("2026-11-") }.map { $0.split(separator: " ").map(String.init) }
+    #expect(rows.count >= 3)
+    #expect(
+      rows.prefix(3).map { Array($0[2...7]) } == [
+        ["2", "0", "1", "0", "0", "1"], ["2", "1", "0", "0", "0", "1"], ["2", "0", "1", "0", "0", "1"],
+      ], "\(trend.output)")
+    #expect(trend.output.contains("web.service: partial → hardened; fixed PrivateTmp"), "\(trend.output)")
+    #expect(
+      trend.output.contains("web.service: hardened → partial; broken NoNewPrivileges"), "\(trend.output)")
+    #expect(trend.output.contains("web.service: 14 days"), "\(trend.output)")
+
+    let one = try TestSupport.run([
+      binary, "trend", "--history", history, "--baseline", baseline, "--service", "web.service", "--since",
+      "2026-11-10",
+    ])
+    #expect(one.status == 0, "\(one.output)")
+    #expect(one.output.contains("hardened on 2 hosts"), "\(one.output)")
+    #expect(one.output.contains("partial on 2 hosts; missing: NoNewPrivileges on 1"), "\(one.output)")
+    #expect(!one.output.contains("scan-h1"), "\(one.output)")
+    let json = try TestSupport.run([binary, "trend", "--history", history, "--baseline", baseline, "--json"])
+    let object = try #require(
+      try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any])
+    let points = try #require(object["points"] as? [[String: Any]])
+    #expect(points.compactMap { ($0["counts"] as? [String: Int])?["hardened"] } == [1])
+    let unknown = try TestSupport.run([
+      binary, "trend", "--history", history, "--baseline", baseline, "--service", "x.service",
+    ])
+    #expect(
+      unknown.status == 2 && unknown.output.contains("names no service 'x.service'"), "\(unknown.output)")
+  }
+}
