@@ -5,7 +5,8 @@
 // writing them to -o DIR. Prints one line per stage and peak RSS.
 //
 //   unitaudit-bench --from SCAN --hosts 10000 --services 150 [--images 20] [--load-sample 500]
-//                   [--keep-sample] [--write-scan DIR] [--write-jsonl DIR] -o DIR
+//                   [--keep-sample] [--write-scan DIR] [--write-jsonl DIR]
+//                   [--write-history FILE --scans N] -o DIR
 //
 // --write-scan DIR writes the whole synthetic scan as a scan directory (scan.db);
 // --write-jsonl DIR as an older scan (scan.json and hosts.jsonl), to compare.
@@ -270,6 +271,39 @@ if let path = CommandLine.arguments.firstIndex(of: "--write-scan").map({ Command
   try await store.close()
   print(String(format: "scan.db: %.1f MB", fileMB(directory.appendingPathComponent(ScanStore.databaseFile))))
 }
+// --write-history PATH --scans N: a history of N scans of the synthetic fleet, one a day,
+// little changed from one to the next (each scan, 1% of the hosts get a drop-in line of that
+// scan's on one service), with the file's size after each.
+if let path = CommandLine.arguments.firstIndex(of: "--write-history").map({ CommandLine.arguments[$0 + 1] }) {
+  let scanCount = Int(argument("--scans", default: "50")) ?? 50
+  try? FileManager.default.removeItem(atPath: path)
+  let history = try ScanDatabase.openHistory(path)
+  var sizes: [Double] = []
+  let start = Date()
+  for number in 0..<scanCount {
+    let changed = hosts.enumerated().map { index, host -> HostReport in
+      guard index % 100 == number % 100, let source = host.services.first?.directives.last?.source else { return host }
+      var host = host
+      host.services[0].directives.append(
+        Directive(section: "Service", key: "Environment", value: "SCAN=\(number)", source: source))
+      return host
+    }
+    var metadata = syntheticMetadata("bench-history-\(number)", changed[...])
+    metadata.startedAt = Date(timeIntervalSince1970: 1_796_000_000 + Double(number) * 86_400)
+    _ = try history.addScan(Scan(metadata: metadata, hosts: changed))
+    sizes.append(fileMB(URL(fileURLWithPath: path)))
+  }
+  try history.close()
+  let growth = zip(sizes.dropFirst(), sizes).map { $0 - $1 }
+  print(
+    String(
+      format: "history of %d scans × %d hosts: written in %.1f s; %.1f MB after the first scan, "
+        + "%.2f MB more per scan after it (max %.2f), %.1f MB in all",
+      scanCount, hostCount, Date().timeIntervalSince(start), sizes.first ?? 0,
+      growth.reduce(0, +) / Double(max(1, growth.count)), growth.max() ?? 0,
+      fileMB(URL(fileURLWithPath: path))))
+}
+
 // The same scan as older versions stored it: scan.json and hosts.jsonl.
 if let path = CommandLine.arguments.firstIndex(of: "--write-jsonl").map({ CommandLine.arguments[$0 + 1] }) {
   let directory = URL(fileURLWithPath: path)
