@@ -282,7 +282,9 @@ if let path = CommandLine.arguments.firstIndex(of: "--write-history").map({ Comm
   let start = Date()
   for number in 0..<scanCount {
     let changed = hosts.enumerated().map { index, host -> HostReport in
-      guard index % 100 == number % 100, let source = host.services.first?.directives.last?.source else { return host }
+      guard index % 100 == number % 100, let source = host.services.first?.directives.last?.source else {
+        return host
+      }
       var host = host
       host.services[0].directives.append(
         Directive(section: "Service", key: "Environment", value: "SCAN=\(number)", source: source))

@@ -82,6 +82,42 @@ enum Charts {
     return svg + "</svg>"
   }
 
+  /// The burn-down of a history: for each scan, oldest first, one bar of the baseline's
+  /// installed services by status.
+  static func trend(_ trend: Trend) -> String {
+    let parts: [(CoverageStatus, String)] = [
+      (.hardened, "#2e7d32"), (.partial, "#f9a825"), (.notStarted, "#c62828"), (.exempt, "#78909c"),
+    ]
+    let totals = trend.points.map { point in parts.map { point.counts[$0.0] ?? 0 }.reduce(0, +) }
+    let most = max(1, totals.max() ?? 1)
+    let label =
+      "Baseline services by status in \(trend.points.count) scans: "
+      + trend.points.map { point in
+        parts.map { "\($0.0.rawValue) \(point.counts[$0.0] ?? 0)" }.joined(separator: ", ")
+      }.joined(separator: "; ")
+    var svg =
+      "<svg class=\"chart\" viewBox=\"0 0 420 150\" role=\"img\" aria-label=\"\(escape(label))\"><title>\(escape(label))</title>"
+    let step = 400 / max(1, trend.points.count)
+    for (index, point) in trend.points.enumerated() {
+      var y = 110
+      for (status, color) in parts {
+        let count = point.counts[status] ?? 0
+        guard count > 0 else { continue }
+        let h = max(1, count * 100 / most)
+        y -= h
+        svg +=
+          "<rect x=\"\(10 + index * step)\" y=\"\(y)\" width=\"\(max(1, step - 2))\" height=\"\(h)\" fill=\"\(color)\"><title>\(escape(point.scan)): \(status.rawValue) \(count)</title></rect>"
+      }
+    }
+    var lx = 10
+    for (status, color) in parts {
+      svg += "<rect x=\"\(lx)\" y=\"126\" width=\"10\" height=\"10\" fill=\"\(color)\"/>"
+      svg += "<text x=\"\(lx + 14)\" y=\"135\">\(status.rawValue)</text>"
+      lx += 24 + status.rawValue.count * 7
+    }
+    return svg + "</svg>"
+  }
+
   /// For each required directive: the share of service instances that satisfy it.
   static func adoption(_ coverage: CoverageReport, requirements: [Requirement]) -> String {
     var rows: [(String, Int, Int)] = []

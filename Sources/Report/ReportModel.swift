@@ -11,13 +11,15 @@ public struct ReportInput: Sendable {
   public var coverage: CoverageReport
   /// With `--compare`: the older scan's date and the diff to it.
   public var compare: (since: String, diff: ScanDiff)?
+  /// With `--history`: the progress over the history's scans against the same baseline.
+  public var trend: Trend?
   /// When the report was made (`2026-11-22 21:40 UTC`).
   public var generatedAt: String
 
   public init(
     metadata: ScanMetadata, hosts: [HostReport], baseline: Baseline, required: [String],
     coverage: CoverageReport,
-    compare: (since: String, diff: ScanDiff)? = nil, generatedAt: String
+    compare: (since: String, diff: ScanDiff)? = nil, trend: Trend? = nil, generatedAt: String
   ) {
     self.metadata = metadata
     self.hosts = hosts
@@ -25,6 +27,7 @@ public struct ReportInput: Sendable {
     self.required = required
     self.coverage = coverage
     self.compare = compare
+    self.trend = trend
     self.generatedAt = generatedAt
   }
 }
@@ -97,6 +100,26 @@ public struct ReportView: Sendable {
     public var why: String
   }
 
+  /// One scan of the history: the baseline's services by state.
+  public struct TrendRow: Sendable {
+    public var started: String
+    public var scan: String
+    public var hosts: Int
+    public var hardened: Int
+    public var partial: Int
+    public var notStarted: Int
+    public var exempt: Int
+    public var notInstalled: Int
+  }
+
+  /// A service that changed state from one scan of the history to the next.
+  public struct TrendChange: Sendable {
+    public var started: String
+    public var service: String
+    public var change: String
+    public var why: String
+  }
+
   public var title: String
   public var scanID: String
   public var scanStarted: String
@@ -121,6 +144,11 @@ public struct ReportView: Sendable {
   public var newlyHardened: [Change]
   public var regressed: [Change]
   public var improved: [Change]
+  public var hasTrend: Bool
+  public var trendChart: String
+  public var trendRows: [TrendRow]
+  public var trendChanges: [TrendChange]
+  public var hasTrendChanges: Bool
   /// Per-service detail as JSON, safe inside `<script type="application/json">`.
   public var detailsJSON: String
   public var counts: [String: Int]
@@ -252,6 +280,34 @@ extension ReportView {
       regressed = []
       improved = []
     }
+    if let trend = input.trend {
+      hasTrend = true
+      trendChart = Charts.trend(trend)
+      trendRows = trend.points.map { point in
+        TrendRow(
+          started: Self.day(point.startedAt), scan: Inert.text(point.scan), hosts: point.hosts,
+          hardened: point.counts[.hardened] ?? 0, partial: point.counts[.partial] ?? 0,
+          notStarted: point.counts[.notStarted] ?? 0, exempt: point.counts[.exempt] ?? 0,
+          notInstalled: point.counts[.notInstalled] ?? 0)
+      }
+      trendChanges = trend.services.flatMap { timeline in
+        timeline.changes.map { change in
+          let why = [
+            change.fixed.isEmpty ? nil : "fixed " + change.fixed.joined(separator: ", "),
+            change.broken.isEmpty ? nil : "broken " + change.broken.joined(separator: ", "),
+          ].compactMap { $0 }.joined(separator: "; ")
+          return TrendChange(
+            started: Self.day(change.startedAt), service: Inert.text(timeline.service),
+            change: "\(change.from.rawValue) → \(change.to.rawValue)", why: why)
+        }
+      }.sorted { $0.started < $1.started }
+    } else {
+      hasTrend = false
+      trendChart = ""
+      trendRows = []
+      trendChanges = []
+    }
+    hasTrendChanges = !trendChanges.isEmpty
     detailsJSON = Self.details(input, requirements: requirements)
     hasFailed = !failedHosts.isEmpty
     hasHardened = !hardened.isEmpty

@@ -23,7 +23,7 @@ public struct ReportWriter: Sendable {
   /// `today` (`YYYY-MM-DD`) decides which waivers have expired.
   public func report(
     scan: Scan, older: Scan?, baseline: Baseline, required: [String], today: String,
-    formats: [ReportFormat], to directory: URL, allChecks: Bool = false
+    formats: [ReportFormat], to directory: URL, allChecks: Bool = false, trend: Trend? = nil
   ) throws -> Outcome {
     let coverage = CoverageCalculator.compute(
       hosts: scan.hosts, baseline: baseline, required: required, today: today)
@@ -35,7 +35,7 @@ public struct ReportWriter: Sendable {
     }
     let input = ReportInput(
       metadata: scan.metadata, hosts: scan.hosts, baseline: baseline, required: required,
-      coverage: coverage, compare: comparison, generatedAt: ReportView.day(Date()))
+      coverage: coverage, compare: comparison, trend: trend, generatedAt: ReportView.day(Date()))
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     var leftOut: Int?
     if formats.contains(.csv), !allChecks, case let rows = CSV.checksRowCount(input),

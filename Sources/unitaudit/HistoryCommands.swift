@@ -129,29 +129,9 @@ struct TrendCommand: ParsableCommand {
     if let service, !baseline.services.contains(where: { $0.name == service }) {
       throw ValidationError("baseline \(baseline.name) names no service '\(service)'")
     }
-    let key = try baseline.judgementKey(required: required)
-    // Writable when it can be, to keep the judgements it makes for the next time.
-    let database: ScanDatabase
-    if let writable = try? ScanDatabase.open(option.history, readOnly: false) {
-      database = writable
-    } else {
-      database = try ScanDatabase.open(option.history, readOnly: true)
-    }
-    defer { try? database.close() }
-    let start = since.flatMap(ReportDates.day)
-    let scans = try database.scans().filter { scan in start.map { scan.metadata.startedAt >= $0 } ?? true }
-    let judged = try scans.map { number, metadata in
-      if let stored = try database.judgement(scan: number, key: key) {
-        return (metadata: metadata, judgement: stored)
-      }
-      let scan = try database.loadScan(number)
-      let judgement = Judgement(
-        CoverageCalculator.compute(
-          hosts: scan.hosts, baseline: baseline, required: required, today: Judgement.day(of: metadata)))
-      try? database.storeJudgement(judgement, scan: number, key: key, baseline: baseline.name)
-      return (metadata: metadata, judgement: judgement)
-    }
-    let trend = Trend.build(judged, baseline: baseline.name, required: required, service: service)
+    let trend = try historyTrend(
+      option.history, baseline: baseline, required: required, service: service,
+      since: since.flatMap(ReportDates.day))
     if json { return try printJSON(trend) }
     print("\(trend.baseline) (\(trend.required.joined(separator: ", "))): \(trend.points.count) scans")
     let states: [CoverageStatus] = [.hardened, .partial, .notStarted, .exempt, .notInstalled]
@@ -196,6 +176,35 @@ struct TrendCommand: ParsableCommand {
       }
     }
   }
+}
+
+/// The trend of the history at `path` against `baseline`: each scan's stored judgement, or one
+/// made from its hosts (and kept, when the file is writable).
+func historyTrend(
+  _ path: String, baseline: Baseline, required: [String], service: String?, since start: Date?
+) throws -> Trend {
+  let key = try baseline.judgementKey(required: required)
+  // Writable when it can be, to keep the judgements it makes for the next time.
+  let database: ScanDatabase
+  if let writable = try? ScanDatabase.open(path, readOnly: false) {
+    database = writable
+  } else {
+    database = try ScanDatabase.open(path, readOnly: true)
+  }
+  defer { try? database.close() }
+  let scans = try database.scans().filter { scan in start.map { scan.metadata.startedAt >= $0 } ?? true }
+  let judged = try scans.map { number, metadata in
+    if let stored = try database.judgement(scan: number, key: key) {
+      return (metadata: metadata, judgement: stored)
+    }
+    let scan = try database.loadScan(number)
+    let judgement = Judgement(
+      CoverageCalculator.compute(
+        hosts: scan.hosts, baseline: baseline, required: required, today: Judgement.day(of: metadata)))
+    try? database.storeJudgement(judgement, scan: number, key: key, baseline: baseline.name)
+    return (metadata: metadata, judgement: judgement)
+  }
+  return Trend.build(judged, baseline: baseline.name, required: required, service: service)
 }
 
 /// Dates as the history commands print and read them (UTC).

@@ -57,6 +57,12 @@ struct ReportCommand: ParsableCommand {
     ))
   var checksCSV = false
 
+  @Option(
+    help: ArgumentHelp(
+      "A history database (`unitaudit history`): add a section of progress over its scans.", valueName: "file"
+    ))
+  var history: String?
+
   @Flag(name: [.short, .long], help: "Print nothing but errors.")
   var quiet = false
 
@@ -71,9 +77,12 @@ struct ReportCommand: ParsableCommand {
       let older = try compare.map { try loadScan(URL(fileURLWithPath: $0)).scan }
       let (texts, files) = try Self.templateTexts(templates, console: console)
       let writer = ReportWriter(renderer: try ReportRenderer(templates: texts, files: files))
+      let trend = try history.map {
+        try historyTrend($0, baseline: baseline, required: required, service: nil, since: nil)
+      }
       return try writer.report(
         scan: loaded.scan, older: older, baseline: baseline, required: required, today: selection.day,
-        formats: formats, to: directory, allChecks: checksCSV)
+        formats: formats, to: directory, allChecks: checksCSV, trend: trend)
     }
     noteChecksLeftOut(outcome, console: console)
     for file in outcome.files { console.info("wrote \(file.path)") }

@@ -113,6 +113,32 @@ struct HistoryTests {
       try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any])
     let points = try #require(object["points"] as? [[String: Any]])
     #expect(points.compactMap { ($0["counts"] as? [String: Int])?["hardened"] } == [1])
+    // The report of the last scan, given the history: a trend section in HTML and Markdown.
+    let reportDirectory = work.appendingPathComponent("report")
+    let report = try TestSupport.run([
+      binary, "report", third.path, "--baseline", baseline, "--history", history, "-o", reportDirectory.path,
+      "--format", "html,md",
+    ])
+    #expect(report.status == 0, "\(report.output)")
+    let markdown = try String(
+      contentsOf: reportDirectory.appendingPathComponent("report.md"), encoding: .utf8)
+    #expect(markdown.contains("## Progress over the history's scans"), "\(markdown)")
+    #expect(markdown.contains("| 2026-11-15 00:00 UTC | 2 | 1 | 0 | 0 | 0 | 1 | scan-h2 |"), "\(markdown)")
+    #expect(
+      markdown.contains(
+        "| 2026-11-29 00:00 UTC | web.service | hardened → partial | broken NoNewPrivileges |"))
+    let html = try String(contentsOf: reportDirectory.appendingPathComponent("report.html"), encoding: .utf8)
+    #expect(html.contains("<h2 id=\"trend-h\">Progress over the history's scans</h2>"))
+    #expect(html.contains("<title>scan-h2: hardened 1</title>"), "the chart's bar of the second scan")
+    #expect(html.contains("<td>web.service</td><td>partial → hardened</td><td>fixed PrivateTmp</td>"))
+    // Without a history, no section.
+    let plain = try TestSupport.run([
+      binary, "report", third.path, "--baseline", baseline, "-o", reportDirectory.path, "--format", "md",
+    ])
+    #expect(plain.status == 0)
+    #expect(
+      !(try String(contentsOf: reportDirectory.appendingPathComponent("report.md"), encoding: .utf8))
+        .contains("Progress over"))
     let unknown = try TestSupport.run([
       binary, "trend", "--history", history, "--baseline", baseline, "--service", "x.service",
     ])
