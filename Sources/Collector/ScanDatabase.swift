@@ -114,28 +114,18 @@ public final class ScanDatabase: Sendable {
   public func addScan(_ scan: Scan) throws -> Int64 {
     let json = try Self.json(scan.metadata)
     let rows = try Self.hostRows(scan.hosts)
-    return try numbers.withLock { known in
-      var added = StoredNumbers()
-      do {
-        let number = try writing { db -> Int64 in
-          if let found = try Int64.fetchOne(
-            db, sql: "SELECT id FROM scan WHERE uuid = ?", arguments: [scan.metadata.id])
-          {
-            throw ScanStoreError.alreadyHeld(path, scan.metadata.id, found)
-          }
-          try db.execute(sql: "INSERT INTO scan (metadata) VALUES (?)", arguments: [json])
-          let number = db.lastInsertedRowID
-          for (host, record) in rows {
-            try insert(host, record: record, scan: number, db: db, known: &known, added: &added)
-          }
-          return number
-        }
-        known.bound()
-        return number
-      } catch {
-        known.forget(added)
-        throw error
+    return try writingHosts { db, known, added in
+      if let found = try Int64.fetchOne(
+        db, sql: "SELECT id FROM scan WHERE uuid = ?", arguments: [scan.metadata.id])
+      {
+        throw ScanStoreError.alreadyHeld(path, scan.metadata.id, found)
       }
+      try db.execute(sql: "INSERT INTO scan (metadata) VALUES (?)", arguments: [json])
+      let number = db.lastInsertedRowID
+      for (host, record) in rows {
+        try insert(host, record: record, scan: number, db: db, known: &known, added: &added)
+      }
+      return number
     }
   }
 
@@ -252,20 +242,28 @@ public final class ScanDatabase: Sendable {
   /// Records hosts in one transaction (converting or copying a whole scan).
   public func record(_ hosts: [HostReport], scan: Int64) throws {
     let rows = try Self.hostRows(hosts)
+    try writingHosts { db, known, added in
+      for (host, record) in rows {
+        try insert(host, record: record, scan: scan, db: db, known: &known, added: &added)
+      }
+    }
+  }
+
+  /// Runs `body` in one write transaction with what the writer knows it has stored, and what
+  /// `body` stores added to it on commit; a rolled-back transaction's additions are forgotten.
+  private func writingHosts<T: Sendable>(
+    _ body: (Database, inout StoredNumbers, inout StoredNumbers) throws -> T
+  ) throws -> T {
     try numbers.withLock { known in
       var added = StoredNumbers()
       do {
-        try writing { db in
-          for (host, record) in rows {
-            try insert(host, record: record, scan: scan, db: db, known: &known, added: &added)
-          }
-        }
+        let result = try writing { db in try body(db, &known, &added) }
+        known.bound()
+        return result
       } catch {
-        // The transaction rolled back: what it stored is not there.
         known.forget(added)
         throw error
       }
-      known.bound()
     }
   }
 
@@ -589,73 +587,67 @@ public final class ScanDatabase: Sendable {
   private static func decodeHosts(
     _ rows: [StoredHostRow], parts: [Int64: StoredPart], path: String
   ) throws -> [HostReport] {
-    let batches = stride(from: 0, to: rows.count, by: 256).map { Array(rows[$0..<min($0 + 256, rows.count)]) }
-    let results = batches.concurrentMap { batch -> Result<[HostReport], ScanStoreError> in
-      let decoder = ScanCoding.decoder
-      var out: [HostReport] = []
-      out.reserveCapacity(batch.count)
-      for row in batch {
-        do {
-          var host = try decoder.decode(HostReport.self, from: Data(row.record.utf8))
-          if let part = row.diagnostics {
-            guard case .diagnostics(let diagnostics)? = parts[part] else {
-              throw StoredRowMissing(what: "its diagnostics, part \(part)")
-            }
-            host.diagnostics = diagnostics
+    try decodedInBatches(rows, of: 256) { row, decoder in
+      do {
+        var host = try decoder.decode(HostReport.self, from: Data(row.record.utf8))
+        if let part = row.diagnostics {
+          guard case .diagnostics(let diagnostics)? = parts[part] else {
+            throw StoredRowMissing(what: "its diagnostics, part \(part)")
           }
-          out.append(host)
-        } catch {
-          return .failure(.notAScan(path, "the record of host \(row.name) cannot be read: \(error)"))
+          host.diagnostics = diagnostics
         }
+        return host
+      } catch {
+        throw ScanStoreError.notAScan(path, "the record of host \(row.name) cannot be read: \(error)")
       }
-      return .success(out)
     }
-    var hosts: [HostReport] = []
-    hosts.reserveCapacity(rows.count)
-    for result in results { hosts += try result.get() }
-    return hosts
   }
 
   /// Decompresses and decodes parts on every core, a batch at a time.
   private static func decodeParts(
     _ rows: [StoredPartRow], checks: [Int: SecurityCheck], path: String
   ) throws -> [Int64: StoredPart] {
-    let batches = stride(from: 0, to: rows.count, by: 64).map { Array(rows[$0..<min($0 + 64, rows.count)]) }
-    let results = batches.concurrentMap { batch -> Result<[(Int64, StoredPart)], ScanStoreError> in
-      let decoder = ScanCoding.decoder
-      var out: [(Int64, StoredPart)] = []
-      for row in batch {
-        do {
-          let bytes = Data(try Zstd.decompress(Array(row.body), limit: StoredDigest.bodyLimit))
-          switch row.kind {
-          case .unit: out.append((row.id, .unit(try decoder.decode(ServiceRecord.self, from: bytes))))
-          case .directives:
-            out.append((row.id, .directives(try decoder.decode([Directive].self, from: bytes))))
-          case .hardening:
-            out.append((row.id, .hardening(try decoder.decode(HardeningSettings.self, from: bytes))))
-          case .diagnostics:
-            out.append((row.id, .diagnostics(try decoder.decode([Diagnostic].self, from: bytes))))
-          case .checks:
-            let stored = try decoder.decode(SecurityChecks.self, from: bytes)
-            let resolved = try stored.mapValues { check in
+    let parts = try decodedInBatches(rows, of: 64) { row, decoder -> StoredPart in
+      do {
+        let bytes = Data(try Zstd.decompress(Array(row.body), limit: StoredDigest.bodyLimit))
+        switch row.kind {
+        case .unit: return .unit(try decoder.decode(ServiceRecord.self, from: bytes))
+        case .directives: return .directives(try decoder.decode([Directive].self, from: bytes))
+        case .hardening: return .hardening(try decoder.decode(HardeningSettings.self, from: bytes))
+        case .diagnostics: return .diagnostics(try decoder.decode([Diagnostic].self, from: bytes))
+        case .checks:
+          return .checks(
+            try decoder.decode(SecurityChecks.self, from: bytes).mapValues { check in
               guard let number = check.storedNumber else { return check }
               guard let found = checks[number] else { throw StoredRowMissing(what: "check_result \(number)") }
               return found
-            }
-            out.append((row.id, .checks(resolved)))
-          }
-        } catch {
-          return .failure(.notAScan(path, "part \(row.id) (\(row.kind.rawValue)) cannot be read: \(error)"))
+            })
         }
+      } catch {
+        throw ScanStoreError.notAScan(path, "part \(row.id) (\(row.kind.rawValue)) cannot be read: \(error)")
       }
-      return .success(out)
     }
-    var decoded: [Int64: StoredPart] = [:]
-    decoded.reserveCapacity(rows.count)
-    for result in results {
-      for (id, part) in try result.get() { decoded[id] = part }
+    return Dictionary(zip(rows.map(\.id), parts), uniquingKeysWith: { first, _ in first })
+  }
+
+  /// `rows` transformed in order, a batch of `size` on each core at a time, each batch with a
+  /// decoder of its own; the first error is thrown.
+  private static func decodedInBatches<Row: Sendable, Value: Sendable>(
+    _ rows: [Row], of size: Int, _ transform: @Sendable (Row, JSONDecoder) throws -> Value
+  ) throws -> [Value] {
+    let batches = stride(from: 0, to: rows.count, by: size).map {
+      Array(rows[$0..<min($0 + size, rows.count)])
     }
-    return decoded
+    let results = batches.concurrentMap { batch in
+      Result { () throws -> [Value] in
+        let decoder = ScanCoding.decoder
+        return try batch.map { try transform($0, decoder) }
+      }
+    }
+    var values: [Value] = []
+    values.reserveCapacity(rows.count)
+    for result in results { values += try result.get() }
+    return values
   }
 
   /// Each host with its record: the host as JSON without its services and diagnostics.

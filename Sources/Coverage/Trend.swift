@@ -87,9 +87,13 @@ public struct Trend: Sendable, Hashable, Codable {
         if service == nil || entry.service == service { names.append(entry.service) }
       }
     }
+    // Each scan's services by name: a timeline looks one up in every scan.
+    let byName = ordered.map { scan in
+      Dictionary(scan.judgement.services.map { ($0.service, $0) }, uniquingKeysWith: { first, _ in first })
+    }
     let timelines = names.map { name in
-      let steps = ordered.compactMap { scan -> Step? in
-        guard let entry = scan.judgement.services.first(where: { $0.service == name }) else { return nil }
+      let steps = zip(ordered, byName).compactMap { scan, services -> Step? in
+        guard let entry = services[name] else { return nil }
         return Step(
           scan: scan.metadata.id, startedAt: scan.metadata.startedAt, status: entry.status,
           hosts: entry.hosts,
@@ -163,13 +167,7 @@ public struct Judgement: Sendable, Hashable, Codable {
 
   /// The day (`YYYY-MM-DD`, UTC) a scan is judged on: the day it started, so that a waiver
   /// counts as it did then.
-  public static func day(of metadata: ScanMetadata) -> String {
-    let formatter = DateFormatter()
-    formatter.locale = Locale(identifier: "en_US_POSIX")
-    formatter.timeZone = TimeZone(identifier: "UTC")
-    formatter.dateFormat = "yyyy-MM-dd"
-    return formatter.string(from: metadata.startedAt)
-  }
+  public static func day(of metadata: ScanMetadata) -> String { UTCDate.day(metadata.startedAt) }
 }
 
 extension Baseline {

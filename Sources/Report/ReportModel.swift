@@ -316,13 +316,7 @@ extension ReportView {
     hasImproved = !improved.isEmpty
   }
 
-  public static func day(_ date: Date) -> String {
-    let formatter = DateFormatter()
-    formatter.locale = Locale(identifier: "en_US_POSIX")
-    formatter.timeZone = TimeZone(identifier: "UTC")
-    formatter.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
-    return formatter.string(from: date)
-  }
+  public static func day(_ date: Date) -> String { UTCDate.minute(date) }
 
   /// Column headers: short enough for a matrix, the full name in the title (`DirectiveTable`'s
   /// labels).

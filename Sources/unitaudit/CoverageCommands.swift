@@ -34,14 +34,7 @@ struct BaselineSelection: ParsableArguments {
     return (baseline, required)
   }
 
-  var day: String {
-    if let today { return today }
-    let formatter = DateFormatter()
-    formatter.locale = Locale(identifier: "en_US_POSIX")
-    formatter.timeZone = TimeZone(identifier: "UTC")
-    formatter.dateFormat = "yyyy-MM-dd"
-    return formatter.string(from: Date())
-  }
+  var day: String { today ?? UTCDate.day(Date()) }
 
   func validate() throws {
     if let today, !(today.count == 10 && today.split(separator: "-").count == 3) {

@@ -80,7 +80,7 @@ struct HistoryCommand: ParsableCommand {
         print(
           [
             String(number).padding(toLength: 6, withPad: " ", startingAt: 0),
-            ReportDates.minute(metadata.startedAt),
+            UTCDate.minute(metadata.startedAt),
             metadata.state.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0),
             String(metadata.counts.hosts).leftPadded(5), String(metadata.counts.services).leftPadded(8),
             metadata.id,
@@ -121,7 +121,7 @@ struct TrendCommand: ParsableCommand {
   var json = false
 
   func validate() throws {
-    if let since, ReportDates.day(since) == nil { throw ValidationError("--since must be YYYY-MM-DD") }
+    if let since, UTCDate.day(parsing: since) == nil { throw ValidationError("--since must be YYYY-MM-DD") }
   }
 
   func run() throws {
@@ -131,19 +131,19 @@ struct TrendCommand: ParsableCommand {
     }
     let trend = try historyTrend(
       option.history, baseline: baseline, required: required, service: service,
-      since: since.flatMap(ReportDates.day))
+      since: since.flatMap { UTCDate.day(parsing: $0) })
     if json { return try printJSON(trend) }
     print("\(trend.baseline) (\(trend.required.joined(separator: ", "))): \(trend.points.count) scans")
     let states: [CoverageStatus] = [.hardened, .partial, .notStarted, .exempt, .notInstalled]
     print(
-      (["STARTED         ", "HOSTS"] + states.map { $0.rawValue.uppercased() } + ["SCAN"]).joined(
+      (["STARTED             ", "HOSTS"] + states.map { $0.rawValue.uppercased() } + ["SCAN"]).joined(
         separator: "  "))
     for point in trend.points {
       let counts = states.map { state in
         String(point.counts[state] ?? 0).leftPadded(state.rawValue.count)
       }
       print(
-        ([ReportDates.minute(point.startedAt), String(point.hosts).leftPadded(5)] + counts + [point.scan])
+        ([UTCDate.minute(point.startedAt), String(point.hosts).leftPadded(5)] + counts + [point.scan])
           .joined(separator: "  "))
     }
     let changes = trend.services.flatMap { timeline in timeline.changes.map { (timeline, $0) } }
@@ -153,7 +153,7 @@ struct TrendCommand: ParsableCommand {
         for step in timeline.steps {
           let missing = step.missing.sorted { $0.key < $1.key }.map { "\($0.key) on \($0.value)" }
           print(
-            "  \(ReportDates.minute(step.startedAt))  \(step.status.rawValue) on \(step.hosts) hosts"
+            "  \(UTCDate.minute(step.startedAt))  \(step.status.rawValue) on \(step.hosts) hosts"
               + (missing.isEmpty ? "" : "; missing: " + missing.joined(separator: ", ")))
         }
       }
@@ -162,7 +162,7 @@ struct TrendCommand: ParsableCommand {
       print("\nchanges:")
       for (timeline, change) in changes.sorted(by: { $0.1.startedAt < $1.1.startedAt }) {
         var line =
-          "  \(ReportDates.minute(change.startedAt))  \(timeline.service): \(change.from.rawValue) → \(change.to.rawValue)"
+          "  \(UTCDate.minute(change.startedAt))  \(timeline.service): \(change.from.rawValue) → \(change.to.rawValue)"
         if !change.fixed.isEmpty { line += "; fixed \(change.fixed.joined(separator: ", "))" }
         if !change.broken.isEmpty { line += "; broken \(change.broken.joined(separator: ", "))" }
         print(line)
@@ -205,25 +205,6 @@ func historyTrend(
     return (metadata: metadata, judgement: judgement)
   }
   return Trend.build(judged, baseline: baseline.name, required: required, service: service)
-}
-
-/// Dates as the history commands print and read them (UTC).
-enum ReportDates {
-  static func minute(_ date: Date) -> String {
-    let formatter = DateFormatter()
-    formatter.locale = Locale(identifier: "en_US_POSIX")
-    formatter.timeZone = TimeZone(identifier: "UTC")
-    formatter.dateFormat = "yyyy-MM-dd HH:mm"
-    return formatter.string(from: date)
-  }
-
-  static func day(_ text: String) -> Date? {
-    let formatter = DateFormatter()
-    formatter.locale = Locale(identifier: "en_US_POSIX")
-    formatter.timeZone = TimeZone(identifier: "UTC")
-    formatter.dateFormat = "yyyy-MM-dd"
-    return formatter.date(from: text)
-  }
 }
 
 extension String {

@@ -92,7 +92,7 @@ struct HistoryTests {
     let rows = lines.filter { $0.hasPrefix("2026-11-") }.map { $0.split(separator: " ").map(String.init) }
     #expect(rows.count >= 3)
     #expect(
-      rows.prefix(3).map { Array($0[2...7]) } == [
+      rows.prefix(3).map { Array($0[3...8]) } == [
         ["2", "0", "1", "0", "0", "1"], ["2", "1", "0", "0", "0", "1"], ["2", "0", "1", "0", "0", "1"],
       ], "\(trend.output)")
     #expect(trend.output.contains("web.service: partial → hardened; fixed PrivateTmp"), "\(trend.output)")
