@@ -135,7 +135,7 @@ let package = Package(
     .testTarget(
       name: "CollectorTests",
       dependencies: [
-        "Collector", "Normalize", "UnitModel", "Inventory", "TestSupport",
+        "Collector", "Coverage", "Normalize", "UnitModel", "Inventory", "TestSupport",
         .product(name: "GRDB", package: "GRDB.swift"),
       ],
       swiftSettings: strict),

@@ -458,6 +458,40 @@ public final class ScanDatabase: Sendable {
 
   // MARK: Reading
 
+  /// The configurations, in any scan, of the unit that answers to `name`: by its id or by one
+  /// of its aliases (as `HostReport.service(named:)` finds a unit).
+  public func configs(answeringTo name: String) throws -> Set<Int64> {
+    // Aliases live in the unit part: each part that mentions the name at all is decoded.
+    let needle = Array(try Self.json(name).utf8)
+    return try reading { db in
+      var found = Set(try Int64.fetchAll(db, sql: "SELECT id FROM config WHERE unit = ?", arguments: [name]))
+      var byPart: [Int64: [Int64]] = [:]
+      for row in try Row.fetchAll(
+        db, sql: "SELECT id, unit_part FROM config WHERE unit IS NOT ?", arguments: [name])
+      {
+        byPart[row[1], default: []].append(row[0])
+      }
+      let decoder = ScanCoding.decoder
+      for row in try Row.fetchAll(
+        db, sql: "SELECT id, body FROM part WHERE kind = 'unit' AND id IN (SELECT unit_part FROM config)")
+      {
+        let id: Int64 = row[0]
+        guard let configs = byPart[id] else { continue }
+        let body: Data = row[1]
+        let bytes = try Zstd.decompress(Array(body), limit: StoredDigest.bodyLimit)
+        guard bytes.firstRange(of: needle) != nil else { continue }
+        let unit: ServiceRecord
+        do {
+          unit = try decoder.decode(ServiceRecord.self, from: Data(bytes))
+        } catch {
+          throw ScanStoreError.notAScan(path, "part \(id) (unit) cannot be read: \(error)")
+        }
+        if unit.aliases.contains(name) { found.formUnion(configs) }
+      }
+      return found
+    }
+  }
+
   /// The scan `scan` (its metadata and every host with its services, in the order recorded).
   /// Each configuration is decoded once and shared by every host that has it.
   public func loadScan(_ scan: Int64) throws -> Scan {
@@ -466,11 +500,6 @@ public final class ScanDatabase: Sendable {
         let json = try String.fetchOne(db, sql: "SELECT metadata FROM scan WHERE id = ?", arguments: [scan])
       else { throw ScanStoreError.notAScan(path, "it has no scan \(scan)") }
       let metadata = try Self.decode(ScanMetadata.self, json, what: "the scan's metadata")
-      var checks: [Int: SecurityCheck] = [:]
-      for row in try Row.fetchAll(db, sql: "SELECT id, body FROM check_result") {
-        checks[row["id"]] = try Self.decode(
-          SecurityCheck.self, row["body"] as String, what: "a check_result row")
-      }
       var states: [Int64: UnitStateKey] = [:]
       for row in try Row.fetchAll(db, sql: "SELECT id, body FROM unit_state") {
         states[row["id"]] = try Self.decode(
@@ -481,54 +510,13 @@ public final class ScanDatabase: Sendable {
         arguments: [scan]
       ).map { StoredHostRow(id: $0[0], name: $0[1], record: $0[2], diagnostics: $0[3]) }
       // The configurations this scan's services use, and the parts those and its hosts use.
-      let used = """
-        WITH used AS (
-          SELECT DISTINCT config AS id FROM service JOIN host ON host.id = service.host WHERE host.scan = ?1)
-        """
-      let configRows = try Row.fetchAll(
+      let (decoded, parts) = try decodedConfigs(
         db,
-        sql: used + """
-           SELECT id, summary, unit_part, directives, hardening, checks FROM config
-          WHERE id IN (SELECT id FROM used)
-          """, arguments: [scan])
-      let partCursor = try Row.fetchCursor(
-        db,
-        sql: used + """
-          , parts AS (
-            SELECT unit_part AS id FROM config WHERE id IN (SELECT id FROM used)
-            UNION SELECT directives FROM config WHERE id IN (SELECT id FROM used)
-            UNION SELECT hardening FROM config WHERE id IN (SELECT id FROM used)
-            UNION SELECT checks FROM config WHERE id IN (SELECT id FROM used)
-            UNION SELECT diagnostics FROM host WHERE scan = ?1 AND diagnostics IS NOT NULL)
-          SELECT id, kind, body FROM part WHERE id IN (SELECT id FROM parts)
-          """, arguments: [scan])
-      var partRows: [StoredPartRow] = []
-      while let row = try partCursor.next() {
-        let id: Int64 = row[0]
-        let kind: String = row[1]
-        guard let known = PartKind(rawValue: kind) else {
-          throw ScanStoreError.notAScan(
-            path, "part \(id) is of a kind this unitaudit does not know (\(kind))")
-        }
-        partRows.append(StoredPartRow(id: id, kind: known, body: row[2]))
-      }
-      let parts = try Self.decodeParts(partRows, checks: checks, path: path)
-      var decoded: [Int64: ServiceRecord] = [:]
-      decoded.reserveCapacity(configRows.count)
-      for row in configRows {
-        let id: Int64 = row[0]
-        let summary = try Self.decode(
-          ConfigSummary.self, row[1] as String, what: "the summary of configuration \(id)")
-        guard case .unit(var service)? = parts[row[2]], case .directives(let directives)? = parts[row[3]],
-          case .hardening(let hardening)? = parts[row[4]], case .checks(let serviceChecks)? = parts[row[5]]
-        else { throw ScanStoreError.notAScan(path, "configuration \(id) refers to a part that is missing") }
-        service.id = summary.id
-        service.overall = summary.overall
-        service.directives = directives
-        service.hardening = hardening
-        service.checks = serviceChecks
-        decoded[id] = service
-      }
+        used: """
+          SELECT DISTINCT config AS id FROM service JOIN host ON host.id = service.host WHERE host.scan = ?1
+          """,
+        alsoParts: "SELECT diagnostics FROM host WHERE scan = ?1 AND diagnostics IS NOT NULL",
+        arguments: [scan])
       var hosts = try Self.decodeHosts(hostRows, parts: parts, path: path)
       var hostIndex: [Int64: Int] = [:]
       for (index, row) in hostRows.enumerated() { hostIndex[row.id] = index }
@@ -539,7 +527,7 @@ public final class ScanDatabase: Sendable {
         db,
         sql: """
           SELECT service.host, count(*) FROM service JOIN host ON host.id = service.host
-          WHERE host.scan = ? GROUP BY service.host
+          WHERE host.scan = ?1 GROUP BY service.host
           """, arguments: [scan])
       {
         counts[row[0]] = row[1]
@@ -548,7 +536,7 @@ public final class ScanDatabase: Sendable {
         db,
         sql: """
           SELECT service.host, service.config, service.state FROM service JOIN host ON host.id = service.host
-          WHERE host.scan = ? ORDER BY service.host, service.position
+          WHERE host.scan = ?1 ORDER BY service.host, service.position
           """, arguments: [scan])
       var currentHost: Int64?
       var services: [ServiceRecord] = []
@@ -580,6 +568,127 @@ public final class ScanDatabase: Sendable {
       }
       try flush()
       return Scan(metadata: metadata, hosts: hosts)
+    }
+  }
+
+  /// The configurations whose ids the query `used` selects (as a column `id`), each decoded
+  /// once, with the parts they use and those `alsoParts` selects.
+  private func decodedConfigs(
+    _ db: Database, used: String, alsoParts: String? = nil, arguments: StatementArguments
+  ) throws -> (configs: [Int64: ServiceRecord], parts: [Int64: StoredPart]) {
+    var checks: [Int: SecurityCheck] = [:]
+    for row in try Row.fetchAll(db, sql: "SELECT id, body FROM check_result") {
+      checks[row["id"]] = try Self.decode(
+        SecurityCheck.self, row["body"] as String, what: "a check_result row")
+    }
+    let with = "WITH used AS (\(used)) "
+    let configRows = try Row.fetchAll(
+      db,
+      sql: with + """
+        SELECT id, summary, unit_part, directives, hardening, checks FROM config
+        WHERE id IN (SELECT id FROM used)
+        """, arguments: arguments)
+    let partCursor = try Row.fetchCursor(
+      db,
+      sql: with + """
+        , parts AS (
+          SELECT unit_part AS id FROM config WHERE id IN (SELECT id FROM used)
+          UNION SELECT directives FROM config WHERE id IN (SELECT id FROM used)
+          UNION SELECT hardening FROM config WHERE id IN (SELECT id FROM used)
+          UNION SELECT checks FROM config WHERE id IN (SELECT id FROM used)
+          \(alsoParts.map { "UNION " + $0 } ?? ""))
+        SELECT id, kind, body FROM part WHERE id IN (SELECT id FROM parts)
+        """, arguments: arguments)
+    var partRows: [StoredPartRow] = []
+    while let row = try partCursor.next() {
+      let id: Int64 = row[0]
+      let kind: String = row[1]
+      guard let known = PartKind(rawValue: kind) else {
+        throw ScanStoreError.notAScan(
+          path, "part \(id) is of a kind this unitaudit does not know (\(kind))")
+      }
+      partRows.append(StoredPartRow(id: id, kind: known, body: row[2]))
+    }
+    let parts = try Self.decodeParts(partRows, checks: checks, path: path)
+    var decoded: [Int64: ServiceRecord] = [:]
+    decoded.reserveCapacity(configRows.count)
+    for row in configRows {
+      let id: Int64 = row[0]
+      let summary = try Self.decode(
+        ConfigSummary.self, row[1] as String, what: "the summary of configuration \(id)")
+      guard case .unit(var service)? = parts[row[2]], case .directives(let directives)? = parts[row[3]],
+        case .hardening(let hardening)? = parts[row[4]], case .checks(let serviceChecks)? = parts[row[5]]
+      else { throw ScanStoreError.notAScan(path, "configuration \(id) refers to a part that is missing") }
+      service.id = summary.id
+      service.overall = summary.overall
+      service.directives = directives
+      service.hardening = hardening
+      service.checks = serviceChecks
+      decoded[id] = service
+    }
+    return (decoded, parts)
+  }
+
+  /// One unit on each host that has data, in each of `scans`: the host's name and systemd
+  /// version, and the service among `configs` (`configs(answeringTo:)`) that answers to
+  /// `name` — by its id before an alias, as `HostReport.service(named:)` finds it — or nil.
+  /// Reads the hosts' queryable columns and those configurations only, not whole scans; the
+  /// scans on every core, each core with a read-only connection of its own.
+  public func unit(
+    _ name: String, configs: Set<Int64>, scans: [Int64]
+  ) throws -> [[(host: String, systemd: Int?, service: ServiceRecord?)]] {
+    let wanted = try Self.json(configs.sorted())
+    let decoded = try reading { db in
+      try decodedConfigs(db, used: "SELECT value AS id FROM json_each(?1)", arguments: [wanted]).configs
+    }
+    // Most of the time goes to reading every service row of each scan (there is no index by
+    // configuration), so the scans are shared out.
+    let cores = max(1, min(ProcessInfo.processInfo.activeProcessorCount, scans.count))
+    let shares = (0..<cores).map { core in
+      Array(scans[(scans.count * core / cores)..<(scans.count * (core + 1) / cores)])
+    }
+    let read = shares.enumerated().map { ($0, $1) }.concurrentMap { core, share in
+      Result { () throws -> [[(host: String, systemd: Int?, service: ServiceRecord?)]] in
+        let body = { (db: Database) in
+          try share.map { scan in try Self.unit(name, decoded: decoded, wanted: wanted, scan: scan, db: db) }
+        }
+        if core == 0 { return try reading(body) }
+        var configuration = Configuration()
+        configuration.readonly = true
+        do {
+          return try DatabaseQueue(path: path, configuration: configuration).read(body)
+        } catch let error as ScanStoreError {
+          throw error
+        } catch {
+          throw ScanStoreError.notAScan(path, "\(error)")
+        }
+      }
+    }
+    return try read.flatMap { try $0.get() }
+  }
+
+  private static func unit(
+    _ name: String, decoded: [Int64: ServiceRecord], wanted: String, scan: Int64, db: Database
+  ) throws -> [(host: String, systemd: Int?, service: ServiceRecord?)] {
+    var found: [Int64: ServiceRecord] = [:]
+    for row in try Row.fetchAll(
+      db,
+      sql: """
+        SELECT service.host, service.config FROM service JOIN host ON host.id = service.host
+        WHERE host.scan = ?1 AND service.config IN (SELECT value FROM json_each(?2))
+        ORDER BY service.host, service.position
+        """, arguments: [scan, wanted])
+    {
+      let host: Int64 = row[0]
+      guard let service = decoded[row[1]] else { continue }
+      if service.id == name || found[host] == nil { found[host] = service }
+    }
+    return try Row.fetchAll(
+      db, sql: "SELECT id, name, status, systemd FROM host WHERE scan = ? ORDER BY id", arguments: [scan]
+    ).compactMap { row in
+      let status: String? = row[2]
+      guard let code = status.flatMap(HostStatusCode.init(rawValue:)), code.hasData else { return nil }
+      return (host: row[1], systemd: row[3], service: found[row[0]])
     }
   }
 

@@ -4,7 +4,7 @@ import UnitModel
 /// Progress across the scans of a history against one baseline: per scan, how many baseline
 /// services are hardened, partial, not started (a burn-down); per service, its state in each
 /// scan, when it became hardened or regressed and which directives changed. Pure: built from
-/// each scan's coverage.
+/// each scan's coverage (and, for one service host by host, from the scans' hosts).
 public struct Trend: Sendable, Hashable, Codable {
   public var baseline: String
   public var required: [String]
@@ -31,6 +31,8 @@ public struct Trend: Sendable, Hashable, Codable {
     /// The first scan that had it installed, and the first one after that where it was hardened.
     public var firstSeen: Date?
     public var firstHardened: Date?
+    /// Host by host (only when asked for, as `trend --service` does).
+    public var hosts: [HostTimeline]?
 
     /// Whole days from first seen to first hardened.
     public var daysToHardened: Int? {
@@ -49,11 +51,28 @@ public struct Trend: Sendable, Hashable, Codable {
     public var missing: [String: Int]
   }
 
+  /// One host's state of a service in each scan that has data from the host.
+  public struct HostTimeline: Sendable, Hashable, Codable {
+    public var host: String
+    public var steps: [HostStep]
+    /// Every change of state between consecutive scans of the host, with the directives that
+    /// changed.
+    public var changes: [Change]
+  }
+
+  /// A service on one host in one scan: its state and the required directives it misses.
+  public struct HostStep: Sendable, Hashable, Codable {
+    public var scan: String
+    public var startedAt: Date
+    public var status: CoverageStatus
+    public var missing: [String]
+  }
+
   public struct Change: Sendable, Hashable, Codable {
     public enum Kind: String, Sendable, Hashable, Codable {
       /// Became hardened.
       case hardened
-      /// Was hardened, is not.
+      /// Was hardened, is partial or not started.
       case regressed
       /// Any other change of state (installed, removed, partial ↔ not started).
       case changed
@@ -104,17 +123,67 @@ public struct Trend: Sendable, Hashable, Codable {
     return Trend(baseline: baseline, required: required, points: points, services: timelines)
   }
 
-  static func timeline(_ name: String, _ steps: [Step]) -> ServiceTimeline {
-    var changes: [Change] = []
-    for (before, after) in zip(steps, steps.dropFirst()) where before.status != after.status {
-      let kind: Change.Kind =
-        after.status == .hardened ? .hardened : before.status == .hardened ? .regressed : .changed
-      changes.append(
-        Change(
-          scan: after.scan, startedAt: after.startedAt, kind: kind, from: before.status, to: after.status,
-          fixed: before.missing.keys.filter { after.missing[$0] == nil }.sorted(),
-          broken: after.missing.keys.filter { before.missing[$0] == nil }.sorted()))
+  /// A host with data in a scan, and its service that answers to a baseline entry's name (nil
+  /// when it has none).
+  public typealias UnitOnHost = (host: String, systemd: Int?, service: ServiceRecord?)
+
+  /// Each host's state of the baseline service `entry` in `scans` (each judged on the day it
+  /// started), in the order the hosts first appear. A host that has data in a scan but not the
+  /// service is `not-installed` there; a scan without data from a host is no step of it.
+  public static func hostTimelines(
+    of entry: BaselineService, in scans: [(metadata: ScanMetadata, hosts: [UnitOnHost])], baseline: Baseline,
+    required: [String]
+  ) -> [HostTimeline] {
+    let requirements = baseline.requirements(in: required)
+    var order: [String] = []
+    var steps: [String: [HostStep]] = [:]
+    for scan in scans.sorted(by: { $0.metadata.startedAt < $1.metadata.startedAt }) {
+      let today = Judgement.day(of: scan.metadata)
+      for host in scan.hosts {
+        var step = HostStep(
+          scan: scan.metadata.id, startedAt: scan.metadata.startedAt, status: .notInstalled, missing: [])
+        if let service = host.service {
+          let judged = CoverageCalculator.judge(
+            service, host: host.host, entry: entry, requirements: requirements, baseline: baseline,
+            today: today, systemd: host.systemd)
+          step.status = judged.status
+          step.missing = judged.outcomes.filter { $0.state == .missing }.map(\.directive.rawValue)
+        }
+        if steps[host.host] == nil { order.append(host.host) }
+        steps[host.host, default: []].append(step)
+      }
     }
+    return order.map { name in
+      let hostSteps = steps[name] ?? []
+      return HostTimeline(
+        host: name, steps: hostSteps,
+        changes: changes(
+          hostSteps.map { ($0.scan, $0.startedAt, $0.status, Set($0.missing)) }))
+    }
+  }
+
+  /// The changes of state between consecutive steps, each with the directives missing before
+  /// and not after (fixed) and the other way round (broken).
+  static func changes(
+    _ steps: [(scan: String, startedAt: Date, status: CoverageStatus, missing: Set<String>)]
+  ) -> [Change] {
+    zip(steps, steps.dropFirst()).compactMap { before, after in
+      guard before.status != after.status else { return nil }
+      let kind: Change.Kind
+      switch (before.status, after.status) {
+      case (_, .hardened): kind = .hardened
+      case (.hardened, .partial), (.hardened, .notStarted): kind = .regressed
+      default: kind = .changed
+      }
+      return Change(
+        scan: after.scan, startedAt: after.startedAt, kind: kind, from: before.status, to: after.status,
+        fixed: before.missing.subtracting(after.missing).sorted(),
+        broken: after.missing.subtracting(before.missing).sorted())
+    }
+  }
+
+  static func timeline(_ name: String, _ steps: [Step]) -> ServiceTimeline {
+    let changes = changes(steps.map { ($0.scan, $0.startedAt, $0.status, Set($0.missing.keys)) })
     let seen = steps.firstIndex { $0.status != .notInstalled }
     let hardened = seen.flatMap { start in steps[start...].first { $0.status == .hardened } }
     return ServiceTimeline(

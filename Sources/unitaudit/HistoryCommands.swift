@@ -105,13 +105,14 @@ struct TrendCommand: ParsableCommand {
       started (waivers as they stood then). Then every service that \
       became hardened or regressed from one scan to the next, with the directives that were \
       fixed or broken, and how long each took from first seen to hardened. --service shows \
-      one service's state in every scan.
+      one service's state in every scan, and host by host when each host became hardened or \
+      regressed and which directives changed.
       """)
 
   @OptionGroup var option: HistoryOption
   @OptionGroup var selection: BaselineSelection
 
-  @Option(help: ArgumentHelp("Only this baseline service, scan by scan.", valueName: "unit"))
+  @Option(help: ArgumentHelp("Only this baseline service, scan by scan and host by host.", valueName: "unit"))
   var service: String?
 
   @Option(help: ArgumentHelp("Only scans started on or after this day (UTC).", valueName: "YYYY-MM-DD"))
@@ -156,16 +157,20 @@ struct TrendCommand: ParsableCommand {
             "  \(UTCDate.minute(step.startedAt))  \(step.status.rawValue) on \(step.hosts) hosts"
               + (missing.isEmpty ? "" : "; missing: " + missing.joined(separator: ", ")))
         }
+        let hosts = timeline.hosts ?? []
+        let changed = hosts.flatMap { host in host.changes.map { (host.host, $0) } }
+          .sorted { ($0.1.startedAt, $0.0) < ($1.1.startedAt, $1.0) }
+        print(
+          "\n\(timeline.service) host by host: \(hosts.count) hosts, "
+            + "\(Set(changed.map(\.0)).count) changed state"
+            + (changed.isEmpty ? "" : " (when each became hardened or regressed):"))
+        for (host, change) in changed { print("  " + describe(change, of: host)) }
       }
     }
     if !changes.isEmpty {
       print("\nchanges:")
       for (timeline, change) in changes.sorted(by: { $0.1.startedAt < $1.1.startedAt }) {
-        var line =
-          "  \(UTCDate.minute(change.startedAt))  \(timeline.service): \(change.from.rawValue) → \(change.to.rawValue)"
-        if !change.fixed.isEmpty { line += "; fixed \(change.fixed.joined(separator: ", "))" }
-        if !change.broken.isEmpty { line += "; broken \(change.broken.joined(separator: ", "))" }
-        print(line)
+        print("  " + describe(change, of: timeline.service))
       }
     }
     let timed = trend.services.filter { $0.daysToHardened != nil }
@@ -176,6 +181,15 @@ struct TrendCommand: ParsableCommand {
       }
     }
   }
+}
+
+/// One change as a line: when, what (a service or a host), from → to, the directives.
+private func describe(_ change: Trend.Change, of subject: String) -> String {
+  var line =
+    "\(UTCDate.minute(change.startedAt))  \(subject): \(change.from.rawValue) → \(change.to.rawValue)"
+  if !change.fixed.isEmpty { line += "; fixed \(change.fixed.joined(separator: ", "))" }
+  if !change.broken.isEmpty { line += "; broken \(change.broken.joined(separator: ", "))" }
+  return line
 }
 
 /// The trend of the history at `path` against `baseline`: each scan's stored judgement, or one
@@ -204,7 +218,18 @@ func historyTrend(
     try? database.storeJudgement(judgement, scan: number, key: key, baseline: baseline.name)
     return (metadata: metadata, judgement: judgement)
   }
-  return Trend.build(judged, baseline: baseline.name, required: required, service: service)
+  var trend = Trend.build(judged, baseline: baseline.name, required: required, service: service)
+  // One service: host by host too, reading only that service's configurations.
+  if let service, let entry = baseline.services.first(where: { $0.name == service }) {
+    let units = try database.unit(
+      service, configs: try database.configs(answeringTo: service), scans: scans.map(\.id))
+    let timelines = Trend.hostTimelines(
+      of: entry, in: Array(zip(scans.map(\.metadata), units)), baseline: baseline, required: required)
+    for index in trend.services.indices where trend.services[index].service == service {
+      trend.services[index].hosts = timelines
+    }
+  }
+  return trend
 }
 
 extension String {

@@ -1,3 +1,4 @@
+import Coverage
 import Foundation
 import TestSupport
 import Testing
@@ -108,6 +109,22 @@ struct HistoryTests {
     #expect(one.output.contains("hardened on 2 hosts"), "\(one.output)")
     #expect(one.output.contains("partial on 2 hosts; missing: NoNewPrivileges on 1"), "\(one.output)")
     #expect(!one.output.contains("scan-h1"), "\(one.output)")
+    // Host by host: both hosts became hardened in the second scan, and only a regressed.
+    let hosts = try TestSupport.run([
+      binary, "trend", "--history", history, "--baseline", baseline, "--service", "web.service",
+    ])
+    #expect(hosts.status == 0, "\(hosts.output)")
+    #expect(hosts.output.contains("web.service host by host: 2 hosts, 2 changed state"), "\(hosts.output)")
+    // The lines under the host-by-host heading, up to the blank line after them.
+    let hostLines = hosts.output.split(separator: "\n", omittingEmptySubsequences: false)
+      .drop { !$0.contains("host by host") }.dropFirst().prefix { !$0.isEmpty }
+      .map(String.init)
+    #expect(
+      hostLines == [
+        "  2026-11-15 00:00 UTC  a: partial → hardened; fixed PrivateTmp",
+        "  2026-11-15 00:00 UTC  b: partial → hardened; fixed PrivateTmp",
+        "  2026-11-29 00:00 UTC  a: hardened → partial; broken NoNewPrivileges",
+      ], "\(hosts.output)")
     let json = try TestSupport.run([binary, "trend", "--history", history, "--baseline", baseline, "--json"])
     let object = try #require(
       try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any])
@@ -144,5 +161,55 @@ struct HistoryTests {
     ])
     #expect(
       unknown.status == 2 && unknown.output.contains("names no service 'x.service'"), "\(unknown.output)")
+  }
+  @Test("one service host by host: found by id before alias, removals and hosts without data")
+  func hostByHost() async throws {
+    var failed = HostReport(name: "d", status: HostStatus(.unreachable, reason: "refused"))
+    failed.services = []
+    var aliased = Self.host("c", privateTmp: true, noNewPrivileges: false)
+    aliased.services[0].id = "httpd.service"
+    aliased.services[0].aliases = ["web.service"]
+    var both = Self.host("c", privateTmp: true, noNewPrivileges: true)
+    both.services.insert(aliased.services[0], at: 0)
+    var removed = HostReport(name: "a", status: HostStatus(.ok))
+    removed.services = [ServiceRecord(id: "other.service", loadState: "loaded")]
+    let first = try await Self.scan(
+      "hh1", day: 1,
+      hosts: [Self.host("a", privateTmp: true, noNewPrivileges: true), aliased, failed])
+    let second = try await Self.scan(
+      "hh2", day: 8, hosts: [removed, both, Self.host("d", privateTmp: false, noNewPrivileges: false)])
+    let path = first.deletingLastPathComponent().appendingPathComponent("h.db").path
+    let database = try ScanDatabase.openHistory(path)
+    defer { try? database.close() }
+    var scans: [(metadata: ScanMetadata, hosts: [Trend.UnitOnHost])] = []
+    var numbers: [Int64] = []
+    for directory in [first, second] {
+      let loaded = try loadScan(directory)
+      numbers.append(try database.addScan(loaded.scan))
+      scans.append((loaded.scan.metadata, []))
+    }
+    let configs = try database.configs(answeringTo: "web.service")
+    #expect(configs.count == 3, "web.service in two variants and httpd.service by its alias")
+    let units = try database.unit("web.service", configs: configs, scans: numbers)
+    #expect(
+      units.map { $0.map(\.host) } == [["a", "c"], ["a", "c", "d"]], "d has no data in the first scan")
+    #expect(units[1][0].service == nil, "a no longer has it")
+    #expect(units[0][1].service?.id == "httpd.service", "c's unit answers to web.service by its alias")
+    #expect(units[1][1].service?.id == "web.service", "a unit's own id goes before another's alias")
+    for index in scans.indices { scans[index].hosts = units[index] }
+
+    let baseline = try BaselineParser.parse(
+      "name: b\ntitle: b\nsets:\n  core: [PrivateTmp, NoNewPrivileges]\nservices: [web.service]\n",
+      file: "b.yml")
+    let entry = try #require(baseline.services.first)
+    let timelines = Trend.hostTimelines(of: entry, in: scans, baseline: baseline, required: ["core"])
+    #expect(timelines.map(\.host) == ["a", "c", "d"])
+    #expect(timelines[0].steps.map(\.status) == [.hardened, .notInstalled])
+    #expect(timelines[0].changes.map(\.kind) == [.changed], "a removal is no regression")
+    #expect(timelines[1].steps.map(\.missing) == [["NoNewPrivileges"], []])
+    #expect(
+      timelines[1].changes.map { [$0.kind.rawValue, $0.from.rawValue, $0.to.rawValue] + $0.fixed }
+        == [["hardened", "partial", "hardened", "NoNewPrivileges"]])
+    #expect(timelines[2].steps.map(\.status) == [.notStarted] && timelines[2].changes.isEmpty)
   }
 }
