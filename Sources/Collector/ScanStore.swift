@@ -17,6 +17,8 @@ public enum ScanStoreError: Error, CustomStringConvertible {
   case unsupportedSchema(String, Int)
   /// A history that already holds the scan: its path, the scan's id, its number there.
   case alreadyHeld(String, String, Int64)
+  /// A scan directory another process is writing.
+  case busy(String)
 
   public var description: String {
     switch self {
@@ -25,6 +27,9 @@ public enum ScanStoreError: Error, CustomStringConvertible {
     case .cannotCreate(let path, let why): "cannot create \(path): \(why)"
     case .cannotWrite(let path, let why): "cannot write \(path): \(why)"
     case .notAScan(let path, let why): "\(path) is not a readable unitaudit scan: \(why)"
+    case .busy(let path):
+      "\(path) is being written by another unitaudit process (a scan or a --resume of it that is still "
+        + "running); wait for it to finish, or stop it, then resume"
     case .alreadyHeld(let path, let id, let number):
       "\(path) already holds scan \(id) (number \(number) in `unitaudit history list`)"
     case .unsupportedSchema(let path, let version):
@@ -47,6 +52,10 @@ public actor ScanStore {
   public nonisolated let scan: Int64
   /// A history the scan is also recorded in as it goes (`scan --history`), and its number there.
   private nonisolated let history = Mutex<(database: ScanDatabase, scan: Int64)?>(nil)
+  /// The directory, open and locked (`flock`, exclusive) while this store writes it, so that
+  /// a second scan or `--resume` of it is refused instead of writing beside it. The kernel
+  /// lets go when the process ends, however it ends.
+  private nonisolated let lock: Mutex<Int32?>
 
   public static let databaseFile = "scan.db"
   public static let evidenceDirectory = "evidence"
@@ -70,9 +79,28 @@ public actor ScanStore {
     } catch {
       throw ScanStoreError.cannotCreate(path, "\(error.localizedDescription)")
     }
-    let database = try ScanDatabase.create(at: directory.appendingPathComponent(databaseFile).path)
-    let scan = try database.addScan(metadata)
-    return ScanStore(directory: directory, database: database, scan: scan)
+    let lock = try lockDirectory(path)
+    do {
+      let database = try ScanDatabase.create(at: directory.appendingPathComponent(databaseFile).path)
+      let scan = try database.addScan(metadata)
+      return ScanStore(directory: directory, database: database, scan: scan, lock: lock)
+    } catch {
+      Glibc.close(lock)
+      throw error
+    }
+  }
+
+  /// `path` opened and locked for this process; `busy` when another process holds it.
+  private static func lockDirectory(_ path: String) throws -> Int32 {
+    let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard fd >= 0 else { throw ScanStoreError.cannotWrite(path, String(cString: strerror(errno))) }
+    guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+      let error = errno
+      Glibc.close(fd)
+      if error == EWOULDBLOCK { throw ScanStoreError.busy(path) }
+      throw ScanStoreError.cannotWrite(path, String(cString: strerror(error)))
+    }
+    return fd
   }
 
   /// Opens an existing scan directory to append to it (`--resume`).
@@ -86,17 +114,26 @@ public actor ScanStore {
         "it is an older scan (scan.json and hosts.jsonl); "
           + "`unitaudit convert \(directory.path)` makes it a scan database, which --resume can finish")
     }
-    let database = try ScanDatabase.open(directory.appendingPathComponent(databaseFile).path, readOnly: false)
-    guard let scan = try database.scans().first?.id else {
-      throw ScanStoreError.notAScan(directory.path, "its \(databaseFile) holds no scan")
+    let lock = try lockDirectory(directory.path)
+    do {
+      let database = try ScanDatabase.open(
+        directory.appendingPathComponent(databaseFile).path, readOnly: false)
+      guard let scan = try database.scans().first?.id else {
+        try? database.close()
+        throw ScanStoreError.notAScan(directory.path, "its \(databaseFile) holds no scan")
+      }
+      return ScanStore(directory: directory, database: database, scan: scan, lock: lock)
+    } catch {
+      Glibc.close(lock)
+      throw error
     }
-    return ScanStore(directory: directory, database: database, scan: scan)
   }
 
-  private init(directory: URL, database: ScanDatabase, scan: Int64) {
+  private init(directory: URL, database: ScanDatabase, scan: Int64, lock: Int32) {
     self.directory = directory
     self.database = database
     self.scan = scan
+    self.lock = Mutex(lock)
   }
 
   public func writeMetadata(_ metadata: ScanMetadata) throws {
@@ -180,6 +217,12 @@ public actor ScanStore {
 
   /// Closes the database (after the last metadata is written).
   public func close() throws {
+    defer {
+      lock.withLock { fd in
+        if let open = fd { Glibc.close(open) }
+        fd = nil
+      }
+    }
     try database.close()
     if let history = history.withLock({ $0 }) { try history.database.close() }
   }

@@ -87,6 +87,24 @@ struct ScanDatabaseTests {
     #expect(try loadScan(directory).scan.hosts.last == changed)
   }
 
+  @Test("a scan directory being written is refused to a second writer, and free once closed")
+  func oneWriter() async throws {
+    let (directory, store) = try newStore("one-writer", planned: ["a"])
+    #expect {
+      try ScanStore.open(directory)
+    } throws: { error in
+      guard case ScanStoreError.busy(let path) = error else { return false }
+      return path == directory.path && "\(error)".contains("being written by another unitaudit process")
+    }
+    // A reader is not a writer: reports and `unitaudit report` read a scan being written.
+    #expect(try loadScan(directory).scan.hosts.isEmpty)
+    try await store.append(HostReport(name: "a", status: HostStatus(.ok)), evidence: nil)
+    try await store.close()
+    let resumed = try ScanStore.open(directory)
+    try await resumed.close()
+    #expect(try loadScan(directory).scan.hosts.map(\.name) == ["a"])
+  }
+
   @Test("two parts with one digest stay apart: the bytes decide")
   func digestCollision() async throws {
     var host = HostReport(name: "a", status: HostStatus(.ok))
