@@ -12,10 +12,13 @@ public struct Baseline: Sendable, Hashable, Codable {
   public var sets: [RequirementSet]
   public var services: [BaselineService]
   public var waivers: [Waiver]
+  /// Releases a service's `target` may name, each with its day (`YYYY-MM-DD`); nil when the
+  /// baseline names none.
+  public var releases: [String: String]?
 
   public init(
     name: String, title: String, reference: String? = nil, version: String? = nil, sets: [RequirementSet],
-    services: [BaselineService], waivers: [Waiver] = []
+    services: [BaselineService], waivers: [Waiver] = [], releases: [String: String]? = nil
   ) {
     self.name = name
     self.title = title
@@ -24,6 +27,23 @@ public struct Baseline: Sendable, Hashable, Codable {
     self.sets = sets
     self.services = services
     self.waivers = waivers
+    self.releases = releases
+  }
+
+  /// The day a service's target falls on: the target itself when it is a date, the day of
+  /// the release it names otherwise; nil without a target.
+  public func targetDay(of service: BaselineService) -> String? {
+    guard let target = service.tracking?.target else { return nil }
+    return releases?[target] ?? target
+  }
+
+  /// What judging a scan depends on: this baseline without its tracking fields and releases
+  /// (an owner or a target changes no service's state).
+  public var judged: Baseline {
+    var copy = self
+    copy.releases = nil
+    for index in copy.services.indices { copy.services[index].tracking = nil }
+    return copy
   }
 
   /// The requirements of the named sets, each directive once (the first set naming it wins).
@@ -104,11 +124,36 @@ public struct BaselineService: Sendable, Hashable, Codable {
   public var exempt: String?
   /// Directives that do not apply to this service, with the reason.
   public var notApplicable: [HardeningDirective: String]
+  /// Who is bringing the service up to the baseline, where, and by when; nil when the
+  /// baseline says none of it.
+  public var tracking: Tracking?
 
-  public init(name: String, exempt: String? = nil, notApplicable: [HardeningDirective: String] = [:]) {
+  public init(
+    name: String, exempt: String? = nil, notApplicable: [HardeningDirective: String] = [:],
+    tracking: Tracking? = nil
+  ) {
     self.name = name
     self.exempt = exempt
     self.notApplicable = notApplicable
+    self.tracking = tracking
+  }
+}
+
+/// A change owner's fields on a baseline service: the work of hardening it, tracked.
+public struct Tracking: Sendable, Hashable, Codable {
+  /// Who owns the change (a person, a team, a package maintainer).
+  public var owner: String?
+  /// Where the change is tracked: an `http` or `https` URL (a pull request, a bug).
+  public var tracker: String?
+  /// When it should ship: a day (`YYYY-MM-DD`) or a release named under `releases`.
+  public var target: String?
+  public var note: String?
+
+  public init(owner: String? = nil, tracker: String? = nil, target: String? = nil, note: String? = nil) {
+    self.owner = owner
+    self.tracker = tracker
+    self.target = target
+    self.note = note
   }
 }
 

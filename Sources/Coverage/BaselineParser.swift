@@ -33,6 +33,13 @@ public struct BaselineError: Error, CustomStringConvertible, Sendable, Hashable 
 ///     not-applicable: { ProtectClock: chronyd sets the clock }
 ///   - name: debug-shell.service
 ///     exempt: an interactive root shell by design
+///   - name: cups.service
+///     owner: print-team
+///     tracker: https://src.example.com/cups/pull/12
+///     target: F42            # a day (2026-12-31) or a release below
+///     note: waits for the upstream release
+/// releases:
+///   F42: 2025-04-15
 /// waivers:
 ///   - { service: nginx.service, directive: PrivateNetwork, hosts: "web*",
 ///       reason: serves the network, owner: web-team, expires: 2027-01-31 }
@@ -54,21 +61,25 @@ public enum BaselineParser {
     }
     let reader = Reader(file: file)
     for (key, _) in top
-    where !["name", "title", "reference", "version", "sets", "services", "waivers"].contains(key.string ?? "")
+    where !["name", "title", "reference", "version", "sets", "services", "waivers", "releases"].contains(
+      key.string ?? "")
     {
       throw BaselineError(
         file: file, line: key.mark?.line,
-        "unknown key '\(key.string ?? "")' (expected name, title, reference, version, sets, services, waivers)"
+        "unknown key '\(key.string ?? "")' (expected name, title, reference, version, sets, services, waivers, "
+          + "releases)"
       )
     }
     let name = try reader.text(top["name"], "name", in: top)
     let title = try reader.text(top["title"], "title", in: top)
     let sets = try reader.sets(top["sets"], in: top)
-    let services = try reader.services(top["services"], in: top)
+    let releases = try reader.releases(top["releases"])
+    let services = try reader.services(top["services"], in: top, releases: releases)
     let waivers = try reader.waivers(top["waivers"], services: services)
     return Baseline(
       name: name, title: title, reference: try reader.optionalText(top["reference"]),
-      version: try reader.optionalText(top["version"]), sets: sets, services: services, waivers: waivers)
+      version: try reader.optionalText(top["version"]), sets: sets, services: services, waivers: waivers,
+      releases: releases)
   }
 
   static func yamlLine(_ error: YamlError) -> Int? {
@@ -189,7 +200,52 @@ public enum BaselineParser {
       }
     }
 
-    func services(_ node: Node?, in parent: Node.Mapping) throws(BaselineError) -> [BaselineService] {
+    /// `releases: { F42: 2025-04-15 }`: names a target may use, each with its day.
+    func releases(_ node: Node?) throws(BaselineError) -> [String: String]? {
+      guard let node else { return nil }
+      guard let mapping = node.mapping else { throw fail(node, "'releases' maps release names to days") }
+      var result: [String: String] = [:]
+      for (key, value) in mapping {
+        guard let name = key.scalar?.string, !name.isEmpty else { throw fail(key, "a release needs a name") }
+        let day = value.scalar?.string ?? ""
+        guard Self.isDate(day) else {
+          throw fail(value, "release \(name): '\(day)' is not a date (YYYY-MM-DD)")
+        }
+        result[name] = day
+      }
+      return result
+    }
+
+    /// The tracking fields of a service entry; nil when it has none.
+    func tracking(_ entry: Node.Mapping, releases: [String: String]?) throws(BaselineError) -> Tracking? {
+      var tracking = Tracking(
+        owner: try optionalText(entry["owner"]), tracker: try optionalText(entry["tracker"]),
+        target: try optionalText(entry["target"]), note: try optionalText(entry["note"]))
+      if let tracker = tracking.tracker, let node = entry["tracker"] {
+        // Reports make it a link: only web addresses (never `javascript:` or `file:`), and
+        // nothing that would end an HTML attribute or a Markdown autolink.
+        let lower = tracker.lowercased()
+        guard lower.hasPrefix("https://") || lower.hasPrefix("http://"),
+          tracker.count > 8,
+          !tracker.contains(where: { $0.isWhitespace || $0.asciiValue == nil || "\"<>\\`".contains($0) })
+        else { throw fail(node, "tracker '\(tracker)' is not an http(s) URL") }
+      }
+      if let target = tracking.target, let node = entry["target"], !Self.isDate(target),
+        releases?[target] == nil
+      {
+        let known = releases.map { " (releases: \($0.keys.sorted().joined(separator: ", ")))" } ?? ""
+        throw fail(
+          node,
+          "target '\(target)' is neither a date (YYYY-MM-DD) nor a release named under 'releases'\(known)")
+      }
+      if tracking.owner?.isEmpty == true { tracking.owner = nil }
+      if tracking.note?.isEmpty == true { tracking.note = nil }
+      return tracking == Tracking() ? nil : tracking
+    }
+
+    func services(_ node: Node?, in parent: Node.Mapping, releases: [String: String]?) throws(BaselineError)
+      -> [BaselineService]
+    {
       guard let node else {
         throw BaselineError(file: file, line: parent.mark?.line, "'services' is missing")
       }
@@ -201,13 +257,16 @@ public enum BaselineParser {
         if let scalar = item.scalar {
           service = BaselineService(name: scalar.string)
         } else if let entry = item.mapping {
-          for (key, _) in entry where !["name", "exempt", "not-applicable"].contains(key.string ?? "") {
-            throw fail(key, "unknown key '\(key.string ?? "")' (expected name, exempt, not-applicable)")
+          let keys = ["name", "exempt", "not-applicable", "owner", "tracker", "target", "note"]
+          for (key, _) in entry where !keys.contains(key.string ?? "") {
+            throw fail(key, "unknown key '\(key.string ?? "")' (expected \(keys.joined(separator: ", ")))")
           }
           guard let nameNode = entry["name"], let name = nameNode.scalar?.string else {
             throw fail(item, "a service needs a 'name'")
           }
-          service = BaselineService(name: name, exempt: try optionalText(entry["exempt"]))
+          service = BaselineService(
+            name: name, exempt: try optionalText(entry["exempt"]),
+            tracking: try tracking(entry, releases: releases))
           if let reasons = entry["not-applicable"] {
             guard let mapping = reasons.mapping else {
               throw fail(reasons, "'not-applicable' maps directives to reasons")
@@ -217,7 +276,8 @@ public enum BaselineParser {
             }
           }
         } else {
-          throw fail(item, "a service is a unit name or {name, exempt, not-applicable}")
+          throw fail(
+            item, "a service is a unit name or {name, exempt, not-applicable, owner, tracker, target, note}")
         }
         guard service.name.hasSuffix(".service"), !service.name.contains(where: { $0 == " " || $0 == "/" })
         else {

@@ -13,6 +13,8 @@ public struct Violation: Sendable, Hashable, Codable, CustomStringConvertible {
     case notScanned = "not-scanned"
     /// A required directive or value that the host's systemd is too old to accept.
     case unsupported
+    /// A service past the target its baseline entry gives and not hardened (`check --overdue`).
+    case overdue
   }
 
   public var kind: Kind

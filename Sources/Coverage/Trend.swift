@@ -241,11 +241,12 @@ public struct Judgement: Sendable, Hashable, Codable {
 
 extension Baseline {
   /// What names a judgement against this baseline: its name, a digest of its definition
-  /// (so that an edited baseline file is judged again) and the required sets.
+  /// (so that an edited baseline file is judged again; its tracking fields left out) and the
+  /// required sets.
   public func judgementKey(required: [String]) throws -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
-    let digest = FNV1a.hash(try encoder.encode(self))
+    let digest = FNV1a.hash(try encoder.encode(judged))
     return "\(name)@\(String(digest, radix: 16)):\(required.joined(separator: ","))"
   }
 }

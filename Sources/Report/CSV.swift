@@ -54,7 +54,7 @@ public enum CSV {
   }
 
   /// The CSV files by name, each written into the sink `open` gives for it.
-  public static let files = ["services.csv", "checks.csv", "hosts.csv"]
+  public static let files = ["services.csv", "checks.csv", "hosts.csv", "owners.csv"]
 
   /// The most rows a spreadsheet opens (Excel, LibreOffice Calc). `checks.csv` has one row per
   /// host × service × check (about 80 per service): 10,000 hosts make 121 million rows and
@@ -82,6 +82,7 @@ public enum CSV {
     switch name {
     case "services.csv": services(input, into: &sink)
     case "checks.csv": checks(input, into: &sink)
+    case "owners.csv": owners(input, into: &sink)
     default: hosts(input, into: &sink)
     }
   }
@@ -156,6 +157,34 @@ public enum CSV {
         }
         sink.write(chunk)
       }
+    }
+  }
+
+  /// `owners.csv`: the change owners' view (`OwnerView`), one row per service: every service
+  /// the baseline tracks and every installed one not hardened.
+  public static func owners(_ input: ReportInput) -> String {
+    var sink = StringSink()
+    owners(input, into: &sink)
+    return sink.text
+  }
+
+  static func owners(_ input: ReportInput, into sink: inout some ReportSink) {
+    let hosts = Dictionary(input.coverage.services.map { ($0.name, $0.hosts.count) }) { a, _ in a }
+    row(
+      [
+        "service", "status", "hosts", "exposure_min", "exposure_median", "exposure_max", "compared_status",
+        "compared_exposure_median", "owner", "tracker", "target", "target_day", "overdue", "note",
+      ], into: &sink)
+    for entry in input.owners {
+      row(
+        [
+          entry.service, entry.status.rawValue, String(hosts[entry.service] ?? 0),
+          entry.exposure?.min.description ?? "", entry.exposure?.median.description ?? "",
+          entry.exposure?.max.description ?? "", entry.comparedStatus?.rawValue ?? "",
+          entry.comparedExposure?.median.description ?? "", entry.tracking.owner ?? "",
+          entry.tracking.tracker ?? "", entry.tracking.target ?? "", entry.targetDay ?? "",
+          entry.overdue ? "yes" : "no", entry.tracking.note ?? "",
+        ], into: &sink)
     }
   }
 

@@ -15,11 +15,14 @@ public struct ReportInput: Sendable {
   public var trend: Trend?
   /// When the report was made (`2026-11-22 21:40 UTC`).
   public var generatedAt: String
+  /// With `--compare`: the older scan's coverage against the same baseline.
+  public var comparedCoverage: CoverageReport?
 
   public init(
     metadata: ScanMetadata, hosts: [HostReport], baseline: Baseline, required: [String],
     coverage: CoverageReport,
-    compare: (since: String, diff: ScanDiff)? = nil, trend: Trend? = nil, generatedAt: String
+    compare: (since: String, diff: ScanDiff)? = nil, trend: Trend? = nil, generatedAt: String,
+    comparedCoverage: CoverageReport? = nil
   ) {
     self.metadata = metadata
     self.hosts = hosts
@@ -29,6 +32,13 @@ public struct ReportInput: Sendable {
     self.compare = compare
     self.trend = trend
     self.generatedAt = generatedAt
+    self.comparedCoverage = comparedCoverage
+  }
+
+  /// The change owners' view (`OwnerView`), judged on the coverage's day.
+  public var owners: [OwnerEntry] {
+    OwnerView.entries(
+      coverage: coverage, compared: comparedCoverage, baseline: baseline, today: coverage.today)
   }
 }
 
@@ -113,6 +123,26 @@ public struct ReportView: Sendable {
   }
 
   /// A service that changed state from one scan of the history to the next.
+  /// A row of the change owners' view.
+  public struct OwnerRow: Sendable {
+    public var service: String
+    public var status: String
+    public var hosts: Int
+    public var exposure: String
+    public var exposureSort: Int
+    public var compared: String
+    public var comparedSort: Int
+    public var owner: String
+    public var tracker: String
+    public var hasTracker: Bool
+    /// The tracker as a Markdown autolink's inside (`<…>`): a pipe would end the table cell.
+    public var trackerMarkdown: String
+    public var target: String
+    public var targetSort: String
+    public var overdue: Bool
+    public var note: String
+  }
+
   public struct TrendChange: Sendable {
     public var started: String
     public var service: String
@@ -149,6 +179,11 @@ public struct ReportView: Sendable {
   public var trendRows: [TrendRow]
   public var trendChanges: [TrendChange]
   public var hasTrendChanges: Bool
+  /// The change owners' view, shown when the baseline tracks any service.
+  public var hasOwners: Bool
+  public var owners: [OwnerRow]
+  public var ownerOptions: [String]
+  public var overdueCount: Int
   /// Per-service detail as JSON, safe inside `<script type="application/json">`.
   public var detailsJSON: String
   public var counts: [String: Int]
@@ -308,6 +343,30 @@ extension ReportView {
       trendChanges = []
     }
     hasTrendChanges = !trendChanges.isEmpty
+    hasOwners = OwnerView.isTracked(input.baseline)
+    let hostCounts = Dictionary(coverage.services.map { ($0.name, $0.hosts.count) }) { a, _ in a }
+    owners =
+      hasOwners
+      ? input.owners.map { entry in
+        let target = entry.tracking.target ?? ""
+        return OwnerRow(
+          service: Inert.text(entry.service), status: entry.status.rawValue,
+          hosts: hostCounts[entry.service] ?? 0,
+          exposure: entry.exposure.map(Self.spread) ?? "–", exposureSort: entry.exposure?.median.tenths ?? -1,
+          compared: entry.comparedStatus.map { status in
+            (entry.comparedExposure.map(Self.spread).map { $0 + ", " } ?? "") + status.rawValue
+          } ?? "",
+          comparedSort: entry.comparedExposure?.median.tenths ?? -1,
+          owner: Inert.text(entry.tracking.owner ?? ""), tracker: Inert.text(entry.tracking.tracker ?? ""),
+          hasTracker: entry.tracking.tracker != nil,
+          trackerMarkdown: (entry.tracking.tracker ?? "").replacingOccurrences(of: "|", with: "%7C"),
+          target: Inert.text(
+            entry.targetDay.map { $0 == target ? target : "\(target) (\($0))" } ?? ""),
+          targetSort: entry.targetDay ?? "9999", overdue: entry.overdue,
+          note: Inert.text(entry.tracking.note ?? ""))
+      } : []
+    ownerOptions = Set(owners.map(\.owner).filter { !$0.isEmpty }).sorted()
+    overdueCount = owners.filter(\.overdue).count
     detailsJSON = Self.details(input, requirements: requirements)
     hasFailed = !failedHosts.isEmpty
     hasHardened = !hardened.isEmpty
@@ -317,6 +376,11 @@ extension ReportView {
   }
 
   public static func day(_ date: Date) -> String { UTCDate.minute(date) }
+
+  /// An exposure across hosts: the median, and the range when the hosts differ.
+  static func spread(_ spread: Spread) -> String {
+    spread.min == spread.max ? spread.median.description : "\(spread.median) (\(spread.min)–\(spread.max))"
+  }
 
   /// Column headers: short enough for a matrix, the full name in the title (`DirectiveTable`'s
   /// labels).

@@ -125,7 +125,7 @@ public struct ReportRenderer: Sendable {
     sink.write("{\"schemaVersion\":\(Self.jsonSchemaVersion),\"scan\":\(encoded(input.metadata))")
     sink.write(
       ",\"baseline\":\(JSONText.string(input.baseline.name)),\"required\":\(encoded(input.required))")
-    sink.write(",\"coverage\":\(encoded(input.coverage))")
+    sink.write(",\"coverage\":\(encoded(input.coverage)),\"owners\":\(encoded(input.owners))")
     if let diff = input.compare?.diff { sink.write(",\"diff\":\(encoded(diff))") }
     sink.write(",\"hosts\":[")
     let requirements = input.baseline.requirements(in: input.required)

@@ -28,14 +28,18 @@ public struct ReportWriter: Sendable {
     let coverage = CoverageCalculator.compute(
       hosts: scan.hosts, baseline: baseline, required: required, today: today)
     var comparison: (since: String, diff: ScanDiff)?
+    var comparedCoverage: CoverageReport?
     if let older {
       let diff = ScanDiff.compare(
         old: older.hosts, new: scan.hosts, baseline: baseline, required: required, today: today)
       comparison = (ReportView.day(older.metadata.startedAt), diff)
+      comparedCoverage = CoverageCalculator.compute(
+        hosts: older.hosts, baseline: baseline, required: required, today: today)
     }
     let input = ReportInput(
       metadata: scan.metadata, hosts: scan.hosts, baseline: baseline, required: required,
-      coverage: coverage, compare: comparison, trend: trend, generatedAt: ReportView.day(Date()))
+      coverage: coverage, compare: comparison, trend: trend, generatedAt: ReportView.day(Date()),
+      comparedCoverage: comparedCoverage)
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     var leftOut: Int?
     if formats.contains(.csv), !allChecks, case let rows = CSV.checksRowCount(input),

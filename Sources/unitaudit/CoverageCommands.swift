@@ -115,7 +115,20 @@ struct BaselineCommand: ParsableCommand {
         for (directive, reason) in service.notApplicable.sorted(by: { $0.key < $1.key }) {
           line += "  [\(directive.rawValue) not applicable: \(reason)]"
         }
+        if let tracking = service.tracking {
+          let day = baseline.targetDay(of: service).flatMap { $0 == tracking.target ? nil : $0 }
+          let fields = [
+            tracking.owner.map { "owner \($0)" },
+            tracking.target.map { "target \($0)" + (day.map { " (\($0))" } ?? "") },
+            tracking.tracker, tracking.note,
+          ].compactMap { $0 }
+          line += "  [" + fields.joined(separator: "; ") + "]"
+        }
         print(line)
+      }
+      if let releases = baseline.releases, !releases.isEmpty {
+        print("\nreleases:")
+        for (name, day) in releases.sorted(by: { $0.value < $1.value }) { print("  \(name): \(day)") }
       }
       if !baseline.waivers.isEmpty {
         print("\nwaivers:")
@@ -199,6 +212,11 @@ struct CheckCommand: ParsableCommand {
       no change to a unit file can meet it; the fix is a newer systemd, which is a platform \
       decision rather than a service's gap.
 
+      --overdue asks another question, for change owners: which services are past the \
+      target their baseline entry gives (a day, or a release under `releases`) and still not \
+      hardened, with owner and tracker. Only those are listed then, and they decide the exit \
+      status.
+
       Exit status: 0 no violations, 1 violations, 2 usage errors (a bad baseline, a missing scan).
       """)
 
@@ -206,6 +224,9 @@ struct CheckCommand: ParsableCommand {
   var scan: String
 
   @OptionGroup var selection: BaselineSelection
+
+  @Flag(help: "List only services past their target and not hardened (exit 1 when there is any).")
+  var overdue = false
 
   @Option(name: .customLong("max-exposure"), help: "The highest overall exposure allowed (0.0–10.0).")
   var maxExposure: Double?
@@ -231,6 +252,7 @@ struct CheckCommand: ParsableCommand {
     let console = Console(quiet: false)
     let (baseline, required) = try usageErrors { try selection.load() }
     let hosts = try usageErrors { try loadHosts(scan, console: console) }
+    if overdue { return try checkOverdue(hosts: hosts, baseline: baseline, required: required) }
     let limit = maxExposure.flatMap(Exposure.init(value:))
     let findings = PolicyCheck.findings(
       hosts: hosts, baseline: baseline, required: required, maxExposure: limit,
@@ -256,6 +278,25 @@ struct CheckCommand: ParsableCommand {
       }
     }
     if !violations.isEmpty { throw ExitCode(1) }
+  }
+
+  func checkOverdue(hosts: [HostReport], baseline: Baseline, required: [String]) throws {
+    let coverage = CoverageCalculator.compute(
+      hosts: hosts, baseline: baseline, required: required, today: selection.day)
+    let late = OwnerView.overdue(coverage: coverage, baseline: baseline, today: selection.day)
+    if json {
+      try printJSON(late)
+    } else {
+      for violation in late { print(terminalSafe(violation.description)) }
+      let targeted = baseline.services.filter { $0.tracking?.target != nil }.count
+      print(
+        late.isEmpty
+          ? "ok: no service of \(baseline.name) is past its target on \(selection.day) "
+            + "(\(targeted) with a target)"
+          : "\(late.count) service\(late.count == 1 ? "" : "s") of \(baseline.name) past \(late.count == 1 ? "its" : "their") "
+            + "target and not hardened on \(selection.day)")
+    }
+    if !late.isEmpty { throw ExitCode(1) }
   }
 }
 

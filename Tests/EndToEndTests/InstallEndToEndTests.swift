@@ -150,7 +150,7 @@ struct InstallEndToEndTests {
     for name in [
       "scan.db", "evidence", "report", "report.html", "report.md", "report.json",
       "services.csv",
-      "hosts.csv", "checks.csv",
+      "hosts.csv", "checks.csv", "owners.csv",
     ] {
       #expect(files.split(separator: "\n").contains(Substring(name)), "\(name) missing from:\n\(files)")
     }

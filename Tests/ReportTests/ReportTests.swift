@@ -91,10 +91,19 @@ enum Sample {
     title: Sample baseline <b>bold</b>
     sets:
       core: [PrivateTmp, {ProtectSystem: [full, strict]}, NoNewPrivileges, User]
+    releases:
+      R1: 2026-10-01
     services:
       - name: web.service
         not-applicable: { User: the sample service needs root }
-      - db.service
+        owner: web-team
+        tracker: https://src.example.com/web/pull/3
+        target: 2026-12-31
+      - name: db.service
+        owner: db-team
+        tracker: https://bugs.example.com/show?id=4|5
+        target: R1
+        note: "<b>bold</b> | pipe"
       - evil.service
       - gone.service
     """
@@ -111,7 +120,10 @@ enum Sample {
     }
     return ReportInput(
       metadata: metadata, hosts: hosts, baseline: baseline, required: ["core"], coverage: coverage,
-      compare: diff.map { ("2026-10-01", $0) }, generatedAt: "2026-11-22 12:00 UTC")
+      compare: diff.map { ("2026-10-01", $0) }, generatedAt: "2026-11-22 12:00 UTC",
+      comparedCoverage: old.map {
+        CoverageCalculator.compute(hosts: $0, baseline: baseline, required: ["core"], today: "2026-11-22")
+      })
   }
 
   static func render(_ format: ReportFormat, _ input: ReportInput) throws -> [String: String] {
@@ -170,6 +182,48 @@ struct ReportFormatTests {
     #expect(files["hosts.csv"]?.components(separatedBy: "\r\n").filter { !$0.isEmpty }.count == 5)
   }
 
+  @Test("the change owners' view: HTML (links, overdue), Markdown, owners.csv and report.json")
+  func owners() throws {
+    let input = try Sample.input(compare: Sample.hosts(hardenedWeb: false))
+    let html = try #require(try Sample.render(.html, input)["report.html"])
+    #expect(html.contains("<h2 id=\"owners-h\">Change owners</h2>"))
+    #expect(html.contains("<a href=\"https://src.example.com/web/pull/3\" rel=\"noreferrer\">"))
+    // db.service: partial, its target R1 (2026-10-01) is past on 2026-11-22.
+    #expect(
+      html.contains("<tr data-owner=\"db-team\" data-overdue=\"true\"><th scope=\"row\">db.service</th>"))
+    #expect(html.contains("R1 (2026-10-01) <span class=\"tone-bad\">overdue</span>"))
+    #expect(html.contains("<tr data-owner=\"web-team\" data-overdue=\"false\">"))
+    #expect(html.contains("&lt;b&gt;bold&lt;/b&gt; | pipe") && !html.contains("<b>bold</b> |"))
+    #expect(html.contains("only overdue (1)"))
+    let markdown = try #require(try Sample.render(.md, input)["report.md"])
+    #expect(markdown.contains("## Change owners"))
+    #expect(
+      markdown.contains(
+        "| db.service | partial | 1 | 8.1 | 8.1, partial | db-team | <https://bugs.example.com/show?id=4%7C5> | R1 (2026-10-01) **overdue** |"
+      ), "\(markdown)")
+    let csv = try #require(try Sample.render(.csv, input)["owners.csv"])
+    let lines = csv.components(separatedBy: "\r\n").filter { !$0.isEmpty }
+    #expect(
+      lines.first
+        == "service,status,hosts,exposure_min,exposure_median,exposure_max,compared_status,compared_exposure_median,owner,tracker,target,target_day,overdue,note"
+    )
+    #expect(
+      lines.contains {
+        $0.hasPrefix("db.service,partial,1,8.1,8.1,8.1,partial,8.1,db-team,")
+          && $0.contains(",R1,2026-10-01,yes,")
+      })
+    let json = try #require(try Sample.render(.json, input)["report.json"])
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+    let owners = try #require(object["owners"] as? [[String: Any]])
+    #expect(owners.compactMap { $0["service"] as? String }.contains("db.service"))
+    #expect(owners.first { $0["service"] as? String == "db.service" }?["overdue"] as? Bool == true)
+    // A baseline that tracks nothing has no view in the pages (owners.csv still lists open work).
+    var untracked = input
+    for index in untracked.baseline.services.indices { untracked.baseline.services[index].tracking = nil }
+    #expect(try Sample.render(.html, untracked)["report.html"]?.contains("owners-h") == false)
+    #expect(try Sample.render(.md, untracked)["report.md"]?.contains("## Change owners") == false)
+  }
+
   @Test("checks.csv is left out past a spreadsheet's rows, unless asked for")
   func checksRowLimit() throws {
     let input = try Sample.input()
@@ -177,7 +231,10 @@ struct ReportFormatTests {
     let written = try #require(try Sample.render(.csv, input)["checks.csv"])
     #expect(written.components(separatedBy: "\r\n").filter { !$0.isEmpty }.count == rows)
     #expect(CSV.files(for: input, allChecks: false, rowLimit: rows) == CSV.files)
-    #expect(CSV.files(for: input, allChecks: false, rowLimit: rows - 1) == ["services.csv", "hosts.csv"])
+    #expect(
+      CSV.files(for: input, allChecks: false, rowLimit: rows - 1) == [
+        "services.csv", "hosts.csv", "owners.csv",
+      ])
     #expect(CSV.files(for: input, allChecks: true, rowLimit: rows - 1) == CSV.files)
   }
 
@@ -255,7 +312,7 @@ struct ReportFormatTests {
       [.csv, .md, .json, .csv, .html], input, to: directory, allChecks: true)
     #expect(
       written.map(\.lastPathComponent) == [
-        "services.csv", "checks.csv", "hosts.csv", "report.md", "report.html", "report.json",
+        "services.csv", "checks.csv", "hosts.csv", "owners.csv", "report.md", "report.html", "report.json",
       ])
     for format in ReportFormat.allCases {
       for (name, text) in try renderer.render(format, input) {

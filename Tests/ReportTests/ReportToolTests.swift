@@ -88,7 +88,10 @@ struct ReportToolTests {
     try Tools.write(
       try Sample.render(.md, try Sample.input(compare: Sample.hosts(hardenedWeb: false))), to: directory)
     let html = try Tools.run("render_markdown.py", [directory.appendingPathComponent("report.md").path])
-    #expect(html.components(separatedBy: "<table>").count - 1 == 5)
+    #expect(html.components(separatedBy: "<table>").count - 1 == 6)
+    // The tracker is a link whose pipe does not end the cell; the note stays text.
+    #expect(html.contains("<a href=\"https://bugs.example.com/show?id=4%7C5\">"), "\(html)")
+    #expect(html.contains("&lt;b&gt;bold&lt;/b&gt; | pipe"))
     #expect(html.contains("<td>web.service</td>\n<td>hardened</td>"))
     #expect(html.contains("<h2>Hardened services</h2>"))
     #expect(!html.contains("<img") && !html.contains("<script") && html.contains("&lt;img src=x"))
@@ -117,7 +120,18 @@ struct ReportToolTests {
     #expect(result["filtered"] as? [String] == ["db.service"])
     #expect(result["filteredAll"] as? Int == 1)
     #expect((result["detail"] as? String)?.contains("Directive") == true)
-    #expect((result["external"] as? [String])?.isEmpty == true)
+    // Nothing is loaded from elsewhere; the only addresses are the trackers' links.
+    #expect(
+      (result["external"] as? [String])?.sorted() == [
+        "https://bugs.example.com/show?id=4|5", "https://src.example.com/web/pull/3",
+      ])
+    #expect((result["externalLoaded"] as? [String])?.isEmpty == true)
+    // The owners' table: filtered by owner, by overdue, sorted by target.
+    #expect(result["ownersRows"] as? Int == 3, "web, db and the untracked evil")
+    #expect(result["ownersByOwner"] as? [String] == ["db.service"])
+    #expect(result["ownersOverdue"] as? [String] == ["db.service"])
+    #expect(result["ownersCount"] as? String == "1 of 3 services shown")
+    #expect(result["ownersByTarget"] as? [String] == ["db.service", "web.service", "evil.service"])
     let requests = result["requests"] as? [String] ?? []
     #expect(requests.allSatisfy { $0.hasPrefix("file://") }, "\(requests)")
     #expect(result["scriptsRun"] as? Bool == true, "a hostile script ran")

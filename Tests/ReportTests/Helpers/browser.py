@@ -89,6 +89,19 @@ try:
     results["detail"] = js("document.getElementById('detail').hidden ? null : document.getElementById('detail').innerText")
     results["external"] = js(
         "Array.from(document.querySelectorAll('[src],[href]')).map(e => e.getAttribute('src') || e.getAttribute('href'))")
+    results["externalLoaded"] = js(
+        "Array.from(document.querySelectorAll('[src], link[href]')).map(e => e.getAttribute('src') || e.getAttribute('href'))")
+    owners = "Array.from(document.querySelectorAll('#owners tbody tr')).filter(r => !r.hidden).map(r => r.querySelector('th').textContent)"
+    results["ownersRows"] = js("document.querySelectorAll('#owners tbody tr').length")
+    js("var o = document.getElementById('owners-owner'); o.value = 'db-team'; o.dispatchEvent(new Event('change'))")
+    results["ownersByOwner"] = js(owners)
+    js("var o = document.getElementById('owners-owner'); o.value = ''; o.dispatchEvent(new Event('change'))")
+    js("var c = document.getElementById('owners-overdue'); c.checked = true; c.dispatchEvent(new Event('change'))")
+    results["ownersOverdue"] = js(owners)
+    results["ownersCount"] = js("document.getElementById('owners-count').textContent")
+    js("var c = document.getElementById('owners-overdue'); c.checked = false; c.dispatchEvent(new Event('change'))")
+    js("Array.from(document.querySelectorAll('#owners thead th')).find(t => t.textContent === 'Target').querySelector('button').click()")
+    results["ownersByTarget"] = js(owners)
     results["scriptsRun"] = js("typeof window.alertCalled === 'undefined'")
     results["requests"] = [e["params"]["request"]["url"] for e in events if e.get("method") == "Network.requestWillBeSent"]
     results["title"] = js("document.title")

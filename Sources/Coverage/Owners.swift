@@ -1,0 +1,74 @@
+import UnitModel
+
+/// One service in the change owners' view: its state and exposure in this scan (and in a
+/// compared one), with the tracking fields the baseline gives it.
+public struct OwnerEntry: Sendable, Hashable, Codable {
+  public var service: String
+  public var status: CoverageStatus
+  /// Across the scan's hosts that have it; nil when none reports one.
+  public var exposure: Spread?
+  /// The same in the compared scan (`report --compare`); nil without one.
+  public var comparedStatus: CoverageStatus?
+  public var comparedExposure: Spread?
+  public var tracking: Tracking
+  /// The day the target falls on (the target, or its release's day).
+  public var targetDay: String?
+  /// Past its target day and neither hardened, exempt nor absent.
+  public var overdue: Bool
+}
+
+/// The change owners' view of a scan against a baseline: every service that carries tracking
+/// fields, and every installed service that is not hardened (work without an owner yet).
+/// Ordered by target day (none last), then name. Pure.
+public enum OwnerView {
+  /// Whether any service of `baseline` names an owner, tracker, target or note.
+  public static func isTracked(_ baseline: Baseline) -> Bool {
+    baseline.services.contains { $0.tracking != nil }
+  }
+
+  public static func entries(
+    coverage: CoverageReport, compared: CoverageReport? = nil, baseline: Baseline, today: String
+  ) -> [OwnerEntry] {
+    let before = Dictionary(
+      (compared?.services ?? []).map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    let services = Dictionary(
+      baseline.services.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    let entries = coverage.services.compactMap { covered -> OwnerEntry? in
+      guard let service = services[covered.name] else { return nil }
+      let open = covered.status == .partial || covered.status == .notStarted
+      guard service.tracking != nil || open else { return nil }
+      let day = baseline.targetDay(of: service)
+      let was = before[covered.name]
+      return OwnerEntry(
+        service: covered.name, status: covered.status, exposure: covered.exposure,
+        comparedStatus: was?.status, comparedExposure: was?.exposure,
+        tracking: service.tracking ?? Tracking(),
+        targetDay: day, overdue: open && day.map { $0 < today } == true)
+    }
+    return entries.sorted { a, b in
+      switch (a.targetDay, b.targetDay) {
+      case (let x?, let y?) where x != y: x < y
+      case (.some, .none): true
+      case (.none, .some): false
+      default: a.service < b.service
+      }
+    }
+  }
+
+  /// The overdue services as policy violations (`check --overdue`), in the view's order.
+  public static func overdue(
+    coverage: CoverageReport, baseline: Baseline, today: String
+  ) -> [Violation] {
+    entries(coverage: coverage, baseline: baseline, today: today).filter(\.overdue).map { entry in
+      let hosts = coverage.services.first { $0.name == entry.service }?.hosts.count ?? 0
+      var reason = "past its target"
+      if let target = entry.tracking.target {
+        reason += target == entry.targetDay ? " \(target)" : " \(target) (\(entry.targetDay ?? ""))"
+      }
+      reason += " and \(entry.status.rawValue) on \(hosts) host\(hosts == 1 ? "" : "s")"
+      if let owner = entry.tracking.owner { reason += "; owner \(owner)" }
+      if let tracker = entry.tracking.tracker { reason += "; \(tracker)" }
+      return Violation(kind: .overdue, host: nil, service: entry.service, directive: nil, reason: reason)
+    }
+  }
+}
