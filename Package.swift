@@ -68,7 +68,8 @@ let package = Package(
     .target(
       name: "Collector",
       dependencies: [
-        "UnitModel", "Normalize", "Inventory", "Coverage", "SSH", "CZstd", .product(name: "GRDB", package: "GRDB.swift"),
+        "UnitModel", "Normalize", "Inventory", "Coverage", "SSH", "CZstd",
+        .product(name: "GRDB", package: "GRDB.swift"),
       ],
       swiftSettings: strict),
     .executableTarget(
@@ -119,7 +120,8 @@ let package = Package(
       exclude: ["Helpers"], swiftSettings: strict),
     // End to end against the booted systemd fleet (Scripts/fleet).
     .testTarget(
-      name: "EndToEndTests", dependencies: ["Collector", "UnitModel", "TestSupport"], swiftSettings: strict),
+      name: "EndToEndTests",
+      dependencies: ["Collector", "Coverage", "Normalize", "UnitModel", "TestSupport"], swiftSettings: strict),
     // The fuzz targets (one per parser), under libFuzzer (unitaudit-fuzz, Scripts/fuzz) and as
     // quick mutation tests bounded in time (FuzzTests, UNITAUDIT_FUZZ_SECONDS).
     .target(

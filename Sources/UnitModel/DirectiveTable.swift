@@ -53,6 +53,10 @@ public struct DirectiveSpec: Sendable {
   /// What a baseline accepts by default (choices, lists of words); empty for the others,
   /// whose rule is their kind's (a boolean: on).
   public let hardened: [String]
+  /// The checks of `systemd-analyze security` that assess it, by `json_field`; a name ending
+  /// in `*` stands for every field that begins with the rest (`CapabilityBoundingSet_*`).
+  /// Empty when systemd assesses nothing of it.
+  public let checks: [String]
   /// Why a baseline cannot require (or waive) it; nil for most.
   public let notRequired: String?
   /// The model's field.
@@ -66,9 +70,10 @@ public struct DirectiveSpec: Sendable {
   init(
     _ name: String, _ directive: HardeningDirective, _ kind: Kind, _ field: FieldAccess, label: String,
     example: String, unset: String?, since: Int?, named: [DirectiveSupport.NamedValue],
-    extended: ExtendedProperty?, hardened: [String], notRequired: String?
+    extended: ExtendedProperty?, hardened: [String], checks: [String], notRequired: String?
   ) {
     self.notRequired = notRequired
+    self.checks = checks
     self.name = name
     self.directive = directive
     self.hardened = hardened
@@ -80,6 +85,13 @@ public struct DirectiveSpec: Sendable {
     self.since = since
     self.namedValues = named
     self.extended = extended
+  }
+
+  /// Whether the security check `field` (a `json_field`) assesses this directive.
+  public func assesses(_ field: String) -> Bool {
+    checks.contains { pattern in
+      pattern.hasSuffix("*") ? field.hasPrefix(pattern.dropLast()) : field == pattern
+    }
   }
 }
 

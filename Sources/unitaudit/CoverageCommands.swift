@@ -2,6 +2,7 @@ import ArgumentParser
 import Collector
 import Coverage
 import Foundation
+import Normalize
 import UnitModel
 
 /// `--baseline` and `--require`, shared by coverage, check and diff.
@@ -22,16 +23,20 @@ struct BaselineSelection: ParsableArguments {
 
   func load() throws -> (Baseline, [String]) {
     let baseline = try BaselineStore.load(self.baseline)
+    return (baseline, try Self.required(require, of: baseline))
+  }
+
+  /// The sets `require` names (comma-separated), each checked; the baseline's first set
+  /// without it.
+  static func required(_ require: String?, of baseline: Baseline) throws -> [String] {
     let names = baseline.sets.map(\.name)
-    var required = names.prefix(1).map { $0 }
-    if let require {
-      required = require.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-      for name in required where !names.contains(name) {
-        throw ValidationError(
-          "baseline \(baseline.name) has no set '\(name)' (its sets: \(names.joined(separator: ", ")))")
-      }
+    guard let require else { return names.prefix(1).map { $0 } }
+    let required = require.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    for name in required where !names.contains(name) {
+      throw ValidationError(
+        "baseline \(baseline.name) has no set '\(name)' (its sets: \(names.joined(separator: ", ")))")
     }
-    return (baseline, required)
+    return required
   }
 
   var day: String { today ?? UTCDate.day(Date()) }
@@ -65,7 +70,68 @@ func printJSON<T: Encodable>(_ value: T) throws {
 struct BaselineCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "baseline", abstract: "List and show hardening baselines.",
-    subcommands: [List.self, Show.self])
+    subcommands: [List.self, Show.self, ExportPolicy.self])
+
+  struct ExportPolicy: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "export-policy",
+      abstract: "Write a baseline as a policy file for `systemd-analyze security --security-policy`.",
+      discussion: """
+        The checks of `systemd-analyze security` that assess the required directives keep \
+        systemd's weights; every other check gets weight 0. A maintainer can then reproduce \
+        the baseline's verdict on one machine, without unitaudit (systemd 250 or newer):
+
+          unitaudit baseline export-policy fedora-40 -o fedora-40-policy.json
+          systemd-analyze security --offline=yes \\
+              --security-policy=fedora-40-policy.json --threshold=10 \\
+              /usr/lib/systemd/system/chronyd.service
+
+        (--threshold takes the exposure times ten: 10 is 1.0.) \
+        systemd grades some accepted values (ProtectSystem=full, ProtectHome=read-only) above \
+        zero, so a service unitaudit calls hardened can score a little above 0.0; a required \
+        directive that systemd does not assess (PrivateIPC, PrivatePIDs) cannot count, and is \
+        named on standard error.
+        """)
+
+    @Argument(help: ArgumentHelp("A bundled baseline name or a baseline file.", valueName: "name|file"))
+    var baseline: String
+
+    @Option(
+      help: ArgumentHelp(
+        "Requirement sets to weigh, comma-separated (default: the baseline's first set).", valueName: "sets"))
+    var require: String?
+
+    @Option(
+      name: [.short, .customLong("output")],
+      help: ArgumentHelp("Where to write the policy (default: standard output).", valueName: "file"))
+    var output: String?
+
+    func run() throws {
+      let console = Console(quiet: false)
+      let (baseline, required) = try usageErrors {
+        let baseline = try BaselineStore.load(self.baseline)
+        return (baseline, try BaselineSelection.required(require, of: baseline))
+      }
+      let policy = SecurityPolicy(baseline: baseline, required: required, checks: knownSecurityChecks.keys)
+      if let output {
+        do {
+          try policy.json.write(toFile: output, atomically: true, encoding: .utf8)
+        } catch {
+          console.error("error: cannot write \(output): \(error.localizedDescription)")
+          throw ExitCode(2)
+        }
+        console.info(
+          "wrote \(output): \(policy.weighed.count) checks weighed, \(policy.ignored.count) at weight 0")
+      } else {
+        print(policy.json, terminator: "")
+      }
+      if !policy.unassessed.isEmpty {
+        console.error(
+          "note: systemd-analyze security assesses none of \(policy.unassessed.map(\.rawValue).joined(separator: ", ")); "
+            + "its exposure cannot reflect them")
+      }
+    }
+  }
 
   struct List: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List the bundled baselines.")

@@ -38,6 +38,7 @@ struct Entry {
   var extended: (property: String, yes: String)?
   var boolean: (yes: String, no: String)?
   var hardened: [String] = []
+  var checks: [String] = []
   var field: String?
   var doc: String?
   var notRequired: String?
@@ -139,6 +140,14 @@ func parse(_ text: String, file: String) throws -> [Entry] {
       guard words.count == 2 else { throw fail(number, "boolean: write YES NO") }
       entry.boolean = (words[0], words[1])
     case "hardened": entry.hardened = words
+    case "checks":
+      for word in words
+      where word.isEmpty || !word.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "*" })
+        || word.dropLast().contains("*")
+      {
+        throw fail(number, "checks: takes json_field names, each ending in * at most (\(word))")
+      }
+      entry.checks = words
     case "field": entry.field = value
     case "doc": entry.doc = value
     case "baseline":
@@ -375,6 +384,7 @@ func generate(_ entries: [Entry], tableName: String) -> String {
             label: \(swiftLiteral(entry.label ?? "")), example: \(swiftLiteral(entry.example ?? "")),
             unset: \(entry.unset.map(swiftLiteral) ?? "nil"), since: \(entry.since.map(String.init) ?? "nil"),
             named: \(named), extended: \(extended), hardened: \(list(entry.hardened)),
+            checks: \(list(entry.checks)),
             notRequired: \(entry.notRequired.map(swiftLiteral) ?? "nil")),
 
       """
