@@ -57,6 +57,13 @@ public struct DirectiveSpec: Sendable {
   /// in `*` stands for every field that begins with the rest (`CapabilityBoundingSet_*`).
   /// Empty when systemd assesses nothing of it.
   public let checks: [String]
+  /// The line that meets a requirement of it, when it is not `NAME=yes` (a boolean) or the
+  /// weakest accepted word (a choice): `DynamicUser=yes` for `User`.
+  public let suggest: String?
+  /// Why no line meets a requirement of it for every service (its own list is needed).
+  public let noSuggestion: String?
+  /// Why a suggested line of it may stop a service, and where that is said.
+  public let review: String?
   /// Why a baseline cannot require (or waive) it; nil for most.
   public let notRequired: String?
   /// The model's field.
@@ -70,10 +77,14 @@ public struct DirectiveSpec: Sendable {
   init(
     _ name: String, _ directive: HardeningDirective, _ kind: Kind, _ field: FieldAccess, label: String,
     example: String, unset: String?, since: Int?, named: [DirectiveSupport.NamedValue],
-    extended: ExtendedProperty?, hardened: [String], checks: [String], notRequired: String?
+    extended: ExtendedProperty?, hardened: [String], checks: [String], suggest: String?,
+    noSuggestion: String?, review: String?, notRequired: String?
   ) {
     self.notRequired = notRequired
     self.checks = checks
+    self.suggest = suggest
+    self.noSuggestion = noSuggestion
+    self.review = review
     self.name = name
     self.directive = directive
     self.hardened = hardened

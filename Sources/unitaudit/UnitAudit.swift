@@ -29,7 +29,8 @@ struct UnitAudit: AsyncParsableCommand {
     version: version,
     subcommands: [
       ScanCommand.self, InventoryCommand.self, BaselineCommand.self, CoverageCommand.self, CheckCommand.self,
-      DiffCommand.self, ReportCommand.self, HistoryCommand.self, TrendCommand.self, ExportCommand.self,
+      DiffCommand.self, SuggestCommand.self, ReportCommand.self, HistoryCommand.self, TrendCommand.self,
+      ExportCommand.self,
       ConvertCommand.self, ProbeCommand.self,
       NormalizeCommand.self,
     ]

@@ -39,6 +39,9 @@ struct Entry {
   var boolean: (yes: String, no: String)?
   var hardened: [String] = []
   var checks: [String] = []
+  var suggest: String?
+  var noSuggestion: String?
+  var review: String?
   var field: String?
   var doc: String?
   var notRequired: String?
@@ -148,6 +151,17 @@ func parse(_ text: String, file: String) throws -> [Entry] {
         throw fail(number, "checks: takes json_field names, each ending in * at most (\(word))")
       }
       entry.checks = words
+    case "suggest":
+      if value.hasPrefix("none: "), value.count > 6 {
+        entry.noSuggestion = String(value.dropFirst(6))
+      } else if let equals = value.firstIndex(of: "="), value[..<equals].allSatisfy(\.isLetter),
+        equals != value.startIndex
+      {
+        entry.suggest = value
+      } else {
+        throw fail(number, "suggest: write NAME=VALUE or `none: WHY`")
+      }
+    case "review": entry.review = value
     case "field": entry.field = value
     case "doc": entry.doc = value
     case "baseline":
@@ -384,7 +398,8 @@ func generate(_ entries: [Entry], tableName: String) -> String {
             label: \(swiftLiteral(entry.label ?? "")), example: \(swiftLiteral(entry.example ?? "")),
             unset: \(entry.unset.map(swiftLiteral) ?? "nil"), since: \(entry.since.map(String.init) ?? "nil"),
             named: \(named), extended: \(extended), hardened: \(list(entry.hardened)),
-            checks: \(list(entry.checks)),
+            checks: \(list(entry.checks)), suggest: \(entry.suggest.map(swiftLiteral) ?? "nil"),
+            noSuggestion: \(entry.noSuggestion.map(swiftLiteral) ?? "nil"), review: \(entry.review.map(swiftLiteral) ?? "nil"),
             notRequired: \(entry.notRequired.map(swiftLiteral) ?? "nil")),
 
       """
