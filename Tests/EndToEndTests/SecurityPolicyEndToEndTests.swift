@@ -56,13 +56,7 @@ struct SecurityPolicyEndToEndTests {
             systemd-analyze security --no-pager --security-policy="$f" \(units.joined(separator: " ")) 2>&1
             echo "exit $?"; rm -f "$f"
             """
-          let ssh = try run(
-            [
-              "/usr/bin/ssh", "-i", fleet.key, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o",
-              "UserKnownHostsFile=\(fleet.knownHosts)", "-o", "GlobalKnownHostsFile=/dev/null", "-o",
-              "LogLevel=ERROR", "-F", "/dev/null", "-p", String(host.port ?? 22),
-              "root@\(host.address ?? host.name)", "sh", "-c", shellQuote(script),
-            ], input: policy)
+          let ssh = try fleet.ssh(host, script, input: policy)
           if version < 250 {
             // The option came with systemd 250.
             #expect(
@@ -118,14 +112,8 @@ struct SecurityPolicyEndToEndTests {
       "e2e-policy-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: work) }
     let scanDirectory = work.appendingPathComponent("scan")
-    let scan = try run([
-      try unitauditBinary(), "scan", "-i", fleet.inventory, "--known-hosts", fleet.knownHosts,
-      "--no-ssh-config",
-      "--connect-timeout", "5", "-o", scanDirectory.path, "-q",
-    ])
-    let all = try loadScan(scanDirectory).scan.hosts
-    let hosts = all.filter { $0.status.code == .ok }
-    #expect(hosts.count >= 6, "exit \(scan.status) \(scan.output) \(all.map { "\($0.name): \($0.status)" })")
+    let hosts = try fleet.scan(into: scanDirectory)
+    #expect(hosts.count >= 6)
 
     // The bundled baseline: exposure 0.0 exactly when every weighed check was clean on the
     // host; the services with none of the required directives at 8.0 or more.

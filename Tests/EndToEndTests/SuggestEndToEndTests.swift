@@ -11,30 +11,6 @@ import UnitModel
 /// services hardened, and the running services restarted.
 @Suite("End to end: suggested drop-ins applied on the fleet", .tags(.e2e), .exclusive)
 struct SuggestEndToEndTests {
-  /// Runs `script` on `host` as root through OpenSSH (the fleet's key and known hosts).
-  static func ssh(_ host: HostReport, _ fleet: Fleet, _ script: String, input: String = "") throws -> (
-    status: Int32, output: String
-  ) {
-    try run(
-      [
-        "/usr/bin/timeout", "60", "/usr/bin/ssh", "-i", fleet.key, "-o", "BatchMode=yes", "-o",
-        "StrictHostKeyChecking=yes", "-o",
-        "UserKnownHostsFile=\(fleet.knownHosts)", "-o", "GlobalKnownHostsFile=/dev/null", "-o",
-        "LogLevel=ERROR",
-        "-o", "ConnectTimeout=5", "-F", "/dev/null", "-p", String(host.port ?? 22),
-        "root@\(host.address ?? host.name)", "sh", "-c", shellQuote(script),
-      ], input: input)
-  }
-
-  static func scan(_ fleet: Fleet, into directory: URL) throws -> [HostReport] {
-    _ = try run([
-      try unitauditBinary(), "scan", "-i", fleet.inventory, "--known-hosts", fleet.knownHosts,
-      "--no-ssh-config",
-      "--connect-timeout", "5", "-o", directory.path, "-q",
-    ])
-    return try loadScan(directory).scan.hosts.filter { $0.status.code == .ok }
-  }
-
   /// The drop-ins unitaudit writes under /run/systemd/system, for `units`.
   static func dropInPaths(_ units: [String]) -> String {
     units.map { "/run/systemd/system/\($0).d/50-hardening.conf" }.joined(separator: " ")
@@ -48,7 +24,7 @@ struct SuggestEndToEndTests {
     let work = FileManager.default.temporaryDirectory.appendingPathComponent(
       "e2e-suggest-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: work) }
-    let before = try Self.scan(fleet, into: work.appendingPathComponent("before"))
+    let before = try fleet.scan(into: work.appendingPathComponent("before"))
     #expect(before.count >= 6)
     let baseline = try BaselineStore.load("fedora-40")
     let requirements = baseline.requirements(in: ["core"])
@@ -75,7 +51,7 @@ struct SuggestEndToEndTests {
     defer {
       for host in before {
         let units = (byHost[host.name] ?? []).map(\.unit)
-        _ = try? Self.ssh(host, fleet, "rm -f \(Self.dropInPaths(units)); systemctl daemon-reload")
+        _ = try? fleet.ssh(host, "rm -f \(Self.dropInPaths(units)); systemctl daemon-reload")
       }
     }
 
@@ -98,7 +74,7 @@ struct SuggestEndToEndTests {
         script +=
           "echo '@@show \(suggestion.unit)'; systemctl show -p \(properties.joined(separator: ",")) \(suggestion.unit)\n"
       }
-      let applied = try Self.ssh(host, fleet, script)
+      let applied = try fleet.ssh(host, script)
       #expect(applied.status == 0 || applied.status == 1, "\(host.name): \(applied.output)")
       // Sections: @@verify UNIT (only lines about our drop-in), @@show UNIT (NAME=VALUE).
       var section = ""
@@ -139,7 +115,7 @@ struct SuggestEndToEndTests {
     }
 
     // 2. A new scan: which of the services reach hardened.
-    let after = try Self.scan(fleet, into: work.appendingPathComponent("after"))
+    let after = try fleet.scan(into: work.appendingPathComponent("after"))
     var pairs = 0
     var hardened = 0
     var misses: [String] = []
@@ -195,13 +171,13 @@ struct SuggestEndToEndTests {
           for u in \(units); do systemctl restart --no-block "$u"; done
           mv \(out).tmp \(out)' </dev/null >/dev/null 2>&1
         """
-      _ = try Self.ssh(host, fleet, script)
+      _ = try fleet.ssh(host, script)
     }
     try await Task.sleep(for: .seconds(20))
     for host in before {
       var report: String?
       for _ in 0..<60 {
-        let read = try? Self.ssh(host, fleet, "cat \(out) 2>/dev/null && rm -f \(out)")
+        let read = try? fleet.ssh(host, "cat \(out) 2>/dev/null && rm -f \(out)")
         if let read, read.status == 0, !read.output.isEmpty || running[host.name, default: []].isEmpty {
           report = read.output
           break
@@ -241,5 +217,30 @@ struct SuggestEndToEndTests {
     #expect(notEffective.isEmpty, "every suggested setting is what systemd shows")
     #expect(hardened * 100 >= pairs * 95, "at least 95% reach hardened")
     #expect(unflagged.isEmpty, "a service that stopped had no line flagged for review: \(unflagged)")
+  }
+}
+
+extension Fleet {
+  /// Runs `script` on `host` as root through OpenSSH (the fleet's key and known hosts),
+  /// given at most 60 s.
+  func ssh(_ host: HostReport, _ script: String, input: String = "") throws -> (status: Int32, output: String)
+  {
+    try run(
+      [
+        "/usr/bin/timeout", "60", "/usr/bin/ssh", "-i", key, "-o", "BatchMode=yes", "-o",
+        "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=\(knownHosts)", "-o",
+        "GlobalKnownHostsFile=/dev/null",
+        "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=5", "-F", "/dev/null", "-p", String(host.port ?? 22),
+        "root@\(host.address ?? host.name)", "sh", "-c", shellQuote(script),
+      ], input: input)
+  }
+
+  /// Scans the fleet into `directory`; returns the hosts scanned without a problem.
+  func scan(into directory: URL) throws -> [HostReport] {
+    _ = try run([
+      try unitauditBinary(), "scan", "-i", inventory, "--known-hosts", knownHosts, "--no-ssh-config",
+      "--connect-timeout", "5", "-o", directory.path, "-q",
+    ])
+    return try loadScan(directory).scan.hosts.filter { $0.status.code == .ok }
   }
 }
