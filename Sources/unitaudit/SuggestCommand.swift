@@ -21,7 +21,7 @@ struct SuggestCommand: ParsableCommand {
       DynamicUser for User, …) are marked REVIEW with why and where that is said.
 
         unitaudit suggest fleet-scan --service cups.service
-        unitaudit suggest fleet-scan --host 'web*' -o drop-ins    # drop-ins/UNIT.d/50-hardening.conf
+        unitaudit suggest fleet-scan --host 'web*' -o drop-ins
       """)
 
   @Argument(help: ArgumentHelp("A scan directory.", valueName: "scan"))
