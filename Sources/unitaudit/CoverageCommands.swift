@@ -312,6 +312,11 @@ struct CheckCommand: ParsableCommand {
     if let maxExposure, !(0...10).contains(maxExposure) {
       throw ValidationError("--max-exposure must be 0.0–10.0")
     }
+    if overdue && (maxExposure != nil || failOnExpiredWaivers || failOnUnsupported) {
+      throw ValidationError(
+        "--overdue lists only services past their target; it takes no --max-exposure, "
+          + "--fail-on-expired-waivers or --fail-on-unsupported")
+    }
   }
 
   func run() throws {

@@ -165,5 +165,9 @@ struct OwnerTests {
     #expect(early.status == 0, "\(early.output)")
     #expect(
       early.output.contains("ok: no service of tracked is past its target on 2026-09-30 (4 with a target)"))
+    let mixed = try TestSupport.run([
+      binary, "check", fixture.scan, "--baseline", fixture.baseline, "--overdue", "--max-exposure", "5",
+    ])
+    #expect(mixed.status == 2 && mixed.output.contains("--overdue lists only services past their target"))
   }
 }
