@@ -5,6 +5,8 @@ import UnitModel
 public struct OwnerEntry: Sendable, Hashable, Codable {
   public var service: String
   public var status: CoverageStatus
+  /// How many of the scan's hosts have it.
+  public var hosts: Int
   /// Across the scan's hosts that have it; nil when none reports one.
   public var exposure: Spread?
   /// The same in the compared scan (`report --compare`); nil without one.
@@ -40,7 +42,7 @@ public enum OwnerView {
       let day = baseline.targetDay(of: service)
       let was = before[covered.name]
       return OwnerEntry(
-        service: covered.name, status: covered.status, exposure: covered.exposure,
+        service: covered.name, status: covered.status, hosts: covered.hosts.count, exposure: covered.exposure,
         comparedStatus: was?.status, comparedExposure: was?.exposure,
         tracking: service.tracking ?? Tracking(),
         targetDay: day, overdue: open && day.map { $0 < today } == true)
@@ -60,7 +62,7 @@ public enum OwnerView {
     coverage: CoverageReport, baseline: Baseline, today: String
   ) -> [Violation] {
     entries(coverage: coverage, baseline: baseline, today: today).filter(\.overdue).map { entry in
-      let hosts = coverage.services.first { $0.name == entry.service }?.hosts.count ?? 0
+      let hosts = entry.hosts
       var reason = "past its target"
       if let target = entry.tracking.target {
         reason += target == entry.targetDay ? " \(target)" : " \(target) (\(entry.targetDay ?? ""))"

@@ -169,7 +169,6 @@ public enum CSV {
   }
 
   static func owners(_ input: ReportInput, into sink: inout some ReportSink) {
-    let hosts = Dictionary(input.coverage.services.map { ($0.name, $0.hosts.count) }) { a, _ in a }
     row(
       [
         "service", "status", "hosts", "exposure_min", "exposure_median", "exposure_max", "compared_status",
@@ -178,7 +177,7 @@ public enum CSV {
     for entry in input.owners {
       row(
         [
-          entry.service, entry.status.rawValue, String(hosts[entry.service] ?? 0),
+          entry.service, entry.status.rawValue, String(entry.hosts),
           entry.exposure?.min.description ?? "", entry.exposure?.median.description ?? "",
           entry.exposure?.max.description ?? "", entry.comparedStatus?.rawValue ?? "",
           entry.comparedExposure?.median.description ?? "", entry.tracking.owner ?? "",

@@ -344,14 +344,13 @@ extension ReportView {
     }
     hasTrendChanges = !trendChanges.isEmpty
     hasOwners = OwnerView.isTracked(input.baseline)
-    let hostCounts = Dictionary(coverage.services.map { ($0.name, $0.hosts.count) }) { a, _ in a }
     owners =
       hasOwners
       ? input.owners.map { entry in
         let target = entry.tracking.target ?? ""
         return OwnerRow(
           service: Inert.text(entry.service), status: entry.status.rawValue,
-          hosts: hostCounts[entry.service] ?? 0,
+          hosts: entry.hosts,
           exposure: entry.exposure.map(Self.spread) ?? "–", exposureSort: entry.exposure?.median.tenths ?? -1,
           compared: entry.comparedStatus.map { status in
             (entry.comparedExposure.map(Self.spread).map { $0 + ", " } ?? "") + status.rawValue
