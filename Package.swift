@@ -92,7 +92,7 @@ let package = Package(
     // The version (VERSION) and git commit of a build, for `unitaudit --version`.
     .plugin(name: "BuildInfo", capability: .buildTool()),
     .testTarget(
-      name: "NormalizeTests", dependencies: ["Normalize", "UnitModel", "Collector", "TestSupport"],
+      name: "NormalizeTests", dependencies: ["Normalize", "UnitModel", "Collector", "Coverage", "TestSupport"],
       resources: [.copy("Fixtures")], swiftSettings: strict),
     .testTarget(name: "UnitModelTests", dependencies: ["UnitModel", "TestSupport"], swiftSettings: strict),
     .testTarget(

@@ -47,8 +47,9 @@ public enum StoreSchema {
     );
 
     -- Each distinct row of `systemd-analyze security` once, as JSON (name, description, set,
-    -- exposure); the generated columns read it: passed is 1 or 0, NULL where the check does
-    -- not apply; exposure NULL when the check adds none.
+    -- exposure, and from probe 2 on systemd's weight, range and badness); the generated
+    -- columns read it: passed is 1 or 0, NULL where the check does not apply; exposure NULL
+    -- when the check adds none.
     CREATE TABLE check_result (
       id INTEGER PRIMARY KEY,
       body TEXT NOT NULL UNIQUE,

@@ -16,6 +16,19 @@ public struct Suggestion: Sendable, Hashable, Codable {
   public var leftOut: [LeftOut]
   /// Where the unit comes from on those hosts (`FragmentPath`).
   public var fragments: [String]
+  /// Per host (as `hosts`), the exposure it reported and the one predicted with the drop-in.
+  public var exposures: [PredictedExposure]
+
+  /// The median exposure before and after over the hosts with a prediction; nil when none has.
+  public var predictedMedians: (before: Exposure, after: Exposure)? {
+    let pairs = exposures.compactMap { entry in entry.before.flatMap { b in entry.after.map { (b, $0) } } }
+    guard !pairs.isEmpty else { return nil }
+    func median(_ values: [Exposure]) -> Exposure {
+      let sorted = values.sorted()
+      return sorted[(sorted.count - 1) / 2]
+    }
+    return (median(pairs.map(\.0)), median(pairs.map(\.1)))
+  }
 
   public struct Line: Sendable, Hashable, Codable {
     /// The requirement it meets.
@@ -106,13 +119,24 @@ public enum Suggest {
           leftOut.append(.init(directive: directive, reason: reason.text))
         }
       }
+      let assignments = lines.map(\.assignment)
+      let exposures = present.map { host, service in
+        switch ExposurePrediction.predict(service, adding: assignments) {
+        case .success(let after):
+          PredictedExposure(
+            host: host.name, before: service.overall?.exposure, after: after, unpredicted: nil)
+        case .failure(let why):
+          PredictedExposure(
+            host: host.name, before: service.overall?.exposure, after: nil, unpredicted: why.reason)
+        }
+      }
       let units = Dictionary(grouping: present.map(\.1.id), by: { $0 }).mapValues(\.count)
       let unit = units.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key ?? entry.name
       return Suggestion(
         service: entry.name, unit: unit,
         status: judged.allSatisfy { $0.status == .notStarted } ? .notStarted : .partial,
         hosts: present.map(\.0.name), oldestSystemd: oldest, lines: lines, leftOut: leftOut,
-        fragments: Array(Set(present.compactMap(\.1.fragmentPath))).sorted())
+        fragments: Array(Set(present.compactMap(\.1.fragmentPath))).sorted(), exposures: exposures)
     }
   }
 
@@ -126,6 +150,20 @@ public enum Suggest {
   ) -> Result<String, NoLine> {
     let row = DirectiveTable.all[requirement.directive.index]
     if let why = row.noSuggestion { return .failure(NoLine(text: why)) }
+    // A filter line merges into the one a host's file sets (an allow entry removes a system
+    // call or family from a deny list, and widens an allow list): it would weaken it there.
+    if row.kind == .filter,
+      present.contains(where: { service in
+        let evaluation = requirement.evaluate(service)
+        return evaluation.satisfied && evaluation.provenance != nil
+      })
+    {
+      return .failure(
+        NoLine(
+          text:
+            "some hosts' unit files set \(row.name)= already, and a drop-in line would merge into "
+            + "that list and widen it; make one for the other hosts with --host"))
+    }
     if let line = row.suggest { return .success(line) }
     // The words a host's systemd accepts: a named form only from its version on.
     func accepts(_ word: String) -> Bool {
@@ -169,6 +207,13 @@ public enum Suggest {
       text += "# Every line is one that systemd \(oldest) accepts (the oldest of those hosts).\n"
     }
     for fragment in suggestion.fragments { text += "# Unit file: \(fragment)\n" }
+    if let medians = suggestion.predictedMedians {
+      let predicted = suggestion.exposures.filter { $0.after != nil }.count
+      text += "# Exposure (systemd-analyze security): \(medians.before) -> \(medians.after) predicted"
+      text +=
+        suggestion.hosts.count == 1
+        ? ".\n" : " (median of \(predicted) of \(suggestion.hosts.count) hosts).\n"
+    }
     if suggestion.lines.contains(where: { $0.review != nil }) {
       text += "# Lines marked REVIEW may stop the service: test them before shipping.\n"
     }
@@ -183,5 +228,31 @@ public enum Suggest {
       for left in suggestion.leftOut { text += "#   \(left.directive.rawValue): \(left.reason)\n" }
     }
     return text
+  }
+}
+
+/// The predicted effect of a set of suggestions over the fleet: every host × service they
+/// were made for, the mean exposure before and after over those with a prediction.
+public struct PredictedEffect: Sendable, Hashable, Codable {
+  public var pairs: Int
+  public var predicted: Int
+  public var meanBefore: Double?
+  public var meanAfter: Double?
+  /// Host × service pairs predicted at systemd's MEDIUM (5.0) or better, before and after.
+  public var mediumOrBetterBefore: Int
+  public var mediumOrBetterAfter: Int
+
+  public init(_ suggestions: [Suggestion]) {
+    let all = suggestions.flatMap(\.exposures)
+    let pairs = all.compactMap { entry in entry.before.flatMap { b in entry.after.map { (b, $0) } } }
+    self.pairs = all.count
+    predicted = pairs.count
+    func mean(_ values: [Exposure]) -> Double? {
+      values.isEmpty ? nil : Double(values.map(\.tenths).reduce(0, +)) / Double(values.count) / 10
+    }
+    meanBefore = mean(pairs.map(\.0))
+    meanAfter = mean(pairs.map(\.1))
+    mediumOrBetterBefore = pairs.filter { $0.0.tenths <= 74 }.count
+    mediumOrBetterAfter = pairs.filter { $0.1.tenths <= 74 }.count
   }
 }

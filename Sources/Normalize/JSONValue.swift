@@ -29,6 +29,12 @@ public enum JSONValue: Sendable, Hashable {
     return nil
   }
 
+  /// A number as written (`2500`, `18446744073709551615`): read it at the width it needs.
+  public var numberText: String? {
+    if case .number(let text) = self { return text }
+    return nil
+  }
+
   public var bool: Bool? {
     if case .bool(let value) = self { return value }
     return nil

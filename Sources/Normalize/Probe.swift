@@ -8,7 +8,7 @@
 /// unquoted. The script changes nothing on the host.
 public struct Probe: Sendable, Hashable {
   /// Bumped whenever the sections or their meaning change.
-  public static let version = 1
+  public static let version = 2
 
   /// 32 lowercase hex digits.
   public let nonce: String
@@ -120,6 +120,9 @@ public struct Probe: Sendable, Hashable {
     set -- $loaded
     [ $# -ne 1 ] || set -- "$1" "$1"
     sect security-units printf '%s\n' "$@"
+    # SYSTEMD_ANALYZE_DEBUG=1 adds each check's weight, badness and range.
+    SYSTEMD_ANALYZE_DEBUG=1
+    export SYSTEMD_ANALYZE_DEBUG
     if [ "$v" -ge 250 ]; then
       sect security systemd-analyze --no-pager security --json=short -- "$@"
     elif [ "$v" -ge 240 ]; then

@@ -337,10 +337,33 @@ private func decodeCheck(
           section: "security", unit: unit))
     }
   }
+  let grade = securityGrade(
+    weight: entry["weight"]?.numberText, range: entry["range"]?.numberText,
+    badness: entry["badness"]?.numberText)
+  if grade == nil, entry["weight"] != nil || entry["badness"] != nil || entry["range"] != nil {
+    diagnostics.append(
+      Diagnostic(
+        .warning, code: "security.bad-grade", "check \(field) has an unreadable weight, badness or range",
+        section: "security", unit: unit))
+  }
   let check = SecurityCheck(
     name: entry["name"]?.string ?? field, description: entry["description"]?.string ?? "",
-    set: entry["set"]?.bool, exposure: exposure)
+    set: entry["set"]?.bool, exposure: exposure, grade: grade)
   return (field, check)
+}
+
+/// A check's grade from the numbers `SYSTEMD_ANALYZE_DEBUG=1` prints: weight and range are
+/// positive, badness lies within the range, and systemd's "does not apply" (UINT64_MAX) is
+/// nil. Nil when any is missing or out of those bounds.
+func securityGrade(weight: String?, range: String?, badness: String?) -> SecurityCheck.Grade? {
+  guard let weight = weight.flatMap({ Int($0) }), let range = range.flatMap({ Int($0) }), let badness,
+    (0...1_000_000).contains(weight), (1...1_000).contains(range)
+  else { return nil }
+  if badness == "18446744073709551615" {
+    return SecurityCheck.Grade(weight: weight, range: range, badness: nil)
+  }
+  guard let value = Int(badness), (0...range).contains(value) else { return nil }
+  return SecurityCheck.Grade(weight: weight, range: range, badness: value)
 }
 
 /// Reads systemd-analyze's per-unit refusals from stderr.
@@ -429,7 +452,7 @@ public func parseSecurityText(stdout: String, stderr: String) -> SecurityAnalysi
   var diagnostics: [Diagnostic] = []
   var units: [String: SecurityAnalysis.UnitResult] = [:]
   var checks: SecurityChecks = [:]
-  var columns: (description: Int, exposure: Int)?
+  var columns: TextColumns?
   for rawLine in stdout.split(separator: "\n", omittingEmptySubsequences: false) {
     let line = Array(rawLine)
     if let overall = parseOverallLine(rawLine) {
@@ -451,9 +474,27 @@ public func parseSecurityText(stdout: String, stderr: String) -> SecurityAnalysi
     let rest = String(line[columns.description...])
     var words = rest.split(separator: " ", omittingEmptySubsequences: true)
     var exposure: Exposure?
-    if let last = words.last, let value = Exposure(parsing: String(last)), rest.hasSuffix(last) {
+    // The exposure always has a decimal point; the debug columns before it never do.
+    if let last = words.last, last.contains("."), let value = Exposure(parsing: String(last)),
+      rest.hasSuffix(last)
+    {
       exposure = value
       words.removeLast()
+    }
+    // With SYSTEMD_ANALYZE_DEBUG=1: WEIGHT BADNESS RANGE after the description.
+    var grade: SecurityCheck.Grade?
+    if columns.graded, words.count >= 3 {
+      let numbers = words.suffix(3).map(String.init)
+      grade = securityGrade(weight: numbers[0], range: numbers[2], badness: numbers[1])
+      if grade != nil {
+        words.removeLast(3)
+      } else {
+        diagnostics.append(
+          Diagnostic(
+            .warning, code: "security.bad-grade",
+            "check '\(name)' has an unreadable weight, badness or range",
+            section: "security-text"))
+      }
     }
     let set: Bool? =
       switch mark {
@@ -469,7 +510,8 @@ public func parseSecurityText(stdout: String, stderr: String) -> SecurityAnalysi
           section: "security-text"))
     }
     checks[key] = SecurityCheck(
-      name: String(name), description: words.joined(separator: " "), set: set, exposure: exposure)
+      name: String(name), description: words.joined(separator: " "), set: set, exposure: exposure,
+      grade: grade)
   }
   if !checks.isEmpty {
     diagnostics.append(
@@ -480,15 +522,22 @@ public func parseSecurityText(stdout: String, stderr: String) -> SecurityAnalysi
   return SecurityAnalysis(units: units, refused: parseSecurityRefusals(stderr), diagnostics: diagnostics)
 }
 
-private func headerColumns(_ line: [Character]) -> (description: Int, exposure: Int)? {
+/// Where a text table's columns start: the description, and whether the debug columns
+/// (WEIGHT, BADNESS, RANGE) follow it.
+private struct TextColumns {
+  var description: Int
+  var graded: Bool
+}
+
+private func headerColumns(_ line: [Character]) -> TextColumns? {
   let text = String(line)
   guard text.trimmingWhitespace().hasPrefix("NAME"), let desc = text.range(of: "DESCRIPTION"),
-    let exp = text.range(of: "EXPOSURE")
+    text.range(of: "EXPOSURE") != nil
   else { return nil }
-  return (
-    text.distance(from: text.startIndex, to: desc.lowerBound),
-    text.distance(from: text.startIndex, to: exp.lowerBound)
-  )
+  return TextColumns(
+    description: text.distance(from: text.startIndex, to: desc.lowerBound),
+    graded: text.range(of: " WEIGHT ") != nil && text.range(of: " BADNESS ") != nil
+      && text.range(of: " RANGE ") != nil)
 }
 
 private func parseOverallLine(_ line: Substring) -> (unit: String, exposure: OverallExposure?)? {

@@ -66,6 +66,45 @@ public struct DirectiveSpec: Sendable {
   public let review: String?
   /// Why a baseline cannot require (or waive) it; nil for most.
   public let notRequired: String?
+  /// What assigning it does to `systemd-analyze security`'s checks: per word (nil for the
+  /// `suggest:` line, or a boolean's yes), the badness each check gets. A boolean's yes sets
+  /// each of its `checks` to 0 unless an effect says otherwise.
+  public let effects: [Effect]
+  /// The settings systemd turns on with a word of it (`DynamicUser=yes` implies
+  /// `ProtectSystem=strict`, …), where they are stricter than the unit's own.
+  public let implies: [Implied]
+
+  public struct Effect: Sendable, Hashable {
+    public let word: String?
+    /// `json_field` (a trailing `*` for every field that begins so) and the badness it gets.
+    public let checks: [Check]
+
+    public struct Check: Sendable, Hashable {
+      public let field: String
+      public let badness: Int
+    }
+
+    init(word: String?, checks: [(String, Int)]) {
+      self.word = word
+      self.checks = checks.map { Check(field: $0.0, badness: $0.1) }
+    }
+  }
+
+  public struct Implied: Sendable, Hashable {
+    public let word: String
+    /// Directive name and value.
+    public let settings: [Setting]
+
+    public struct Setting: Sendable, Hashable {
+      public let name: String
+      public let value: String
+    }
+
+    init(word: String, settings: [(String, String)]) {
+      self.word = word
+      self.settings = settings.map { Setting(name: $0.0, value: $0.1) }
+    }
+  }
   /// The model's field.
   public let field: FieldAccess
 
@@ -78,9 +117,11 @@ public struct DirectiveSpec: Sendable {
     _ name: String, _ directive: HardeningDirective, _ kind: Kind, _ field: FieldAccess, label: String,
     example: String, unset: String?, since: Int?, named: [DirectiveSupport.NamedValue],
     extended: ExtendedProperty?, hardened: [String], checks: [String], suggest: String?,
-    noSuggestion: String?, review: String?, notRequired: String?
+    noSuggestion: String?, review: String?, effects: [Effect], implies: [Implied], notRequired: String?
   ) {
     self.notRequired = notRequired
+    self.effects = effects
+    self.implies = implies
     self.checks = checks
     self.suggest = suggest
     self.noSuggestion = noSuggestion

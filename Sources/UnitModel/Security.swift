@@ -95,19 +95,44 @@ public struct SecurityCheck: Codable, Sendable, Hashable {
   public var set: Bool?
   /// The weight this check adds, or nil when it adds nothing.
   public var exposure: Exposure?
+  /// systemd's grading of the check, as `SYSTEMD_ANALYZE_DEBUG=1` prints it (probe 2 on; nil
+  /// in older scans): the check's weight, its range, and its badness from 0 (good) to the
+  /// range, nil where the check does not apply. The overall exposure is
+  /// ⌈100 · Σ⌈badness · weight / range⌉ / Σ weight⌉ tenths over the checks that apply.
+  public var grade: Grade?
   /// In a stored host a check is a number in the host's `checkTable` (see `CheckTable`); set
   /// only between decoding such a check and looking it up.
   var tableIndex: Int?
 
-  public init(name: String, description: String, set: Bool?, exposure: Exposure?) {
+  public struct Grade: Codable, Sendable, Hashable {
+    public var weight: Int
+    public var range: Int
+    public var badness: Int?
+
+    public init(weight: Int, range: Int, badness: Int?) {
+      self.weight = weight
+      self.range = range
+      self.badness = badness
+    }
+
+    /// What the check adds to the sum the overall exposure is made of:
+    /// ⌈badness · weight / range⌉; nil where it does not apply.
+    public var points: Int? {
+      guard let badness, range > 0 else { return nil }
+      return (badness * weight + range - 1) / range
+    }
+  }
+
+  public init(name: String, description: String, set: Bool?, exposure: Exposure?, grade: Grade? = nil) {
     self.name = name
     self.description = description
     self.set = set
     self.exposure = exposure
+    self.grade = grade
   }
 
   enum CodingKeys: String, CodingKey {
-    case name, description, set, exposure
+    case name, description, set, exposure, weight, range, badness
   }
 
   /// Hashes the name, set and exposure: what tells checks apart, without the longer
@@ -138,11 +163,18 @@ public struct SecurityCheck: Codable, Sendable, Hashable {
       return
     }
     let container = try decoder.container(keyedBy: CodingKeys.self)
+    var grade: Grade?
+    if let weight = try container.decodeIfPresent(Int.self, forKey: .weight),
+      let range = try container.decodeIfPresent(Int.self, forKey: .range)
+    {
+      grade = Grade(
+        weight: weight, range: range, badness: try container.decodeIfPresent(Int.self, forKey: .badness))
+    }
     self.init(
       name: try container.decode(String.self, forKey: .name),
       description: try container.decode(String.self, forKey: .description),
       set: try container.decodeIfPresent(Bool.self, forKey: .set),
-      exposure: try container.decodeIfPresent(Exposure.self, forKey: .exposure))
+      exposure: try container.decodeIfPresent(Exposure.self, forKey: .exposure), grade: grade)
   }
 
   public func encode(to encoder: any Encoder) throws {
@@ -156,6 +188,11 @@ public struct SecurityCheck: Codable, Sendable, Hashable {
     try container.encode(description, forKey: .description)
     try container.encodeIfPresent(set, forKey: .set)
     try container.encodeIfPresent(exposure, forKey: .exposure)
+    if let grade {
+      try container.encode(grade.weight, forKey: .weight)
+      try container.encode(grade.range, forKey: .range)
+      try container.encodeIfPresent(grade.badness, forKey: .badness)
+    }
   }
 }
 

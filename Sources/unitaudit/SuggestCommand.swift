@@ -18,7 +18,10 @@ struct SuggestCommand: ParsableCommand {
       waived on a host (a drop-in reaches every host: narrow with --host), too new for the \
       oldest host, or with no line that fits every service (CapabilityBoundingSet). Lines \
       that commonly stop services (PrivateNetwork, ProtectHome, MemoryDenyWriteExecute, \
-      DynamicUser for User, …) are marked REVIEW with why and where that is said.
+      DynamicUser for User, …) are marked REVIEW with why and where that is said. Each \
+      drop-in's header gives the exposure systemd-analyze security would report with it \
+      (median over the hosts, predicted from each host's own grading of its checks); the \
+      summary on stderr lists it per service and the mean over the fleet.
 
         unitaudit suggest fleet-scan --service cups.service
         unitaudit suggest fleet-scan --host 'web*' -o drop-ins
@@ -87,9 +90,24 @@ struct SuggestCommand: ParsableCommand {
         print()
       }
     }
+    // With the drop-ins on stdout, the summary goes to stderr: `suggest > file` keeps a
+    // drop-in and nothing else.
+    let summary: (String) -> Void = output == nil ? { console.error($0) } : { console.info($0) }
+    for suggestion in suggestions {
+      let medians = suggestion.predictedMedians.map { "\($0.before) -> \($0.after)" } ?? "not predicted"
+      let missing = suggestion.exposures.compactMap(\.unpredicted).first.map { " (\($0))" } ?? ""
+      summary("  \(suggestion.unit): exposure \(medians)\(missing)")
+    }
+    let effect = PredictedEffect(suggestions)
+    if let before = effect.meanBefore, let after = effect.meanAfter {
+      summary(
+        "predicted on \(effect.predicted) of \(effect.pairs) host × service: mean exposure "
+          + String(format: "%.1f -> %.1f", before, after)
+          + "; MEDIUM or better \(effect.mediumOrBetterBefore) -> \(effect.mediumOrBetterAfter)")
+    }
     let review = suggestions.filter { $0.lines.contains { $0.review != nil } }.count
     let empty = suggestions.filter(\.lines.isEmpty).count
-    console.info(
+    summary(
       "\(suggestions.count) drop-in\(suggestions.count == 1 ? "" : "s") for \(baseline.name) "
         + "(\(required.joined(separator: ", "))) on \(hosts.filter { $0.status.code.hasData }.count) hosts"
         + (output.map { " in \($0)" } ?? "") + "; \(review) with lines to review"

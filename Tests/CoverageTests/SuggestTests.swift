@@ -109,6 +109,40 @@ struct SuggestTests {
       ).isEmpty)
   }
 
+  @Test("a filter a host's file already sets is left out: a drop-in line would merge into it and widen it")
+  func filterNotMerged() throws {
+    let baseline = try BaselineParser.parse(
+      "name: f\ntitle: f\nsets:\n  core: [SystemCallFilter, PrivateTmp]\nservices: [chrony.service]\n",
+      file: "f.yml")
+    let own = Fleet.service("chrony.service", exposure: 30) {
+      $0.systemCallFilter = Setting(
+        FilterList(mode: .deny, entries: ["@mount", "@debug"]),
+        source: Provenance(file: Fleet.vendor, line: 9))
+    }
+    let bare = Fleet.service("chrony.service", exposure: 60)
+    let both = try #require(
+      Suggest.suggestions(
+        hosts: [Self.host("a", systemd: 252, [own]), Self.host("b", systemd: 252, [bare])],
+        baseline: baseline,
+        required: ["core"], today: "2026-12-02"
+      ).first)
+    #expect(both.lines.map(\.assignment) == ["PrivateTmp=yes"])
+    #expect(both.leftOut.map(\.directive) == [.systemCallFilter])
+    #expect(both.leftOut[0].reason.contains("would merge into that list and widen it"))
+    // For the host without one, the line is made.
+    let bareOnly = try #require(
+      Suggest.suggestions(
+        hosts: [Self.host("b", systemd: 252, [bare])], baseline: baseline, required: ["core"],
+        today: "2026-12-02"
+      ).first)
+    #expect(bareOnly.lines.map(\.assignment) == ["SystemCallFilter=@system-service", "PrivateTmp=yes"])
+    // Services without systemd's grades (an older probe) are not predicted, and say why.
+    #expect(bareOnly.exposures.map(\.host) == ["b"])
+    #expect(bareOnly.exposures[0].after == nil)
+    #expect(bareOnly.exposures[0].unpredicted?.contains("scan again") == true)
+    #expect(bareOnly.predictedMedians == nil)
+  }
+
   @Test("the choice a suggestion makes follows systemd's grading: ProtectHome read-only before yes")
   func weakestFirst() throws {
     let baseline = try BaselineParser.parse(

@@ -8,7 +8,7 @@ import UnitModel
 
 /// `unitaudit suggest` proved on the fleet: every drop-in applied (under /run, which a reboot
 /// forgets), the units reloaded and verified, the settings effective, a new scan judging the
-/// services hardened, and the running services restarted.
+/// services hardened and reporting the predicted exposure, and the running services restarted.
 @Suite("End to end: suggested drop-ins applied on the fleet", .tags(.e2e), .exclusive)
 struct SuggestEndToEndTests {
   /// The drop-ins unitaudit writes under /run/systemd/system, for `units`.
@@ -17,7 +17,7 @@ struct SuggestEndToEndTests {
   }
 
   @Test(
-    "fedora-40 core: each drop-in loads, its settings take effect, ≥ 95% of services reach hardened; restarts reported",
+    "fedora-40 core: each drop-in loads, its settings take effect, ≥ 95% of services reach hardened and the predicted exposure; restarts reported",
     .enabled(if: Fleet.configured != nil, "needs a booted fleet: Scripts/fleet up, then UNITAUDIT_FLEET=DIR"))
   func dropInsOnTheFleet() async throws {
     let fleet = try #require(Fleet.configured)
@@ -143,6 +143,9 @@ struct SuggestEndToEndTests {
       }
     }
 
+    // 2b. The exposure systemd reports now against the one predicted from the first scan.
+    let prediction = Self.comparePredictions(before: before, after: after, byHost: byHost)
+
     // 3. Restart what was running (each host in one detached script, which then removes the
     // drop-ins and restarts the same units again), except the sshd the test reaches it by.
     var restarted = 0
@@ -207,6 +210,7 @@ struct SuggestEndToEndTests {
     print(
       "  hardened in the new scan: \(hardened) of \(pairs) (\(pairs == 0 ? 0 : hardened * 1000 / pairs / 10)%)"
     )
+    prediction.print()
     for miss in misses { print("  MISS \(miss)") }
     for problem in loadProblems { print("  LOAD \(problem)") }
     for problem in notEffective { print("  NOT EFFECTIVE \(problem)") }
@@ -216,7 +220,115 @@ struct SuggestEndToEndTests {
     #expect(loadProblems.isEmpty, "every drop-in loads without a complaint about it")
     #expect(notEffective.isEmpty, "every suggested setting is what systemd shows")
     #expect(hardened * 100 >= pairs * 95, "at least 95% reach hardened")
+    #expect(prediction.pairs == pairs)
+    #expect(
+      prediction.within * 100 >= prediction.pairs * 95,
+      "the predicted exposure is within 0.1 for at least 95%")
     #expect(unflagged.isEmpty, "a service that stopped had no line flagged for review: \(unflagged)")
+  }
+}
+
+extension SuggestEndToEndTests {
+  /// Predicted against reported exposure, host × service.
+  struct PredictionCheck {
+    var pairs = 0
+    var within = 0
+    var exact = 0
+    var misses: [String] = []
+
+    func print() {
+      Swift.print(
+        "  predicted exposure within 0.1 of systemd's: \(within) of \(pairs) "
+          + "(\(pairs == 0 ? 0 : within * 1000 / pairs / 10)%), exactly: \(exact)")
+      for miss in misses { Swift.print("  PREDICTION \(miss)") }
+    }
+  }
+
+  /// Compares each suggestion's predicted exposure (made from `before`) with what the hosts
+  /// report in `after`; a miss names the checks systemd graded otherwise than predicted.
+  static func comparePredictions(
+    before: [HostReport], after: [HostReport], byHost: [String: [Suggestion]]
+  ) -> PredictionCheck {
+    var result = PredictionCheck()
+    let first = Dictionary(before.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+    for host in after {
+      for suggestion in byHost[host.name] ?? [] {
+        guard let service = host.service(named: suggestion.service),
+          let prediction = suggestion.exposures.first(where: { $0.host == host.name })
+        else { continue }
+        result.pairs += 1
+        guard let predicted = prediction.after, let actual = service.overall?.exposure else {
+          result.misses.append(
+            "\(host.name) \(suggestion.unit): not predicted (\(prediction.unpredicted ?? "no exposure"))")
+          continue
+        }
+        if predicted == actual { result.exact += 1 }
+        if abs(predicted.tenths - actual.tenths) <= 1 {
+          result.within += 1
+          continue
+        }
+        var differing: [String] = []
+        if let old = first[host.name]?.service(named: suggestion.service),
+          case .success(let grades) = ExposurePrediction.predictGrades(
+            old, adding: suggestion.lines.map(\.assignment))
+        {
+          for (field, check) in service.checks.sorted(by: { $0.key < $1.key }) {
+            let want = grades[field]?.badness.map(String.init) ?? "n/a"
+            let got = check.grade?.badness.map(String.init) ?? "n/a"
+            if want != got { differing.append("\(field) predicted \(want), systemd \(got)") }
+          }
+        }
+        result.misses.append(
+          "\(host.name) \(suggestion.unit): predicted \(predicted), systemd \(actual); "
+            + differing.joined(separator: "; "))
+      }
+    }
+    return result
+  }
+
+  @Test(
+    "fedora-40 core and extended: the predicted exposure after the drop-ins, on every release",
+    .enabled(if: Fleet.configured != nil, "needs a booted fleet: Scripts/fleet up, then UNITAUDIT_FLEET=DIR"))
+  func extendedPrediction() throws {
+    let fleet = try #require(Fleet.configured)
+    let work = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "e2e-suggest-ext-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: work) }
+    let before = try fleet.scan(into: work.appendingPathComponent("before"))
+    let listed = try run([
+      try unitauditBinary(), "suggest", work.appendingPathComponent("before").path, "--require",
+      "core,extended", "--json",
+    ])
+    let suggestions = try JSONDecoder().decode([Suggestion].self, from: Data(listed.output.utf8))
+    let byHost = Dictionary(grouping: suggestions.flatMap { s in s.hosts.map { ($0, s) } }, by: \.0)
+      .mapValues { $0.map(\.1) }
+    defer {
+      for host in before {
+        let units = (byHost[host.name] ?? []).map(\.unit)
+        _ = try? fleet.ssh(host, "rm -f \(Self.dropInPaths(units)); systemctl daemon-reload")
+      }
+    }
+    for host in before {
+      var script = "set -u\n"
+      for suggestion in byHost[host.name] ?? [] {
+        script += "mkdir -p /run/systemd/system/\(suggestion.unit).d\n"
+        script += "cat > /run/systemd/system/\(suggestion.unit).d/50-hardening.conf <<'UNITAUDIT_END'\n"
+        script += Suggest.dropIn(suggestion, baseline: "fedora-40", required: ["core", "extended"])
+        script += "UNITAUDIT_END\n"
+      }
+      script += "systemctl daemon-reload\n"
+      let applied = try fleet.ssh(host, script)
+      #expect(applied.status == 0, "\(host.name): \(applied.output)")
+    }
+    let after = try fleet.scan(into: work.appendingPathComponent("after"))
+    let prediction = Self.comparePredictions(before: before, after: after, byHost: byHost)
+    let lines = suggestions.map(\.lines.count).reduce(0, +)
+    print(
+      "suggest on the fleet (fedora-40 core + extended): \(suggestions.count) drop-ins, \(lines) lines, "
+        + "systemd \(Set(before.compactMap { $0.identity?.systemdVersion }).sorted())")
+    prediction.print()
+    #expect(prediction.pairs > 50)
+    #expect(prediction.within * 100 >= prediction.pairs * 95, "within 0.1 for at least 95%")
   }
 }
 

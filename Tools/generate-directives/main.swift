@@ -42,6 +42,11 @@ struct Entry {
   var suggest: String?
   var noSuggestion: String?
   var review: String?
+  /// `effect:` lines: the word (nil for the suggested line or a boolean's yes) and the
+  /// badness each check gets.
+  var effects: [(word: String?, checks: [(field: String, badness: Int)])] = []
+  /// `implies:` lines: the word and the settings it turns on.
+  var implies: [(word: String, settings: [(name: String, value: String)])] = []
   var field: String?
   var doc: String?
   var notRequired: String?
@@ -162,6 +167,32 @@ func parse(_ text: String, file: String) throws -> [Entry] {
         throw fail(number, "suggest: write NAME=VALUE or `none: WHY`")
       }
     case "review": entry.review = value
+    case "effect":
+      var rest = words[...]
+      var word: String?
+      if let first = rest.first, first.hasSuffix(":") {
+        word = String(first.dropLast())
+        rest = rest.dropFirst()
+      }
+      let checks = try rest.map { pair -> (field: String, badness: Int) in
+        let parts = pair.split(separator: "=").map(String.init)
+        guard parts.count == 2, let badness = Int(parts[1]), badness >= 0,
+          parts[0].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "*" })
+        else { throw fail(number, "effect: write [WORD:] FIELD=BADNESS… (\(pair))") }
+        return (parts[0], badness)
+      }
+      guard !checks.isEmpty else { throw fail(number, "effect: names no check") }
+      entry.effects.append((word, checks))
+    case "implies":
+      guard let first = words.first, first.hasSuffix(":"), words.count > 1 else {
+        throw fail(number, "implies: write WORD: NAME=VALUE…")
+      }
+      let settings = try words.dropFirst().map { pair -> (name: String, value: String) in
+        let parts = pair.split(separator: "=").map(String.init)
+        guard parts.count == 2 else { throw fail(number, "implies: write WORD: NAME=VALUE… (\(pair))") }
+        return (parts[0], parts[1])
+      }
+      entry.implies.append((String(first.dropLast()), settings))
     case "field": entry.field = value
     case "doc": entry.doc = value
     case "baseline":
@@ -179,6 +210,16 @@ func parse(_ text: String, file: String) throws -> [Entry] {
     guard entry.hasKind else { throw fail("no kind:") }
     guard let label = entry.label, !label.isEmpty else { throw fail("no label:") }
     guard entry.example != nil else { throw fail("no example:") }
+    if case .choice(let words) = entry.kind {
+      for effect in entry.effects {
+        guard let word = effect.word, words.contains(word) else {
+          throw fail("an effect of a choice names one of its words")
+        }
+      }
+    }
+    for effect in entry.effects where effect.word == nil && entry.suggest == nil {
+      throw fail("an effect without a word is the suggest: line's, and it has none")
+    }
     switch entry.kind {
     case .boolean:
       if !entry.hardened.isEmpty || entry.boolean != nil {
@@ -392,6 +433,25 @@ func generate(_ entries: [Entry], tableName: String) -> String {
     let extended =
       entry.extended.map { ".init(property: \(swiftLiteral($0.property)), yes: \(swiftLiteral($0.yes)))" }
       ?? "nil"
+    let effects =
+      entry.effects.isEmpty
+      ? "[]"
+      : "["
+        + entry.effects.map { effect in
+          "DirectiveSpec.Effect(word: \(effect.word.map(swiftLiteral) ?? "nil"), checks: ["
+            + effect.checks.map { "(\(swiftLiteral($0.field)), \($0.badness))" }.joined(separator: ", ")
+            + "])"
+        }.joined(separator: ", ") + "]"
+    let implies =
+      entry.implies.isEmpty
+      ? "[]"
+      : "["
+        + entry.implies.map { implied in
+          "DirectiveSpec.Implied(word: \(swiftLiteral(implied.word)), settings: ["
+            + implied.settings.map { "(\(swiftLiteral($0.name)), \(swiftLiteral($0.value)))" }.joined(
+              separator: ", ")
+            + "])"
+        }.joined(separator: ", ") + "]"
     s += """
           DirectiveSpec(
             \(swiftLiteral(entry.name)), .\(entry.property), \(kind), .of(\\.\(entry.property)),
@@ -400,6 +460,7 @@ func generate(_ entries: [Entry], tableName: String) -> String {
             named: \(named), extended: \(extended), hardened: \(list(entry.hardened)),
             checks: \(list(entry.checks)), suggest: \(entry.suggest.map(swiftLiteral) ?? "nil"),
             noSuggestion: \(entry.noSuggestion.map(swiftLiteral) ?? "nil"), review: \(entry.review.map(swiftLiteral) ?? "nil"),
+            effects: \(effects), implies: \(implies),
             notRequired: \(entry.notRequired.map(swiftLiteral) ?? "nil")),
 
       """
