@@ -161,7 +161,7 @@ public enum ExposurePrediction {
   }
 
   static func spec(named name: String) -> DirectiveSpec? {
-    DirectiveTable.all.first { $0.name == name }
+    DirectiveTable.byName[name]
   }
 
   /// The `[Service]` assignments of the unit's files, in order.

@@ -16,6 +16,8 @@ public struct Suggestion: Sendable, Hashable, Codable {
   public var leftOut: [LeftOut]
   /// Where the unit comes from on those hosts (`FragmentPath`).
   public var fragments: [String]
+  /// The packages that own those files, where the hosts' package manager says.
+  public var packages: [String]
   /// Per host (as `hosts`), the exposure it reported and the one predicted with the drop-in.
   public var exposures: [PredictedExposure]
 
@@ -136,7 +138,8 @@ public enum Suggest {
         service: entry.name, unit: unit,
         status: judged.allSatisfy { $0.status == .notStarted } ? .notStarted : .partial,
         hosts: present.map(\.0.name), oldestSystemd: oldest, lines: lines, leftOut: leftOut,
-        fragments: Array(Set(present.compactMap(\.1.fragmentPath))).sorted(), exposures: exposures)
+        fragments: Array(Set(present.compactMap(\.1.fragmentPath))).sorted(),
+        packages: Array(Set(present.compactMap(\.1.package))).sorted(), exposures: exposures)
     }
   }
 
@@ -207,6 +210,9 @@ public enum Suggest {
       text += "# Every line is one that systemd \(oldest) accepts (the oldest of those hosts).\n"
     }
     for fragment in suggestion.fragments { text += "# Unit file: \(fragment)\n" }
+    if !suggestion.packages.isEmpty {
+      text += "# Package: \(suggestion.packages.joined(separator: ", "))\n"
+    }
     if let medians = suggestion.predictedMedians {
       let predicted = suggestion.exposures.filter { $0.after != nil }.count
       text += "# Exposure (systemd-analyze security): \(medians.before) -> \(medians.after) predicted"

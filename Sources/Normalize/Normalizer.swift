@@ -147,6 +147,14 @@ public func normalize(_ evidence: HostEvidence, label: HostLabel) -> HostReport 
     services.append(serviceRecord(id: id, show: block))
   }
 
+  // The packages that own the unit files (dpkg-query -S), the merged-/usr twins mapped back.
+  let owners = parseDpkgOwners(sections["owners"]?.text ?? "").merging(
+    parseDpkgOwners(sections["owners-twins"]?.text ?? "").map { (mergedUsrTwin(of: $0.key), $0.value) },
+    uniquingKeysWith: { first, _ in first })
+  for index in services.indices {
+    services[index].package = services[index].fragmentPath.flatMap { owners[$0] }
+  }
+
   // Unit files from systemctl cat.
   if let cat = sections["cat"] {
     let expected = services.filter { $0.loadState == "loaded" || $0.isMasked }.map {
@@ -240,6 +248,26 @@ private func serviceRecord(id: String, show: [String: String]) -> ServiceRecord 
     loadState: show["LoadState"] ?? "", activeState: value("ActiveState"), subState: value("SubState"),
     unitFileState: value("UnitFileState"), type: value("Type"), fragmentPath: fragment, dropInPaths: dropIns,
     sourcePath: value("SourcePath"), files: files)
+}
+
+/// `dpkg-query -S PATH…` output: path → owning package(s) (`pkg: /path`, `a, b: /path`,
+/// `libx:amd64: /path`); diversion lines and anything else are skipped.
+func parseDpkgOwners(_ text: String) -> [String: String] {
+  var owners: [String: String] = [:]
+  for line in text.split(separator: "\n") where !line.hasPrefix("diversion by ") {
+    guard let separator = line.range(of: ": /") else { continue }
+    let package = String(line[..<separator.lowerBound].trimmingWhitespace())
+    let path = String(line[line.index(after: separator.lowerBound)...].trimmingWhitespace())
+    // Package names have no spaces; several are joined by ", ".
+    guard !package.isEmpty, !package.replacingOccurrences(of: ", ", with: "").contains(" ") else { continue }
+    if owners[path] == nil { owners[path] = package }
+  }
+  return owners
+}
+
+/// `/lib/x` for `/usr/lib/x` and the other way round: where merged /usr puts one file twice.
+func mergedUsrTwin(of path: String) -> String {
+  path.hasPrefix("/usr/lib/") ? String(path.dropFirst(4)) : path.hasPrefix("/lib/") ? "/usr" + path : path
 }
 
 /// Keeps a reason to one printable line: control characters become spaces.

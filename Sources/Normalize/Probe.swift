@@ -115,6 +115,19 @@ public struct Probe: Sendable, Hashable {
     }
     loaded=$(ids ' loaded ')
     files=$(ids ' loaded masked ')
+    # The package that owns each unit file, where dpkg can say (read-only: dpkg-query -S).
+    # A path not found as systemd names it is asked again in its merged-/usr twin.
+    frag=$(printf '%s\n' "$out" | awk '/^FragmentPath=\// { p = substr($0, 14); if (!seen[p]++) print p }')
+    if [ -n "$frag" ] && command -v dpkg-query >/dev/null 2>&1; then
+      cap owners dpkg-query -S -- $frag
+      twins=$({ printf '%s\n' "$out"; echo @@; printf '%s\n' "$frag"; } | awk '
+        $0 == "@@" { f = 1; next }
+        !f { k = index($0, ": /"); if (k) has[substr($0, k + 2)] = 1; next }
+        has[$0] { next }
+        /^\/usr\/lib\// { print substr($0, 5); next }
+        /^\/lib\// { print "/usr" $0 }')
+      [ -z "$twins" ] || sect owners-twins dpkg-query -S -- $twins
+    fi
     [ -z "$files" ] || sect cat systemctl --no-pager cat -- $files
     [ -n "$loaded" ] || exit 0
     set -- $loaded

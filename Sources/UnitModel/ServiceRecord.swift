@@ -15,6 +15,9 @@ public struct ServiceRecord: Codable, Sendable, Hashable {
   /// `simple`, `notify`, `oneshot`, `forking`, …
   public var type: String?
   public var fragmentPath: String?
+  /// The package that owns `fragmentPath`, as the host's package manager says (dpkg-query
+  /// -S; probe 2 on); nil when none does, or the host has no dpkg.
+  public var package: String?
   public var dropInPaths: [String]
   /// The file a generator read to produce the unit (a SysV init script), if any.
   public var sourcePath: String?

@@ -44,6 +44,7 @@ struct SuggestTests {
     }
     var webB = Fleet.service("web.service", exposure: 80)
     webB.fragmentPath = "/usr/lib/systemd/system/web.service"
+    webB.package = "acme-web"
     // hostnamed, by its alias: nothing set; clock: ProtectClock does not apply.
     let hostnamed = Fleet.service(
       "systemd-hostnamed.service", aliases: ["dbus-org.freedesktop.hostname1.service"], exposure: 90)
@@ -72,6 +73,10 @@ struct SuggestTests {
     #expect(web.leftOut[0].reason.contains("waived on some hosts (legacy CGI; web-team)"))
     #expect(web.leftOut[1].reason == "needs systemd 245; the oldest host runs 239")
     #expect(web.fragments == ["/usr/lib/systemd/system/web.service"])
+    #expect(web.packages == ["acme-web"])
+    #expect(
+      Suggest.dropIn(web, baseline: "s", required: ["core"]).contains(
+        "# Unit file: /usr/lib/systemd/system/web.service\n# Package: acme-web\n"))
 
     let clockSuggestion = suggestions[1]
     #expect(clockSuggestion.status == .notStarted)

@@ -9,11 +9,17 @@ import UnitModel
 /// `unitaudit suggest` proved on the fleet: every drop-in applied (under /run, which a reboot
 /// forgets), the units reloaded and verified, the settings effective, a new scan judging the
 /// services hardened and reporting the predicted exposure, and the running services restarted.
-@Suite("End to end: suggested drop-ins applied on the fleet", .tags(.e2e), .exclusive)
+@Suite("End to end: suggested drop-ins applied on the fleet", .tags(.e2e), .exclusive, .serialized)
 struct SuggestEndToEndTests {
   /// The drop-ins unitaudit writes under /run/systemd/system, for `units`.
   static func dropInPaths(_ units: [String]) -> String {
     units.map { "/run/systemd/system/\($0).d/50-hardening.conf" }.joined(separator: " ")
+  }
+
+  /// Removes the drop-ins for `units` and the folders the test made for them, if empty.
+  static func removeDropIns(_ units: [String]) -> String {
+    "rm -f \(dropInPaths(units)); rmdir "
+      + units.map { "/run/systemd/system/\($0).d" }.joined(separator: " ") + " 2>/dev/null; true"
   }
 
   @Test(
@@ -38,6 +44,13 @@ struct SuggestEndToEndTests {
     #expect(Set(suggestions.map(\.service)) == Set(open))
     let byHost = Dictionary(grouping: suggestions.flatMap { s in s.hosts.map { ($0, s) } }, by: \.0)
       .mapValues { $0.map(\.1) }
+    // The package that owns the unit file, from each host's dpkg: every vendor unit has one.
+    #expect(suggestions.first { $0.unit == "ssh.service" }?.packages == ["openssh-server"])
+    let vendor = suggestions.filter {
+      $0.fragments.allSatisfy { $0.hasPrefix("/lib/") || $0.hasPrefix("/usr/lib/") }
+    }
+    let packaged = vendor.filter { !$0.packages.isEmpty }
+    #expect(packaged.count == vendor.count, "\(vendor.filter { $0.packages.isEmpty }.map(\.unit))")
     for suggestion in suggestions {
       #expect(
         suggestion.unit.allSatisfy { $0.isLetter || $0.isNumber || "@._-".contains($0) }, "\(suggestion.unit)"
@@ -51,7 +64,7 @@ struct SuggestEndToEndTests {
     defer {
       for host in before {
         let units = (byHost[host.name] ?? []).map(\.unit)
-        _ = try? fleet.ssh(host, "rm -f \(Self.dropInPaths(units)); systemctl daemon-reload")
+        _ = try? fleet.ssh(host, "\(Self.removeDropIns(units)); systemctl daemon-reload")
       }
     }
 
@@ -170,7 +183,7 @@ struct SuggestEndToEndTests {
         rm -f \(out) \(out).tmp
         setsid -f sh -c 'for u in \(units); do systemctl restart --no-block "$u"; done; sleep 15
           for u in \(units); do echo "$u $(systemctl is-active "$u")"; done > \(out).tmp
-          rm -f \(Self.dropInPaths(mine.map(\.unit))); systemctl daemon-reload
+          \(Self.removeDropIns(mine.map(\.unit))); systemctl daemon-reload
           for u in \(units); do systemctl restart --no-block "$u"; done
           mv \(out).tmp \(out)' </dev/null >/dev/null 2>&1
         """
@@ -206,6 +219,7 @@ struct SuggestEndToEndTests {
       "suggest on the fleet (fedora-40 core): \(suggestions.count) drop-ins, \(pairs) host × service applied "
         + "on \(before.count) hosts (systemd \(Set(before.compactMap { $0.identity?.systemdVersion }).sorted()))"
     )
+    print("  owning package named: \(packaged.count) of \(vendor.count) drop-ins for vendor unit files")
     print("  loaded cleanly: \(loadedCleanly) of \(pairs); settings not effective: \(notEffective.count)")
     print(
       "  hardened in the new scan: \(hardened) of \(pairs) (\(pairs == 0 ? 0 : hardened * 1000 / pairs / 10)%)"
@@ -305,7 +319,7 @@ extension SuggestEndToEndTests {
     defer {
       for host in before {
         let units = (byHost[host.name] ?? []).map(\.unit)
-        _ = try? fleet.ssh(host, "rm -f \(Self.dropInPaths(units)); systemctl daemon-reload")
+        _ = try? fleet.ssh(host, "\(Self.removeDropIns(units)); systemctl daemon-reload")
       }
     }
     for host in before {
