@@ -238,6 +238,8 @@ struct SuggestEndToEndTests {
     #expect(
       prediction.within * 100 >= prediction.pairs * 95,
       "the predicted exposure is within 0.1 for at least 95%")
+    #expect(prediction.everyRelease(atLeast: 95), "on every release of the fleet")
+    #expect(prediction.releases.count == Set(before.compactMap { $0.identity?.systemdVersion }).count)
     #expect(unflagged.isEmpty, "a service that stopped had no line flagged for review: \(unflagged)")
   }
 }
@@ -249,12 +251,21 @@ extension SuggestEndToEndTests {
     var within = 0
     var exact = 0
     var misses: [String] = []
+    /// Per systemd version: pairs, and those within 0.1.
+    var releases: [Int: (pairs: Int, within: Int)] = [:]
 
     func print() {
       Swift.print(
         "  predicted exposure within 0.1 of systemd's: \(within) of \(pairs) "
-          + "(\(pairs == 0 ? 0 : within * 1000 / pairs / 10)%), exactly: \(exact)")
+          + "(\(pairs == 0 ? 0 : within * 1000 / pairs / 10)%), exactly: \(exact); by systemd: "
+          + releases.keys.sorted().map { "\($0) \(releases[$0]?.within ?? 0)/\(releases[$0]?.pairs ?? 0)" }
+          .joined(separator: ", "))
       for miss in misses { Swift.print("  PREDICTION \(miss)") }
+    }
+
+    /// Whether every release of the fleet reached `percent`.
+    func everyRelease(atLeast percent: Int) -> Bool {
+      !releases.isEmpty && releases.values.allSatisfy { $0.within * 100 >= $0.pairs * percent }
     }
   }
 
@@ -271,6 +282,8 @@ extension SuggestEndToEndTests {
           let prediction = suggestion.exposures.first(where: { $0.host == host.name })
         else { continue }
         result.pairs += 1
+        let release = host.identity?.systemdVersion ?? 0
+        result.releases[release, default: (0, 0)].pairs += 1
         guard let predicted = prediction.after, let actual = service.overall?.exposure else {
           result.misses.append(
             "\(host.name) \(suggestion.unit): not predicted (\(prediction.unpredicted ?? "no exposure"))")
@@ -279,6 +292,7 @@ extension SuggestEndToEndTests {
         if predicted == actual { result.exact += 1 }
         if abs(predicted.tenths - actual.tenths) <= 1 {
           result.within += 1
+          result.releases[release, default: (0, 0)].within += 1
           continue
         }
         var differing: [String] = []
@@ -343,6 +357,7 @@ extension SuggestEndToEndTests {
     prediction.print()
     #expect(prediction.pairs > 50)
     #expect(prediction.within * 100 >= prediction.pairs * 95, "within 0.1 for at least 95%")
+    #expect(prediction.everyRelease(atLeast: 95), "on every release of the fleet")
   }
 }
 
