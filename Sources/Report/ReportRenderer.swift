@@ -6,6 +6,12 @@ import UnitModel
 /// A report format.
 public enum ReportFormat: String, Sendable, CaseIterable, Codable {
   case html, md, csv, json
+  /// Prometheus metrics for node_exporter's textfile collector (`unitaudit.prom`).
+  case metrics
+
+  /// What a report writes when no format is asked for: the files people read and tools
+  /// load; metrics only on request (they go to a collector's directory).
+  public static let defaults: [ReportFormat] = [.html, .md, .csv, .json]
 }
 
 public enum ReportError: Error, CustomStringConvertible, Sendable {
@@ -98,6 +104,10 @@ public struct ReportRenderer: Sendable {
       var sink = StringSink()
       Self.json(input, into: &sink)
       return ["report.json": sink.text]
+    case .metrics:
+      var sink = StringSink()
+      Metrics.write(input, into: &sink)
+      return [Metrics.fileName: sink.text]
     }
   }
 

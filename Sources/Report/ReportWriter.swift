@@ -87,6 +87,23 @@ public struct ReportWriter: Sendable {
               [try Self.stream($0.appendingPathComponent(name)) { CSV.write(name, input, into: &$0) }]
             })
         }
+      case .metrics:
+        // Written aside and renamed into place: a textfile collector reading the directory
+        // never sees half a file.
+        jobs.append(
+          FileJob { directory in
+            let target = directory.appendingPathComponent(Metrics.fileName)
+            let temporary = directory.appendingPathComponent(".\(Metrics.fileName).\(getpid()).tmp")
+            _ = try Self.stream(temporary) { Metrics.write(input, into: &$0) }
+            guard rename(temporary.path, target.path) == 0 else {
+              let reason = String(cString: strerror(errno))
+              try? FileManager.default.removeItem(at: temporary)
+              throw CocoaError(
+                .fileWriteUnknown,
+                userInfo: [NSFilePathErrorKey: target.path, NSLocalizedDescriptionKey: reason])
+            }
+            return [target]
+          })
       case .json:
         jobs.append(
           FileJob {

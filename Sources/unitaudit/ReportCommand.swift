@@ -17,7 +17,9 @@ struct ReportCommand: ParsableCommand {
       and filters, per-service detail, hosts, and what changed with --compare). report.md: \
       the summary, the coverage table, hosts not audited, and "Hardened services" ready for \
       release notes. services.csv, checks.csv, hosts.csv: spreadsheet-safe tables. \
-      report.json: the scan and its coverage for other tools.
+      report.json: the scan and its coverage for other tools. With --format metrics, \
+      unitaudit.prom: Prometheus metrics (exposure per host and service, coverage counts, \
+      host statuses, scan time) for node_exporter's textfile collector, written atomically.
 
       Templates come from Templates/ in the unitaudit sources; --templates DIR overrides any \
       of them by file name (report.html.mustache, report.md.mustache).
@@ -25,6 +27,7 @@ struct ReportCommand: ParsableCommand {
       Examples:
         unitaudit report scan-2026-11
         unitaudit report scan-2026-11 --compare scan-2026-10 --format html,md -o release-notes
+        unitaudit report scan-2026-11 --format metrics -o /var/lib/prometheus/node-exporter
       """)
 
   @Argument(help: ArgumentHelp("A scan directory.", valueName: "scan"))
@@ -39,7 +42,9 @@ struct ReportCommand: ParsableCommand {
 
   @Option(
     parsing: .singleValue,
-    help: ArgumentHelp("Formats, comma-separated: html, md, csv, json (default: all).", valueName: "list"))
+    help: ArgumentHelp(
+      "Formats, comma-separated: html, md, csv, json, metrics (default: html, md, csv, json).",
+      valueName: "list"))
   var format: [String] = []
 
   @Option(
@@ -90,10 +95,10 @@ struct ReportCommand: ParsableCommand {
 
   func parsedFormats() throws -> [ReportFormat] {
     let names = format.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
-    if names.isEmpty { return ReportFormat.allCases }
+    if names.isEmpty { return ReportFormat.defaults }
     return try names.map { name in
       guard let format = ReportFormat(rawValue: name) else {
-        throw ValidationError("unknown format '\(name)' (html, md, csv, json)")
+        throw ValidationError("unknown format '\(name)' (html, md, csv, json, metrics)")
       }
       return format
     }

@@ -176,7 +176,7 @@ struct ScanCommand: AsyncParsableCommand {
         let writer = ReportWriter(renderer: try ReportRenderer(templates: BundledTemplates.all()))
         let outcome = try writer.report(
           scan: try loadScan(prepared.directory).scan, older: nil, baseline: baseline, required: required,
-          today: selection.day, formats: ReportFormat.allCases, to: directory)
+          today: selection.day, formats: ReportFormat.defaults, to: directory)
         noteChecksLeftOut(outcome, console: console)
         console.info("reports written to \(directory.path) (\(outcome.files.count) files)")
       } catch {

@@ -109,3 +109,39 @@ struct CheckCommandTests {
     }
   }
 }
+
+@Suite("unitaudit report --format metrics")
+struct MetricsCommandTests {
+  @Test("writes unitaudit.prom alone, into a directory other files share; the default formats leave it out")
+  func metricsFile() async throws {
+    let fixture = try await CheckCommandTests().fixture(Fleet.hosts)
+    let out = FileManager.default.temporaryDirectory.appendingPathComponent("prom-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: out) }
+    // A collector's directory holds other exporters' files: they stay.
+    try "node_other 1\n".write(
+      to: out.appendingPathComponent("other.prom"), atomically: true, encoding: .utf8)
+    let binary = try TestSupport.unitauditBinary()
+    let result = try TestSupport.run([
+      binary, "report", fixture.scan, "--baseline", fixture.baseline, "--format", "metrics", "-o", out.path,
+    ])
+    #expect(result.status == 0, "\(result.output)")
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: out.path).sorted() == [
+        "other.prom", "unitaudit.prom",
+      ])
+    let text = try String(contentsOf: out.appendingPathComponent("unitaudit.prom"), encoding: .utf8)
+    #expect(text.contains("unitaudit_hosts{status=\"ok\"} "))
+    #expect(text.hasSuffix("# EOF\n"))
+    // Without --format, the four formats people read and tools load; no metrics.
+    let all = out.appendingPathComponent("all")
+    let plain = try TestSupport.run([
+      binary, "report", fixture.scan, "--baseline", fixture.baseline, "-o", all.path,
+    ])
+    #expect(plain.status == 0, "\(plain.output)")
+    #expect(!FileManager.default.fileExists(atPath: all.appendingPathComponent("unitaudit.prom").path))
+    #expect(FileManager.default.fileExists(atPath: all.appendingPathComponent("report.json").path))
+    let bad = try TestSupport.run([binary, "report", fixture.scan, "--format", "prom", "-o", all.path])
+    #expect(bad.status != 0 && bad.output.contains("html, md, csv, json, metrics"), "\(bad.output)")
+  }
+}

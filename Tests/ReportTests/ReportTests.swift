@@ -309,11 +309,14 @@ struct ReportFormatTests {
     defer { try? FileManager.default.removeItem(at: directory) }
     // Asked twice for CSV: written once, not by two jobs at the same time.
     let written = try ReportWriter(renderer: renderer).write(
-      [.csv, .md, .json, .csv, .html], input, to: directory, allChecks: true)
+      [.csv, .md, .json, .csv, .html, .metrics], input, to: directory, allChecks: true)
     #expect(
       written.map(\.lastPathComponent) == [
         "services.csv", "checks.csv", "hosts.csv", "owners.csv", "report.md", "report.html", "report.json",
+        "unitaudit.prom",
       ])
+    // The metrics file was renamed into place: nothing else is left in the directory.
+    #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).count == written.count)
     for format in ReportFormat.allCases {
       for (name, text) in try renderer.render(format, input) {
         let file = try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
@@ -331,4 +334,57 @@ struct ReportFormatTests {
     let text = try ReportRenderer(templates: templates).render(.md, try Sample.input())["report.md"]
     #expect(text == "custom sample [web.service][db.service][evil.service][gone.service]")
   }
+}
+
+@Suite("Reports: Prometheus metrics")
+struct MetricsTests {
+  /// The samples of one metric family: labels → value.
+  static func samples(_ text: String, _ name: String) -> [String: String] {
+    var found: [String: String] = [:]
+    for line in text.split(separator: "\n") where line.hasPrefix(name + "{") || line.hasPrefix(name + " ") {
+      let rest = line.dropFirst(name.count)
+      guard let space = rest.lastIndex(of: " ") else { continue }
+      found[String(rest[..<space])] = String(rest[rest.index(after: space)...])
+    }
+    return found
+  }
+
+  @Test("exposure per host and service, coverage counts, host statuses and the scan's time")
+  func content() throws {
+    let input = try Sample.input()
+    let text = try #require(try Sample.render(.metrics, input)[Metrics.fileName])
+    #expect(text.hasSuffix("# EOF\n"))
+    #expect(Self.samples(text, "unitaudit_scan_start_timestamp_seconds") == ["": "1795000000.000"])
+    // Every host once, in the status it has; the counts per status add up to the hosts.
+    let statuses = Self.samples(text, "unitaudit_hosts")
+    #expect(statuses.count == HostStatusCode.allCases.count)
+    #expect(statuses.values.compactMap { Int($0) }.reduce(0, +) == input.hosts.count)
+    #expect(statuses["{status=\"unreachable\"}"] == "1")
+    #expect(Self.samples(text, "unitaudit_host_status").count == input.hosts.count)
+    // Each analysed service's exposure, as systemd gave it.
+    let exposures = Self.samples(text, "unitaudit_service_exposure")
+    let analysed = input.hosts.flatMap { host in
+      host.services.compactMap { $0.overall.map { _ in host.name } }
+    }
+    #expect(exposures.count == analysed.count)
+    let web = try #require(input.hosts.first { $0.name == "web1" }?.service(named: "web.service"))
+    #expect(
+      exposures["{host=\"web1\",unit=\"web.service\"}"] == web.overall?.exposure.description)
+    // The baseline's services by status add up to the baseline's services.
+    let coverage = Self.samples(text, "unitaudit_baseline_services")
+    #expect(coverage.values.compactMap { Int($0) }.reduce(0, +) == input.coverage.services.count)
+    #expect(coverage.count == CoverageStatus.allCases.count)
+    // No family is a counter, so none ends in _total; every family has help and a type.
+    let families = text.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }
+    #expect(families.allSatisfy { $0.hasSuffix(" gauge") && !$0.contains("_total ") })
+    #expect(text.split(separator: "\n").filter { $0.hasPrefix("# HELP ") }.count == families.count)
+  }
+
+  @Test("label values from hosts are escaped and inert: a quote, a backslash, a line feed, ESC")
+  func labels() {
+    #expect(Metrics.escaped("a\"b\\c") == "a\\\"b\\\\c")
+    #expect(Metrics.escaped("x\ny\u{1B}]0;t\u{07}") == "x\u{240A}y\u{241B}]0;t\u{2407}")
+    #expect(Metrics.escaped("\u{202E}cod.exe") == "\u{FFFD}cod.exe")
+  }
+
 }

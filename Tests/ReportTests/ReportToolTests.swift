@@ -82,6 +82,16 @@ struct ReportToolTests {
     #expect(down[4] == "unreachable" && down[5].hasPrefix("<img src=x") && down[5].count > 32_000)
   }
 
+  @Test("promtool check metrics passes the metrics file, hostile values included, and of 1,000 hosts")
+  func promtool() throws {
+    for input in [try Sample.input(), try Sample.input(hosts: ReportScaleTests.fleet())] {
+      let text = try #require(try Sample.render(.metrics, input)[Metrics.fileName])
+      let result = try TestSupport.run(["/usr/bin/promtool", "check", "metrics"], input: text)
+      #expect(result.status == 0, "\(result.output.prefix(2_000))")
+      #expect(result.output.isEmpty, "promtool has nothing to say: \(result.output.prefix(2_000))")
+    }
+  }
+
   @Test("Markdown renders to tables with a CommonMark + GFM renderer, and hostile values stay text")
   func markdownRenders() throws {
     let directory = try Tools.scratch()
