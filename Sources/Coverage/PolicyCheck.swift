@@ -23,6 +23,21 @@ public struct Violation: Sendable, Hashable, Codable, CustomStringConvertible {
   public var directive: HardeningDirective?
   /// Why, in words a reader acts on.
   public var reason: String
+  /// Where the fix goes: the file and line that set the directive wrongly, or the unit's own
+  /// file at its `[Service]` assignments when nothing set it; nil for other kinds.
+  public var location: Provenance?
+
+  public init(
+    kind: Kind, host: String?, service: String?, directive: HardeningDirective?, reason: String,
+    location: Provenance? = nil
+  ) {
+    self.kind = kind
+    self.host = host
+    self.service = service
+    self.directive = directive
+    self.reason = reason
+    self.location = location
+  }
 
   public var description: String {
     let place = [host, service, directive?.rawValue].compactMap { $0 }.joined(separator: " ")
@@ -61,7 +76,7 @@ public enum PolicyCheck {
       let lookup = ServiceLookup(host)
       for entry in baseline.services where entry.exempt == nil {
         guard let service = lookup.service(named: entry.name) else { continue }
-        let unit = service.id == entry.name ? service.id : "\(service.id) (\(entry.name))"
+        let unit = label(service, entry)
         let judgement = CoverageCalculator.judge(
           service, host: host.name, entry: entry, requirements: requirements, baseline: baseline,
           today: today,
@@ -86,13 +101,15 @@ public enum PolicyCheck {
           }
           result.append(
             Violation(
-              kind: .directive, host: host.name, service: unit, directive: outcome.directive, reason: reason))
+              kind: .directive, host: host.name, service: unit, directive: outcome.directive, reason: reason,
+              location: outcome.evaluation?.provenance ?? serviceSection(of: service)))
         }
         if let limit = maxExposure, let overall = service.overall, overall.exposure.tenths > limit.tenths {
           result.append(
             Violation(
               kind: .exposure, host: host.name, service: unit, directive: nil,
-              reason: "exposure \(overall.exposure) \(overall.predicate) is above \(limit)"))
+              reason: "exposure \(overall.exposure) \(overall.predicate) is above \(limit)",
+              location: serviceSection(of: service)))
         }
       }
     }
@@ -106,5 +123,19 @@ public enum PolicyCheck {
       }
     }
     return result
+  }
+
+  /// How a violation names a service: its unit, and the baseline's name for it when that is
+  /// an alias (`systemd-hostnamed.service (dbus-org.freedesktop.hostname1.service)`).
+  public static func label(_ service: ServiceRecord, _ entry: BaselineService) -> String {
+    service.id == entry.name ? service.id : "\(service.id) (\(entry.name))"
+  }
+
+  /// Where a directive the unit does not set would go: its own file (`FragmentPath`), at the
+  /// first assignment of its `[Service]` section, or line 1 when it has none there.
+  static func serviceSection(of service: ServiceRecord) -> Provenance? {
+    guard let fragment = service.fragmentPath else { return nil }
+    let first = service.directives.first { $0.section == "Service" && $0.source.file == fragment }
+    return Provenance(file: fragment, line: first?.source.line ?? 1)
   }
 }

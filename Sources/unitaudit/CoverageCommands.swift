@@ -3,6 +3,7 @@ import Collector
 import Coverage
 import Foundation
 import Normalize
+import Report
 import UnitModel
 
 /// `--baseline` and `--require`, shared by coverage, check and diff.
@@ -278,6 +279,12 @@ struct CheckCommand: ParsableCommand {
       no change to a unit file can meet it; the fix is a newer systemd, which is a platform \
       decision rather than a service's gap.
 
+      --junit FILE writes the results as JUnit XML for CI systems (a test suite per host, a \
+      test case per baseline service: a failure per violation, skipped when exempt, not \
+      installed or met through waivers); --sarif FILE writes the violations as SARIF 2.1.0 \
+      for code-scanning dashboards and DefectDojo, located at the unit file and line. Both \
+      are written whatever the exit status.
+
       --overdue asks another question, for change owners: which services are past the \
       target their baseline entry gives (a day, or a release under `releases`) and still not \
       hardened, with owner and tracker. Only those are listed then, and they decide the exit \
@@ -308,7 +315,21 @@ struct CheckCommand: ParsableCommand {
   @Flag(help: "Print JSON.")
   var json = false
 
+  @Option(
+    help: ArgumentHelp(
+      "Also write the results as JUnit XML: a test suite per host, a test case per baseline service.",
+      valueName: "file"))
+  var junit: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "Also write the violations as SARIF 2.1.0, located at the unit file and line.", valueName: "file"))
+  var sarif: String?
+
   func validate() throws {
+    if overdue && (junit != nil || sarif != nil) {
+      throw ValidationError("--overdue writes no --junit or --sarif; run check without --overdue for them")
+    }
     if let maxExposure, !(0...10).contains(maxExposure) {
       throw ValidationError("--max-exposure must be 0.0–10.0")
     }
@@ -330,6 +351,20 @@ struct CheckCommand: ParsableCommand {
       failOnExpiredWaivers: failOnExpiredWaivers, today: selection.day)
     let violations = failOnUnsupported ? findings : findings.filter { $0.kind != .unsupported }
     let unsupported = findings.filter { $0.kind == .unsupported }
+    if junit != nil || sarif != nil {
+      let results = CheckResults(
+        hosts: hosts, baseline: baseline, required: required, violations: violations, today: selection.day)
+      if let junit {
+        try writeOutput(
+          JUnitReport.xml(results, timestamp: ISO8601DateFormatter().string(from: Date())), to: junit,
+          console: console)
+      }
+      if let sarif {
+        let text = SARIFReport.json(
+          results, requirements: baseline.requirements(in: required), toolVersion: BuildInfo.version)
+        try writeOutput(text, to: sarif, console: console)
+      }
+    }
     if json {
       try printJSON(violations)
     } else {
@@ -430,6 +465,17 @@ func usageErrors<T>(_ body: () throws -> T) throws -> T {
     throw error
   } catch {
     Console(quiet: false).error("error: \(error)")
+    throw ExitCode(2)
+  }
+}
+
+/// Writes a machine-readable output file of a command; a failure is a usage-level error that
+/// names the file.
+func writeOutput(_ text: String, to path: String, console: Console) throws {
+  do {
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+  } catch {
+    console.error("error: cannot write \(path): \(error.localizedDescription)")
     throw ExitCode(2)
   }
 }

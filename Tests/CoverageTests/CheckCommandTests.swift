@@ -145,3 +145,37 @@ struct MetricsCommandTests {
     #expect(bad.status != 0 && bad.output.contains("html, md, csv, json, metrics"), "\(bad.output)")
   }
 }
+
+@Suite("unitaudit check --junit and --sarif")
+struct CheckOutputCommandTests {
+  @Test("both files are written beside the exit status 1; --overdue takes neither")
+  func files() async throws {
+    let fixture = try await CheckCommandTests().fixture(Fleet.hosts)
+    let out = FileManager.default.temporaryDirectory.appendingPathComponent("junit-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: out) }
+    let junit = out.appendingPathComponent("check.xml").path
+    let sarif = out.appendingPathComponent("check.sarif").path
+    let (status, output) = try CheckCommandTests().run([
+      "check", fixture.scan, "--baseline", fixture.baseline, "--today", "2026-11-22", "--junit", junit,
+      "--sarif", sarif,
+    ])
+    #expect(status == 1, "\(output)")
+    let xml = try String(contentsOfFile: junit, encoding: .utf8)
+    #expect(xml.hasPrefix("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites "))
+    #expect(xml.contains("<testsuite name=\"b1\""))
+    #expect(xml.contains("<failure type=\"directive\" message=\"ProtectSystem: "))
+    let log =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: sarif))) as? [String: Any]
+    #expect(log?["version"] as? String == "2.1.0")
+    let (refused, message) = try CheckCommandTests().run([
+      "check", fixture.scan, "--baseline", fixture.baseline, "--overdue", "--junit", junit,
+    ])
+    #expect(refused == 64 || refused == 2, "\(message)")
+    #expect(message.contains("--overdue writes no --junit or --sarif"))
+    let (unwritable, why) = try CheckCommandTests().run([
+      "check", fixture.scan, "--baseline", fixture.baseline, "--junit", "/nonexistent/dir/check.xml",
+    ])
+    #expect(unwritable == 2 && why.contains("cannot write /nonexistent/dir/check.xml"), "\(why)")
+  }
+}

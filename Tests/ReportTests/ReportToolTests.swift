@@ -92,6 +92,110 @@ struct ReportToolTests {
     }
   }
 
+  /// The schemas Scripts/test fetches from PyPI: `$UNITAUDIT_TEST_SCHEMAS`, or its default.
+  static var schemas: String {
+    ProcessInfo.processInfo.environment["UNITAUDIT_TEST_SCHEMAS"] ?? ".build/test-schemas"
+  }
+
+  struct JUnitSummary: Decodable {
+    var root: String
+    var suites: [String]
+    var testcases: Int
+    var failures: Int
+    var failedCases: Int
+    var skipped: Int
+    var errors: Int
+    var declared: [String: String]
+    var skipReasons: [String]
+  }
+
+  struct SARIFSummary: Decodable {
+    var version: String
+    var rules: [String]
+    var results: Int
+    var ruleIndexOk: Bool
+    var locations: [[JSONScalar]]
+  }
+
+  /// A string or a number in a JSON array.
+  enum JSONScalar: Decodable, Equatable {
+    case text(String)
+    case number(Int)
+    case null
+
+    init(from decoder: any Decoder) throws {
+      let container = try decoder.singleValueContainer()
+      if container.decodeNil() {
+        self = .null
+      } else if let number = try? container.decode(Int.self) {
+        self = .number(number)
+      } else {
+        self = .text(try container.decode(String.self))
+      }
+    }
+  }
+
+  @Test("check's JUnit validates against Jenkins' junit-10.xsd, its SARIF against the SARIF 2.1.0 schema")
+  func junitAndSARIF() throws {
+    // db on web1: its own file (ProtectSystem=no set wrongly at line 9, the rest unset after
+    // line 6, its first [Service] assignment).
+    var hosts = Sample.hosts()
+    var db = try #require(hosts[0].services.first { $0.id == "db.service" })
+    let file = "/usr/lib/systemd/system/db.service"
+    db.fragmentPath = file
+    db.directives = [
+      Directive(section: "Unit", key: "Description", value: "db", source: Provenance(file: file, line: 2)),
+      Directive(
+        section: "Service", key: "ExecStart", value: "/bin/db", source: Provenance(file: file, line: 6)),
+    ]
+    db.hardening.protectSystem = Setting(.no, source: Provenance(file: file, line: 9))
+    hosts[0].services = hosts[0].services.map { $0.id == "db.service" ? db : $0 }
+    let input = try Sample.input(hosts: hosts)
+    let violations = PolicyCheck.violations(
+      hosts: input.hosts, baseline: input.baseline, required: input.required,
+      maxExposure: Exposure(tenths: 90),
+      today: "2026-11-22")
+    let results = CheckResults(
+      hosts: input.hosts, baseline: input.baseline, required: input.required, violations: violations,
+      today: "2026-11-22")
+    let directory = try Tools.scratch()
+    let junit = directory.appendingPathComponent("check.xml")
+    let sarif = directory.appendingPathComponent("check.sarif")
+    try JUnitReport.xml(results, timestamp: "2026-11-22T12:00:00Z").write(
+      to: junit, atomically: true, encoding: .utf8)
+    try SARIFReport.json(
+      results, requirements: input.baseline.requirements(in: input.required), toolVersion: "test"
+    ).write(to: sarif, atomically: true, encoding: .utf8)
+
+    let j = try JSONDecoder().decode(
+      JUnitSummary.self,
+      from: Data(try Tools.run("validate.py", ["junit", junit.path, Self.schemas + "/junit-10.xsd"]).utf8))
+    #expect(j.root == "testsuites")
+    #expect(j.suites.count == input.hosts.count)
+    // A test case per baseline service on each audited host; the host that was not, one error.
+    let audited = input.hosts.filter { $0.status.code.hasData }
+    #expect(j.testcases == audited.count * input.baseline.services.count + 1)
+    #expect(j.errors == 1)
+    let counted = violations.filter { $0.kind != .notScanned }
+    #expect(j.failures == counted.count)
+    #expect(j.declared["failures"] == String(j.failedCases))
+    #expect(j.skipReasons.contains("not installed"))
+
+    let s = try JSONDecoder().decode(
+      SARIFSummary.self,
+      from: Data(
+        try Tools.run("validate.py", ["sarif", sarif.path, Self.schemas + "/sarif-schema-2.1.0.json"]).utf8))
+    #expect(s.version == "2.1.0")
+    #expect(s.results == violations.count)
+    #expect(s.ruleIndexOk)
+    #expect(Array(s.rules.prefix(4)) == ["PrivateTmp", "ProtectSystem", "NoNewPrivileges", "User"])
+    // A directive set wrongly is located where the file set it; one missing, at the unit's
+    // first [Service] assignment.
+    let dbFile = JSONScalar.text("usr/lib/systemd/system/db.service")
+    #expect(s.locations.contains { $0 == [.text("ProtectSystem"), .text("web1"), dbFile, .number(9)] })
+    #expect(s.locations.contains { $0 == [.text("NoNewPrivileges"), .text("web1"), dbFile, .number(6)] })
+  }
+
   @Test("Markdown renders to tables with a CommonMark + GFM renderer, and hostile values stay text")
   func markdownRenders() throws {
     let directory = try Tools.scratch()
