@@ -25,6 +25,8 @@ public struct ReportWriter: Sendable {
     scan: Scan, older: Scan?, baseline: Baseline, required: [String], today: String,
     formats: [ReportFormat], to directory: URL, allChecks: Bool = false, trend: Trend? = nil
   ) throws -> Outcome {
+    let scan = scan.inNameOrder()
+    let older = older?.inNameOrder()
     let coverage = CoverageCalculator.compute(
       hosts: scan.hosts, baseline: baseline, required: required, today: today)
     var comparison: (since: String, diff: ScanDiff)?

@@ -67,6 +67,36 @@ public struct ScanMetadata: Codable, Sendable, Hashable {
   /// Problems found before any host was probed (an SSH config line that cannot be read,
   /// an inventory warning). Absent when there were none.
   public var warnings: [String]?
+  /// The share of the inventory this scan covered (`scan --shard 1/4`); absent for a whole one.
+  public var shard: String?
+  /// For a scan `unitaudit merge` made: the scans it joined. Absent otherwise.
+  public var mergedFrom: [MergedScan]?
+
+  /// A scan that a merge joined: where it came from and how it was made.
+  public struct MergedScan: Codable, Sendable, Hashable {
+    public var id: String
+    /// The scan directory as `merge` was given it.
+    public var directory: String
+    public var shard: String?
+    public var startedAt: Date
+    public var finishedAt: Date?
+    public var state: State
+    public var hosts: Int
+    public var toolVersion: String
+    public var options: ScanOptions
+
+    public init(_ metadata: ScanMetadata, directory: String, hosts: Int) {
+      id = metadata.id
+      self.directory = directory
+      shard = metadata.shard
+      startedAt = metadata.startedAt
+      finishedAt = metadata.finishedAt
+      state = metadata.state
+      self.hosts = hosts
+      toolVersion = metadata.toolVersion
+      options = metadata.options
+    }
+  }
 
   public init(
     schemaVersion: Int = ScanMetadata.currentSchemaVersion, id: String, tool: String = "unitaudit",
@@ -97,5 +127,16 @@ extension ScanMetadata.Counts {
     for host in hosts { byStatus[host.status.code.rawValue, default: 0] += 1 }
     self.init(
       hosts: hosts.count, byStatus: byStatus, services: hosts.reduce(0) { $0 + $1.services.count })
+  }
+}
+
+extension Scan {
+  /// The scan with its hosts by name, as reports and commands show them: a scan records hosts
+  /// in the order they finished (the network's), and one fleet scanned whole or in shards
+  /// (`merge`) gives the same reports.
+  public func inNameOrder() -> Scan {
+    var sorted = self
+    sorted.hosts.sort { $0.name < $1.name }
+    return sorted
   }
 }

@@ -59,7 +59,7 @@ func loadHosts(_ path: String, console: Console) throws -> [HostReport] {
     console.error(
       "warning: \(path) is \(loaded.scan.metadata.state.rawValue); hosts not yet scanned are missing")
   }
-  return loaded.scan.hosts
+  return loaded.scan.inNameOrder().hosts
 }
 
 func printJSON<T: Encodable>(_ value: T) throws {

@@ -55,6 +55,13 @@ struct ScanCommand: AsyncParsableCommand {
     help: ArgumentHelp("Finish an interrupted scan: probe the hosts it has not recorded.", valueName: "dir"))
   var resume: String?
 
+  @Option(
+    help: ArgumentHelp(
+      "Scan only share INDEX of COUNT disjoint shares of the hosts (0-based: 0/4 … 3/4), for "
+        + "collectors that split a fleet; `unitaudit merge` joins their scans.",
+      valueName: "index/count"))
+  var shard: String?
+
   @Option(help: "Hosts probed at once (default \(ScanOptions.defaultConcurrency)).")
   var concurrency: Int?
 
@@ -139,6 +146,12 @@ struct ScanCommand: AsyncParsableCommand {
     if resume != nil && output != nil {
       throw ValidationError("--resume writes into its own directory; drop -o")
     }
+    if let shard {
+      if local || resume != nil {
+        throw ValidationError("--shard splits an inventory; not with --local or --resume")
+      }
+      do { _ = try Shard(parsing: shard) } catch { throw ValidationError(error.description) }
+    }
     if let concurrency, concurrency < 1 || concurrency > 1024 {
       throw ValidationError("--concurrency must be from 1 to 1024")
     }
@@ -217,7 +230,12 @@ struct ScanCommand: AsyncParsableCommand {
       let inventory = try selection.resolve()
       warnings += inventory.warnings.map(\.description)
       guard !inventory.hosts.isEmpty else { throw InventoryError(file: "inventory", "names no hosts") }
-      hosts = inventory.hosts
+      if let shard = try shard.map({ text throws(InventoryError) in try Shard(parsing: text) }) {
+        // A share may be empty (few hosts, many shares): an empty scan merges like any other.
+        hosts = inventory.hosts.filter { shard.owns($0.name) }
+      } else {
+        hosts = inventory.hosts
+      }
       if let config = options.sshConfig, let text = try? String(contentsOfFile: config, encoding: .utf8) {
         warnings += SSHConfigLint.check(text, file: config).map { "\($0) (libssh skips this line)" }
       } else if let config = options.sshConfig, config != SSHSession.defaultConfigFile {
@@ -236,6 +254,7 @@ struct ScanCommand: AsyncParsableCommand {
       mode: local ? .local : .ssh, startedAt: Date(), targets: local ? ["local"] : selection.targets,
       plannedHosts: hosts.map(\.name), options: options)
     metadata.warnings = warnings.isEmpty ? nil : warnings
+    metadata.shard = shard
     let store = try ScanStore.create(at: directory, metadata: metadata)
     try await store.writePlan(hosts)
     if let history = options.history {

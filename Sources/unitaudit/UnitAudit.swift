@@ -30,7 +30,7 @@ struct UnitAudit: AsyncParsableCommand {
     subcommands: [
       ScanCommand.self, InventoryCommand.self, BaselineCommand.self, CoverageCommand.self, CheckCommand.self,
       DiffCommand.self, SuggestCommand.self, ReportCommand.self, HistoryCommand.self, TrendCommand.self,
-      ExportCommand.self,
+      ExportCommand.self, MergeCommand.self,
       ConvertCommand.self, ProbeCommand.self,
       NormalizeCommand.self,
     ]

@@ -1,0 +1,103 @@
+import Foundation
+import Inventory
+import UnitModel
+
+/// Why scans cannot be merged.
+public enum ScanMergeError: Error, CustomStringConvertible, Sendable {
+  case overlap([String: [String]])
+  case unfinished(String, ScanMetadata.State)
+  case probeVersions([Int])
+  case nothing
+
+  public var description: String {
+    switch self {
+    case .overlap(let hosts):
+      let shown = hosts.keys.sorted().prefix(10).map {
+        "\($0) (in \(hosts[$0, default: []].joined(separator: ", ")))"
+      }
+      return "the scans overlap: \(hosts.count) host\(hosts.count == 1 ? " is" : "s are") in more than one: "
+        + shown.joined(separator: "; ") + (hosts.count > 10 ? "; …" : "")
+        + ". Shards of one inventory never overlap; were two made with the same --shard?"
+    case .unfinished(let directory, let state):
+      return
+        "\(directory) is \(state.rawValue), not complete: finish it with `unitaudit scan --resume \(directory)` first"
+    case .probeVersions(let versions):
+      return
+        "the scans were made by different probes (versions \(versions.map(String.init).joined(separator: ", "))): "
+        + "scan every shard with the same unitaudit"
+    case .nothing:
+      return "name at least one scan directory to merge"
+    }
+  }
+}
+
+/// Joins scans of disjoint hosts (the shards of one inventory, `scan --shard I/N`) into one
+/// scan directory: every host with its evidence, the plans joined, and each scan's origin,
+/// shard and options kept in the new scan's metadata (`mergedFrom`). Refuses scans that share
+/// a host, that are not complete, or that different probes made.
+public enum ScanMerge {
+  public static func merge(
+    _ directories: [URL], into output: URL, toolVersion: String
+  ) async throws -> ScanMetadata {
+    guard !directories.isEmpty else { throw ScanMergeError.nothing }
+    var loaded: [(directory: URL, scan: Scan)] = []
+    for directory in directories {
+      let scan = try loadScan(directory).scan
+      guard scan.metadata.state == .complete else {
+        throw ScanMergeError.unfinished(directory.path, scan.metadata.state)
+      }
+      loaded.append((directory, scan))
+    }
+    let probes = Set(loaded.map(\.scan.metadata.probeVersion))
+    guard probes.count == 1, let probe = probes.first else {
+      throw ScanMergeError.probeVersions(probes.sorted())
+    }
+    var owners: [String: [String]] = [:]
+    for (directory, scan) in loaded {
+      for host in scan.hosts { owners[host.name, default: []].append(directory.path) }
+    }
+    let overlapping = owners.filter { $0.value.count > 1 }
+    guard overlapping.isEmpty else { throw ScanMergeError.overlap(overlapping) }
+
+    let first = loaded[0].scan.metadata
+    var targets: [String] = []
+    for (_, scan) in loaded {
+      for target in scan.metadata.targets where !targets.contains(target) { targets.append(target) }
+    }
+    var plan: [FleetHost] = []
+    for (directory, _) in loaded { plan += (try? ScanStore.loadPlan(directory)) ?? [] }
+    var metadata = ScanMetadata(
+      id: UUID().uuidString.lowercased(), toolVersion: toolVersion, probeVersion: probe,
+      mode: first.mode, state: .running,
+      startedAt: loaded.map(\.scan.metadata.startedAt).min() ?? Date(),
+      targets: targets, plannedHosts: loaded.flatMap(\.scan.metadata.plannedHosts).sorted(),
+      options: first.options)
+    metadata.mergedFrom = loaded.map {
+      ScanMetadata.MergedScan($0.scan.metadata, directory: $0.directory.path, hosts: $0.scan.hosts.count)
+    }
+    let warnings = loaded.flatMap { directory, scan in
+      (scan.metadata.warnings ?? []).map { "\(directory.lastPathComponent): \($0)" }
+    }
+    metadata.warnings = warnings.isEmpty ? nil : warnings
+
+    let store = try ScanStore.create(at: output, metadata: metadata)
+    try await store.writePlan(plan.sorted { $0.name < $1.name })
+    let hosts = loaded.flatMap { directory, scan in scan.hosts.map { (directory, $0) } }
+      .sorted { $0.1.name < $1.1.name }
+    for (directory, host) in hosts {
+      var evidence: HostEvidence?
+      if let relative = host.evidence {
+        evidence = try EvidenceFolder.read(directory.appendingPathComponent(relative))
+      }
+      var copy = host
+      copy.evidence = nil
+      try await store.append(copy, evidence: evidence)
+    }
+    metadata.state = .complete
+    metadata.finishedAt = loaded.compactMap(\.scan.metadata.finishedAt).max()
+    metadata.counts = ScanMetadata.Counts(hosts: hosts.map(\.1))
+    try await store.writeMetadata(metadata)
+    try await store.close()
+    return metadata
+  }
+}
