@@ -4,20 +4,7 @@ import UnitModel
 /// Small inline SVG charts: no library, no request, readable by screen readers (role=img with
 /// a label that states the numbers).
 enum Charts {
-  static func escape(_ text: String) -> String {
-    var out = ""
-    for character in text {
-      switch character {
-      case "&": out += "&amp;"
-      case "<": out += "&lt;"
-      case ">": out += "&gt;"
-      case "\"": out += "&quot;"
-      case "'": out += "&#39;"
-      default: out.append(character)
-      }
-    }
-    return out
-  }
+  static func escape(_ text: String) -> String { Inert.xml(text) }
 
   /// Services by exposure, in ten buckets from 0 to 10.
   static func histogram(_ tenths: [Int]) -> String {

@@ -92,22 +92,8 @@ public enum JUnitReport {
     "      <property name=\"\(attribute(name))\" value=\"\(attribute(value))\"/>\n"
   }
 
-  /// Text for an attribute: XML's five specials escaped; characters XML 1.0 cannot carry
-  /// (C0 controls) and ones that drive terminals made visible as in every format.
-  public static func attribute(_ value: String) -> String {
-    var out = ""
-    for scalar in value.unicodeScalars {
-      switch scalar {
-      case "&": out += "&amp;"
-      case "<": out += "&lt;"
-      case ">": out += "&gt;"
-      case "\"": out += "&quot;"
-      case "'": out += "&apos;"
-      default: out.unicodeScalars.append(Inert.visible(scalar))
-      }
-    }
-    return out
-  }
+  /// Text for an attribute or an element (`Inert.xml`: escaped, controls made visible).
+  public static func attribute(_ value: String) -> String { Inert.xml(value) }
 
   /// Element text: the same escaping (a line feed kept readable as ␊ too).
   static func text(_ value: String) -> String { attribute(value) }

@@ -549,6 +549,23 @@ public enum Inert {
     }
   }
 
+  /// Text for XML (SVG, JUnit): the five specials escaped, and every scalar made `visible`, so
+  /// that C0 controls, which XML 1.0 cannot carry, become symbols.
+  public static func xml(_ value: String) -> String {
+    var out = ""
+    for scalar in value.unicodeScalars {
+      switch scalar {
+      case "&": out += "&amp;"
+      case "<": out += "&lt;"
+      case ">": out += "&gt;"
+      case "\"": out += "&quot;"
+      case "'": out += "&#39;"
+      default: out.unicodeScalars.append(visible(scalar))
+      }
+    }
+    return out
+  }
+
   /// JSON that can sit inside `<script type="application/json">`: no `<`, `>`, `&`.
   public static func scriptJSON(_ json: String) -> String {
     json.replacingOccurrences(of: "<", with: "\\u003c").replacingOccurrences(of: ">", with: "\\u003e")
