@@ -24,12 +24,8 @@ public struct Suggestion: Sendable, Hashable, Codable {
   /// The median exposure before and after over the hosts with a prediction; nil when none has.
   public var predictedMedians: (before: Exposure, after: Exposure)? {
     let pairs = exposures.compactMap { entry in entry.before.flatMap { b in entry.after.map { (b, $0) } } }
-    guard !pairs.isEmpty else { return nil }
-    func median(_ values: [Exposure]) -> Exposure {
-      let sorted = values.sorted()
-      return sorted[(sorted.count - 1) / 2]
-    }
-    return (median(pairs.map(\.0)), median(pairs.map(\.1)))
+    guard let before = Spread(pairs.map(\.0)), let after = Spread(pairs.map(\.1)) else { return nil }
+    return (before.median, after.median)
   }
 
   public struct Line: Sendable, Hashable, Codable {
