@@ -63,6 +63,7 @@ public struct CheckResults: Sendable {
         return suite
       }
       let lookup = ServiceLookup(host)
+      let byService = Dictionary(grouping: mine, by: { $0.service ?? "" })
       suite.cases = baseline.services.map { entry in
         if let why = entry.exempt {
           return ServiceCase(service: entry.name, outcome: .skipped("exempt: \(why)"))
@@ -70,9 +71,9 @@ public struct CheckResults: Sendable {
         guard let service = lookup.service(named: entry.name) else {
           return ServiceCase(service: entry.name, outcome: .skipped("not installed"))
         }
-        let label = PolicyCheck.label(service, entry)
-        let failures = mine.filter { $0.service == label }
-        if !failures.isEmpty { return ServiceCase(service: entry.name, outcome: .failed(failures)) }
+        if let failures = byService[PolicyCheck.label(service, entry)] {
+          return ServiceCase(service: entry.name, outcome: .failed(failures))
+        }
         let judged = CoverageCalculator.judge(
           service, host: host.name, entry: entry, requirements: requirements, baseline: baseline,
           today: today,

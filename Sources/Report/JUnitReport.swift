@@ -28,7 +28,7 @@ public enum JUnitReport {
         body += "    <testcase classname=\"\(attribute(host.host))\" name=\"scan\">\n"
         body +=
           "      <error type=\"\(error.kind.rawValue)\" message=\"\(attribute(error.reason))\">"
-          + "\(text(error.description))</error>\n"
+          + "\(attribute(error.description))</error>\n"
         body += "    </testcase>\n"
       }
       for testCase in host.cases {
@@ -47,7 +47,7 @@ public enum JUnitReport {
           for violation in violations {
             body +=
               "      <failure type=\"\(violation.kind.rawValue)\" message=\"\(attribute(message(violation)))\">"
-              + "\(text(violation.description))</failure>\n"
+              + "\(attribute(violation.description))</failure>\n"
           }
           body += "    </testcase>\n"
         }
@@ -68,7 +68,7 @@ public enum JUnitReport {
         body += "    <testcase classname=\"waivers\" name=\"\(attribute(name.isEmpty ? "waiver" : name))\">\n"
         body +=
           "      <failure type=\"\(violation.kind.rawValue)\" message=\"\(attribute(violation.reason))\">"
-          + "\(text(violation.description))</failure>\n    </testcase>\n"
+          + "\(attribute(violation.description))</failure>\n    </testcase>\n"
       }
       suites +=
         "  <testsuite name=\"waivers\" tests=\"\(results.general.count)\" failures=\"\(results.general.count)\" "
@@ -94,7 +94,4 @@ public enum JUnitReport {
 
   /// Text for an attribute or an element (`Inert.xml`: escaped, controls made visible).
   public static func attribute(_ value: String) -> String { Inert.xml(value) }
-
-  /// Element text: the same escaping (a line feed kept readable as ␊ too).
-  static func text(_ value: String) -> String { attribute(value) }
 }

@@ -65,8 +65,11 @@ public enum SARIFReport {
           }
       } + results.general
     for violation in violations {
-      let ruleID = violation.directive.map { DirectiveTable.all[$0.index].name } ?? violation.kind.rawValue
-      let id = violation.kind == .directive ? ruleID : violation.kind.rawValue
+      // A directive violation falls under its requirement's rule; every other kind, its own.
+      let id =
+        violation.kind == .directive
+        ? violation.directive.map { DirectiveTable.all[$0.index].name } ?? violation.kind.rawValue
+        : violation.kind.rawValue
       let locations = violation.location.map { location in
         [
           Location(
