@@ -32,6 +32,9 @@ let package = Package(
     // zstd from Debian's libzstd-dev, for the evidence folders.
     .systemLibrary(
       name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+    // libpq from Debian's libpq-dev, for histories in PostgreSQL.
+    .systemLibrary(
+      name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
     // A small Swift wrapper over libssh: blocking, one session per thread.
     .target(name: "SSH", dependencies: ["CLibSSH"], swiftSettings: strict),
     // The scan model: Codable value types, no I/O. Its per-directive code is generated from
@@ -64,11 +67,11 @@ let package = Package(
       exclude: ["report-screenshot.png", "report.html.mustache", "report.md.mustache"],
       swiftSettings: strict, plugins: ["EmbedFiles"]),
     // Transports, fan-out and the scan directory; the scan database and histories (SQLite
-    // from Debian's libsqlite3-dev, through GRDB).
+    // from Debian's libsqlite3-dev, through GRDB; PostgreSQL through libpq).
     .target(
       name: "Collector",
       dependencies: [
-        "UnitModel", "Normalize", "Inventory", "Coverage", "SSH", "CZstd",
+        "UnitModel", "Normalize", "Inventory", "Coverage", "SSH", "CZstd", "CLibPQ",
         .product(name: "GRDB", package: "GRDB.swift"),
       ],
       swiftSettings: strict),

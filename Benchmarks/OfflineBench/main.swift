@@ -271,13 +271,17 @@ if let path = CommandLine.arguments.firstIndex(of: "--write-scan").map({ Command
   try await store.close()
   print(String(format: "scan.db: %.1f MB", fileMB(directory.appendingPathComponent(ScanStore.databaseFile))))
 }
-// --write-history PATH --scans N: a history of N scans of the synthetic fleet, one a day,
+// --write-history PATH|URL --scans N: a history of N scans of the synthetic fleet, one a day,
 // little changed from one to the next (each scan, 1% of the hosts get a drop-in line of that
-// scan's on one service), with the file's size after each.
+// scan's on one service), with the file's size after each (an SQLite file; a PostgreSQL
+// database's size is psql's to tell). --scan-prefix names the scans, so that several
+// writers can add theirs to one PostgreSQL history at once.
 if let path = CommandLine.arguments.firstIndex(of: "--write-history").map({ CommandLine.arguments[$0 + 1] }) {
   let scanCount = Int(argument("--scans", default: "50")) ?? 50
-  try? FileManager.default.removeItem(atPath: path)
-  let history = try ScanDatabase.openHistory(path)
+  let prefix = argument("--scan-prefix", default: "bench-history")
+  let postgres = PostgresLocation.isURL(path)
+  if !postgres { try? FileManager.default.removeItem(atPath: path) }
+  let history = try HistoryDatabase.open(history: path, create: true)
   var sizes: [Double] = []
   let start = Date()
   for number in 0..<scanCount {
@@ -290,20 +294,29 @@ if let path = CommandLine.arguments.firstIndex(of: "--write-history").map({ Comm
         Directive(section: "Service", key: "Environment", value: "SCAN=\(number)", source: source))
       return host
     }
-    var metadata = syntheticMetadata("bench-history-\(number)", changed[...])
+    var metadata = syntheticMetadata("\(prefix)-\(number)", changed[...])
     metadata.startedAt = Date(timeIntervalSince1970: 1_796_000_000 + Double(number) * 86_400)
     _ = try history.addScan(Scan(metadata: metadata, hosts: changed))
-    sizes.append(fileMB(URL(fileURLWithPath: path)))
+    if !postgres { sizes.append(fileMB(URL(fileURLWithPath: path))) }
   }
   try history.close()
+  if postgres {
+    print(
+      "history of \(scanCount) scans × \(hostCount) hosts (\(prefix)): written in "
+        + String(format: "%.1f s", Date().timeIntervalSince(start)))
+  }
   let growth = zip(sizes.dropFirst(), sizes).map { $0 - $1 }
-  print(
-    String(
-      format: "history of %d scans × %d hosts: written in %.1f s; %.1f MB after the first scan, "
-        + "%.2f MB more per scan after it (max %.2f), %.1f MB in all",
-      scanCount, hostCount, Date().timeIntervalSince(start), sizes.first ?? 0,
-      growth.reduce(0, +) / Double(max(1, growth.count)), growth.max() ?? 0,
-      fileMB(URL(fileURLWithPath: path))))
+  if !postgres {
+    print(
+      String(
+        format: "history of %d scans × %d hosts: written in %.1f s; %.1f MB after the first scan, "
+          + "%.2f MB more per scan after it (max %.2f), %.1f MB in all",
+        scanCount, hostCount, Date().timeIntervalSince(start), sizes.first ?? 0,
+        growth.reduce(0, +) / Double(max(1, growth.count)), growth.max() ?? 0,
+        fileMB(URL(fileURLWithPath: path))))
+  }
+  // --only-history: nothing else (the history benchmarks).
+  if CommandLine.arguments.contains("--only-history") { exit(0) }
 }
 
 // The same scan as older versions stored it: scan.json and hosts.jsonl.

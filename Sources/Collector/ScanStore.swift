@@ -51,7 +51,7 @@ public actor ScanStore {
   /// The scan's number in `database` (its only scan).
   public nonisolated let scan: Int64
   /// A history the scan is also recorded in as it goes (`scan --history`), and its number there.
-  private nonisolated let history = Mutex<(database: ScanDatabase, scan: Int64)?>(nil)
+  private nonisolated let history = Mutex<(database: HistoryDatabase, scan: Int64)?>(nil)
   /// The directory, open and locked (`flock`, exclusive) while this store writes it, so that
   /// a second scan or `--resume` of it is refused instead of writing beside it. The kernel
   /// lets go when the process ends, however it ends.
@@ -153,7 +153,9 @@ public actor ScanStore {
   /// history gets the scan if it lacks it (with `recorded`, the hosts already finished), or
   /// the hosts of `recorded` it lacks (a resumed scan whose last host reached the scan but
   /// not the history).
-  public func attachHistory(_ historyDatabase: ScanDatabase, metadata: ScanMetadata, recorded: [HostReport])
+  public func attachHistory(
+    _ historyDatabase: HistoryDatabase, metadata: ScanMetadata, recorded: [HostReport]
+  )
     throws
   {
     let number: Int64

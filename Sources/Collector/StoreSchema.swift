@@ -29,23 +29,6 @@ public enum StoreSchema {
     );
     CREATE UNIQUE INDEX scan_uuid ON scan (uuid);
 
-    -- One row per host of a scan, written in the transaction that records the host.
-    -- record: the host as JSON without its services and diagnostics; diagnostics: the part
-    -- that holds them, NULL when there are none.
-    CREATE TABLE host (
-      id INTEGER PRIMARY KEY,
-      scan INTEGER NOT NULL REFERENCES scan (id) ON DELETE CASCADE,
-      name TEXT NOT NULL,
-      record TEXT NOT NULL,
-      diagnostics INTEGER REFERENCES part (id),
-      status TEXT GENERATED ALWAYS AS (record ->> '$.status.code') VIRTUAL,
-      reason TEXT GENERATED ALWAYS AS (record ->> '$.status.reason') VIRTUAL,
-      os_id TEXT GENERATED ALWAYS AS (record ->> '$.identity.osID') VIRTUAL,
-      os_version TEXT GENERATED ALWAYS AS (record ->> '$.identity.osVersionID') VIRTUAL,
-      systemd INTEGER GENERATED ALWAYS AS (record ->> '$.identity.systemdVersion') VIRTUAL,
-      UNIQUE (scan, name)
-    );
-
     -- Each distinct row of `systemd-analyze security` once, as JSON (name, description, set,
     -- exposure, and from probe 2 on systemd's weight, range and badness); the generated
     -- columns read it: passed is 1 or 0, NULL where the check does not apply; exposure NULL
@@ -72,6 +55,23 @@ public enum StoreSchema {
       body BLOB NOT NULL
     );
     CREATE INDEX part_digest ON part (digest);
+
+    -- One row per host of a scan, written in the transaction that records the host.
+    -- record: the host as JSON without its services and diagnostics; diagnostics: the part
+    -- that holds them, NULL when there are none.
+    CREATE TABLE host (
+      id INTEGER PRIMARY KEY,
+      scan INTEGER NOT NULL REFERENCES scan (id) ON DELETE CASCADE,
+      name TEXT NOT NULL,
+      record TEXT NOT NULL,
+      diagnostics INTEGER REFERENCES part (id),
+      status TEXT GENERATED ALWAYS AS (record ->> '$.status.code') VIRTUAL,
+      reason TEXT GENERATED ALWAYS AS (record ->> '$.status.reason') VIRTUAL,
+      os_id TEXT GENERATED ALWAYS AS (record ->> '$.identity.osID') VIRTUAL,
+      os_version TEXT GENERATED ALWAYS AS (record ->> '$.identity.osVersionID') VIRTUAL,
+      systemd INTEGER GENERATED ALWAYS AS (record ->> '$.identity.systemdVersion') VIRTUAL,
+      UNIQUE (scan, name)
+    );
 
     -- Each distinct service configuration once: its pieces, and summary, the unit and
     -- systemd's overall verdict as JSON. Hosts of one image share their configurations; a
@@ -144,4 +144,68 @@ public enum StoreSchema {
       JOIN config ON config.id = service.config
       JOIN unit_state ON unit_state.id = service.state;
     """
+
+  /// The same tables in PostgreSQL (a history there, `PostgresHistory`), made from `sql` so
+  /// that the two cannot drift apart:
+  /// - an `INTEGER PRIMARY KEY` is an identity column; INTEGER is bigint, REAL double
+  ///   precision, BLOB bytea, and text compares byte by byte (`COLLATE "C"`), as in SQLite;
+  /// - a generated column is stored, read from the JSON with `#>>` (JSON true and false as 1
+  ///   and 0 in an integer column, as SQLite's `->>` gives them); a `\u0000` in the JSON, which
+  ///   PostgreSQL's jsonb refuses, is read as U+FFFD there (the JSON text keeps it);
+  /// - a unique text column (a check, a unit state: values hosts sent, of any length) has a
+  ///   hash index instead of a unique b-tree, whose rows must fit in a page; the writers look
+  ///   a body up before adding it, one writer at a time;
+  /// - `WITHOUT ROWID` goes.
+  public static let postgres: String = postgresDDL(sql)
+
+  /// The comment on a PostgreSQL history's table `scan`: what `PRAGMA application_id` and
+  /// `user_version` say in SQLite.
+  public static let postgresMarker =
+    "unitaudit scan database, application \(applicationID), schema \(version)"
+
+  /// The schema version a `postgresMarker` names; nil for another comment.
+  static func version(inMarker comment: String) -> Int? {
+    let prefix = "unitaudit scan database, application \(applicationID), schema "
+    guard comment.hasPrefix(prefix) else { return nil }
+    return Int(comment.dropFirst(prefix.count))
+  }
+
+  static func postgresDDL(_ sqlite: String) -> String {
+    var table = ""
+    var hashIndexes: [String] = []
+    let lines = sqlite.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+      var line = String(line)
+      if line.hasPrefix("--") || line.trimmingCharacters(in: .whitespaces).hasPrefix("--") { return line }
+      if let match = line.firstMatch(of: /CREATE TABLE (\w+)/) { table = String(match.1) }
+      // A generated column: name TYPE GENERATED ALWAYS AS (column ->> '$.a.b') VIRTUAL.
+      if let match = line.firstMatch(
+        of: /(\w+) (INTEGER|TEXT|REAL) GENERATED ALWAYS AS \((\w+) ->> '\$\.([\w.]+)'\) VIRTUAL/)
+      {
+        let path = match.4.split(separator: ".").joined(separator: ",")
+        let value = "(replace(\(match.3), '\\u0000', '\\ufffd')::jsonb #>> '{\(path)}')"
+        let expression: String
+        switch match.2 {
+        case "INTEGER":
+          expression = "CASE \(value) WHEN 'true' THEN 1 WHEN 'false' THEN 0 ELSE \(value)::bigint END"
+        case "REAL": expression = "\(value)::double precision"
+        default: expression = value
+        }
+        line.replaceSubrange(
+          match.range, with: "\(match.1) \(match.2) GENERATED ALWAYS AS (\(expression)) STORED")
+      }
+      if let match = line.firstMatch(of: /(\w+) TEXT NOT NULL UNIQUE/) {
+        hashIndexes.append("CREATE INDEX \(table)_\(match.1) ON \(table) USING hash (\(match.1));")
+        line.replaceSubrange(match.range, with: "\(match.1) TEXT NOT NULL")
+      }
+      return
+        line
+        .replacing("INTEGER PRIMARY KEY", with: "bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY")
+        .replacing(/\bINTEGER\b/, with: "bigint")
+        .replacing(/\bREAL\b/, with: "double precision")
+        .replacing(/\bBLOB\b/, with: "bytea")
+        .replacing(/\bTEXT\b/, with: "text COLLATE \"C\"")
+        .replacing(") WITHOUT ROWID;", with: ");")
+    }
+    return (lines + hashIndexes).joined(separator: "\n") + "\n"
+  }
 }

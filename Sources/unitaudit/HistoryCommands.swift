@@ -8,8 +8,8 @@ import UnitModel
 struct HistoryOption: ParsableArguments {
   @Option(
     help: ArgumentHelp(
-      "The history database: an SQLite file holding many scans (created by `history add`).",
-      valueName: "file"))
+      "The history: an SQLite file, or a PostgreSQL database as a postgres:// URL (libpq's; the password in PGPASSWORD or ~/.pgpass), holding many scans (created by `history add` or `scan --history`).",
+      valueName: "file|url"))
   var history: String
 }
 
@@ -18,13 +18,16 @@ struct HistoryCommand: ParsableCommand {
     commandName: "history",
     abstract: "Keep many scans in one database, to follow progress over time (`unitaudit trend`).",
     discussion: """
-      A history is one SQLite file with the tables of a scan database (docs/scan-database.md): \
-      each added scan is stored whole, its hosts' configurations shared with the scans \
-      before it, so a scan of a fleet that changed little adds little.
+      A history is one SQLite file, or a PostgreSQL database a team shares, with the tables \
+      of a scan database (docs/scan-database.md): each added scan is stored whole, its hosts' \
+      configurations shared with the scans before it, so a scan of a fleet that changed \
+      little adds little. Several collectors (shards) can write one PostgreSQL history at \
+      once (docs/history.md).
 
         unitaudit history add scan-2026-11-01 scan-2026-11-15 --history fleet-history.db
         unitaudit history list --history fleet-history.db
         unitaudit trend --history fleet-history.db
+        unitaudit history add scan-2026-12-01 --history postgres://audit@db.example.org/unitaudit
       """,
     subcommands: [Add.self, List.self])
 
@@ -41,7 +44,7 @@ struct HistoryCommand: ParsableCommand {
     func run() throws {
       let (baseline, required) = try usageErrors { try selection.load() }
       let key = try baseline.judgementKey(required: required)
-      let database = try ScanDatabase.openHistory(option.history)
+      let database = try HistoryDatabase.open(history: option.history, create: true)
       defer { try? database.close() }
       let console = Console(quiet: false)
       for path in scans {
@@ -71,7 +74,7 @@ struct HistoryCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-      let database = try ScanDatabase.open(option.history, readOnly: true)
+      let database = try HistoryDatabase.openReadOnly(history: option.history)
       defer { try? database.close() }
       let scans = try database.scans()
       if json { return try printJSON(scans.map { HistoryEntry(number: $0.id, scan: $0.metadata) }) }
@@ -198,12 +201,13 @@ func historyTrend(
   _ path: String, baseline: Baseline, required: [String], service: String?, since start: Date?
 ) throws -> Trend {
   let key = try baseline.judgementKey(required: required)
-  // Writable when it can be, to keep the judgements it makes for the next time.
-  let database: ScanDatabase
-  if let writable = try? ScanDatabase.open(path, readOnly: false) {
+  // Writable when it can be, to keep the judgements it makes for the next time (a
+  // PostgreSQL history is open for what the role may do).
+  let database: HistoryDatabase
+  if !PostgresLocation.isURL(path), let writable = try? HistoryDatabase.open(history: path, create: false) {
     database = writable
   } else {
-    database = try ScanDatabase.open(path, readOnly: true)
+    database = try HistoryDatabase.openReadOnly(history: path)
   }
   defer { try? database.close() }
   let scans = try database.scans().filter { scan in start.map { scan.metadata.startedAt >= $0 } ?? true }

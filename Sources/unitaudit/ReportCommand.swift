@@ -64,8 +64,8 @@ struct ReportCommand: ParsableCommand {
 
   @Option(
     help: ArgumentHelp(
-      "A history database (`unitaudit history`): add a section of progress over its scans.", valueName: "file"
-    ))
+      "A history (`unitaudit history`), an SQLite file or a postgres:// URL: add a section of progress over its scans.",
+      valueName: "file|url"))
   var history: String?
 
   @Flag(name: [.short, .long], help: "Print nothing but errors.")

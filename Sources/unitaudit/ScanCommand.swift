@@ -128,8 +128,8 @@ struct ScanCommand: AsyncParsableCommand {
 
   @Option(
     help: ArgumentHelp(
-      "Also record each host in this history database as it finishes (created if missing; see `unitaudit history`).",
-      valueName: "file"))
+      "Also record each host in this history as it finishes: an SQLite file or a postgres:// URL (created if missing; see `unitaudit history`).",
+      valueName: "file|url"))
   var history: String?
 
   @Flag(name: [.short, .long], help: "Print nothing but errors.")
@@ -258,7 +258,8 @@ struct ScanCommand: AsyncParsableCommand {
     let store = try ScanStore.create(at: directory, metadata: metadata)
     try await store.writePlan(hosts)
     if let history = options.history {
-      try await store.attachHistory(try ScanDatabase.openHistory(history), metadata: metadata, recorded: [])
+      try await store.attachHistory(
+        try HistoryDatabase.open(history: history, create: true), metadata: metadata, recorded: [])
     }
     return PreparedScan(
       directory: directory, metadata: metadata, store: store, hosts: hosts, alreadyDone: 0,
@@ -291,7 +292,8 @@ struct ScanCommand: AsyncParsableCommand {
     try await store.writeMetadata(metadata)
     if let history = options.history {
       try await store.attachHistory(
-        try ScanDatabase.openHistory(history), metadata: metadata, recorded: loaded.scan.hosts)
+        try HistoryDatabase.open(history: history, create: true), metadata: metadata,
+        recorded: loaded.scan.hosts)
     }
     console.info(
       "resuming \(directory.path): \(done.count) of \(plan.count) hosts done, \(remaining.count) to go")
@@ -317,7 +319,10 @@ struct ScanCommand: AsyncParsableCommand {
     }
     if let knownHosts { options.knownHostsFile = expandHome(knownHosts) }
     if acceptNewHostKeys { options.acceptNewHostKeys = true }
-    if let history { options.history = URL(fileURLWithPath: expandHome(history)).path }
+    if let history {
+      options.history =
+        PostgresLocation.isURL(history) ? history : URL(fileURLWithPath: expandHome(history)).path
+    }
     return options
   }
 

@@ -17,7 +17,7 @@ struct ShardEndToEndTests {
   }
 
   @Test(
-    "the shards' hosts are disjoint and complete; merged, every report equals the whole scan's (ids and times aside)",
+    "the shards' hosts are disjoint and complete, each also written at once into one PostgreSQL history; merged, every report equals the whole scan's (ids and times aside)",
     .enabled(if: Fleet.configured != nil, "needs a booted fleet: Scripts/fleet up, then UNITAUDIT_FLEET=DIR"))
   func shardsMerged() throws {
     let fleet = try #require(Fleet.configured)
@@ -32,12 +32,15 @@ struct ShardEndToEndTests {
     ]
     let whole = work.appendingPathComponent("whole")
     _ = try run([binary, "scan"] + common + ["-o", whole.path])
-    // Four collectors at once, as an Indexed Job's pods would run.
+    // Four collectors at once, as an Indexed Job's pods would run, each also recording its
+    // hosts as they finish in one PostgreSQL history the team shares.
+    let history = try TestPostgres.createDatabase("shards")
+    defer { TestPostgres.dropDatabase(history) }
     let shards = (0..<4).map { work.appendingPathComponent("shard-\($0)") }
     let statuses = Mutex<[Int32?]>(Array(repeating: nil, count: 4))
     DispatchQueue.concurrentPerform(iterations: 4) { index in
       let arguments: [String] =
-        [binary, "scan"] + common + ["--shard", "\(index)/4", "-o", shards[index].path]
+        [binary, "scan"] + common + ["--shard", "\(index)/4", "-o", shards[index].path, "--history", history]
       let status = (try? run(arguments))?.status
       statuses.withLock { $0[index] = status }
     }
@@ -53,6 +56,18 @@ struct ShardEndToEndTests {
     #expect(names.reduce(Set<String>()) { $0.union($1) } == Set(wholeScan.hosts.map(\.name)))
     #expect(shardScans.map { $0.metadata.shard } == ["0/4", "1/4", "2/4", "3/4"])
     #expect(names.filter { !$0.isEmpty }.count >= 3, "the 14 hosts spread over the shares: \(names)")
+    // The history holds the four shard scans whole, as their directories do.
+    let database = try HistoryDatabase.openReadOnly(history: history)
+    let held = try database.scans()
+    #expect(Set(held.map(\.metadata.id)) == Set(shardScans.map(\.metadata.id)))
+    for (number, metadata) in held {
+      let shard = try #require(shardScans.first { $0.metadata.id == metadata.id })
+      let stored = try database.loadScan(number)
+      #expect(stored.metadata == shard.metadata, "\(metadata.shard ?? "?"): the final metadata")
+      #expect(
+        stored.hosts == shard.hosts, "\(metadata.shard ?? "?"): every host, as the scan directory has it")
+    }
+    try database.close()
 
     let merged = work.appendingPathComponent("merged")
     let merging = try run([binary, "merge", merged.path] + shards.map(\.path))

@@ -69,3 +69,49 @@ public struct SeededGenerator: RandomNumberGenerator {
     return z ^ (z >> 31)
   }
 }
+
+/// The PostgreSQL server the history tests run against: `$UNITAUDIT_TEST_POSTGRES` (a URL of
+/// a database on it, for a role that may create databases), which Scripts/test sets after
+/// starting Debian's cluster, or that cluster's socket. Each test gets a database of its own.
+public enum TestPostgres {
+  public static let server =
+    ProcessInfo.processInfo.environment["UNITAUDIT_TEST_POSTGRES"]
+    ?? "postgres:///postgres?host=/var/run/postgresql"
+
+  /// Creates an empty database on the server; returns its URL.
+  public static func createDatabase(_ label: String) throws -> String {
+    let name = "unitaudit_test_\(label)_\(UUID().uuidString.prefix(8).lowercased())"
+    let created = try TestSupport.run([
+      "/usr/bin/psql", "-X", "-q", "-d", server, "-c", "CREATE DATABASE \(name)",
+    ])
+    guard created.status == 0 else {
+      throw TestSupport.Failure(
+        description:
+          "cannot create a database on \(server) (Scripts/test starts Debian's PostgreSQL and sets "
+          + "UNITAUDIT_TEST_POSTGRES): \(created.output)")
+    }
+    return url(of: name)
+  }
+
+  /// The URL of database `name` on the server.
+  public static func url(of name: String) -> String {
+    guard var components = URLComponents(string: server) else { return server }
+    components.path = "/" + name
+    return components.string ?? server
+  }
+
+  /// Drops a database `createDatabase` made.
+  public static func dropDatabase(_ url: String) {
+    guard let name = URLComponents(string: url)?.path.dropFirst(), !name.isEmpty else { return }
+    _ = try? TestSupport.run([
+      "/usr/bin/psql", "-X", "-q", "-d", server, "-c", "DROP DATABASE IF EXISTS \(name) WITH (FORCE)",
+    ])
+  }
+
+  /// Runs one SQL statement on the database at `url`; returns psql's unaligned output.
+  public static func query(_ url: String, _ sql: String) throws -> String {
+    let result = try TestSupport.run(["/usr/bin/psql", "-X", "-q", "-A", "-t", "-d", url, "-c", sql])
+    guard result.status == 0 else { throw TestSupport.Failure(description: "psql: \(sql): \(result.output)") }
+    return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+  }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import UnitModel
+
+struct StoredRowMissing: Error, CustomStringConvertible {
+  var what: String
+  var description: String { what }
+}
+
+/// What writes parts: one JSON encoder and one zstd context, kept. Keys are sorted: the
+/// encoder's own order changes from one process to the next, and equal values must give
+/// equal bytes for a later writer (`--resume`) to find a part again. Used by one
+/// writer at a time (`HistoryDatabase` under its lock).
+final class PartCoder: @unchecked Sendable {
+  let encoder: JSONEncoder
+  let compressor: ZstdCompressor
+
+  init() throws {
+    encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .iso8601
+    compressor = try ZstdCompressor()
+  }
+}
+
+/// The kinds of a configuration's parts (`part.kind`).
+enum PartKind: String, Sendable {
+  case unit, directives, hardening, checks
+  /// A host's diagnostics (`host.diagnostics`).
+  case diagnostics
+}
+
+struct StoredHostRow: Sendable {
+  var id: Int64
+  var name: String
+  var record: String
+  var diagnostics: Int64?
+}
+
+struct StoredPartRow: Sendable {
+  var id: Int64
+  var kind: PartKind
+  var body: [UInt8]
+}
+
+enum StoredPart: Sendable {
+  case unit(ServiceRecord)
+  case directives([Directive])
+  case hardening(HardeningSettings)
+  case checks(SecurityChecks)
+  case diagnostics([Diagnostic])
+}
+
+/// A configuration (a service without its per-host state) as the writer's memory keys it:
+/// equal when the records are equal, hashed on what tells configurations apart cheaply — the
+/// directives' values and lines, the checks' verdicts — rather than every string of the
+/// record (the effective settings follow from the directives). Hashing is most of a cache
+/// hit's cost, and a host of a known image is nothing but hits.
+struct ConfigKey: Hashable, Sendable {
+  var record: ServiceRecord
+
+  static func == (lhs: ConfigKey, rhs: ConfigKey) -> Bool { lhs.record == rhs.record }
+
+  func hash(into hasher: inout Hasher) {
+    hasher.combine(record.id)
+    hasher.combine(record.directives.count)
+    for directive in record.directives {
+      hasher.combine(directive.value)
+      hasher.combine(directive.source.line)
+    }
+    hasher.combine(record.checks.count)
+    for check in record.checks.values {
+      hasher.combine(check.set)
+      hasher.combine(check.exposure?.tenths)
+    }
+    hasher.combine(record.overall?.exposure.tenths)
+  }
+}
+
+/// A configuration's unit and verdict: `config.summary`.
+struct ConfigSummary: Codable {
+  var id: String
+  var overall: OverallExposure?
+}
+
+struct UnitStateKey: Codable, Hashable, Sendable {
+  var active: String?
+  var sub: String?
+  var unitFile: String?
+}
+
+/// What a writer has stored, by value: checks, configurations (services without their
+/// per-host state), states and parts.
+struct StoredNumbers: Sendable {
+  var checks: [SecurityCheck: Int64] = [:]
+  var configs: [ConfigKey: Int64] = [:]
+  var states: [UnitStateKey: Int64] = [:]
+  // The parts, by kind and value.
+  var units: [ServiceRecord: Int64] = [:]
+  var directives: [[Directive]: Int64] = [:]
+  var hardening: [HardeningSettings: Int64] = [:]
+  var checkParts: [SecurityChecks: Int64] = [:]
+  var diagnostics: [[Diagnostic]: Int64] = [:]
+
+  static let configLimit = 20_000
+
+  mutating func forget(_ other: StoredNumbers) {
+    for key in other.checks.keys { checks[key] = nil }
+    for key in other.configs.keys { configs[key] = nil }
+    for key in other.states.keys { states[key] = nil }
+    for key in other.units.keys { units[key] = nil }
+    for key in other.directives.keys { directives[key] = nil }
+    for key in other.hardening.keys { hardening[key] = nil }
+    for key in other.checkParts.keys { checkParts[key] = nil }
+    for key in other.diagnostics.keys { diagnostics[key] = nil }
+  }
+
+  /// Starts the configurations and parts afresh when there are more than `configLimit` of a
+  /// kind: a fleet of hosts that all differ does not keep them all.
+  mutating func bound() {
+    if configs.count > Self.configLimit { configs.removeAll() }
+    if units.count > Self.configLimit { units.removeAll() }
+    if directives.count > Self.configLimit { directives.removeAll() }
+    if hardening.count > Self.configLimit { hardening.removeAll() }
+    if checkParts.count > Self.configLimit { checkParts.removeAll() }
+    if diagnostics.count > Self.configLimit { diagnostics.removeAll() }
+  }
+}
+
+enum StoredDigest {
+  /// The most a stored body or diagnostics list may decompress to.
+  static let bodyLimit = 64 << 20
+
+  /// FNV-1a of a part's kind and body, as SQLite's signed integer.
+  static func of(_ kind: String, _ bytes: [UInt8]) -> Int64 {
+    var hasher = FNV1a()
+    hasher.combine(kind.utf8)
+    hasher.combine(0)
+    bytes.withUnsafeBufferPointer { hasher.combine($0) }
+    return Int64(bitPattern: hasher.value)
+  }
+}
