@@ -66,7 +66,8 @@ public class HistoryDatabase: @unchecked Sendable {
     if closed.withLock({ $0 }) { throw ScanStoreError.cannotWrite(location, "the database is closed") }
   }
 
-  /// Runs `body` in a write transaction; the database's errors become the store's.
+  /// Runs `body` in a write transaction; the database's errors become the store's. A
+  /// transaction the server dropped (a restart, a network cut) runs again once it is back.
   func writing<T>(_ body: (any StoreSQL) throws -> T) throws -> T {
     try checkOpen()
     do {
@@ -74,6 +75,7 @@ public class HistoryDatabase: @unchecked Sendable {
     } catch let error as ScanStoreError {
       throw error
     } catch {
+      if backend.reconnected() { return try writing(body) }
       throw ScanStoreError.cannotWrite(location, "\(error)")
     }
   }
@@ -240,19 +242,27 @@ public class HistoryDatabase: @unchecked Sendable {
   }
 
   /// Runs `body` in one write transaction with what the writer knows it has stored, and what
-  /// `body` stores added to it on commit; a rolled-back transaction's additions are forgotten.
+  /// `body` stores added to it on commit; a rolled-back transaction's additions are
+  /// forgotten, and it runs again when the server dropped it and is back.
   private func writingHosts<T: Sendable>(
     _ body: (any StoreSQL, inout StoredNumbers, inout StoredNumbers) throws -> T
   ) throws -> T {
-    try numbers.withLock { known in
-      var added = StoredNumbers()
-      do {
-        let result = try writing { db in try body(db, &known, &added) }
-        known.bound()
-        return result
-      } catch {
-        known.forget(added)
-        throw error
+    try checkOpen()
+    return try numbers.withLock { known in
+      while true {
+        var added = StoredNumbers()
+        do {
+          let result = try backend.write { db in try body(db, &known, &added) }
+          known.bound()
+          return result
+        } catch let error as ScanStoreError {
+          known.forget(added)
+          throw error
+        } catch {
+          known.forget(added)
+          if backend.reconnected() { continue }
+          throw ScanStoreError.cannotWrite(location, "\(error)")
+        }
       }
     }
   }

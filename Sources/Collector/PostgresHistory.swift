@@ -97,6 +97,8 @@ struct PostgresBackend: TableBackend {
     try connection.transaction(writing: false, body)
   }
 
+  func reconnected() -> Bool { connection.reconnected() }
+
   func close() throws { connection.close() }
 }
 
@@ -104,6 +106,11 @@ struct PostgresBackend: TableBackend {
 struct PostgresError: Error, CustomStringConvertible {
   var message: String
   var description: String { message }
+
+  /// libpq's messages break lines and indent with tabs: as one line.
+  init(message: String) {
+    self.message = message.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+  }
 }
 
 /// One libpq connection, used by one transaction at a time (a lock held from BEGIN to COMMIT).
@@ -125,7 +132,7 @@ final class PostgresConnection: @unchecked Sendable {
     }
     guard let connection else { throw ScanStoreError.notAScan(url, "libpq is out of memory") }
     guard PQstatus(connection) == CONNECTION_OK else {
-      let why = String(cString: PQerrorMessage(connection)).trimmingCharacters(in: .whitespacesAndNewlines)
+      let why = PostgresError(message: String(cString: PQerrorMessage(connection)))
       PQfinish(connection)
       throw ScanStoreError.notAScan(url, "cannot connect: \(why)")
     }
@@ -141,6 +148,23 @@ final class PostgresConnection: @unchecked Sendable {
     defer { lock.unlock() }
     if let handle { PQfinish(handle) }
     handle = nil
+  }
+
+  /// How long a lost connection is tried again, in all (a server restart takes seconds).
+  static let reconnectDelays: [Double] = [0.5, 1, 2, 4, 8, 16]
+
+  /// Whether the connection was lost and is back: reconnects, waiting between tries, when it
+  /// was lost; false when it was not lost (the failure was something else) or stays lost.
+  func reconnected() -> Bool {
+    lock.lock()
+    defer { lock.unlock() }
+    guard let handle, PQstatus(handle) != CONNECTION_OK else { return false }
+    for delay in Self.reconnectDelays {
+      Thread.sleep(forTimeInterval: delay)
+      PQreset(handle)
+      if PQstatus(handle) == CONNECTION_OK { return true }
+    }
+    return false
   }
 
   /// Runs `body` in a transaction: a writing one takes the writers' advisory lock first; a

@@ -130,6 +130,9 @@ struct SQLiteBackend: TableBackend {
     try queue.read { db in try body(SQLiteConnection(db: db)) }
   }
 
+  /// A file does not come back by waiting.
+  func reconnected() -> Bool { false }
+
   /// Folds the write-ahead log into the database file and closes it: what is left is one
   /// file that can be copied alone. While open for writing, the database is in WAL mode: a
   /// host's commit is one sync, and readers (progress, tests) do not block it.

@@ -115,5 +115,8 @@ protocol TableBackend: Sendable {
   func write<T>(_ body: (any StoreSQL) throws -> T) throws -> T
   /// Runs `body` in a read transaction that sees one state of the tables throughout.
   func read<T>(_ body: (any StoreSQL) throws -> T) throws -> T
+  /// After a transaction failed: whether the connection was lost and is back, so that the
+  /// transaction is worth running again.
+  func reconnected() -> Bool
   func close() throws
 }

@@ -169,7 +169,8 @@ struct ScanCommand: AsyncParsableCommand {
     let console = Console(quiet: quiet)
     let prepared: PreparedScan
     do {
-      prepared = try await prepare(console: console)
+      guard let scan = try await prepare(console: console) else { return }
+      prepared = scan
     } catch let error as InventoryError {
       console.error("error: \(error)")
       throw ExitCode(2)
@@ -211,7 +212,8 @@ struct ScanCommand: AsyncParsableCommand {
     var localScan: Bool
   }
 
-  private func prepare(console: Console) async throws -> PreparedScan {
+  /// The scan to run; nil when there is nothing left to do.
+  private func prepare(console: Console) async throws -> PreparedScan? {
     if let resume { return try await prepareResume(URL(fileURLWithPath: resume), console: console) }
     let directory = URL(fileURLWithPath: output ?? defaultScanDirectory())
     var warnings: [String] = []
@@ -266,10 +268,22 @@ struct ScanCommand: AsyncParsableCommand {
       transport: transport, concurrency: options.concurrency, localScan: local)
   }
 
-  private func prepareResume(_ directory: URL, console: Console) async throws -> PreparedScan {
+  /// The rest of an interrupted scan; nil for a complete one (whose history, if it has one,
+  /// is brought up to date).
+  private func prepareResume(_ directory: URL, console: Console) async throws -> PreparedScan? {
     let store = try ScanStore.open(directory)
     let loaded = try loadScan(directory)
     var metadata = loaded.scan.metadata
+    if metadata.state == .complete, let history = metadata.options.history {
+      // A complete scan whose history missed its last hosts or words (its server was away):
+      // the history is brought up to date, and that is all.
+      let database = try HistoryDatabase.open(history: history, create: true)
+      defer { try? database.close() }
+      try ScanStore.catchUp(database, metadata: metadata, recorded: loaded.scan.hosts)
+      try await store.close()
+      console.info("\(directory.path) is complete; its history \(history) now holds it whole")
+      return nil
+    }
     guard metadata.state != .complete else {
       throw ScanStoreError.notAScan(directory.path, "the scan is already complete; nothing to resume")
     }

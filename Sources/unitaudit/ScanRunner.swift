@@ -164,11 +164,19 @@ final class ScanRunner: @unchecked Sendable {
     metadata.state = complete ? .complete : .interrupted
     metadata.finishedAt = Date()
     metadata.counts = Self.counts(hosts, services: services)
-    do {
-      try await prepared.store.writeMetadata(metadata)
-      try await prepared.store.close()
-    } catch {
+    // The scan directory is closed whatever happened to the history beside it, and a scan
+    // whose last words did not reach the history can be resumed to put them there.
+    var written = true
+    do { try await prepared.store.writeMetadata(metadata) } catch {
       console.error("error: \(error)")
+      written = false
+    }
+    do { try await prepared.store.close() } catch {
+      console.error("error: \(error)")
+      written = false
+    }
+    if !written {
+      console.error("finish it with: unitaudit scan --resume \(prepared.directory.path)")
       return 1
     }
     if prepared.localScan, let host = hosts.first, host.status.code == .noSystemd {

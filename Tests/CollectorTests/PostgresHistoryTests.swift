@@ -220,6 +220,51 @@ struct PostgresHistoryTests {
   }
 
   @Test(
+    "a writer waits for its server to come back and goes on; resuming a complete scan gives its history what it missed"
+  )
+  func serverAway() async throws {
+    let server = try PrivatePostgres()
+    defer { server.remove() }
+    let hosts = try StoreFixtures.fleetHosts()
+    let database = try HistoryDatabase.open(history: server.url, create: true)
+    var metadata = ScanMetadata(
+      id: "away", toolVersion: "test", probeVersion: 1, mode: .ssh,
+      startedAt: Date(timeIntervalSince1970: 1_793_900_000), targets: [], plannedHosts: hosts.map(\.name),
+      options: ScanOptions(sshConfig: nil, knownHostsFile: "/dev/null", history: server.url))
+    let number = try database.addScan(metadata)
+    try database.record(hosts[0], scan: number)
+    // The server stops between two hosts and is back two seconds later: the second host's
+    // transaction fails, the writer reconnects, and it is written.
+    try server.stop()
+    let restart = Thread {
+      Thread.sleep(forTimeInterval: 2)
+      try? server.start()
+    }
+    let started = Date()
+    restart.start()
+    try database.record(hosts[1], scan: number)
+    #expect(Date().timeIntervalSince(started) >= 2, "the write waited for the server")
+    #expect(try database.loadScan(number).hosts == Array(hosts[0...1]))
+    try database.close()
+
+    // The scan went on with its directory, but the server was gone for its last hosts and
+    // words: `scan --resume` of the complete scan gives the history all of it.
+    let directory = try temporaryDirectory("away").appendingPathComponent("s")
+    let store = try ScanStore.create(at: directory, metadata: metadata)
+    for host in hosts { try await store.append(host, evidence: nil) }
+    metadata.state = .complete
+    metadata.counts = ScanMetadata.Counts(hosts: hosts)
+    try await store.writeMetadata(metadata)
+    try await store.close()
+    let resumed = try TestSupport.run([try TestSupport.unitauditBinary(), "scan", "--resume", directory.path])
+    #expect(resumed.status == 0 && resumed.output.contains("now holds it whole"), "\(resumed.output)")
+    let caughtUp = try HistoryDatabase.openReadOnly(history: server.url)
+    defer { try? caughtUp.close() }
+    #expect(try caughtUp.scans().map(\.metadata.state) == [.complete])
+    #expect(try caughtUp.loadScan(number).hosts == hosts)
+  }
+
+  @Test(
     "the PostgreSQL schema is SQLite's, translated: every table and generated column, none of SQLite's words")
   func schemaTranslation() {
     let postgres = StoreSchema.postgres

@@ -115,3 +115,77 @@ public enum TestPostgres {
     return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
   }
 }
+
+/// A PostgreSQL server of a test's own, which it may stop and start (the shared one serves
+/// other tests): a cluster in a new folder, run by the `postgres` user, on a Unix socket there.
+/// Needs Debian's postgresql and root.
+public final class PrivatePostgres: Sendable {
+  public let folder: String
+  let bin: String
+
+  public init() throws {
+    let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
+    guard let version = versions.compactMap(Int.init).max() else {
+      throw TestSupport.Failure(description: "no /usr/lib/postgresql/VERSION (apt-get install postgresql)")
+    }
+    bin = "/usr/lib/postgresql/\(version)/bin"
+    folder = "/tmp/unitaudit-pg-\(UUID().uuidString.prefix(8))"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    guard let user = getpwnam("postgres"), chown(folder, user.pointee.pw_uid, user.pointee.pw_gid) == 0 else {
+      throw TestSupport.Failure(description: "cannot give \(folder) to the postgres user (run as root)")
+    }
+    let made = try asPostgres(["\(bin)/initdb", "-D", "\(folder)/data", "-A", "trust", "-U", "postgres"])
+    guard made.status == 0 else { throw TestSupport.Failure(description: "initdb: \(made.output)") }
+    try start()
+  }
+
+  /// A URL of database `postgres` on it, over its socket.
+  public var url: String { "postgres://postgres@/postgres?host=\(folder)" }
+
+  public func start() throws {
+    let started = try asPostgres([
+      "\(bin)/pg_ctl", "-D", "\(folder)/data", "-l", "\(folder)/log", "-w", "-o",
+      "-k \(folder) -c listen_addresses=''", "start",
+    ])
+    guard started.status == 0 else {
+      throw TestSupport.Failure(description: "pg_ctl start: \(started.output)")
+    }
+  }
+
+  public func stop() throws {
+    let stopped = try asPostgres(["\(bin)/pg_ctl", "-D", "\(folder)/data", "-m", "fast", "-w", "stop"])
+    guard stopped.status == 0 else {
+      throw TestSupport.Failure(description: "pg_ctl stop: \(stopped.output)")
+    }
+  }
+
+  /// Stops it and removes its folder.
+  public func remove() {
+    try? stop()
+    try? FileManager.default.removeItem(atPath: folder)
+  }
+
+  /// Runs a program as the `postgres` user; its output goes to `folder`/commands.log. Spawned
+  /// and waited for by hand: Foundation's `Process` does not always see `pg_ctl start` end
+  /// (the server it leaves running keeps its files).
+  func asPostgres(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    let log = "\(folder)/commands.log"
+    let command = ["/usr/sbin/runuser", "-u", "postgres", "--"] + arguments
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+    posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    let copies = command.map { strdup($0) } + [nil]
+    defer { for copy in copies { free(copy) } }
+    var pid: pid_t = 0
+    let spawned = posix_spawn(&pid, command[0], &actions, nil, copies, environ)
+    guard spawned == 0 else { throw TestSupport.Failure(description: "cannot run \(command[0]): \(spawned)") }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+    // WIFEXITED/WEXITSTATUS, which Swift does not import.
+    return ((status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f), output)
+  }
+}
