@@ -22,7 +22,7 @@ public final class PostgresHistory: HistoryDatabase, @unchecked Sendable {
     do {
       try checkTables(connection, url: url, create: create)
     } catch let error as PostgresError {
-      throw ScanStoreError.cannotCreate(url, "\(error)")
+      throw ScanStoreError.historyUnusable(url, "\(error)")
     }
     return try PostgresHistory(url: url, connection: connection)
   }
@@ -35,7 +35,7 @@ public final class PostgresHistory: HistoryDatabase, @unchecked Sendable {
         try db.integer("SELECT count(*) FROM pg_catalog.pg_class WHERE oid = to_regclass('scan')") ?? 0
       if exists == 0 {
         guard create else {
-          throw ScanStoreError.notAScan(
+          throw ScanStoreError.historyUnusable(
             url, "the database has no unitaudit history (`history add` or `scan --history` creates one)")
         }
         try connection.script(StoreSchema.postgres)
@@ -44,7 +44,7 @@ public final class PostgresHistory: HistoryDatabase, @unchecked Sendable {
       }
       let comment = try db.text("SELECT obj_description(to_regclass('scan'), 'pg_class')") ?? ""
       guard let version = StoreSchema.version(inMarker: comment) else {
-        throw ScanStoreError.notAScan(url, "it has a table scan, but not one unitaudit made")
+        throw ScanStoreError.historyUnusable(url, "it has a table scan, but not one unitaudit made")
       }
       guard version == StoreSchema.version else { throw ScanStoreError.unsupportedSchema(url, version) }
     }
@@ -69,13 +69,13 @@ public enum PostgresLocation {
       let why =
         message.map { String(cString: $0).trimmingCharacters(in: .whitespacesAndNewlines) } ?? "out of memory"
       if let message { PQfreemem(message) }
-      throw ScanStoreError.notAScan(url, "not a PostgreSQL URL libpq reads (\(why))")
+      throw ScanStoreError.historyUnusable(url, "not a PostgreSQL URL libpq reads (\(why))")
     }
     defer { PQconninfoFree(options) }
     var option = options
     while let keyword = option.pointee.keyword {
       if String(cString: keyword) == "password", option.pointee.val != nil {
-        throw ScanStoreError.notAScan(
+        throw ScanStoreError.historyUnusable(
           url.replacingOccurrences(of: #":[^:@/]*@"#, with: ":…@", options: .regularExpression),
           "the URL holds a password, which the scan would record with its options; "
             + "give it in PGPASSWORD or ~/.pgpass instead")
@@ -130,11 +130,11 @@ final class PostgresConnection: @unchecked Sendable {
     let connection = withCStrings(keywords) { keywords in
       withCStrings(values) { values in PQconnectdbParams(keywords, values, 1) }
     }
-    guard let connection else { throw ScanStoreError.notAScan(url, "libpq is out of memory") }
+    guard let connection else { throw ScanStoreError.historyUnusable(url, "libpq is out of memory") }
     guard PQstatus(connection) == CONNECTION_OK else {
       let why = PostgresError(message: String(cString: PQerrorMessage(connection)))
       PQfinish(connection)
-      throw ScanStoreError.notAScan(url, "cannot connect: \(why)")
+      throw ScanStoreError.historyUnusable(url, "cannot connect: \(why)")
     }
     // The server's notices (an index that exists, a cast) are not the user's business.
     PQsetNoticeProcessor(connection, { _, _ in }, nil)

@@ -19,6 +19,8 @@ public enum ScanStoreError: Error, CustomStringConvertible {
   case alreadyHeld(String, String, Int64)
   /// A scan directory another process is writing.
   case busy(String)
+  /// A history that cannot be used: its location (a PostgreSQL URL), and why.
+  case historyUnusable(String, String)
 
   public var description: String {
     switch self {
@@ -30,6 +32,7 @@ public enum ScanStoreError: Error, CustomStringConvertible {
     case .busy(let path):
       "\(path) is being written by another unitaudit process (a scan or a --resume of it that is still "
         + "running); wait for it to finish, or stop it, then resume"
+    case .historyUnusable(let location, let why): "cannot use the history \(location): \(why)"
     case .alreadyHeld(let path, let id, let number):
       "\(path) already holds scan \(id) (number \(number) in `unitaudit history list`)"
     case .unsupportedSchema(let path, let version):
