@@ -95,7 +95,8 @@ let package = Package(
     // The version (VERSION) and git commit of a build, for `unitaudit --version`.
     .plugin(name: "BuildInfo", capability: .buildTool()),
     .testTarget(
-      name: "NormalizeTests", dependencies: ["Normalize", "UnitModel", "Collector", "Coverage", "TestSupport"],
+      name: "NormalizeTests",
+      dependencies: ["Normalize", "UnitModel", "Collector", "Coverage", "TestSupport"],
       resources: [.copy("Fixtures")], swiftSettings: strict),
     .testTarget(name: "UnitModelTests", dependencies: ["UnitModel", "TestSupport"], swiftSettings: strict),
     .testTarget(
@@ -116,7 +117,8 @@ let package = Package(
       dependencies: ["SSH", "Collector", "Normalize", "UnitModel", "Inventory", "TestSupport"],
       swiftSettings: strict),
     // Helpers shared by the test targets that run programs.
-    .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+    .target(
+      name: "TestSupport", dependencies: ["Collector"], path: "Tests/TestSupport", swiftSettings: strict),
     .testTarget(
       name: "ReportTests",
       dependencies: ["Report", "ReportTemplates", "Coverage", "UnitModel", "TestSupport"],

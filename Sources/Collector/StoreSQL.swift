@@ -88,21 +88,22 @@ extension StoreSQL {
 
   /// The first column of the first row, as an integer; nil when there is no row or it is NULL.
   func integer(_ sql: String, _ arguments: [StoreValue] = []) throws -> Int64? {
-    var found: Int64?
-    var first = true
-    try each(sql, arguments) { row in
-      if first { found = try row.optionalInteger(0) }
-      first = false
-    }
-    return found
+    try first(sql, arguments) { try $0.optionalInteger(0) }
   }
 
   /// The first column of the first row, as text; nil when there is no row or it is NULL.
   func text(_ sql: String, _ arguments: [StoreValue] = []) throws -> String? {
-    var found: String?
+    try first(sql, arguments) { try $0.optionalText(0) }
+  }
+
+  /// `read` of the first row; nil when there is none.
+  private func first<T>(_ sql: String, _ arguments: [StoreValue], _ read: (StoreRow) throws -> T?) throws
+    -> T?
+  {
+    var found: T?
     var first = true
     try each(sql, arguments) { row in
-      if first { found = try row.optionalText(0) }
+      if first { found = try read(row) }
       first = false
     }
     return found

@@ -28,13 +28,17 @@ enum HistoryBackend: String, CaseIterable, Sendable, CustomTestStringConvertible
 
 @Suite("history and trend")
 struct HistoryTests {
-  /// A scan directory of `hosts`, complete, started at `day` (2026-11-DAY).
-  static func scan(_ name: String, day: Int, hosts: [HostReport]) async throws -> URL {
+  /// A scan directory of `hosts`, complete, started at `day` (2026-11-DAY); `history`, the
+  /// history its options name (`scan --history`).
+  static func scan(_ name: String, day: Int, hosts: [HostReport], history: String? = nil) async throws -> URL
+  {
     let directory = try temporaryDirectory(name).appendingPathComponent("s")
     var metadata = ScanMetadata(
       id: "scan-\(name)", toolVersion: "test", probeVersion: 1, mode: .ssh,
       startedAt: Date(timeIntervalSince1970: 1_793_491_200 + Double(day - 1) * 86_400), targets: [],
-      plannedHosts: hosts.map(\.name))
+      plannedHosts: hosts.map(\.name),
+      options: history.map { ScanOptions(sshConfig: nil, knownHostsFile: "/dev/null", history: $0) } ?? .local
+    )
     let store = try ScanStore.create(at: directory, metadata: metadata)
     for host in hosts { try await store.append(host, evidence: nil) }
     metadata.state = .complete

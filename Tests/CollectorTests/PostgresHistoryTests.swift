@@ -226,11 +226,12 @@ struct PostgresHistoryTests {
     let server = try PrivatePostgres()
     defer { server.remove() }
     let hosts = try StoreFixtures.fleetHosts()
+    // A scan that wrote its directory whole; its history had the first two hosts when the
+    // server went away for good.
+    let directory = try await HistoryTests.scan("away", day: 20, hosts: hosts, history: server.url)
+    var metadata = try loadScan(directory).scan.metadata
+    metadata.state = .running
     let database = try HistoryDatabase.open(history: server.url, create: true)
-    var metadata = ScanMetadata(
-      id: "away", toolVersion: "test", probeVersion: 1, mode: .ssh,
-      startedAt: Date(timeIntervalSince1970: 1_793_900_000), targets: [], plannedHosts: hosts.map(\.name),
-      options: ScanOptions(sshConfig: nil, knownHostsFile: "/dev/null", history: server.url))
     let number = try database.addScan(metadata)
     try database.record(hosts[0], scan: number)
     // The server stops between two hosts and is back two seconds later: the second host's
@@ -247,15 +248,7 @@ struct PostgresHistoryTests {
     #expect(try database.loadScan(number).hosts == Array(hosts[0...1]))
     try database.close()
 
-    // The scan went on with its directory, but the server was gone for its last hosts and
-    // words: `scan --resume` of the complete scan gives the history all of it.
-    let directory = try temporaryDirectory("away").appendingPathComponent("s")
-    let store = try ScanStore.create(at: directory, metadata: metadata)
-    for host in hosts { try await store.append(host, evidence: nil) }
-    metadata.state = .complete
-    metadata.counts = ScanMetadata.Counts(hosts: hosts)
-    try await store.writeMetadata(metadata)
-    try await store.close()
+    // `scan --resume` of the complete scan gives the history the rest.
     let resumed = try TestSupport.run([try TestSupport.unitauditBinary(), "scan", "--resume", directory.path])
     #expect(resumed.status == 0 && resumed.output.contains("now holds it whole"), "\(resumed.output)")
     let caughtUp = try HistoryDatabase.openReadOnly(history: server.url)

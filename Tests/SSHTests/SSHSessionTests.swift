@@ -1,5 +1,6 @@
 import Foundation
 import SSH
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

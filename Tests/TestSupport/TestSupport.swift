@@ -165,27 +165,12 @@ public final class PrivatePostgres: Sendable {
     try? FileManager.default.removeItem(atPath: folder)
   }
 
-  /// Runs a program as the `postgres` user; its output goes to `folder`/commands.log. Spawned
-  /// and waited for by hand: Foundation's `Process` does not always see `pg_ctl start` end
-  /// (the server it leaves running keeps its files).
+  /// Runs a program as the `postgres` user to its end; its output goes to `folder`/commands.log.
+  /// Spawned by hand (`Spawned`): Foundation's `Process` does not always see `pg_ctl start`
+  /// end, the server it leaves running keeping its files.
   func asPostgres(_ arguments: [String]) throws -> (status: Int32, output: String) {
     let log = "\(folder)/commands.log"
-    let command = ["/usr/sbin/runuser", "-u", "postgres", "--"] + arguments
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-    posix_spawn_file_actions_adddup2(&actions, 1, 2)
-    let copies = command.map { strdup($0) } + [nil]
-    defer { for copy in copies { free(copy) } }
-    var pid: pid_t = 0
-    let spawned = posix_spawn(&pid, command[0], &actions, nil, copies, environ)
-    guard spawned == 0 else { throw TestSupport.Failure(description: "cannot run \(command[0]): \(spawned)") }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-    let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-    // WIFEXITED/WEXITSTATUS, which Swift does not import.
-    return ((status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f), output)
+    let status = try Spawned(["/usr/sbin/runuser", "-u", "postgres", "--"] + arguments, output: log).wait()
+    return (status, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
   }
 }
