@@ -66,17 +66,33 @@ public class HistoryDatabase: @unchecked Sendable {
     if closed.withLock({ $0 }) { throw ScanStoreError.cannotWrite(location, "the database is closed") }
   }
 
+  /// How many times a transaction runs when the server keeps dropping it.
+  static let attempts = 3
+
   /// Runs `body` in a write transaction; the database's errors become the store's. A
   /// transaction the server dropped (a restart, a network cut) runs again once it is back.
   func writing<T>(_ body: (any StoreSQL) throws -> T) throws -> T {
     try checkOpen()
-    do {
-      return try backend.write(body)
-    } catch let error as ScanStoreError {
-      throw error
-    } catch {
-      if backend.reconnected() { return try writing(body) }
-      throw ScanStoreError.cannotWrite(location, "\(error)")
+    return try retrying { try backend.write(body) }
+  }
+
+  /// Runs `transaction` until it commits, fails other than by a lost connection that comes
+  /// back, or has run `attempts` times; `rolledBack` after each run that failed.
+  private func retrying<T>(_ transaction: () throws -> T, rolledBack: () -> Void = {}) throws -> T {
+    var attempt = 1
+    while true {
+      do {
+        return try transaction()
+      } catch let error as ScanStoreError {
+        rolledBack()
+        throw error
+      } catch {
+        rolledBack()
+        guard attempt < Self.attempts, backend.reconnected() else {
+          throw ScanStoreError.cannotWrite(location, "\(error)")
+        }
+        attempt += 1
+      }
     }
   }
 
@@ -249,21 +265,14 @@ public class HistoryDatabase: @unchecked Sendable {
   ) throws -> T {
     try checkOpen()
     return try numbers.withLock { known in
-      while true {
-        var added = StoredNumbers()
-        do {
+      var added = StoredNumbers()
+      return try retrying(
+        {
+          added = StoredNumbers()
           let result = try backend.write { db in try body(db, &known, &added) }
           known.bound()
           return result
-        } catch let error as ScanStoreError {
-          known.forget(added)
-          throw error
-        } catch {
-          known.forget(added)
-          if backend.reconnected() { continue }
-          throw ScanStoreError.cannotWrite(location, "\(error)")
-        }
-      }
+        }, rolledBack: { known.forget(added) })
     }
   }
 
