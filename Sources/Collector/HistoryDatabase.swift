@@ -11,8 +11,8 @@ import UnitModel
 /// Each host is recorded in one transaction, so a killed writer leaves every host it
 /// finished. Writing keeps what it has stored in memory (check and configuration numbers), so
 /// a host of an image already seen costs a lookup per service; what a failed transaction
-/// stored is forgotten with it. Rows are never deleted, so a number another writer stored
-/// stays valid.
+/// stored is forgotten with it. Parts, configurations, checks and states are never deleted,
+/// so a number another writer stored stays valid.
 public class HistoryDatabase: @unchecked Sendable {
   /// Where the tables are, as messages name it: a file, or a PostgreSQL URL without password.
   public let location: String
