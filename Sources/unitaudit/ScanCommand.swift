@@ -162,6 +162,10 @@ struct ScanCommand: AsyncParsableCommand {
       throw ValidationError("--ssh-config and --no-ssh-config exclude each other")
     }
     if let grace, grace < 0 { throw ValidationError("--grace cannot be negative") }
+    // Before anything is written: the scan records its options, the URL among them.
+    if let history, PostgresLocation.isURL(history) {
+      do { try PostgresLocation.check(history) } catch { throw ValidationError("\(error)") }
+    }
   }
 
   func run() async throws {
@@ -257,12 +261,18 @@ struct ScanCommand: AsyncParsableCommand {
       plannedHosts: hosts.map(\.name), options: options)
     metadata.warnings = warnings.isEmpty ? nil : warnings
     metadata.shard = shard
-    let store = try ScanStore.create(at: directory, metadata: metadata)
-    try await store.writePlan(hosts)
-    if let history = options.history {
-      try await store.attachHistory(
-        try HistoryDatabase.open(history: history, create: true), metadata: metadata, recorded: [])
+    // The history first: one that cannot be used (no server, no rights) stops the scan
+    // before it has written a directory.
+    let history = try options.history.map { try HistoryDatabase.open(history: $0, create: true) }
+    let store: ScanStore
+    do {
+      store = try ScanStore.create(at: directory, metadata: metadata)
+    } catch {
+      try? history?.close()
+      throw error
     }
+    try await store.writePlan(hosts)
+    if let history { try await store.attachHistory(history, metadata: metadata, recorded: []) }
     return PreparedScan(
       directory: directory, metadata: metadata, store: store, hosts: hosts, alreadyDone: 0,
       transport: transport, concurrency: options.concurrency, localScan: local)

@@ -217,6 +217,19 @@ struct PostgresHistoryTests {
       binary, "history", "list", "--history", "postgres://127.0.0.1:1/history?connect_timeout=3",
     ])
     #expect(closed.status != 0 && closed.output.contains("cannot connect"), "\(closed.output)")
+
+    // A scan refuses both before it writes anything: no directory is left to get in the way.
+    let work = try temporaryDirectory("refuse")
+    for (url, reason) in [
+      ("postgres://audit:s3cret@127.0.0.1/history", "PGPASSWORD"),
+      ("postgres://127.0.0.1:1/history?connect_timeout=3", "cannot connect"),
+    ] {
+      let directory = work.appendingPathComponent(reason.replacing(" ", with: "-"))
+      let scan = try TestSupport.run([binary, "scan", "--local", "-o", directory.path, "--history", url])
+      #expect(scan.status == 2 && scan.output.contains(reason), "\(scan.output)")
+      #expect(!scan.output.contains("s3cret"))
+      #expect(!FileManager.default.fileExists(atPath: directory.path), "\(reason): no scan directory")
+    }
   }
 
   @Test(
