@@ -197,8 +197,13 @@ final class PostgresConnection: @unchecked Sendable {
   /// Runs one statement with its arguments; the result is the caller's to clear.
   fileprivate func run(_ sql: String, _ arguments: [StoreValue]) throws -> OpaquePointer {
     guard let handle else { throw PostgresError(message: "the connection is closed") }
-    let statement = rewritten[sql] ?? Self.numberedPlaceholders(sql)
-    rewritten[sql] = statement
+    let statement: String
+    if let known = rewritten[sql] {
+      statement = known
+    } else {
+      statement = Self.numberedPlaceholders(sql)
+      rewritten[sql] = statement
+    }
     // Text arguments as C strings; blobs in binary, with their length.
     var buffers: [UnsafeMutablePointer<CChar>?] = []
     defer { for buffer in buffers { buffer?.deallocate() } }

@@ -91,15 +91,13 @@ public enum Metrics {
   /// characters made visible as in every other format (`Inert.visible`: a line feed becomes
   /// ␊), so a value from a host can neither end the line nor drive a terminal.
   public static func escaped(_ value: String) -> String {
-    var text = ""
-    for scalar in value.unicodeScalars {
+    Inert.visible(value) { scalar in
       switch scalar {
-      case "\\": text += "\\\\"
-      case "\"": text += "\\\""
-      default: text.unicodeScalars.append(Inert.visible(scalar))
+      case "\\": "\\\\"
+      case "\"": "\\\""
+      default: nil
       }
     }
-    return text
   }
 
   /// Seconds since the epoch with millisecond precision, without exponent notation.

@@ -552,16 +552,24 @@ public enum Inert {
   /// Text for XML (SVG, JUnit): the five specials escaped, and every scalar made `visible`, so
   /// that C0 controls, which XML 1.0 cannot carry, become symbols.
   public static func xml(_ value: String) -> String {
+    visible(value) { scalar in
+      switch scalar {
+      case "&": "&amp;"
+      case "<": "&lt;"
+      case ">": "&gt;"
+      case "\"": "&quot;"
+      case "'": "&#39;"
+      default: nil
+      }
+    }
+  }
+
+  /// `value` with each scalar `escape` names replaced by what it gives, and every other made
+  /// `visible`: the escapers of the text formats (XML, Prometheus labels) are this and a table.
+  public static func visible(_ value: String, escape: (Unicode.Scalar) -> String?) -> String {
     var out = ""
     for scalar in value.unicodeScalars {
-      switch scalar {
-      case "&": out += "&amp;"
-      case "<": out += "&lt;"
-      case ">": out += "&gt;"
-      case "\"": out += "&quot;"
-      case "'": out += "&#39;"
-      default: out.unicodeScalars.append(visible(scalar))
-      }
+      if let escaped = escape(scalar) { out += escaped } else { out.unicodeScalars.append(visible(scalar)) }
     }
     return out
   }
