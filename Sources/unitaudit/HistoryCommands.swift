@@ -44,16 +44,25 @@ struct HistoryCommand: ParsableCommand {
     func run() throws {
       let (baseline, required) = try usageErrors { try selection.load() }
       let key = try baseline.judgementKey(required: required)
-      let database = try HistoryDatabase.open(history: option.history, create: true)
+      let database = try usageErrors { try HistoryDatabase.open(history: option.history, create: true) }
       defer { try? database.close() }
       let console = Console(quiet: false)
       for path in scans {
-        let loaded = try loadScan(URL(fileURLWithPath: path))
+        let loaded = try usageErrors { try loadScan(URL(fileURLWithPath: path)) }
         if loaded.scan.metadata.state != .complete {
           console.error(
             "warning: \(path) is \(loaded.scan.metadata.state.rawValue); only its finished hosts are added")
         }
-        let number = try database.addScan(loaded.scan)
+        let number: Int64
+        do {
+          number = try database.addScan(loaded.scan)
+        } catch let error as ScanStoreError {
+          // A scan added twice is a usage error, as a history that cannot be opened is; a
+          // history that fails while it is written is not (exit 1).
+          guard case .alreadyHeld = error else { throw error }
+          console.error("error: \(error)")
+          throw ExitCode(2)
+        }
         // Judged now against the chosen baseline, so that `trend` reads it without the hosts.
         let judgement = Judgement(
           CoverageCalculator.compute(
@@ -74,7 +83,7 @@ struct HistoryCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-      let database = try HistoryDatabase.openReadOnly(history: option.history)
+      let database = try usageErrors { try HistoryDatabase.openReadOnly(history: option.history) }
       defer { try? database.close() }
       let scans = try database.scans()
       if json { return try printJSON(scans.map { HistoryEntry(number: $0.id, scan: $0.metadata) }) }
@@ -133,9 +142,11 @@ struct TrendCommand: ParsableCommand {
     if let service, !baseline.services.contains(where: { $0.name == service }) {
       throw ValidationError("baseline \(baseline.name) names no service '\(service)'")
     }
-    let trend = try historyTrend(
-      option.history, baseline: baseline, required: required, service: service,
-      since: since.flatMap { UTCDate.day(parsing: $0) })
+    let trend = try usageErrors {
+      try historyTrend(
+        option.history, baseline: baseline, required: required, service: service,
+        since: since.flatMap { UTCDate.day(parsing: $0) })
+    }
     if json { return try printJSON(trend) }
     print("\(trend.baseline) (\(trend.required.joined(separator: ", "))): \(trend.points.count) scans")
     let states: [CoverageStatus] = [.hardened, .partial, .notStarted, .exempt, .notInstalled]

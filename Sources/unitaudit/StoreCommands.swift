@@ -31,7 +31,7 @@ struct ExportCommand: ParsableCommand {
   }
 
   func run() throws {
-    let loaded = try loadScan(URL(fileURLWithPath: scan))
+    let loaded = try usageErrors { try loadScan(URL(fileURLWithPath: scan)) }
     if let output {
       let fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
       guard fd >= 0 else {
@@ -61,7 +61,7 @@ struct ConvertCommand: ParsableCommand {
   var scan: String
 
   func run() throws {
-    let converted = try convertLegacyScan(URL(fileURLWithPath: scan))
+    let converted = try usageErrors { try convertLegacyScan(URL(fileURLWithPath: scan)) }
     print(
       "converted \(converted.hosts) hosts and \(converted.services) services into "
         + "\(scan)/\(ScanStore.databaseFile); \(scan)/\(ScanStore.legacyHostsFile) is no longer read")

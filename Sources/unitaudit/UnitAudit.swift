@@ -36,22 +36,31 @@ struct UnitAudit: AsyncParsableCommand {
     ]
   )
 
-  /// Like ArgumentParser's, but a usage error exits 2 (not 64), as the help promises.
+  /// Like ArgumentParser's, but a usage error exits 2 (not 64), as the help promises, and an
+  /// error of ours that a command lets through is printed as every command prints its own
+  /// ("error: …", exit 1).
   static func main() async {
+    var command: any ParsableCommand
+    do { command = try parseAsRoot() } catch { exitForArgumentParser(error) }
     do {
-      var command = try parseAsRoot()
       if var asyncCommand = command as? any AsyncParsableCommand {
         try await asyncCommand.run()
       } else {
         try command.run()
       }
+    } catch let error where error is ExitCode || error is CleanExit || error is ValidationError {
+      exitForArgumentParser(error)
     } catch {
-      let code = exitCode(for: error)
-      if code == .validationFailure {
-        FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-        Foundation.exit(2)
-      }
-      exit(withError: error)
+      FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+      Foundation.exit(1)
     }
+  }
+
+  private static func exitForArgumentParser(_ error: any Error) -> Never {
+    if exitCode(for: error) == .validationFailure {
+      FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+      Foundation.exit(2)
+    }
+    exit(withError: error)
   }
 }

@@ -97,7 +97,9 @@ struct HistoryTests {
     #expect(third1.status == 0, "\(third1.output)")
     // A scan already held is refused, and the history is left as it was.
     let again = try TestSupport.run([binary, "history", "add", second.path, "--history", history])
-    #expect(again.status != 0 && again.output.contains("already holds scan scan-h2"), "\(again.output)")
+    #expect(
+      again.status == 2 && again.output.hasPrefix("error: ")
+        && again.output.contains("already holds scan scan-h2"), "\(again.output)")
     let list = try TestSupport.run([binary, "history", "list", "--history", history])
     #expect(list.status == 0)
     #expect(list.output.contains("2026-11-01 00:00") && list.output.contains("scan-h3"), "\(list.output)")

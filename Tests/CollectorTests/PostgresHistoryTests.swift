@@ -189,19 +189,23 @@ struct PostgresHistoryTests {
     let password = try TestSupport.run([
       binary, "history", "list", "--history", "postgres://audit:s3cret@127.0.0.1/history",
     ])
-    #expect(password.status != 0 && password.output.contains("PGPASSWORD"), "\(password.output)")
+    #expect(password.status == 2 && password.output.contains("PGPASSWORD"), "\(password.output)")
     #expect(!password.output.contains("s3cret"), "the password is not printed")
 
     let empty = try TestPostgres.createDatabase("refuse")
     defer { TestPostgres.dropDatabase(empty) }
     let none = try TestSupport.run([binary, "history", "list", "--history", empty])
-    #expect(none.status != 0 && none.output.contains("has no unitaudit history"), "\(none.output)")
+    #expect(
+      none.status == 2 && none.output.hasPrefix("error: ")
+        && none.output.contains("has no unitaudit history"), "\(none.output)")
     #expect(
       try TestPostgres.query(empty, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == "0")
 
     _ = try TestPostgres.query(empty, "CREATE TABLE scan (x integer)")
     let foreign = try TestSupport.run([binary, "history", "list", "--history", empty])
-    #expect(foreign.status != 0 && foreign.output.contains("not one unitaudit made"), "\(foreign.output)")
+    #expect(
+      foreign.status == 2 && foreign.output.hasPrefix("error: ")
+        && foreign.output.contains("not one unitaudit made"), "\(foreign.output)")
     _ = try TestPostgres.query(empty, "DROP TABLE scan")
 
     let made = try HistoryDatabase.open(history: empty, create: true)
@@ -211,12 +215,16 @@ struct PostgresHistoryTests {
       "COMMENT ON TABLE scan IS 'unitaudit scan database, application \(StoreSchema.applicationID), schema 999'"
     )
     let newer = try TestSupport.run([binary, "trend", "--history", empty])
-    #expect(newer.status != 0 && newer.output.contains("scan schema version 999"), "\(newer.output)")
+    #expect(
+      newer.status == 2 && newer.output.hasPrefix("error: ")
+        && newer.output.contains("scan schema version 999"), "\(newer.output)")
 
     let closed = try TestSupport.run([
       binary, "history", "list", "--history", "postgres://127.0.0.1:1/history?connect_timeout=3",
     ])
-    #expect(closed.status != 0 && closed.output.contains("cannot connect"), "\(closed.output)")
+    #expect(
+      closed.status == 2 && closed.output.hasPrefix("error: ") && closed.output.contains("cannot connect"),
+      "\(closed.output)")
 
     // A scan refuses both before it writes anything: no directory is left to get in the way.
     let work = try temporaryDirectory("refuse")

@@ -217,7 +217,7 @@ struct ScanDatabaseTests {
         .map { String(decoding: $0, as: UTF8.self) } == lines.map(String.init))
     // Converting twice is refused; so is resuming an older scan unconverted.
     let twice = try TestSupport.run([binary, "convert", directory.path])
-    #expect(twice.status != 0 && twice.output.contains("nothing to convert"), "\(twice.output)")
+    #expect(twice.status == 2 && twice.output.contains("nothing to convert"), "\(twice.output)")
     let older = try writeLegacyScan("resume-older", hosts: [hosts[0]])
     let resume = try TestSupport.run([binary, "scan", "--resume", older.path])
     #expect(resume.status != 0 && resume.output.contains("unitaudit convert"), "\(resume.output)")
