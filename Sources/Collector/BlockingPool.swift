@@ -15,20 +15,23 @@ public final class BlockingPool: @unchecked Sendable {
   private var stopping = false
   private var threads: [pthread_t] = []
 
-  /// - Parameter threads: how many jobs may block at once.
-  public init(threads count: Int) {
+  /// - Parameters:
+  ///   - threads: how many jobs may block at once.
+  ///   - name: the threads' name, as `top -H` and debuggers show it (15 bytes at most).
+  public init(threads count: Int, name: String = "unitaudit-block") {
     let count = max(1, count)
     for _ in 0..<count {
       var thread = pthread_t()
       var attributes = pthread_attr_t()
       pthread_attr_init(&attributes)
       pthread_attr_setstacksize(&attributes, 1 << 20)
-      let box = Unmanaged.passRetained(WorkerBox(pool: self))
+      let box = Unmanaged.passRetained(WorkerBox(pool: self, name: String(name.prefix(15))))
       let created = pthread_create(
         &thread, &attributes,
         { raw in
           guard let raw else { return nil }
           let box = Unmanaged<WorkerBox>.fromOpaque(raw).takeRetainedValue()
+          Thread.current.name = box.name
           box.pool.workLoop()
           return nil
         }, box.toOpaque())
@@ -39,7 +42,11 @@ public final class BlockingPool: @unchecked Sendable {
 
   private final class WorkerBox {
     let pool: BlockingPool
-    init(pool: BlockingPool) { self.pool = pool }
+    let name: String
+    init(pool: BlockingPool, name: String) {
+      self.pool = pool
+      self.name = name
+    }
   }
 
   private func workLoop() {
@@ -56,7 +63,9 @@ public final class BlockingPool: @unchecked Sendable {
     }
   }
 
-  private func submit(_ job: @escaping @Sendable () -> Void) -> Bool {
+  /// Queues `job` for a pool thread; false once the pool is shutting down.
+  @discardableResult
+  func submit(_ job: @escaping @Sendable () -> Void) -> Bool {
     condition.lock()
     defer { condition.unlock() }
     guard !stopping else { return false }
@@ -85,4 +94,24 @@ public final class BlockingPool: @unchecked Sendable {
   }
 
   deinit { shutdown() }
+}
+
+/// A serial executor on a thread of its own, for actors whose methods block on I/O (the
+/// scan store: SQLite, the evidence files, a PostgreSQL history across a network). Its jobs
+/// run one at a time, in order, and never on the cooperative pool. The thread lives as long
+/// as the process (it is never shut down, so no job an actor awaits is ever dropped); idle,
+/// it waits on a condition.
+public final class ThreadExecutor: SerialExecutor, @unchecked Sendable {
+  private let thread: BlockingPool
+
+  /// - Parameter name: the thread's name (15 bytes at most).
+  public init(name: String) { thread = BlockingPool(threads: 1, name: name) }
+
+  public func enqueue(_ job: consuming ExecutorJob) {
+    let job = UnownedJob(job)
+    let executor = asUnownedSerialExecutor()
+    thread.submit { job.runSynchronously(on: executor) }
+  }
+
+  public func asUnownedSerialExecutor() -> UnownedSerialExecutor { UnownedSerialExecutor(ordinary: self) }
 }

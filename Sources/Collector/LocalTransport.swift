@@ -12,7 +12,7 @@ public final class LocalTransport: Transport {
   public let name = "local"
   let limits: ProbeLimits
   let shell: String
-  private let pool = BlockingPool(threads: 1)
+  private let pool = BlockingPool(threads: 1, name: "unitaudit-local")
 
   public init(limits: ProbeLimits = ProbeLimits(), shell: String = "/bin/sh") {
     self.limits = limits

@@ -18,7 +18,7 @@ public final class SSHTransport: Transport {
   /// One thread per host probed at once (`options.concurrency`).
   public init(options: ScanOptions) {
     self.scanOptions = options
-    self.pool = BlockingPool(threads: options.concurrency)
+    self.pool = BlockingPool(threads: options.concurrency, name: "unitaudit-ssh")
   }
 
   /// The libssh options for one host: the inventory's values win over the scan's.
