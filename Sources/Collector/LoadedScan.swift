@@ -20,14 +20,7 @@ public func loadScan(_ directory: URL) throws -> LoadedScan {
 /// `readSize`: how many bytes of an older scan's `hosts.jsonl` are read (and their lines
 /// decoded) at a time.
 func loadScan(_ directory: URL, readSize: Int) throws -> LoadedScan {
-  var isDirectory: ObjCBool = false
-  guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) else {
-    throw ScanStoreError.notAScan(directory.path, "no such directory")
-  }
-  guard isDirectory.boolValue else {
-    throw ScanStoreError.notAScan(
-      directory.path, "a file, not a scan directory (`unitaudit scan -o DIR` makes one)")
-  }
+  try requireScanDirectory(directory)
   let databasePath = directory.appendingPathComponent(ScanStore.databaseFile).path
   if FileManager.default.fileExists(atPath: databasePath) {
     let database = try ScanDatabase.open(databasePath, readOnly: true)
@@ -37,6 +30,18 @@ func loadScan(_ directory: URL, readSize: Int) throws -> LoadedScan {
     return LoadedScan(scan: try database.loadScan(scan), skippedLines: [])
   }
   return try loadLegacyScan(directory, readSize: readSize)
+}
+
+/// Refuses a path that is not a directory, in words that say so.
+func requireScanDirectory(_ directory: URL) throws {
+  var isDirectory: ObjCBool = false
+  guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) else {
+    throw ScanStoreError.notAScan(directory.path, "no such directory")
+  }
+  guard isDirectory.boolValue else {
+    throw ScanStoreError.notAScan(
+      directory.path, "a file, not a scan directory (`unitaudit scan -o DIR` makes one)")
+  }
 }
 
 /// Reads the `scan.json` and `hosts.jsonl` of a scan written before the scan database.

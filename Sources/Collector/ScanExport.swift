@@ -42,6 +42,7 @@ public struct ConvertedScan: Sendable {
 /// interrupted conversion leaves the scan as it was. The metadata keeps its `schemaVersion`:
 /// the version the scan was collected with.
 public func convertLegacyScan(_ directory: URL) throws -> ConvertedScan {
+  try requireScanDirectory(directory)
   let target = directory.appendingPathComponent(ScanStore.databaseFile)
   if FileManager.default.fileExists(atPath: target.path) {
     throw ScanStoreError.notAScan(

@@ -48,9 +48,10 @@ struct UnitAudit: AsyncParsableCommand {
       } else {
         try command.run()
       }
-    } catch let error where error is ExitCode || error is CleanExit || error is ValidationError {
-      exitForArgumentParser(error)
     } catch {
+      // ArgumentParser gives errors it does not know the status 1 (`help` and `--version`
+      // end in errors of its own, with status 0).
+      guard !(error is ExitCode), exitCode(for: error) == .failure else { exitForArgumentParser(error) }
       FileHandle.standardError.write(Data("error: \(error)\n".utf8))
       Foundation.exit(1)
     }

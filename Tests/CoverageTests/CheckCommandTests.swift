@@ -179,3 +179,29 @@ struct CheckOutputCommandTests {
     #expect(unwritable == 2 && why.contains("cannot write /nonexistent/dir/check.xml"), "\(why)")
   }
 }
+
+@Suite("the command line's exit statuses")
+struct ExitStatusTests {
+  @Test("help and --version exit 0; an unknown command and an unreadable scan or history exit 2")
+  func statuses() throws {
+    let binary = try TestSupport.unitauditBinary()
+    for arguments in [["help", "trend"], ["trend", "--help"], ["--version"]] {
+      let result = try TestSupport.run([binary] + arguments)
+      #expect(result.status == 0, "\(arguments): \(result.output)")
+    }
+    let unknown = try TestSupport.run([binary, "frobnicate"])
+    #expect(unknown.status == 2 && unknown.output.contains("frobnicate"), "\(unknown.output)")
+    let missing = FileManager.default.temporaryDirectory
+      .appendingPathComponent("absent-\(UUID().uuidString)").path
+    for arguments in [
+      ["coverage", missing], ["report", missing], ["export", missing, "--jsonl"], ["convert", missing],
+      ["trend", "--history", missing], ["history", "list", "--history", missing],
+    ] {
+      let result = try TestSupport.run([binary] + arguments)
+      #expect(
+        result.status == 2 && result.output.hasPrefix("error: \(missing)")
+          && result.output.contains("no such"),
+        "\(arguments): \(result.output)")
+    }
+  }
+}
