@@ -77,8 +77,12 @@ public class HistoryDatabase: @unchecked Sendable {
   }
 
   /// Runs `transaction` until it commits, fails other than by a lost connection that comes
-  /// back, or has run `attempts` times; `rolledBack` after each run that failed.
-  private func retrying<T>(_ transaction: () throws -> T, rolledBack: () -> Void = {}) throws -> T {
+  /// back, or has run `attempts` times; `rolledBack` after each run that failed. The last
+  /// failure is the store's error that `failed` makes of it.
+  private func retrying<T>(
+    _ transaction: () throws -> T, failed: (String, String) -> ScanStoreError = ScanStoreError.cannotWrite,
+    rolledBack: () -> Void = {}
+  ) throws -> T {
     var attempt = 1
     while true {
       do {
@@ -88,24 +92,21 @@ public class HistoryDatabase: @unchecked Sendable {
         throw error
       } catch {
         rolledBack()
-        guard attempt < Self.attempts, backend.reconnected() else {
-          throw ScanStoreError.cannotWrite(location, "\(error)")
-        }
+        guard attempt < Self.attempts, backend.reconnected() else { throw failed(location, "\(error)") }
         attempt += 1
       }
     }
   }
 
+  /// Runs `body` in a read transaction; the database's errors become the store's. A read the
+  /// server dropped runs again once it is back, as a write does.
   func reading<T>(_ body: (any StoreSQL) throws -> T) throws -> T {
     try checkOpen()
-    do {
-      return try backend.read(body)
-    } catch let error as ScanStoreError {
-      throw error
-    } catch {
-      throw ScanStoreError.notAScan(location, "\(error)")
-    }
+    return try retrying({ try backend.read(body) }, failed: readFailure)
   }
+
+  /// What a read that failed is called: a file that is not a readable scan database.
+  var readFailure: (String, String) -> ScanStoreError { ScanStoreError.notAScan }
 
   // MARK: Scans
 

@@ -12,6 +12,9 @@ import UnitModel
 /// both meet is stored once. Readers see one snapshot for the whole of a read (repeatable
 /// read), whatever is written meanwhile.
 public final class PostgresHistory: HistoryDatabase, @unchecked Sendable {
+  /// A read that failed here is a server that cannot be used, not a file that is not a scan.
+  override var readFailure: (String, String) -> ScanStoreError { ScanStoreError.historyUnusable }
+
   /// Connects to the history at `url`, creating its tables when there are none and `create`
   /// is set. The URL is libpq's (https://www.postgresql.org/docs/current/libpq-connect.html):
   /// host, port, database, user, `sslmode` and the rest; the password comes from

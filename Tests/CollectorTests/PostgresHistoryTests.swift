@@ -241,7 +241,7 @@ struct PostgresHistoryTests {
   }
 
   @Test(
-    "a writer waits for its server to come back and goes on; resuming a complete scan gives its history what it missed"
+    "a writer and a reader wait for their server to come back and go on; resuming a complete scan gives its history what it missed"
   )
   func serverAway() async throws {
     let server = try PrivatePostgres()
@@ -266,7 +266,16 @@ struct PostgresHistoryTests {
     restart.start()
     try database.record(hosts[1], scan: number)
     #expect(Date().timeIntervalSince(started) >= 2, "the write waited for the server")
+    // A read waits for it too.
+    try server.stop()
+    let again = Thread {
+      Thread.sleep(forTimeInterval: 2)
+      try? server.start()
+    }
+    let reading = Date()
+    again.start()
     #expect(try database.loadScan(number).hosts == Array(hosts[0...1]))
+    #expect(Date().timeIntervalSince(reading) >= 2, "the read waited for the server")
     try database.close()
 
     // `scan --resume` of the complete scan gives the history the rest.
