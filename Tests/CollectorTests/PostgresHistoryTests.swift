@@ -255,27 +255,26 @@ struct PostgresHistoryTests {
     let database = try HistoryDatabase.open(history: server.url, create: true)
     let number = try database.addScan(metadata)
     try database.record(hosts[0], scan: number)
+    /// Stops the server, starts it again 2 s later, and meanwhile runs `body`: how long
+    /// `body` took.
+    func whileAway(_ body: () throws -> Void) throws -> TimeInterval {
+      try server.stop()
+      let restart = Thread {
+        Thread.sleep(forTimeInterval: 2)
+        try? server.start()
+      }
+      let started = Date()
+      restart.start()
+      try body()
+      return Date().timeIntervalSince(started)
+    }
     // The server stops between two hosts and is back two seconds later: the second host's
     // transaction fails, the writer reconnects, and it is written.
-    try server.stop()
-    let restart = Thread {
-      Thread.sleep(forTimeInterval: 2)
-      try? server.start()
-    }
-    let started = Date()
-    restart.start()
-    try database.record(hosts[1], scan: number)
-    #expect(Date().timeIntervalSince(started) >= 2, "the write waited for the server")
+    #expect(try whileAway { try database.record(hosts[1], scan: number) } >= 2, "the write waited")
     // A read waits for it too.
-    try server.stop()
-    let again = Thread {
-      Thread.sleep(forTimeInterval: 2)
-      try? server.start()
-    }
-    let reading = Date()
-    again.start()
-    #expect(try database.loadScan(number).hosts == Array(hosts[0...1]))
-    #expect(Date().timeIntervalSince(reading) >= 2, "the read waited for the server")
+    var read: [HostReport] = []
+    #expect(try whileAway { read = try database.loadScan(number).hosts } >= 2, "the read waited")
+    #expect(read == Array(hosts[0...1]))
     try database.close()
 
     // `scan --resume` of the complete scan gives the history the rest.
