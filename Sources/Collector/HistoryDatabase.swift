@@ -141,6 +141,19 @@ public class HistoryDatabase: @unchecked Sendable {
     }
   }
 
+  /// Gives the history the scan with `metadata` and the hosts of `recorded` it lacks (a
+  /// scan whose last hosts or words did not reach it); returns the scan's number here.
+  @discardableResult
+  public func catchUp(_ metadata: ScanMetadata, recorded: [HostReport]) throws -> Int64 {
+    guard let found = try scanNumber(id: metadata.id) else {
+      return try addScan(Scan(metadata: metadata, hosts: recorded))
+    }
+    let held = Set(try hostNames(scan: found))
+    try record(recorded.filter { !held.contains($0.name) }, scan: found)
+    try writeMetadata(metadata, scan: found)
+    return found
+  }
+
   /// Replaces a scan's metadata.
   public func writeMetadata(_ metadata: ScanMetadata, scan: Int64) throws {
     let json = try Self.json(metadata)

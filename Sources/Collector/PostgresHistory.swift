@@ -316,7 +316,12 @@ private struct Statements: StoreSQL {
           values.append(.null)
           continue
         }
-        let text = String(cString: PQgetvalue(result, row, column))
+        let raw = PQgetvalue(result, row, column)
+        if types[Int(column)] == 17 {  // bytea, in its text form: libpq decodes it
+          values.append(.blob(try Self.bytes(bytea: raw)))
+          continue
+        }
+        let text = raw.map { String(cString: $0) } ?? ""
         switch types[Int(column)] {
         case 20, 21, 23, 26:  // int8, int2, int4, oid
           guard let number = Int64(text) else { throw PostgresError(message: "'\(text)' is not an integer") }
@@ -326,8 +331,6 @@ private struct Statements: StoreSQL {
           values.append(.real(number))
         case 16:  // bool
           values.append(.integer(text == "t" ? 1 : 0))
-        case 17:  // bytea, in its hex text form
-          values.append(.blob(try Self.bytes(hex: text)))
         default:
           values.append(.text(text))
         }
@@ -336,28 +339,15 @@ private struct Statements: StoreSQL {
     }
   }
 
-  /// A bytea's hex text form (`\x0a1b…`) as bytes.
-  static func bytes(hex text: String) throws -> [UInt8] {
-    let digits = Array(text.utf8)
-    guard digits.count >= 2, digits[0] == UInt8(ascii: "\\"), digits[1] == UInt8(ascii: "x"),
-      digits.count % 2 == 0
-    else { throw PostgresError(message: "a bytea value is not in hex form") }
-    func value(_ digit: UInt8) throws -> UInt8 {
-      switch digit {
-      case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit - UInt8(ascii: "0")
-      case UInt8(ascii: "a")...UInt8(ascii: "f"): return digit - UInt8(ascii: "a") + 10
-      case UInt8(ascii: "A")...UInt8(ascii: "F"): return digit - UInt8(ascii: "A") + 10
-      default: throw PostgresError(message: "a bytea value is not in hex form")
-      }
+  /// A bytea's text form (`\x0a1b…`) as bytes, decoded by `PQunescapeBytea`.
+  static func bytes(bytea text: UnsafePointer<CChar>?) throws -> [UInt8] {
+    var length = 0
+    let decoded = text.flatMap {
+      PQunescapeBytea(UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self), &length)
     }
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(digits.count / 2 - 1)
-    var index = 2
-    while index < digits.count {
-      bytes.append(try value(digits[index]) << 4 | value(digits[index + 1]))
-      index += 2
-    }
-    return bytes
+    guard let decoded else { throw PostgresError(message: "a bytea value libpq cannot decode") }
+    defer { PQfreemem(decoded) }
+    return Array(UnsafeBufferPointer(start: decoded, count: length))
   }
 }
 

@@ -166,25 +166,8 @@ public actor ScanStore {
   )
     throws
   {
-    let number = try Self.catchUp(historyDatabase, metadata: metadata, recorded: recorded)
+    let number = try historyDatabase.catchUp(metadata, recorded: recorded)
     history.withLock { $0 = (historyDatabase, number) }
-  }
-
-  /// Gives `historyDatabase` the scan with `metadata` and the hosts of `recorded` it lacks;
-  /// returns the scan's number there.
-  @discardableResult
-  public static func catchUp(
-    _ historyDatabase: HistoryDatabase, metadata: ScanMetadata, recorded: [HostReport]
-  )
-    throws -> Int64
-  {
-    guard let found = try historyDatabase.scanNumber(id: metadata.id) else {
-      return try historyDatabase.addScan(Scan(metadata: metadata, hosts: recorded))
-    }
-    let held = Set(try historyDatabase.hostNames(scan: found))
-    try historyDatabase.record(recorded.filter { !held.contains($0.name) }, scan: found)
-    try historyDatabase.writeMetadata(metadata, scan: found)
-    return found
   }
 
   /// Records one finished host: its evidence first, then the host, in one transaction.

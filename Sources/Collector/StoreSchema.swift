@@ -160,14 +160,13 @@ public enum StoreSchema {
 
   /// The comment on a PostgreSQL history's table `scan`: what `PRAGMA application_id` and
   /// `user_version` say in SQLite.
-  public static let postgresMarker =
-    "unitaudit scan database, application \(applicationID), schema \(version)"
+  public static let postgresMarker = markerPrefix + String(version)
+  private static let markerPrefix = "unitaudit scan database, application \(applicationID), schema "
 
   /// The schema version a `postgresMarker` names; nil for another comment.
   static func version(inMarker comment: String) -> Int? {
-    let prefix = "unitaudit scan database, application \(applicationID), schema "
-    guard comment.hasPrefix(prefix) else { return nil }
-    return Int(comment.dropFirst(prefix.count))
+    guard comment.hasPrefix(markerPrefix) else { return nil }
+    return Int(comment.dropFirst(markerPrefix.count))
   }
 
   static func postgresDDL(_ sqlite: String) -> String {
@@ -175,7 +174,7 @@ public enum StoreSchema {
     var hashIndexes: [String] = []
     let lines = sqlite.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
       var line = String(line)
-      if line.hasPrefix("--") || line.trimmingCharacters(in: .whitespaces).hasPrefix("--") { return line }
+      if line.trimmingCharacters(in: .whitespaces).hasPrefix("--") { return line }
       if let match = line.firstMatch(of: /CREATE TABLE (\w+)/) { table = String(match.1) }
       // A generated column: name TYPE GENERATED ALWAYS AS (column ->> '$.a.b') VIRTUAL.
       if let match = line.firstMatch(

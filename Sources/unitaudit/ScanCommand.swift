@@ -289,7 +289,7 @@ struct ScanCommand: AsyncParsableCommand {
       // the history is brought up to date, and that is all.
       let database = try HistoryDatabase.open(history: history, create: true)
       defer { try? database.close() }
-      try ScanStore.catchUp(database, metadata: metadata, recorded: loaded.scan.hosts)
+      try database.catchUp(metadata, recorded: loaded.scan.hosts)
       try await store.close()
       console.info("\(directory.path) is complete; its history \(history) now holds it whole")
       return nil
