@@ -167,12 +167,13 @@ public struct Waiver: Sendable, Hashable, Codable {
   public var owner: String
   /// The last day it counts (`2027-01-31`), as ISO `YYYY-MM-DD`; nil: no expiry.
   public var expires: String?
-  /// Where it was written (`baseline.yml:42`), for messages.
-  public var origin: String?
+  /// Where it was written: the baseline file and line (for messages, and where SARIF points an
+  /// expired waiver).
+  public var origin: Provenance?
 
   public init(
     service: String, directive: HardeningDirective, hosts: String? = nil, reason: String, owner: String,
-    expires: String? = nil, origin: String? = nil
+    expires: String? = nil, origin: Provenance? = nil
   ) {
     self.service = service
     self.directive = directive

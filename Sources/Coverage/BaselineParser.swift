@@ -318,7 +318,7 @@ public enum BaselineParser {
         result.append(
           Waiver(
             service: service, directive: directive, hosts: try optionalText(entry["hosts"]), reason: reason,
-            owner: owner, expires: expires, origin: "\(file):\(item.mark?.line ?? 0)"))
+            owner: owner, expires: expires, origin: Provenance(file: file, line: item.mark?.line ?? 1, origin: .unknown)))
       }
       return result
     }

@@ -24,7 +24,9 @@ public struct Violation: Sendable, Hashable, Codable, CustomStringConvertible {
   /// Why, in words a reader acts on.
   public var reason: String
   /// Where the fix goes: the file and line that set the directive wrongly, or the unit's own
-  /// file at its `[Service]` assignments when nothing set it; nil for other kinds.
+  /// file at its `[Service]` assignments when nothing set it (for `directive`, `exposure` and
+  /// `unsupported`); the baseline's line for an expired waiver; nil for a host that was not
+  /// audited and for a unit with no file.
   public var location: Provenance?
 
   public init(
@@ -89,7 +91,8 @@ public enum PolicyCheck {
             result.append(
               Violation(
                 kind: .unsupported, host: host.name, service: unit, directive: outcome.directive,
-                reason: "unsupported: \(summary) needs systemd \(needs); the host runs \(running)"))
+                reason: "unsupported: \(summary) needs systemd \(needs); the host runs \(running)",
+                location: outcome.evaluation?.provenance ?? serviceSection(of: service)))
           }
         }
         for outcome in judgement.outcomes where outcome.state == .missing {
@@ -119,7 +122,8 @@ public enum PolicyCheck {
           Violation(
             kind: .expiredWaiver, host: waiver.hosts, service: waiver.service, directive: waiver.directive,
             reason: "waiver (\(waiver.reason); owner \(waiver.owner)) expired \(waiver.expires ?? "?")"
-              + (waiver.origin.map { " — \($0)" } ?? "")))
+              + (waiver.origin.map { " — \($0.file):\($0.line)" } ?? ""),
+            location: waiver.origin))
       }
     }
     return result

@@ -1,3 +1,5 @@
+import UnitModel
+
 /// One host to scan, as the inventory resolved it.
 public struct FleetHost: Codable, Sendable, Hashable {
   /// The inventory name (what reports show).
@@ -13,10 +15,13 @@ public struct FleetHost: Codable, Sendable, Hashable {
   public var groups: [String]
   /// Host variables from the inventory, as text.
   public var vars: [String: String]
+  /// The inventory file and line that define the host (its first line, for a host named in
+  /// several places); nil for `-H` and `--local` hosts. SARIF points a host's own results here.
+  public var source: Provenance?
 
   public init(
     name: String, address: String? = nil, port: Int? = nil, user: String? = nil,
-    identityFile: String? = nil, groups: [String] = [], vars: [String: String] = [:]
+    identityFile: String? = nil, groups: [String] = [], vars: [String: String] = [:], source: Provenance? = nil
   ) {
     self.name = name
     self.address = address ?? name
@@ -25,6 +30,7 @@ public struct FleetHost: Codable, Sendable, Hashable {
     self.identityFile = identityFile
     self.groups = groups
     self.vars = vars
+    self.source = source
   }
 
   /// The host that stands for "this machine" in a local scan.

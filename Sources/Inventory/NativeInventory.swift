@@ -1,3 +1,4 @@
+import UnitModel
 import Yams
 
 /// unitaudit's own YAML inventory:
@@ -123,7 +124,8 @@ public enum NativeInventory {
           FleetHost(
             name: name, address: merged.address, port: merged.port, user: merged.user,
             identityFile: merged.identity, groups: Array(Set(groups)).sorted(),
-            vars: merged.vars.filter { !InventoryGraph.isSecret($0.key) }.mapValues(\.display)))
+            vars: merged.vars.filter { !InventoryGraph.isSecret($0.key) }.mapValues(\.display),
+            source: line.map { Provenance(file: source, line: $0, origin: .unknown) }))
       }
     }
     return ResolvedInventory(hosts: hosts, groups: groupNames.sorted(), warnings: warnings)

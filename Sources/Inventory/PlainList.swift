@@ -1,3 +1,5 @@
+import UnitModel
+
 /// One `[user@]host[:port]` entry of a plain host list or of `-H`.
 public struct PlainEntry: Sendable, Hashable {
   public var user: String?
@@ -25,7 +27,10 @@ public enum PlainList {
           file: source, line: offset + 1, "host '\(entry.host)' is listed twice (first on line \(first))")
       }
       seen[entry.host] = offset + 1
-      hosts.append(FleetHost(name: entry.host, port: entry.port, user: entry.user))
+      hosts.append(
+        FleetHost(
+          name: entry.host, port: entry.port, user: entry.user,
+          source: Provenance(file: source, line: offset + 1, origin: .unknown)))
     }
     return ResolvedInventory(hosts: hosts, groups: [], warnings: [])
   }

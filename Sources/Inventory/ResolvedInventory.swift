@@ -1,3 +1,5 @@
+import UnitModel
+
 /// The hosts an inventory names, ready to scan, with every group name it defines.
 public struct ResolvedInventory: Sendable, Hashable {
   public var hosts: [FleetHost]
@@ -98,7 +100,7 @@ extension InventoryGraph {
           user: try setting("ansible_user", "ansible_ssh_user"),
           identityFile: try setting("ansible_ssh_private_key_file", "ansible_private_key_file"),
           groups: groups,
-          vars: shown))
+          vars: shown, source: line.map { Provenance(file: source, line: $0, origin: .unknown) }))
     }
     let groupNames = groupOrder.filter { $0 != "all" && $0 != "ungrouped" }.sorted()
     var groupHosts: [String: [String]] = [:]

@@ -3,18 +3,22 @@ import Foundation
 import UnitModel
 
 /// `check --sarif FILE`: the check's violations as SARIF 2.1.0, the form code-scanning
-/// dashboards and DefectDojo import. One rule per requirement of the baseline (and one per
-/// other kind of violation), one result per violation, located at the unit file and line
-/// where the setting was set wrongly or would go, with the host in the result's properties.
-/// Paths are relative to `ROOT` (`file:///`), so a repository that holds unit files at their
-/// installed paths lines up with them. Pure.
+/// dashboards and DefectDojo import, held to GitHub code scanning's ingestion rules as well as
+/// the OASIS schema. One rule per requirement of the baseline (and one per other kind of
+/// violation); one result per finding at one place: a violation that many hosts share at the
+/// same line of the same unit file is one result naming its hosts, and a host that could not
+/// be audited is one result at the inventory line that names it. Every result has a location
+/// (GitHub rejects a file with one that has none). Unit-file paths are relative to `ROOT`
+/// (`file:///`), so a repository that holds unit files at their installed paths lines up with
+/// them. Pure.
 public enum SARIFReport {
   public static let schema =
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 
-  public static func json(
-    _ results: CheckResults, requirements: [Requirement], toolVersion: String
-  ) -> String {
+  public static func render(
+    _ results: CheckResults, requirements: [Requirement], toolVersion: String,
+    hostSources: [String: Provenance] = [:], limits: Limits = Limits()
+  ) -> Document {
     var rules: [Rule] = requirements.map { requirement in
       let spec = DirectiveTable.all[requirement.directive.index]
       var help = "\(results.baseline) requires \(requirement.summary) of each service it names."
@@ -55,7 +59,6 @@ public enum SARIFReport {
     let index = Dictionary(
       rules.enumerated().map { ($0.element.id, $0.offset) }, uniquingKeysWith: { a, _ in a })
 
-    var out: [Result] = []
     let violations =
       results.hosts.flatMap { host -> [Violation] in
         (host.error.map { [$0] } ?? [])
@@ -64,29 +67,63 @@ public enum SARIFReport {
             return []
           }
       } + results.general
+    var groups: [Group] = []
+    var groupOf: [GroupKey: Int] = [:]
     for violation in violations {
       // A directive violation falls under its requirement's rule; every other kind, its own.
       let id =
         violation.kind == .directive
         ? violation.directive.map { DirectiveTable.all[$0.index].name } ?? violation.kind.rawValue
         : violation.kind.rawValue
-      let locations = violation.location.map { location in
-        [
+      let place = location(of: violation, hostSources: hostSources)
+      // A host-level result stays the host's own; the same finding at the same line of the
+      // same file is one result for every host that has it.
+      let key = GroupKey(
+        rule: id, uri: place.uri, line: place.line, service: violation.service ?? "", reason: violation.reason,
+        host: violation.kind == .notScanned ? violation.host ?? "" : "", uriBaseId: place.base)
+      if let at = groupOf[key] {
+        if let host = violation.host { groups[at].hosts.append(host) }
+      } else {
+        groupOf[key] = groups.count
+        groups.append(Group(key: key, violation: violation, hosts: violation.host.map { [$0] } ?? []))
+      }
+    }
+    // What GitHub shows first, and keeps when there are more results than it takes: errors,
+    // then notes; within a level, the findings on the most hosts.
+    let ordered = groups.enumerated().sorted { a, b in
+      let (la, lb) = (a.element.violation.kind == .unsupported, b.element.violation.kind == .unsupported)
+      if la != lb { return !la }
+      if a.element.hosts.count != b.element.hosts.count { return a.element.hosts.count > b.element.hosts.count }
+      return a.offset < b.offset
+    }.map(\.element)
+    let kept = ordered.prefix(limits.resultsPerRun)
+    var seen: [String: Int] = [:]
+    let out = kept.map { group -> Result in
+      let key = group.key
+      let violation = group.violation
+      var identity = [key.rule, key.service, key.uri].joined(separator: "|")
+      if !key.host.isEmpty { identity += "|" + key.host }
+      seen[identity, default: 0] += 1
+      let occurrence = seen[identity] ?? 1
+      let digest = String(FNV1a.hash(identity.utf8), radix: 16)
+      let shown = group.hosts.prefix(limits.hostsListed)
+      return Result(
+        ruleId: key.rule, ruleIndex: index[key.rule] ?? 0,
+        level: violation.kind == .unsupported ? "note" : "error",
+        message: .init(text: message(violation, hosts: group.hosts)),
+        locations: [
           Location(
             physicalLocation: .init(
-              artifactLocation: .init(uri: relative(location.file), uriBaseId: "ROOT"),
-              region: .init(startLine: max(1, location.line))))
-        ]
-      }
-      out.append(
-        Result(
-          ruleId: id, ruleIndex: index[id] ?? 0,
-          level: violation.kind == .unsupported ? "note" : "error",
-          message: .init(text: violation.description), locations: locations,
-          partialFingerprints: [
-            "unitaudit/v1": [violation.host ?? "", violation.service ?? "", id].joined(separator: "|")
-          ],
-          properties: .init(host: violation.host, service: violation.service, kind: violation.kind.rawValue)))
+              artifactLocation: .init(uri: key.uri, uriBaseId: key.uriBaseId),
+              region: .init(startLine: key.line)))
+        ],
+        partialFingerprints: [
+          "primaryLocationLineHash": "\(digest):\(occurrence)",
+          "unitaudit/v2": occurrence == 1 ? identity : "\(identity)#\(occurrence)",
+        ],
+        properties: .init(
+          hosts: Array(shown), hostCount: group.hosts.count, service: violation.service,
+          kind: violation.kind.rawValue))
     }
     let log = Log(
       schema: schema, version: "2.1.0",
@@ -95,12 +132,96 @@ public enum SARIFReport {
           tool: .init(
             driver: .init(
               name: "unitaudit", version: toolVersion, informationUri: nil, rules: rules)),
-          originalUriBaseIds: ["ROOT": .init(uri: "file:///")], results: out)
+          originalUriBaseIds: ["ROOT": .init(uri: "file:///", uriBaseId: nil)], results: out,
+          properties: groups.count > kept.count ? .init(omittedResults: groups.count - kept.count) : nil)
       ])
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-    guard let data = try? encoder.encode(log) else { return "{}" }
-    return JSONString.escapingInvisible(String(decoding: data, as: UTF8.self)) + "\n"
+    guard let data = try? encoder.encode(log) else {
+      return Document(text: "{}", results: 0, omitted: groups.count)
+    }
+    return Document(
+      text: JSONString.escapingInvisible(String(decoding: data, as: UTF8.self)) + "\n", results: out.count,
+      omitted: groups.count - kept.count)
+  }
+
+  /// The SARIF text, how many results it holds, and how many it left out to stay within
+  /// GitHub's limit on results per run (the least important: notes first, then the findings
+  /// on the fewest hosts).
+  public struct Document: Sendable {
+    public var text: String
+    public var results: Int
+    public var omitted: Int
+  }
+
+  /// GitHub code scanning's limits on one upload (docs.github.com, "SARIF support for code
+  /// scanning" and "SARIF results exceed limit"): a file over any of them is rejected whole.
+  public struct Limits: Sendable {
+    public var resultsPerRun = 25_000
+    /// How many of a result's hosts its properties name (`hostCount` has them all), so that a
+    /// finding on every host of a 10,000-host fleet stays a short result.
+    public var hostsListed = 50
+    public init() {}
+  }
+
+  /// Where a result points. A violation with a file (the unit file and line, the baseline's
+  /// waiver) points there; a host that was not audited, or a unit with no file, points at the
+  /// inventory line that names the host, and a host from `-H` or `--local` (no file names it)
+  /// at `unitaudit-hosts/HOST`, line 1.
+  static func location(of violation: Violation, hostSources: [String: Provenance]) -> (
+    uri: String, line: Int, base: String?
+  ) {
+    if let place = violation.location ?? violation.host.flatMap({ hostSources[$0] }) {
+      let absolute = place.file.hasPrefix("/")
+      return (uriPath(relative(place.file)), max(1, place.line), absolute ? "ROOT" : nil)
+    }
+    return ("unitaudit-hosts/" + uriPath(violation.host ?? "unknown"), 1, nil)
+  }
+
+  /// The result's text: what is wrong and on which hosts (the first few by name).
+  static func message(_ violation: Violation, hosts: [String]) -> String {
+    let place = [violation.service, violation.directive?.rawValue].compactMap { $0 }.joined(separator: " ")
+    let what = place.isEmpty ? violation.reason : "\(place): \(violation.reason)"
+    switch hosts.count {
+    case 0: return what
+    case 1: return "\(hosts[0]): \(what)"
+    case 2...3: return "\(what) (on \(hosts.joined(separator: ", ")))"
+    default:
+      return "\(what) (on \(hosts.count) hosts: \(hosts.prefix(3).joined(separator: ", ")) and \(hosts.count - 3) more)"
+    }
+  }
+
+  /// A path as an RFC 3986 relative reference: characters a URI path may not hold
+  /// (`\x2d` in escaped unit names, spaces, brackets, non-ASCII) percent-encoded, and `./`
+  /// before a first segment with a colon, which would read as a scheme.
+  static func uriPath(_ path: String) -> String {
+    var out = ""
+    for byte in path.utf8 {
+      let c = Character(Unicode.Scalar(byte))
+      if byte < 0x80 && (c.isLetter || c.isNumber || "-._~!$&'()*+,;=:@/".contains(c)) {
+        out.append(c)
+      } else {
+        out += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
+      }
+    }
+    if let colon = out.firstIndex(of: ":"), !out[..<colon].contains("/") { out = "./" + out }
+    return out
+  }
+
+  struct GroupKey: Hashable {
+    var rule: String
+    var uri: String
+    var line: Int
+    var service: String
+    var reason: String
+    var host: String
+    var uriBaseId: String? = nil
+  }
+
+  struct Group {
+    var key: GroupKey
+    var violation: Violation
+    var hosts: [String]
   }
 
   /// `/lib/systemd/system/x.service` → `lib/systemd/system/x.service`, relative to ROOT.
@@ -134,6 +255,11 @@ public enum SARIFReport {
     var tool: Tool
     var originalUriBaseIds: [String: ArtifactLocation]
     var results: [Result]
+    var properties: RunProperties?
+  }
+
+  struct RunProperties: Encodable {
+    var omittedResults: Int
   }
 
   struct Tool: Encodable {
@@ -181,7 +307,9 @@ public enum SARIFReport {
   }
 
   struct ResultProperties: Encodable {
-    var host: String?
+    /// The hosts with this finding, the first `Limits.hostsListed` of them.
+    var hosts: [String]
+    var hostCount: Int
     var service: String?
     var kind: String
   }

@@ -360,9 +360,19 @@ struct CheckCommand: ParsableCommand {
           console: console)
       }
       if let sarif {
-        let text = SARIFReport.json(
-          results, requirements: baseline.requirements(in: required), toolVersion: BuildInfo.version)
-        try writeOutput(text, to: sarif, console: console)
+        // The inventory line of each host, from the scan's plan; none for an older scan.
+        let plan = (try? ScanStore.loadPlan(URL(fileURLWithPath: scan))) ?? []
+        let sources = Dictionary(
+          plan.compactMap { host in host.source.map { (host.name, $0) } }, uniquingKeysWith: { a, _ in a })
+        let document = SARIFReport.render(
+          results, requirements: baseline.requirements(in: required), toolVersion: BuildInfo.version,
+          hostSources: sources)
+        if document.omitted > 0 {
+          console.error(
+            "warning: \(sarif): \(document.omitted) results left out, the least important: GitHub code "
+              + "scanning rejects more than \(SARIFReport.Limits().resultsPerRun) in one run (--json has them all)")
+        }
+        try writeOutput(document.text, to: sarif, console: console)
       }
     }
     if json {

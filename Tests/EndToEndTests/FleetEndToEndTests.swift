@@ -76,6 +76,7 @@ struct FleetEndToEndTests {
 
     try checkSituations(scanned)
     try checkNewerValuesInReports(scanned, scan: scanDirectory)
+    try checkSARIF(scan: scanDirectory, inventory: fleet.inventory, failed: ["dead", refused])
     // Each host's evidence, compressed, stays small, and reads back as what the host sent.
     for host in scanned {
       let folder = scanDirectory.appendingPathComponent(try #require(host.evidence))
@@ -248,6 +249,34 @@ struct FleetEndToEndTests {
         "\(host.name)")
       #expect(!check.output.contains("\(host.name) chrony.service ProtectControlGroups:"), "\(host.name)")
     }
+  }
+
+  /// `check --sarif` of the real fleet, with its unreachable and refused hosts, keeps every
+  /// rule GitHub code scanning holds an upload to; each failed host's result points at the
+  /// inventory line that names it.
+  func checkSARIF(scan: URL, inventory: String, failed: [String]) throws {
+    let file = scan.appendingPathComponent("check.sarif")
+    let check = try run([
+      try unitauditBinary(), "check", scan.path, "--baseline", "fedora-40", "--sarif", file.path,
+    ])
+    #expect(check.status == 1, "\(check.output.suffix(2_000))")
+    let data = try Data(contentsOf: file)
+    let broken = GitHubSARIFRules.check(data, gzippedBytes: try GitHubSARIFRules.gzippedSize(of: file))
+    #expect(broken.isEmpty, "\(broken)")
+    let log = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    let results = try #require((log["runs"] as? [[String: Any]])?.first?["results"] as? [[String: Any]])
+    let lines = try String(contentsOfFile: inventory, encoding: .utf8).components(separatedBy: "\n")
+    for host in failed {
+      let result = try #require(
+        results.first { ($0["properties"] as? [String: Any])?["hosts"] as? [String] == [host] },
+        "\(host) has a result")
+      let physical = (result["locations"] as? [[String: Any]])?.first?["physicalLocation"] as? [String: Any]
+      let uri = (physical?["artifactLocation"] as? [String: Any])?["uri"] as? String
+      let line = try #require((physical?["region"] as? [String: Any])?["startLine"] as? Int)
+      #expect(uri == String(inventory.drop { $0 == "/" }), "\(host)")
+      #expect(lines.indices.contains(line - 1) && lines[line - 1].contains(host), "\(host): line \(line)")
+    }
+    print("SARIF of the fleet: \(results.count) results, \(data.count) bytes")
   }
 
   /// The unit-file situations Scripts/fleet sets up are in the scan, so the comparison covers

@@ -163,9 +163,9 @@ struct ReportToolTests {
     let sarif = directory.appendingPathComponent("check.sarif")
     try JUnitReport.xml(results, timestamp: "2026-11-22T12:00:00Z").write(
       to: junit, atomically: true, encoding: .utf8)
-    try SARIFReport.json(
+    try SARIFReport.render(
       results, requirements: input.baseline.requirements(in: input.required), toolVersion: "test"
-    ).write(to: sarif, atomically: true, encoding: .utf8)
+    ).text.write(to: sarif, atomically: true, encoding: .utf8)
 
     let j = try JSONDecoder().decode(
       JUnitSummary.self,

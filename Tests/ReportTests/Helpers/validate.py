@@ -1,7 +1,8 @@
 """Validates unitaudit's machine outputs against the schemas their consumers read.
 
     validate.py junit FILE XSD      JUnit XML against Jenkins' junit-10.xsd (xmlschema)
-    validate.py sarif FILE SCHEMA   SARIF against the OASIS SARIF 2.1.0 JSON schema (jsonschema)
+    validate.py sarif FILE SCHEMA   SARIF against the OASIS SARIF 2.1.0 JSON schema (jsonschema,
+                                    with its uri and uri-reference formats checked by rfc3987)
 
 Prints a JSON summary of what the file holds; exits 1 with the schema's complaints when it
 does not validate.
@@ -41,7 +42,10 @@ def sarif(path, schema_path):
         schema = json.load(f)
     with open(path) as f:
         log = json.load(f)
-    validator = jsonschema.Draft4Validator(schema)
+    # With the formats checked: codeql-action rejects a uri that is not a URI reference.
+    validator = jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker())
+    if "uri-reference" not in validator.format_checker.checkers:
+        sys.exit("jsonschema cannot check the uri-reference format: install rfc3987")
     errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(log)]
     if errors:
         print("\n".join(errors[:20]))
@@ -55,7 +59,7 @@ def sarif(path, schema_path):
         "results": len(results),
         "ruleIndexOk": all(rules[r["ruleIndex"]]["id"] == r["ruleId"] for r in results),
         "locations": [
-            [r["ruleId"], r["properties"].get("host"), loc["physicalLocation"]["artifactLocation"]["uri"],
+            [r["ruleId"], (r["properties"].get("hosts") or [None])[0], loc["physicalLocation"]["artifactLocation"]["uri"],
              loc["physicalLocation"]["region"]["startLine"]]
             for r in results for loc in r.get("locations", [])
         ],
