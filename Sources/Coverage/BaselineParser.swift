@@ -318,7 +318,8 @@ public enum BaselineParser {
         result.append(
           Waiver(
             service: service, directive: directive, hosts: try optionalText(entry["hosts"]), reason: reason,
-            owner: owner, expires: expires, origin: Provenance(file: file, line: item.mark?.line ?? 1, origin: .unknown)))
+            owner: owner, expires: expires,
+            origin: Provenance(file: file, line: item.mark?.line ?? 1, origin: .unknown)))
       }
       return result
     }

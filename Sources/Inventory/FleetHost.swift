@@ -21,7 +21,8 @@ public struct FleetHost: Codable, Sendable, Hashable {
 
   public init(
     name: String, address: String? = nil, port: Int? = nil, user: String? = nil,
-    identityFile: String? = nil, groups: [String] = [], vars: [String: String] = [:], source: Provenance? = nil
+    identityFile: String? = nil, groups: [String] = [], vars: [String: String] = [:],
+    source: Provenance? = nil
   ) {
     self.name = name
     self.address = address ?? name

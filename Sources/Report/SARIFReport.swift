@@ -79,7 +79,8 @@ public enum SARIFReport {
       // A host-level result stays the host's own; the same finding at the same line of the
       // same file is one result for every host that has it.
       let key = GroupKey(
-        rule: id, uri: place.uri, line: place.line, service: violation.service ?? "", reason: violation.reason,
+        rule: id, uri: place.uri, line: place.line, service: violation.service ?? "",
+        reason: violation.reason,
         host: violation.kind == .notScanned ? violation.host ?? "" : "", uriBaseId: place.base)
       if let at = groupOf[key] {
         if let host = violation.host { groups[at].hosts.append(host) }
@@ -93,7 +94,9 @@ public enum SARIFReport {
     let ordered = groups.enumerated().sorted { a, b in
       let (la, lb) = (a.element.violation.kind == .unsupported, b.element.violation.kind == .unsupported)
       if la != lb { return !la }
-      if a.element.hosts.count != b.element.hosts.count { return a.element.hosts.count > b.element.hosts.count }
+      if a.element.hosts.count != b.element.hosts.count {
+        return a.element.hosts.count > b.element.hosts.count
+      }
       return a.offset < b.offset
     }.map(\.element)
     let kept = ordered.prefix(limits.resultsPerRun)
@@ -187,7 +190,8 @@ public enum SARIFReport {
     case 1: return "\(hosts[0]): \(what)"
     case 2...3: return "\(what) (on \(hosts.joined(separator: ", ")))"
     default:
-      return "\(what) (on \(hosts.count) hosts: \(hosts.prefix(3).joined(separator: ", ")) and \(hosts.count - 3) more)"
+      return
+        "\(what) (on \(hosts.count) hosts: \(hosts.prefix(3).joined(separator: ", ")) and \(hosts.count - 3) more)"
     }
   }
 

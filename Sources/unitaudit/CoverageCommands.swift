@@ -77,6 +77,7 @@ struct BaselineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "export-policy",
       abstract: "Write a baseline as a policy file for `systemd-analyze security --security-policy`.",
+      usage: "unitaudit baseline export-policy <name|file> [<options>]",
       discussion: """
         The checks of `systemd-analyze security` that assess the required directives keep \
         systemd's weights; every other check gets weight 0. A maintainer can then reproduce \
@@ -212,7 +213,8 @@ struct BaselineCommand: ParsableCommand {
 struct CoverageCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "coverage",
-    abstract: "How far a scan is along a baseline: per service, per directive and per host.")
+    abstract: "How far a scan is along a baseline: per service, per directive and per host.",
+    usage: "unitaudit coverage <scan> [<options>]")
 
   @Argument(help: ArgumentHelp("A scan directory.", valueName: "scan"))
   var scan: String
@@ -268,6 +270,7 @@ struct CheckCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "check",
     abstract: "The policy gate: list every violation of a baseline; exit 1 when there is any.",
+    usage: "unitaudit check <scan> [<options>]",
     discussion: """
       A violation is a required directive that a service lacks on a host (and no active \
       waiver covers), an exposure above --max-exposure, an expired waiver (with \
@@ -370,7 +373,8 @@ struct CheckCommand: ParsableCommand {
         if document.omitted > 0 {
           console.error(
             "warning: \(sarif): \(document.omitted) results left out, the least important: GitHub code "
-              + "scanning rejects more than \(SARIFReport.Limits().resultsPerRun) in one run (--json has them all)")
+              + "scanning rejects more than \(SARIFReport.Limits().resultsPerRun) in one run (--json has them all)"
+          )
         }
         try writeOutput(document.text, to: sarif, console: console)
       }
@@ -420,7 +424,8 @@ struct DiffCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "diff",
     abstract:
-      "What changed between two scans: services hardened, regressed or improved, with the directives why.")
+      "What changed between two scans: services hardened, regressed or improved, with the directives why.",
+    usage: "unitaudit diff <old> <new> [<options>]")
 
   @Argument(help: ArgumentHelp("The older scan directory.", valueName: "old"))
   var old: String

@@ -24,16 +24,17 @@ struct HistoryCommand: ParsableCommand {
       little adds little. Several collectors (shards) can write one PostgreSQL history at \
       once (docs/history.md).
 
-        unitaudit history add scan-2026-11-01 scan-2026-11-15 --history fleet-history.db
-        unitaudit history list --history fleet-history.db
-        unitaudit trend --history fleet-history.db
-        unitaudit history add scan-2026-12-01 --history postgres://audit@db.example.org/unitaudit
+        unitaudit history add scan-11-01 scan-11-15 --history fleet.db
+        unitaudit history list --history fleet.db
+        unitaudit trend --history fleet.db
+        unitaudit history add scan-12-01 --history postgres://audit@db.example.org/ua
       """,
     subcommands: [Add.self, List.self])
 
   struct Add: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Add scans to a history (each in one transaction; a scan already held is refused).")
+      abstract: "Add scans to a history (each in one transaction; a scan already held is refused).",
+      usage: "unitaudit history add <scan> ... --history <file|url> [<options>]")
 
     @Argument(help: ArgumentHelp("Scan directories.", valueName: "scan"))
     var scans: [String]
@@ -111,6 +112,7 @@ struct TrendCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "trend",
     abstract: "Progress over the scans of a history: a burn-down per baseline, and each service's changes.",
+    usage: "unitaudit trend --history <file|url> [<options>]",
     discussion: """
       For each scan of the history (oldest first): how many of the baseline's services are \
       hardened, partial, not started, exempt or not installed, each scan judged on the day it \

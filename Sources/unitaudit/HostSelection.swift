@@ -46,6 +46,7 @@ struct InventoryCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "inventory",
     abstract: "Show the hosts an inventory resolves to, as a scan would connect to them.",
+    usage: "unitaudit inventory (-i <file> ... | -H <list>) [<options>]",
     discussion: """
       Reads the inventories the way `unitaudit scan` does and prints each host with the \
       address, port, user, key and groups it resolved to. An empty port or user means the SSH \

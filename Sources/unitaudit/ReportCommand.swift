@@ -12,6 +12,7 @@ struct ReportCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "report",
     abstract: "Render a scan and its coverage as HTML, Markdown, CSV and JSON.",
+    usage: "unitaudit report <scan> [<options>]",
     discussion: """
       report.html: one self-contained page (summary, charts, the coverage matrix with sorting \
       and filters, per-service detail, hosts, and what changed with --compare). report.md: \
@@ -25,9 +26,9 @@ struct ReportCommand: ParsableCommand {
       of them by file name (report.html.mustache, report.md.mustache).
 
       Examples:
-        unitaudit report scan-2026-11
-        unitaudit report scan-2026-11 --compare scan-2026-10 --format html,md -o release-notes
-        unitaudit report scan-2026-11 --format metrics -o /var/lib/prometheus/node-exporter
+        unitaudit report scan-11
+        unitaudit report scan-11 --compare scan-10 --format html,md -o release-notes
+        unitaudit report scan-11 --format metrics -o /var/lib/prometheus/node-exporter
       """)
 
   @Argument(help: ArgumentHelp("A scan directory.", valueName: "scan"))

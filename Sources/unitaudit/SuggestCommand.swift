@@ -8,6 +8,7 @@ struct SuggestCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "suggest",
     abstract: "A candidate drop-in per baseline service that is not hardened: the lines that close its gap.",
+    usage: "unitaudit suggest <scan> [<options>]",
     discussion: """
       For each service of the baseline that some scanned host runs and that is not hardened, \
       a drop-in (`/etc/systemd/system/UNIT.d/50-hardening.conf`, a [Service] section) with one \

@@ -16,12 +16,12 @@ struct UnitAudit: AsyncParsableCommand {
       writes a scan directory that coverage, checks and reports read.
 
       Start with:
-        unitaudit inventory -i hosts.ini            see which hosts an inventory names
-        unitaudit scan -i hosts.ini -o scan         scan them over SSH
-        unitaudit coverage scan                     progress against the Fedora 40 baseline
-        unitaudit check scan --require core         the policy gate (exit 1 on violations)
-        unitaudit scan --local -o scan-here         scan this machine
-        unitaudit probe                             show the exact script that runs on a host
+        unitaudit inventory -i hosts.ini      the hosts an inventory names
+        unitaudit scan -i hosts.ini -o scan   scan them over SSH
+        unitaudit coverage scan               progress against fedora-40
+        unitaudit check scan --require core   the policy gate (exit 1 on violations)
+        unitaudit scan --local -o scan-here   scan this machine
+        unitaudit probe                       the exact script run on a host
 
       Exit status: 0 success, 1 findings (failed hosts, violations), 2 usage errors and bad \
       input files, 130 interrupted.
@@ -59,9 +59,31 @@ struct UnitAudit: AsyncParsableCommand {
 
   private static func exitForArgumentParser(_ error: any Error) -> Never {
     if exitCode(for: error) == .validationFailure {
-      FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+      FileHandle.standardError.write(
+        Data(usageMessage(message(for: error), full: fullMessage(for: error)).utf8))
       Foundation.exit(2)
     }
     exit(withError: error)
+  }
+
+  /// A usage error in the tool's own style, as every other error: `error: what is wrong`,
+  /// then where the command's options are explained (ArgumentParser's own text would say
+  /// `Error: …` and print the whole usage block).
+  static func usageMessage(_ message: String, full: String) -> String {
+    var text = message.trimmingCharacters(in: .whitespacesAndNewlines)
+    if text.hasPrefix("Error: ") { text.removeFirst("Error: ".count) }
+    // ArgumentParser's sentences start with a capital; ours do not ("Missing expected
+    // argument" → "missing expected argument"), unless the word is a name in capitals.
+    if let first = text.first, first.isUppercase, text.dropFirst().first?.isLowercase == true {
+      text = first.lowercased() + text.dropFirst()
+    }
+    let hint = full.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.last {
+      $0.hasPrefix("See '") && $0.contains("--help")
+    }
+    let see = hint.map { line in
+      line.replacingOccurrences(of: "See '", with: "see '").replacingOccurrences(
+        of: " for more information.", with: "")
+    }
+    return "error: \(text)\n" + (see.map { "\($0) for every option\n" } ?? "")
   }
 }

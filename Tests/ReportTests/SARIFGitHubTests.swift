@@ -1,9 +1,10 @@
 import Coverage
 import Foundation
-@testable import Report
 import TestSupport
 import Testing
 import UnitModel
+
+@testable import Report
 
 @Suite("SARIF that GitHub code scanning accepts")
 struct SARIFGitHubTests {
@@ -99,10 +100,16 @@ struct SARIFGitHubTests {
       let physical = locations?.first?["physicalLocation"] as? [String: Any]
       let artifact = physical?["artifactLocation"] as? [String: Any]
       let region = physical?["region"] as? [String: Any]
-      return (artifact?["uri"] as? String ?? "", region?["startLine"] as? Int ?? 0, artifact?["uriBaseId"] as? String)
+      return (
+        artifact?["uri"] as? String ?? "", region?["startLine"] as? Int ?? 0,
+        artifact?["uriBaseId"] as? String
+      )
     }
     func result(host: String) -> [String: Any]? {
-      out.first { ($0["properties"] as? [String: Any])?["hosts"] as? [String] == [host] && $0["ruleId"] as? String == "not-scanned" }
+      out.first {
+        ($0["properties"] as? [String: Any])?["hosts"] as? [String] == [host]
+          && $0["ruleId"] as? String == "not-scanned"
+      }
     }
     // Every host that was not audited is one result at its inventory line, or, from -H, at
     // unitaudit-hosts/NAME (its name percent-encoded where a URI needs it).
@@ -134,7 +141,8 @@ struct SARIFGitHubTests {
     }
   }
 
-  @Test("the rule checker refuses what GitHub refuses: no location, no fingerprint, a bad index, an absolute URI")
+  @Test(
+    "the rule checker refuses what GitHub refuses: no location, no fingerprint, a bad index, an absolute URI")
   func checkerRefuses() throws {
     let (results, requirements, _) = try Self.results(Self.hosts())
     let text = SARIFReport.render(results, requirements: requirements, toolVersion: "test").text
@@ -153,14 +161,17 @@ struct SARIFGitHubTests {
     #expect(try broken { $0["ruleIndex"] = 999 }.count == 1)
     #expect(
       try broken {
-        $0["locations"] = [["physicalLocation": ["artifactLocation": ["uri": "/etc/x"], "region": ["startLine": 1]]]]
+        $0["locations"] = [
+          ["physicalLocation": ["artifactLocation": ["uri": "/etc/x"], "region": ["startLine": 1]]]
+        ]
       }.count == 1)
   }
 
   @Test("a unit path that is not a URI path is percent-encoded; the rule checker refuses it raw")
   func escapedPaths() {
-    #expect(SARIFReport.uriPath("/lib/systemd/system/systemd-fsck@dev-disk-by\\x2duuid-1.service")
-      == "/lib/systemd/system/systemd-fsck@dev-disk-by%5Cx2duuid-1.service")
+    #expect(
+      SARIFReport.uriPath("/lib/systemd/system/systemd-fsck@dev-disk-by\\x2duuid-1.service")
+        == "/lib/systemd/system/systemd-fsck@dev-disk-by%5Cx2duuid-1.service")
     #expect(SARIFReport.uriPath("fe80::1%eth0") == "./fe80::1%25eth0")
     #expect(SARIFReport.uriPath("[::1]") == "./%5B::1%5D")
     #expect(SARIFReport.uriPath("münchen") == "m%C3%BCnchen")
@@ -170,7 +181,8 @@ struct SARIFGitHubTests {
     #expect(GitHubSARIFRules.isRelativeReference("/etc/x") == false)
   }
 
-  @Test("10,000 hosts with 500 unreachable: within GitHub's limits; past 25,000 results the least are left out")
+  @Test(
+    "10,000 hosts with 500 unreachable: within GitHub's limits; past 25,000 results the least are left out")
   func fleetSize() throws {
     var hosts: [HostReport] = []
     // 20 images of 150 services.
@@ -189,7 +201,8 @@ struct SARIFGitHubTests {
       uniqueKeysWithValues: hosts.enumerated().map {
         ($0.element.name, Provenance(file: "fleet.ini", line: $0.offset + 2, origin: .unknown))
       })
-    let document = SARIFReport.render(results, requirements: requirements, toolVersion: "test", hostSources: sources)
+    let document = SARIFReport.render(
+      results, requirements: requirements, toolVersion: "test", hostSources: sources)
     let file = try Self.write(document.text)
     let gzipped = try GitHubSARIFRules.gzippedSize(of: file)
     print(

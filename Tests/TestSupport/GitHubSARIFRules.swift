@@ -47,7 +47,9 @@ public enum GitHubSARIFRules {
           if text.isEmpty { fail("\(at).\(field).text is missing") }
           if text.count > 1_024 { fail("\(at).\(field).text is over 1,024 characters") }
         }
-        if ((rule["help"] as? [String: Any])?["text"] as? String ?? "").isEmpty { fail("\(at).help.text is missing") }
+        if ((rule["help"] as? [String: Any])?["text"] as? String ?? "").isEmpty {
+          fail("\(at).help.text is missing")
+        }
         if let name = rule["name"] as? String, name.count > 255 { fail("\(at).name is over 255 characters") }
         if let level = (rule["defaultConfiguration"] as? [String: Any])?["level"] as? String,
           !["note", "warning", "error"].contains(level)
@@ -86,9 +88,12 @@ public enum GitHubSARIFRules {
         if let level = result["level"] as? String, !levels.contains(level) { fail("\(at).level \(level)") }
         // partialFingerprints required; code scanning uses only primaryLocationLineHash, and
         // two results with the same one would be one alert.
-        let hash = (result["partialFingerprints"] as? [String: Any])?["primaryLocationLineHash"] as? String ?? ""
+        let hash =
+          (result["partialFingerprints"] as? [String: Any])?["primaryLocationLineHash"] as? String ?? ""
         if hash.isEmpty { fail("\(at).partialFingerprints.primaryLocationLineHash is missing") }
-        if !fingerprints.insert(hash).inserted { fail("\(at): primaryLocationLineHash \(hash) is not unique") }
+        if !fingerprints.insert(hash).inserted {
+          fail("\(at): primaryLocationLineHash \(hash) is not unique")
+        }
         // locations[]: at least one ("locationFromSarifResult: expected at least one
         // location", github/codeql-action#1738 and #2459), up to 10 (1,000 is the hard limit).
         let locations = result["locations"] as? [[String: Any]] ?? []
@@ -148,4 +153,3 @@ extension UInt8 {
     (0x30...0x39).contains(self) || (0x41...0x46).contains(self) || (0x61...0x66).contains(self)
   }
 }
-
