@@ -7,6 +7,10 @@ public struct Baseline: Sendable, Hashable, Codable {
   public var title: String
   /// A URL or document the baseline comes from.
   public var reference: String?
+  /// Where the baseline's text stands against its source, in a sentence or two (the Fedora
+  /// change moved to Fedora 41 and was accepted for Fedora 42); shown wherever the baseline is
+  /// described.
+  public var provenance: String?
   public var version: String?
   /// Requirement sets in file order (`core`, `extended`, …).
   public var sets: [RequirementSet]
@@ -17,12 +21,14 @@ public struct Baseline: Sendable, Hashable, Codable {
   public var releases: [String: String]?
 
   public init(
-    name: String, title: String, reference: String? = nil, version: String? = nil, sets: [RequirementSet],
+    name: String, title: String, reference: String? = nil, provenance: String? = nil, version: String? = nil,
+    sets: [RequirementSet],
     services: [BaselineService], waivers: [Waiver] = [], releases: [String: String]? = nil
   ) {
     self.name = name
     self.title = title
     self.reference = reference
+    self.provenance = provenance
     self.version = version
     self.sets = sets
     self.services = services

@@ -23,6 +23,7 @@ public struct BaselineError: Error, CustomStringConvertible, Sendable, Hashable 
 /// name: acme-2026
 /// title: ACME service hardening policy
 /// reference: https://wiki.example.com/hardening
+/// provenance: Adopted by the security board on 2026-03-02; revised every quarter
 /// version: "3"
 /// sets:
 ///   core: [PrivateTmp, NoNewPrivileges, {ProtectSystem: [full, strict]}, User]
@@ -61,12 +62,13 @@ public enum BaselineParser {
     }
     let reader = Reader(file: file)
     for (key, _) in top
-    where !["name", "title", "reference", "version", "sets", "services", "waivers", "releases"].contains(
-      key.string ?? "")
+    where !["name", "title", "reference", "provenance", "version", "sets", "services", "waivers", "releases"]
+      .contains(
+        key.string ?? "")
     {
       throw BaselineError(
         file: file, line: key.mark?.line,
-        "unknown key '\(key.string ?? "")' (expected name, title, reference, version, sets, services, waivers, "
+        "unknown key '\(key.string ?? "")' (expected name, title, reference, provenance, version, sets, services, waivers, "
           + "releases)"
       )
     }
@@ -78,6 +80,7 @@ public enum BaselineParser {
     let waivers = try reader.waivers(top["waivers"], services: services)
     return Baseline(
       name: name, title: title, reference: try reader.optionalText(top["reference"]),
+      provenance: try reader.optionalText(top["provenance"]),
       version: try reader.optionalText(top["version"]), sets: sets, services: services, waivers: waivers,
       releases: releases)
   }

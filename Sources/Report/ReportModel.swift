@@ -157,7 +157,10 @@ public struct ReportView: Sendable {
   public var toolVersion: String
   public var baselineName: String
   public var baselineTitle: String
-  public var baselineReference: String
+  public var baselineReference: String?
+  /// Where the baseline stands against its source (`Baseline.provenance`); nil when it says
+  /// nothing.
+  public var baselineProvenance: String?
   public var required: String
   public var tiles: [Tile]
   public var exposureChart: String
@@ -212,7 +215,8 @@ extension ReportView {
     toolVersion = input.metadata.toolVersion
     baselineName = input.baseline.name
     baselineTitle = Inert.text(input.baseline.title)
-    baselineReference = input.baseline.reference ?? ""
+    baselineReference = input.baseline.reference
+    baselineProvenance = input.baseline.provenance.map(Inert.text)
     required = input.required.joined(separator: ", ")
     counts = [
       "hardened": coverage.count(.hardened), "partial": coverage.count(.partial),

@@ -171,6 +171,7 @@ struct BaselineCommand: ParsableCommand {
       if json { return try printJSON(baseline) }
       print("\(baseline.name): \(baseline.title)")
       if let reference = baseline.reference { print("reference: \(reference)") }
+      if let provenance = baseline.provenance { print("provenance: \(provenance)") }
       if let version = baseline.version { print("version: \(version)") }
       for set in baseline.sets {
         print("\nset \(set.name):")

@@ -1,5 +1,6 @@
 import Coverage
 import Foundation
+import TestSupport
 import Testing
 import UnitModel
 
@@ -335,5 +336,20 @@ struct BaselineTests {
         "debug-shell.service", "emergency.service", "rc-local.service",
       ])
     #expect(BaselineStore.bundled == ["fedora-40"])
+    // It says where it stands: proposed for Fedora 40, accepted for Fedora 42.
+    #expect(baseline.title.contains("accepted for Fedora 42"))
+    let provenance = try #require(baseline.provenance)
+    #expect(provenance.contains("Fedora 41") && provenance.contains("accepted for Fedora 42"))
+  }
+
+  @Test("a baseline's provenance is read, and `baseline show` prints it")
+  func provenance() throws {
+    let text =
+      "name: b\ntitle: B\nprovenance: Adopted 2026-03-02\nsets: {core: [PrivateTmp]}\nservices: [a.service]\n"
+    #expect(try BaselineParser.parse(text, file: "b.yml").provenance == "Adopted 2026-03-02")
+    let shown = try TestSupport.run([try TestSupport.unitauditBinary(), "baseline", "show", "fedora-40"])
+    #expect(
+      shown.status == 0 && shown.output.contains("provenance: Made from the change proposal"),
+      "\(shown.output)")
   }
 }

@@ -148,6 +148,17 @@ struct ReportFormatTests {
     #expect(page.contains("Newly hardened") && page.contains("+NoNewPrivileges=yes"))
     #expect(page.contains("<h3>Not audited</h3>"))
     #expect(page.contains("ProtectSystem=strict") && page.contains(Sample.admin))
+    #expect(!page.contains("The baseline:"), "no provenance, no line")
+  }
+
+  @Test("the header says where the baseline stands (its provenance), in HTML and Markdown")
+  func provenance() throws {
+    var input = try Sample.input()
+    input.baseline.provenance = "Proposed for R1 <b>, accepted for R2"
+    let page = try #require(try Sample.render(.html, input)["report.html"])
+    #expect(page.contains("<p class=\"meta\">The baseline: Proposed for R1 &lt;b&gt;, accepted for R2</p>"))
+    let text = try #require(try Sample.render(.md, input)["report.md"])
+    #expect(text.contains("The baseline: Proposed for R1"))
   }
 
   @Test("Markdown: summary, coverage table, failures, the release-notes list, newly hardened")
