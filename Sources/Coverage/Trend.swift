@@ -11,6 +11,13 @@ public struct Trend: Sendable, Hashable, Codable {
   public var points: [Point]
   public var services: [ServiceTimeline]
 
+  public init(baseline: String, required: [String], points: [Point], services: [ServiceTimeline] = []) {
+    self.baseline = baseline
+    self.required = required
+    self.points = points
+    self.services = services
+  }
+
   /// One scan against the baseline.
   public struct Point: Sendable, Hashable, Codable {
     /// The scan's id and when it started.
@@ -20,6 +27,13 @@ public struct Trend: Sendable, Hashable, Codable {
     public var hosts: Int
     /// Baseline services per state.
     public var counts: [CoverageStatus: Int]
+
+    public init(scan: String, startedAt: Date, hosts: Int, counts: [CoverageStatus: Int]) {
+      self.scan = scan
+      self.startedAt = startedAt
+      self.hosts = hosts
+      self.counts = counts
+    }
   }
 
   /// One baseline service across the scans.

@@ -70,36 +70,65 @@ enum Charts {
   }
 
   /// The burn-down of a history: for each scan, oldest first, one bar of the baseline's
-  /// installed services by status.
+  /// installed services by status, with the scans' days on the axis. Drawn at its own size
+  /// (one SVG unit a CSS pixel, text at 12px like the page's small print) rather than scaled to
+  /// the page's width: bars 28px wide for up to a dozen scans, narrower as scans are added (2px
+  /// for 200 and more, 4px apart), and the days written under as many bars as they fit.
   static func trend(_ trend: Trend) -> String {
     let parts: [(CoverageStatus, String)] = [
       (.hardened, "#2e7d32"), (.partial, "#f9a825"), (.notStarted, "#c62828"), (.exempt, "#78909c"),
     ]
+    let count = trend.points.count
     let totals = trend.points.map { point in parts.map { point.counts[$0.0] ?? 0 }.reduce(0, +) }
     let most = max(1, totals.max() ?? 1)
     let label =
-      "Baseline services by status in \(trend.points.count) scans: "
+      "Baseline services by status in \(count) scans: "
       + trend.points.map { point in
-        parts.map { "\($0.0.rawValue) \(point.counts[$0.0] ?? 0)" }.joined(separator: ", ")
+        UTCDate.day(point.startedAt) + " "
+          + parts.map { "\($0.0.rawValue) \(point.counts[$0.0] ?? 0)" }.joined(separator: ", ")
       }.joined(separator: "; ")
+    let slot = max(4, min(80, 960 / max(1, count)))
+    let bar = min(28, max(2, slot * 2 / 3))
+    let (left, top, plot) = (44, 8, 120)
+    // Room on the right for half of the last day's label.
+    let width = max(360, left + count * slot + 40)
+    let axis = top + plot
+    // A day takes about 66px at 12px: one label every `every` bars (80px apart at least), and
+    // always the last.
+    let every = max(1, (80 + slot - 1) / slot)
+    let height = axis + 50
     var svg =
-      "<svg class=\"chart\" viewBox=\"0 0 420 150\" role=\"img\" aria-label=\"\(escape(label))\"><title>\(escape(label))</title>"
-    let step = 400 / max(1, trend.points.count)
+      "<svg class=\"chart fixed\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\" "
+      + "role=\"img\" aria-label=\"\(escape(label))\"><title>\(escape(label))</title>"
+    // The count axis: 0 and the most services any scan had.
+    svg += "<line x1=\"\(left - 4)\" y1=\"\(axis)\" x2=\"\(width - 8)\" y2=\"\(axis)\" stroke=\"#9e9e9e\"/>"
+    svg += "<text x=\"\(left - 8)\" y=\"\(axis + 4)\" text-anchor=\"end\">0</text>"
+    svg += "<text x=\"\(left - 8)\" y=\"\(top + 4)\" text-anchor=\"end\">\(most)</text>"
+    svg += "<line x1=\"\(left - 4)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(top)\" stroke=\"#9e9e9e\"/>"
     for (index, point) in trend.points.enumerated() {
-      var y = 110
+      let x = left + index * slot + (slot - bar) / 2
+      var y = axis
+      let day = UTCDate.day(point.startedAt)
       for (status, color) in parts {
-        let count = point.counts[status] ?? 0
-        guard count > 0 else { continue }
-        let h = max(1, count * 100 / most)
+        let value = point.counts[status] ?? 0
+        guard value > 0 else { continue }
+        let h = max(1, value * plot / most)
         y -= h
         svg +=
-          "<rect x=\"\(10 + index * step)\" y=\"\(y)\" width=\"\(max(1, step - 2))\" height=\"\(h)\" fill=\"\(color)\"><title>\(escape(point.scan)): \(status.rawValue) \(count)</title></rect>"
+          "<rect x=\"\(x)\" y=\"\(y)\" width=\"\(bar)\" height=\"\(h)\" fill=\"\(color)\">"
+          + "<title>\(day) (\(escape(point.scan))): \(status.rawValue) \(value)</title></rect>"
+      }
+      if index % every == 0 && (index == count - 1 || count - 1 - index >= every) || index == count - 1 {
+        let center = left + index * slot + slot / 2
+        svg +=
+          "<line x1=\"\(center)\" y1=\"\(axis)\" x2=\"\(center)\" y2=\"\(axis + 4)\" stroke=\"#9e9e9e\"/>"
+          + "<text x=\"\(center)\" y=\"\(axis + 17)\" text-anchor=\"middle\">\(day)</text>"
       }
     }
-    var lx = 10
+    var lx = left
     for (status, color) in parts {
-      svg += "<rect x=\"\(lx)\" y=\"126\" width=\"10\" height=\"10\" fill=\"\(color)\"/>"
-      svg += "<text x=\"\(lx + 14)\" y=\"135\">\(status.rawValue)</text>"
+      svg += "<rect x=\"\(lx)\" y=\"\(axis + 30)\" width=\"10\" height=\"10\" fill=\"\(color)\"/>"
+      svg += "<text x=\"\(lx + 14)\" y=\"\(axis + 39)\">\(status.rawValue)</text>"
       lx += 24 + status.rawValue.count * 7
     }
     return svg + "</svg>"

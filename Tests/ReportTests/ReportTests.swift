@@ -399,3 +399,59 @@ struct MetricsTests {
   }
 
 }
+
+@Suite("The trend chart")
+struct TrendChartTests {
+  /// `count` scans a week apart from 2026-01-05, hardening one more service each.
+  static func trend(_ count: Int) -> Trend {
+    Trend(
+      baseline: "sample", required: ["core"],
+      points: (0..<count).map { index in
+        Trend.Point(
+          scan: "scan-\(index)",
+          startedAt: Date(timeIntervalSince1970: 1_767_571_200 + Double(index) * 604_800),
+          hosts: 10,
+          counts: [.hardened: 20 + index, .partial: 60, .notStarted: max(0, 140 - index), .exempt: 3])
+      })
+  }
+
+  static func attribute(_ name: String, of svg: Substring) -> Int? {
+    guard let range = svg.range(of: " \(name)=\"") else { return nil }
+    return Int(svg[range.upperBound...].prefix { $0.isNumber })
+  }
+
+  @Test("drawn at its own size with the page's small type: bars suit 2 scans and 200, days on the axis")
+  func sizes() throws {
+    for (count, bar, labels) in [(2, 28, 2), (12, 28, 12), (200, 2, 10)] {
+      var input = try Sample.input()
+      input.trend = Self.trend(count)
+      let page = try #require(try Sample.render(.html, input)["report.html"])
+      // Left for a person to look at (docs/testing.md).
+      try page.write(
+        to: Tools.outputDirectory.appendingPathComponent("report-trend-\(count).html"), atomically: true,
+        encoding: .utf8)
+      let start = try #require(page.range(of: "<svg class=\"chart fixed\""))
+      let svg = page[start.lowerBound...].prefix { $0 != "\n" }.prefix(while: { _ in true })
+      let end = try #require(svg.range(of: "</svg>"))
+      let chart = svg[..<end.upperBound]
+      // One SVG unit is one CSS pixel: the width attribute equals the viewBox's, and the CSS
+      // does not stretch it to the page.
+      let width = try #require(Self.attribute("width", of: chart))
+      #expect(chart.contains("viewBox=\"0 0 \(width) "))
+      #expect(width >= 360 && width <= 1_100, "\(count) scans: \(width)px wide")
+      #expect(
+        page.contains("svg.chart.fixed { width: auto; max-width: 100%; height: auto; font-size: 12px; }"))
+      // Each bar's width, and the days written under the axis (the first and the last always).
+      let bars = chart.components(separatedBy: "<rect x=").dropFirst().compactMap {
+        Self.attribute("width", of: Substring("<rect x=" + $0))
+      }
+      #expect(bars.first == bar, "\(count) scans")
+      let days = chart.components(separatedBy: "text-anchor=\"middle\">").dropFirst().map { $0.prefix(10) }
+      #expect(days.count == labels, "\(count) scans: \(days.count) days on the axis")
+      #expect(days.first == "2026-01-05")
+      #expect(
+        days.last.map(String.init)
+          == UTCDate.day(Date(timeIntervalSince1970: 1_767_571_200 + Double(count - 1) * 604_800)))
+    }
+  }
+}
