@@ -5,11 +5,13 @@
 // writing them to -o DIR. Prints one line per stage and peak RSS.
 //
 //   unitaudit-bench --from SCAN --hosts 10000 --services 150 [--images 20] [--load-sample 500]
-//                   [--keep-sample] [--write-scan DIR] [--write-jsonl DIR]
+//                   [--keep-sample] [--write-scan DIR] [--write-jsonl DIR] [--failed-every N]
 //                   [--write-history FILE --scans N] -o DIR
 //
 // --write-scan DIR writes the whole synthetic scan as a scan directory (scan.db);
 // --write-jsonl DIR as an older scan (scan.json and hosts.jsonl), to compare.
+// --failed-every N makes every Nth host one that could not be audited (each failed status in
+// turn, with its reason), as real fleets have.
 
 import Collector
 import Coverage
@@ -189,8 +191,16 @@ let images: [HostReport] = (0..<imageCount).map { image in
   host.services = services
   return host
 }
+let failedEvery = max(0, Int(argument("--failed-every", default: "0")) ?? 0)
+let failedCodes = HostStatusCode.allCases.filter { !$0.hasData }
 let hosts: [HostReport] = timed("synthesize \(hostCount) hosts × \(serviceCount) from \(imageCount) images") {
   (0..<hostCount).map { index in
+    if failedEvery > 0 && index % failedEvery == failedEvery - 1 {
+      let code = failedCodes[index / failedEvery % failedCodes.count]
+      return HostReport(
+        name: "host\(index).example.com", address: "10.\(index / 65536 % 256).\(index / 256 % 256).\(index % 256)",
+        groups: ["rack\(index % 40)"], status: HostStatus(code, reason: "synthetic: \(code.rawValue)"))
+    }
     var host = images[index % imageCount]
     host.name = "host\(index).example.com"
     host.address = "10.\(index / 65536 % 256).\(index / 256 % 256).\(index % 256)"

@@ -169,8 +169,14 @@ public struct ReportView: Sendable {
   public var columns: [Column]
   public var rows: [Row]
   public var groupOptions: [String]
+  /// The scanned hosts, in name order.
   public var hosts: [HostRow]
   public var failedHosts: [HostRow]
+  /// The scanned hosts as the HTML page's data (`HostData`, in `hosts`' order): the page
+  /// renders the hosts table from it a page of rows at a time, and the services' details name
+  /// hosts by their index in it, so a 10,000-host page holds each name once and a few
+  /// hundred table rows, not 10,000.
+  public var hostsJSON: String
   public var hardened: [HardenedEntry]
   public var hasCompare: Bool
   public var compareSince: String
@@ -292,6 +298,7 @@ extension ReportView {
     }
     hosts = scanned.map(hostRow)
     failedHosts = failed.map(hostRow)
+    hostsJSON = Self.hostData(hosts)
     hardened = Self.hardenedEntries(input, requirements: requirements)
 
     if let compare = input.compare {
@@ -370,7 +377,7 @@ extension ReportView {
       } : []
     ownerOptions = Set(owners.map(\.owner).filter { !$0.isEmpty }).sorted()
     overdueCount = owners.filter(\.overdue).count
-    detailsJSON = Self.details(input, requirements: requirements)
+    detailsJSON = Self.details(input, requirements: requirements, scanned: scanned)
     hasFailed = !failedHosts.isEmpty
     hasHardened = !hardened.isEmpty
     hasRegressed = !regressed.isEmpty
@@ -471,9 +478,38 @@ extension ReportView {
     }
   }
 
+  /// One scanned host as the page's data: the cells of its row in the hosts table, with short
+  /// keys (n name, a address, g groups, o OS, v systemd, s status, t its tone, c services,
+  /// h hardened, w worst exposure, ws its sort key).
+  struct HostData: Encodable {
+    var n: String
+    var a: String
+    var g: String
+    var o: String
+    var v: String
+    var s: String
+    var t: String
+    var c: Int
+    var h: Int
+    var w: String
+    var ws: Int
+  }
+
+  static func hostData(_ rows: [HostRow]) -> String {
+    let data = rows.map { row in
+      HostData(
+        n: row.name, a: row.address, g: row.groups, o: row.os, v: row.systemd, s: row.status, t: row.statusTone,
+        c: row.services, h: row.hardened, w: row.worst, ws: row.worstSort)
+    }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return Inert.scriptJSON(String(decoding: (try? encoder.encode(data)) ?? Data("[]".utf8), as: UTF8.self))
+  }
+
   /// Per service: the distinct configurations across hosts (hosts sharing the same values),
-  /// so a 1,000-host fleet does not repeat the same detail 1,000 times.
-  static func details(_ input: ReportInput, requirements: [Requirement]) -> String {
+  /// so a 1,000-host fleet does not repeat the same detail 1,000 times. A configuration names
+  /// its hosts by their index in `scanned` (the page's host data).
+  static func details(_ input: ReportInput, requirements: [Requirement], scanned: [HostReport]) -> String {
     struct Setting: Encodable, Hashable {
       var directive: String
       var value: String
@@ -482,7 +518,7 @@ extension ReportView {
       var file: String
     }
     struct Config: Encodable {
-      var hosts: [String]
+      var hosts: [Int]
       var exposures: [String]
       var settings: [Setting]
     }
@@ -491,12 +527,11 @@ extension ReportView {
       var configs: [Config]
     }
     var result: [String: Detail] = [:]
-    let lookups = input.hosts.filter { $0.status.code.hasData }.map(ServiceLookup.init)
+    let lookups = scanned.map(ServiceLookup.init)
     for service in input.coverage.services where service.status != .notInstalled {
       var configs: [[Setting]: Config] = [:]
       var order: [[Setting]] = []
-      for lookup in lookups {
-        let host = lookup.host
+      for (index, lookup) in lookups.enumerated() {
         guard let record = lookup.service(named: service.name) else { continue }
         let settings = requirements.map { requirement in
           let e = requirement.evaluate(record)
@@ -508,7 +543,7 @@ extension ReportView {
           configs[settings] = Config(hosts: [], exposures: [], settings: settings)
           order.append(settings)
         }
-        configs[settings]?.hosts.append(Inert.text(host.name))
+        configs[settings]?.hosts.append(index)
         configs[settings]?.exposures.append(record.overall.map { "\($0.exposure) \($0.predicate)" } ?? "–")
       }
       result[Inert.text(service.name)] = Detail(

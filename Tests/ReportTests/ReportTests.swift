@@ -265,8 +265,8 @@ struct ReportFormatTests {
     let page = try #require(try Sample.render(.html, input)["report.html"])
     #expect(!page.contains(Hostile.script))
     #expect(!page.contains("<img src=x"))
-    #expect(
-      page.contains("&lt;script&gt;window.alertCalled=1&lt;/script&gt;&lt;/td&gt;&lt;/tr&gt;&lt;td&gt;"))
+    // The hostile OS name is in the hosts' data (the page renders it as text).
+    #expect(page.contains("\\u003cscript\\u003ewindow.alertCalled=1\\u003c/script\\u003e\\u003c/td\\u003e"))
     #expect(!page.contains("\u{1B}"))
     #expect(page.contains("␛[31mred"))
     #expect(!page.contains(String(repeating: "A", count: 1_001)))
@@ -276,7 +276,11 @@ struct ReportFormatTests {
     // The embedded detail JSON cannot close its script element.
     let json = page.components(separatedBy: "<script type=\"application/json\" id=\"details\">")[1]
       .components(separatedBy: "</script>")[0]
-    #expect(!json.contains("<") && json.contains("\\u003cimg"))
+    #expect(!json.contains("<") && !json.isEmpty)
+    // Nor can the hosts' data, which holds the hostile host name.
+    let hosts = page.components(separatedBy: "<script type=\"application/json\" id=\"hosts-data\">")[1]
+      .components(separatedBy: "</script>")[0]
+    #expect(!hosts.contains("<") && hosts.contains("evil\\u003cimg src=x"))
     // The literal {{detailsJSON}} from the host is shown, not expanded.
     #expect(page.contains("{{detailsJSON}}"))
 

@@ -234,6 +234,20 @@ struct ReportToolTests {
     #expect(result["filtered"] as? [String] == ["db.service"])
     #expect(result["filteredAll"] as? Int == 1)
     #expect((result["detail"] as? String)?.contains("Directive") == true)
+    // The detail names its hosts (the page's data holds them once, by index).
+    #expect((result["detail"] as? String)?.contains("web1 (8.1 UNSAFE)") == true, "\(result["detail"] ?? "")")
+    // The hosts table, rendered from the data: every scanned host, sortable and filterable,
+    // the hostile name shown as text.
+    #expect(
+      result["hostsRows"] as? [String] == [
+        "web1", "web2", "evil<img src=x onerror=\"window.alertCalled=1\">",
+      ])
+    #expect(
+      result["hostsByName"] as? [String] == [
+        "web2", "web1", "evil<img src=x onerror=\"window.alertCalled=1\">",
+      ])
+    #expect(result["hostsFiltered"] as? [String] == ["web1"])
+    #expect(result["hostsCount"] as? String == "1 of 1 hosts shown (3 scanned)")
     // Nothing is loaded from elsewhere; the only addresses are the trackers' links.
     #expect(
       (result["external"] as? [String])?.sorted() == [
@@ -291,7 +305,13 @@ struct ReportScaleTests {
     // The page holds one matrix row per baseline service and one row per host, not 150,000.
     let page = try #require(try Sample.render(.html, input)["report.html"])
     #expect(page.components(separatedBy: "<tr data-name=").count - 1 == 4)
-    #expect(page.components(separatedBy: "<th scope=\"row\">host").count - 1 == 1_000)
+    // The hosts table's rows are the page's data, rendered a page at a time in the browser.
+    let data = try #require(
+      page.components(separatedBy: "<script type=\"application/json\" id=\"hosts-data\">").dropFirst().first?
+        .components(separatedBy: "</script>").first)
+    let hostData = try #require(try JSONSerialization.jsonObject(with: Data(data.utf8)) as? [[String: Any]])
+    #expect(hostData.count == 1_000 && hostData.first?["n"] as? String == "host0")
+    #expect(page.contains("<table id=\"hosts\">") && !page.contains("<th scope=\"row\">host1<"))
     #expect((sizes["report.html"] ?? .max) < 4_000_000)
     #expect(sizes["services.csv"].map { $0 > 150_000 * 40 } == true)
   }

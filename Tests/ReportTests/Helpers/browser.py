@@ -87,6 +87,15 @@ try:
     js("var f = document.getElementById('filter-text'); f.value = ''; f.dispatchEvent(new Event('input'))")
     js("document.querySelector('#matrix tbody tr:not([hidden]) th button').click()")
     results["detail"] = js("document.getElementById('detail').hidden ? null : document.getElementById('detail').innerText")
+    host_names = "Array.from(document.querySelectorAll('#hosts tbody tr th')).map(t => t.firstChild.textContent)"
+    results["hostsRows"] = js(host_names)
+    js("Array.from(document.querySelectorAll('#hosts thead th')).find(t => t.textContent.trim() === 'Host').querySelector('button').click()")
+    js("Array.from(document.querySelectorAll('#hosts thead th')).find(t => t.textContent.trim() === 'Host').querySelector('button').click()")
+    results["hostsByName"] = js(host_names)
+    js("var f = document.getElementById('hosts-filter'); f.value = '10.0.0.1'; f.dispatchEvent(new Event('input'))")
+    results["hostsFiltered"] = js(host_names)
+    results["hostsCount"] = js("document.getElementById('hosts-count').textContent")
+    js("var f = document.getElementById('hosts-filter'); f.value = ''; f.dispatchEvent(new Event('input'))")
     results["external"] = js(
         "Array.from(document.querySelectorAll('[src],[href]')).map(e => e.getAttribute('src') || e.getAttribute('href'))")
     results["externalLoaded"] = js(
