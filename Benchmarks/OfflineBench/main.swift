@@ -198,7 +198,8 @@ let hosts: [HostReport] = timed("synthesize \(hostCount) hosts × \(serviceCount
     if failedEvery > 0 && index % failedEvery == failedEvery - 1 {
       let code = failedCodes[index / failedEvery % failedCodes.count]
       return HostReport(
-        name: "host\(index).example.com", address: "10.\(index / 65536 % 256).\(index / 256 % 256).\(index % 256)",
+        name: "host\(index).example.com",
+        address: "10.\(index / 65536 % 256).\(index / 256 % 256).\(index % 256)",
         groups: ["rack\(index % 40)"], status: HostStatus(code, reason: "synthetic: \(code.rawValue)"))
     }
     var host = images[index % imageCount]

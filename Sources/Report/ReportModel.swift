@@ -498,7 +498,8 @@ extension ReportView {
   static func hostData(_ rows: [HostRow]) -> String {
     let data = rows.map { row in
       HostData(
-        n: row.name, a: row.address, g: row.groups, o: row.os, v: row.systemd, s: row.status, t: row.statusTone,
+        n: row.name, a: row.address, g: row.groups, o: row.os, v: row.systemd, s: row.status,
+        t: row.statusTone,
         c: row.services, h: row.hardened, w: row.worst, ws: row.worstSort)
     }
     let encoder = JSONEncoder()
