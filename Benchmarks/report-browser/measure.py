@@ -14,15 +14,13 @@ import argparse
 import base64
 import json
 import os
-import shutil
-import socket
 import statistics
-import subprocess
-import tempfile
+import sys
 import time
-import urllib.request
 
-import websocket
+# The DevTools driver the report tests use.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "ReportTests", "Helpers"))
+from chromium import Chromium  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument("report")
@@ -31,9 +29,6 @@ parser.add_argument("--screenshot")
 parser.add_argument("--screenshot-at", help="a CSS selector to scroll to before the screenshot")
 args = parser.parse_args()
 html = os.path.abspath(args.report)
-browser = shutil.which("chromium") or shutil.which("chromium-browser")
-if not browser:
-    raise SystemExit("chromium is not installed (apt-get install chromium)")
 
 # Each interaction: a script run in the page, timed from before it to the next painted frame.
 INTERACTIONS = [
@@ -53,46 +48,8 @@ INTERACTIONS = [
      "document.querySelector('#matrix tbody tr:not([hidden]) th button').click()"),
 ]
 
-with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-profile = tempfile.mkdtemp(prefix="unitaudit-measure-")
-process = subprocess.Popen(
-    [browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-     f"--remote-debugging-port={port}", "--remote-allow-origins=*", f"--user-data-dir={profile}",
-     "--window-size=1400,1100", "about:blank"],
-    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-try:
-    page = None
-    for _ in range(150):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=1) as response:
-                page = next(t for t in json.load(response) if t.get("type") == "page")
-            break
-        except Exception:
-            time.sleep(0.1)
-    if page is None:
-        raise SystemExit("chromium did not open its DevTools port")
-    ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=120, suppress_origin=True)
-    counter = [0]
-    events = []
-
-    def call(method, params=None):
-        counter[0] += 1
-        ws.send(json.dumps({"id": counter[0], "method": method, "params": params or {}}))
-        while True:
-            message = json.loads(ws.recv())
-            if message.get("id") == counter[0]:
-                if "error" in message:
-                    raise RuntimeError(f"{method}: {message['error']}")
-                return message.get("result", {})
-            events.append(message)
-
-    def js(expression):
-        result = call("Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True})
-        if "exceptionDetails" in result:
-            raise RuntimeError(f"script error: {result['exceptionDetails']}")
-        return result["result"].get("value")
+with Chromium(timeout=120) as browser:
+    call, js = browser.call, browser.js
 
     def timed(action):
         return js("(async () => { const t0 = performance.now(); " + action + ";"
@@ -128,15 +85,7 @@ try:
         shot = call("Page.captureScreenshot", {"format": "png"})
         with open(args.screenshot, "wb") as handle:
             handle.write(base64.b64decode(shot["data"]))
-    ws.close()
     keys = [k for k in runs[0]]
     medians = {k: round(statistics.median(r[k] for r in runs), 1) for k in keys if runs[0][k] is not None}
     print(json.dumps({"report": html, "bytes": os.path.getsize(html), "runs": len(runs), "median": medians,
                       "each": runs}, indent=1))
-finally:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    shutil.rmtree(profile, ignore_errors=True)

@@ -4,68 +4,19 @@ external src/href and every network request, and writes a screenshot. Prints JSO
 import base64
 import json
 import os
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
 
-import websocket
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from chromium import Chromium  # noqa: E402
 
 html, screenshot = os.path.abspath(sys.argv[1]), sys.argv[2]
-browser = shutil.which("chromium") or shutil.which("chromium-browser")
-if not browser:
-    sys.exit("chromium is not installed (apt-get install chromium)")
-with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-profile = tempfile.mkdtemp(prefix="unitaudit-chromium-")
-process = subprocess.Popen(
-    [browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-     f"--remote-debugging-port={port}", "--remote-allow-origins=*", f"--user-data-dir={profile}",
-     "--window-size=1400,1100", "about:blank"],
-    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-try:
-    page = None
-    for _ in range(150):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=1) as response:
-                page = next(t for t in json.load(response) if t.get("type") == "page")
-            break
-        except Exception:
-            time.sleep(0.1)
-    if page is None:
-        sys.exit("chromium did not open its DevTools port")
-    ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=30, suppress_origin=True)
-    counter = [0]
-    events = []
-
-    def call(method, params=None):
-        counter[0] += 1
-        ws.send(json.dumps({"id": counter[0], "method": method, "params": params or {}}))
-        while True:
-            message = json.loads(ws.recv())
-            if message.get("id") == counter[0]:
-                if "error" in message:
-                    raise RuntimeError(f"{method}: {message['error']}")
-                return message.get("result", {})
-            events.append(message)
-
-    def js(expression):
-        result = call("Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True})
-        if "exceptionDetails" in result:
-            raise RuntimeError(f"script error: {result['exceptionDetails']}")
-        return result["result"].get("value")
-
+with Chromium() as browser:
+    call, js, events = browser.call, browser.js, browser.events
     call("Network.enable")
     call("Page.enable")
     call("Runtime.enable")
     call("Page.navigate", {"url": "file://" + html})
-    deadline = time.time() + 30
-    while not any(e.get("method") == "Page.loadEventFired" for e in events) and time.time() < deadline:
-        events.append(json.loads(ws.recv()))
+    browser.wait_for_load()
 
     visible = "Array.from(document.querySelectorAll('#matrix tbody tr')).filter(r => !r.hidden)"
     results = {}
@@ -117,12 +68,4 @@ try:
     shot = call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": False})
     with open(screenshot, "wb") as handle:
         handle.write(base64.b64decode(shot["data"]))
-    ws.close()
     json.dump(results, sys.stdout)
-finally:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    shutil.rmtree(profile, ignore_errors=True)
