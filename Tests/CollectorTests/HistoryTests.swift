@@ -175,7 +175,8 @@ struct HistoryTests {
         "| 2026-11-29 00:00 UTC | web.service | hardened → partial | broken NoNewPrivileges |"))
     let html = try String(contentsOf: reportDirectory.appendingPathComponent("report.html"), encoding: .utf8)
     #expect(html.contains("<h2 id=\"trend-h\">Progress over the history's scans</h2>"))
-    #expect(html.contains("<title>2026-11-15 (scan-h2): hardened 1</title>"), "the chart's bar of the second scan")
+    #expect(
+      html.contains("<title>2026-11-15 (scan-h2): hardened 1</title>"), "the chart's bar of the second scan")
     #expect(html.contains("<td>web.service</td><td>partial → hardened</td><td>fixed PrivateTmp</td>"))
     // Without a history, no section.
     let plain = try TestSupport.run([
