@@ -76,6 +76,29 @@ struct InventoryTests {
     #expect(try graph.resolve().hosts.map(\.user) == ["ops", "ops"])
   }
 
+  @Test("each host records the file and line that define it, in every format; -H hosts none")
+  func sources() throws {
+    func lines(_ inventory: ResolvedInventory) -> [String: Int] {
+      Dictionary(uniqueKeysWithValues: inventory.hosts.map { ($0.name, $0.source?.line ?? 0) })
+    }
+    let ini = try ini("# fleet\n[web]\nw1 ansible_host=10.0.0.1\nw2\n\n[db]\nd1\nw1\n")
+    #expect(lines(ini) == ["w1": 3, "w2": 4, "d1": 7])
+    #expect(ini.hosts.allSatisfy { $0.source?.file == "test.ini" })
+    let yaml = try YAMLInventory.parseAnsible(
+      try YAMLInventory.compose(
+        "all:\n  children:\n    web:\n      hosts:\n        w1:\n        w2:\n", source: "a.yml"),
+      source: "a.yml"
+    ).0.resolve()
+    #expect(lines(yaml) == ["w1": 5, "w2": 6])
+    let native = try NativeInventory.parse(
+      try YAMLInventory.compose("hosts:\n  - n1\n  - { name: n2, port: 2222 }\n", source: "n.yml"),
+      source: "n.yml")
+    #expect(lines(native) == ["n1": 2, "n2": 3] && native.hosts[0].source?.file == "n.yml")
+    let list = try PlainList.parse("# hosts\np1\n\nroot@p2:2222\n", source: "hosts.txt")
+    #expect(lines(list) == ["p1": 2, "p2": 4])
+    #expect(try PlainList.parseCommandLine("a,b").hosts.allSatisfy { $0.source == nil })
+  }
+
   @Test("ports split off host names, IPv4 and bracketed IPv6, never off bare IPv6")
   func ports() {
     #expect(HostPattern.splitPort("host:2222") == ("host", 2222))
