@@ -13,6 +13,9 @@ enum HistoryBackend: String, CaseIterable, Sendable, CustomTestStringConvertible
 
   var testDescription: String { rawValue }
 
+  /// SQLite always; PostgreSQL when there is a server (`TestPostgres.configured`).
+  static var available: [HistoryBackend] { TestPostgres.configured ? allCases : [.sqlite] }
+
   /// A new, empty history: a file in `work`, or a new database.
   func newHistory(in work: URL, label: String) throws -> String {
     switch self {
@@ -60,7 +63,7 @@ struct HistoryTests {
 
   @Test(
     "scans added to a history give a burn-down, each service's changes and the days to hardened",
-    arguments: HistoryBackend.allCases)
+    arguments: HistoryBackend.available)
   func trend(_ backend: HistoryBackend) async throws {
     let first = try await Self.scan(
       "h1", day: 1,
@@ -194,7 +197,7 @@ struct HistoryTests {
   }
   @Test(
     "one service host by host: found by id before alias, removals and hosts without data",
-    arguments: HistoryBackend.allCases)
+    arguments: HistoryBackend.available)
   func hostByHost(_ backend: HistoryBackend) async throws {
     var failed = HostReport(name: "d", status: HostStatus(.unreachable, reason: "refused"))
     failed.services = []

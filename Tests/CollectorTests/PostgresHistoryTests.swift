@@ -7,9 +7,14 @@ import UnitModel
 @testable import Collector
 
 /// A history in PostgreSQL: the same answers as in SQLite, several writers at once, and the
-/// refusals. Against the server of `TestPostgres` (Scripts/test starts Debian's).
+/// refusals. Against the server of `TestPostgres` (Scripts/test starts Debian's); skipped
+/// without one, but for the schema's translation, which needs none.
 @Suite("history in PostgreSQL")
 struct PostgresHistoryTests {
+  static let server: ConditionTrait = .enabled(
+    if: TestPostgres.configured,
+    "needs a PostgreSQL server: Scripts/test starts Debian's and sets UNITAUDIT_TEST_POSTGRES")
+
   /// The recorded fleet and a host of hostile strings (a NUL among them), as two scans: the
   /// second has lost a service on one host and gained a waiver-free variant on another.
   static func scans(_ label: String) async throws -> (first: URL, second: URL, hosts: [[HostReport]]) {
@@ -25,7 +30,7 @@ struct PostgresHistoryTests {
     return (first, second, [fleet, later])
   }
 
-  @Test("the same scans give the same answers in SQLite and PostgreSQL, byte for byte")
+  @Test("the same scans give the same answers in SQLite and PostgreSQL, byte for byte", server)
   func sameAnswers() async throws {
     let (first, second, hosts) = try await Self.scans("same")
     let work = first.deletingLastPathComponent()
@@ -102,7 +107,9 @@ struct PostgresHistoryTests {
     }
   }
 
-  @Test("four collectors write one PostgreSQL history at once and lose nothing; shared parts are stored once")
+  @Test(
+    "four collectors write one PostgreSQL history at once and lose nothing; shared parts are stored once",
+    server)
   func concurrentCollectors() async throws {
     let (first, second, hosts) = try await Self.scans("busy")
     let history = try TestPostgres.createDatabase("busy")
@@ -182,8 +189,8 @@ struct PostgresHistoryTests {
   }
 
   @Test(
-    "refused, with the reason: a password in the URL, someone else's table, another schema, no history, no server"
-  )
+    "refused, with the reason: a password in the URL, someone else's table, another schema, no history, no server",
+    server)
   func refusals() throws {
     let binary = try TestSupport.unitauditBinary()
     let password = try TestSupport.run([
@@ -241,8 +248,8 @@ struct PostgresHistoryTests {
   }
 
   @Test(
-    "a writer and a reader wait for their server to come back and go on; resuming a complete scan gives its history what it missed"
-  )
+    "a writer and a reader wait for their server to come back and go on; resuming a complete scan gives its history what it missed",
+    server)
   func serverAway() async throws {
     let server = try PrivatePostgres()
     defer { server.remove() }

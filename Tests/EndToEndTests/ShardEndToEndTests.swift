@@ -18,7 +18,10 @@ struct ShardEndToEndTests {
 
   @Test(
     "the shards' hosts are disjoint and complete, each also written at once into one PostgreSQL history; merged, every report equals the whole scan's (ids and times aside)",
-    .enabled(if: Fleet.configured != nil, "needs a booted fleet: Scripts/fleet up, then UNITAUDIT_FLEET=DIR"))
+    .enabled(if: Fleet.configured != nil, "needs a booted fleet: Scripts/fleet up, then UNITAUDIT_FLEET=DIR"),
+    .enabled(
+      if: TestPostgres.configured,
+      "needs a PostgreSQL server: Scripts/test starts Debian's and sets UNITAUDIT_TEST_POSTGRES"))
   func shardsMerged() throws {
     let fleet = try #require(Fleet.configured)
     let work = FileManager.default.temporaryDirectory.appendingPathComponent(
