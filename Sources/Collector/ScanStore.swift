@@ -50,8 +50,8 @@ public enum ScanStoreError: Error, CustomStringConvertible {
 /// Directories are created 0700 and files 0600: a scan describes a fleet's weak points.
 public actor ScanStore {
   /// Every write blocks (SQLite, the evidence files, a history server that may stall for
-  /// seconds while it reconnects): the stores' methods run on a thread of their own, one for
-  /// every store of the process.
+  /// seconds while it reconnects): the stores' methods run off the cooperative pool, on one
+  /// thread of their own that every store of the process shares.
   private static let executor = ThreadExecutor(name: "unitaudit-store")
   public nonisolated var unownedExecutor: UnownedSerialExecutor { Self.executor.asUnownedSerialExecutor() }
   public nonisolated let directory: URL

@@ -143,8 +143,9 @@ final class ScanRunner: @unchecked Sendable {
       hosts, services: services, planned: metadata.plannedHosts.count, directory: prepared.directory)
     console.error("scan interrupted; finish it with: unitaudit scan --resume \(prepared.directory.path)")
     fflush(nil)
-    // Threads still inside libssh cannot be joined; _exit skips the exit handlers that would
-    // race with them (see the libssh notes).
+    // Threads still inside a blocking libssh call cannot be interrupted or joined; _exit skips
+    // the exit handlers (the C libraries' global cleanup among them) that would free state
+    // those threads still use.
     _exit(130)
   }
 
