@@ -118,7 +118,8 @@ enum Charts {
           "<rect x=\"\(x)\" y=\"\(y)\" width=\"\(bar)\" height=\"\(h)\" fill=\"\(color)\">"
           + "<title>\(day) (\(escape(point.scan))): \(status.rawValue) \(value)</title></rect>"
       }
-      if index % every == 0 && (index == count - 1 || count - 1 - index >= every) || index == count - 1 {
+      // Every `every`th bar, but none too close to the last, which is always labelled.
+      if index == count - 1 || (index % every == 0 && count - 1 - index >= every) {
         let center = left + index * slot + slot / 2
         svg +=
           "<line x1=\"\(center)\" y1=\"\(axis)\" x2=\"\(center)\" y2=\"\(axis + 4)\" stroke=\"#9e9e9e\"/>"
