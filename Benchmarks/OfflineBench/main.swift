@@ -5,11 +5,10 @@
 // writing them to -o DIR. Prints one line per stage and peak RSS.
 //
 //   unitaudit-bench --from SCAN --hosts 10000 --services 150 [--images 20] [--load-sample 500]
-//                   [--keep-sample] [--write-scan DIR] [--write-jsonl DIR] [--failed-every N]
+//                   [--keep-sample] [--write-scan DIR] [--failed-every N]
 //                   [--write-history FILE --scans N] -o DIR
 //
-// --write-scan DIR writes the whole synthetic scan as a scan directory (scan.db);
-// --write-jsonl DIR as an older scan (scan.json and hosts.jsonl), to compare.
+// --write-scan DIR writes the whole synthetic scan as a scan directory (scan.db).
 // --failed-every N makes every Nth host one that could not be audited (each failed status in
 // turn, with its reason), as real fleets have.
 
@@ -48,10 +47,10 @@ func timed<T>(_ label: String, _ body: () throws -> T) rethrows -> T {
 
 // --load SCAN: read a scan directory back (what every command does first), timed, and stop.
 if let path = CommandLine.arguments.firstIndex(of: "--load").map({ CommandLine.arguments[$0 + 1] }) {
-  let loaded = try timed("load \(path)") { try loadScan(URL(fileURLWithPath: path)) }
-  let services = loaded.scan.hosts.reduce(0) { $0 + $1.services.count }
+  let loaded = try timed("load \(path)") { try readScan(URL(fileURLWithPath: path)) }
+  let services = loaded.hosts.reduce(0) { $0 + $1.services.count }
   print(
-    "\(loaded.scan.hosts.count) hosts, \(services) services; a service record takes "
+    "\(loaded.hosts.count) hosts, \(services) services; a service record takes "
       + "\(MemoryLayout<ServiceRecord>.stride) bytes in its host's array")
   exit(0)
 }
@@ -62,9 +61,9 @@ let serviceCount = Int(argument("--services", default: "150")) ?? 150
 let output = URL(fileURLWithPath: argument("-o", default: "bench-offline"))
 try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
 
-let real: LoadedScan
+let real: Scan
 do {
-  real = try loadScan(source)
+  real = try readScan(source)
 } catch {
   // Benchmarks/run passes the scan it recorded from the real fleet.
   FileHandle.standardError.write(
@@ -76,7 +75,7 @@ do {
       """.utf8))
   exit(2)
 }
-let templates = real.scan.hosts.filter { $0.status.code.hasData }
+let templates = real.hosts.filter { $0.status.code.hasData }
 guard !templates.isEmpty else {
   print("no scanned hosts in \(source.path)")
   exit(1)
@@ -234,7 +233,7 @@ func fileMB(_ url: URL) -> Double {
 }
 
 // The scan database: a sample written host by host as the collector writes it (a transaction
-// each), read back; the same hosts as JSON lines (the hosts.jsonl of older scans).
+// each), read back; the same hosts as JSON lines (`export --jsonl`), to compare sizes.
 let sampleCount = min(hostCount, Int(argument("--load-sample", default: "500")) ?? 500)
 if sampleCount > 0 {
   let sample = hosts.prefix(sampleCount)
@@ -246,16 +245,16 @@ if sampleCount > 0 {
   try await store.close()
   let writeSeconds = Date().timeIntervalSince(writeStart)
   let loadStart = Date()
-  let loaded = try loadScan(sampleDirectory)
+  let loaded = try readScan(sampleDirectory)
   let loadSeconds = Date().timeIntervalSince(loadStart)
   let databaseMB = fileMB(sampleDirectory.appendingPathComponent(ScanStore.databaseFile))
   var jsonlBytes = 0
-  try HostLines.write(Scan(metadata: loaded.scan.metadata, hosts: Array(sample))) { jsonlBytes += $0.count }
+  try HostLines.write(Scan(metadata: loaded.metadata, hosts: Array(sample))) { jsonlBytes += $0.count }
   print(
     String(
       format: "scan.db (%d-host sample): write %.1f ms/host, load %.1f ms/host → load %.0f s for %d hosts; "
         + "%.1f MB (%.1f KB/host) against %.0f MB of JSON lines (%.0f×)",
-      loaded.scan.hosts.count, writeSeconds / Double(sampleCount) * 1000,
+      loaded.hosts.count, writeSeconds / Double(sampleCount) * 1000,
       loadSeconds / Double(sampleCount) * 1000,
       loadSeconds / Double(sampleCount) * Double(hostCount), hostCount, databaseMB,
       databaseMB * 1000 / Double(sampleCount), Double(jsonlBytes) / 1e6, Double(jsonlBytes) / 1e6 / databaseMB
@@ -328,25 +327,6 @@ if let path = CommandLine.arguments.firstIndex(of: "--write-history").map({ Comm
   }
   // --only-history: nothing else (the history benchmarks).
   if CommandLine.arguments.contains("--only-history") { exit(0) }
-}
-
-// The same scan as older versions stored it: scan.json and hosts.jsonl.
-if let path = CommandLine.arguments.firstIndex(of: "--write-jsonl").map({ CommandLine.arguments[$0 + 1] }) {
-  let directory = URL(fileURLWithPath: path)
-  try? FileManager.default.removeItem(at: directory)
-  try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-  var metadata = syntheticMetadata("bench-scan", hosts[...])
-  metadata.schemaVersion = 2
-  try (ScanCoding.prettyEncoder.encode(metadata) + Data("\n".utf8)).write(
-    to: directory.appendingPathComponent(ScanStore.legacyMetadataFile))
-  let linesURL = directory.appendingPathComponent(ScanStore.legacyHostsFile)
-  _ = FileManager.default.createFile(atPath: linesURL.path, contents: nil)
-  let handle = try FileHandle(forWritingTo: linesURL)
-  try timed("write hosts.jsonl (\(hostCount) hosts)") {
-    try HostLines.write(Scan(metadata: metadata, hosts: hosts)) { try handle.write(contentsOf: $0) }
-  }
-  try handle.close()
-  print(String(format: "hosts.jsonl: %.1f MB", fileMB(linesURL)))
 }
 
 let baseline = try BaselineStore.load("fedora-40")

@@ -4,8 +4,7 @@ import UnitModel
 /// A host's evidence folder, `evidence/HOST/` in a scan: what the probe printed on stdout and
 /// stderr, byte for byte, each compressed with zstd (`stdout.zst`, `stderr.zst`), and
 /// `meta.json`, what is needed to read them again. `write` is what `ScanStore` writes; `read`
-/// is the one reader (`unitaudit normalize`, the benchmarks, the tests), which also reads the
-/// uncompressed `stdout` and `stderr` of older scans.
+/// is the one reader (`unitaudit normalize`, the benchmarks, the tests).
 public enum EvidenceFolder {
   public static let stdout = "stdout"
   public static let stderr = "stderr"
@@ -30,9 +29,8 @@ public enum EvidenceFolder {
   }
 
   /// The evidence in `folder`, with all that meta.json records: the nonce, the probe version,
-  /// the exit status, whether the output cap cut it, why the connection was lost. A missing
-  /// stdout or stderr reads as empty (the normalizer then reports the sections it lacks); a
-  /// compressed one that does not decompress to the size meta.json records is an error.
+  /// the exit status, whether the output cap cut it, why the connection was lost. A stream
+  /// that is missing, or does not decompress to the size meta.json records, is an error.
   public static func read(_ folder: URL) throws(EvidenceError) -> HostEvidence {
     let metaURL = folder.appendingPathComponent(meta)
     let metaData: Data
@@ -52,29 +50,24 @@ public enum EvidenceFolder {
         connectionLost: recorded.connectionLost))
   }
 
-  /// One stream: `NAME.zst` when there is one, else the uncompressed `NAME`, else empty.
-  static func stream(_ name: String, in folder: URL, size: Int?) throws(EvidenceError) -> [UInt8] {
+  /// One stream, `NAME.zst`, decompressed and checked against its recorded size.
+  static func stream(_ name: String, in folder: URL, size: Int) throws(EvidenceError) -> [UInt8] {
     let packed = folder.appendingPathComponent(name + compressed)
-    if FileManager.default.fileExists(atPath: packed.path) {
-      let frame: Data
-      do { frame = try Data(contentsOf: packed) } catch {
-        throw EvidenceError(
-          folder: folder.path, reason: "cannot read \(name + compressed) (\(error.localizedDescription))")
-      }
-      // Without a recorded size, no more than any output cap a scan can set.
-      let limit = size ?? Int(Int32.max)
-      let bytes: [UInt8]
-      do { bytes = try Zstd.decompress(Array(frame), limit: limit) } catch {
-        throw EvidenceError(folder: folder.path, reason: "\(name + compressed) does not decompress: \(error)")
-      }
-      if let size, bytes.count != size {
-        throw EvidenceError(
-          folder: folder.path,
-          reason: "\(name + compressed) holds \(bytes.count) bytes where \(meta) records \(size)")
-      }
-      return bytes
+    let frame: Data
+    do { frame = try Data(contentsOf: packed) } catch {
+      throw EvidenceError(
+        folder: folder.path, reason: "cannot read \(name + compressed) (\(error.localizedDescription))")
     }
-    return Array((try? Data(contentsOf: folder.appendingPathComponent(name))) ?? Data())
+    let bytes: [UInt8]
+    do { bytes = try Zstd.decompress(Array(frame), limit: size) } catch {
+      throw EvidenceError(folder: folder.path, reason: "\(name + compressed) does not decompress: \(error)")
+    }
+    guard bytes.count == size else {
+      throw EvidenceError(
+        folder: folder.path,
+        reason: "\(name + compressed) holds \(bytes.count) bytes where \(meta) records \(size)")
+    }
+    return bytes
   }
 }
 
@@ -92,35 +85,23 @@ public struct EvidenceMeta: Codable, Sendable, Hashable {
   public var probeVersion: Int
   public var exitStatus: Int32?
   public var truncated: Bool
-  /// Why the connection was lost, when it was; absent from older evidence, which read as nil.
+  /// Why the connection was lost, when it was.
   public var connectionLost: String?
-  /// The sizes of the streams before compression; absent from older evidence.
-  public var stdoutBytes: Int?
-  public var stderrBytes: Int?
+  /// The sizes of the streams before compression.
+  public var stdoutBytes: Int
+  public var stderrBytes: Int
 
   public init(
     host: String, nonce: String, probeVersion: Int, exitStatus: Int32?, truncated: Bool,
-    connectionLost: String? = nil, stdoutBytes: Int? = nil, stderrBytes: Int? = nil
+    connectionLost: String? = nil, stdoutBytes: Int, stderrBytes: Int
   ) {
-    self.stdoutBytes = stdoutBytes
-    self.stderrBytes = stderrBytes
     self.host = host
     self.nonce = nonce
     self.probeVersion = probeVersion
     self.exitStatus = exitStatus
     self.truncated = truncated
     self.connectionLost = connectionLost
-  }
-
-  public init(from decoder: any Decoder) throws {
-    let c = try decoder.container(keyedBy: CodingKeys.self)
-    host = try c.decode(String.self, forKey: .host)
-    nonce = try c.decode(String.self, forKey: .nonce)
-    probeVersion = try c.decode(Int.self, forKey: .probeVersion)
-    exitStatus = try c.decodeIfPresent(Int32.self, forKey: .exitStatus)
-    truncated = try c.decodeIfPresent(Bool.self, forKey: .truncated) ?? false
-    connectionLost = try c.decodeIfPresent(String.self, forKey: .connectionLost)
-    stdoutBytes = try c.decodeIfPresent(Int.self, forKey: .stdoutBytes)
-    stderrBytes = try c.decodeIfPresent(Int.self, forKey: .stderrBytes)
+    self.stdoutBytes = stdoutBytes
+    self.stderrBytes = stderrBytes
   }
 }

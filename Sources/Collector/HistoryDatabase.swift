@@ -481,7 +481,7 @@ public class HistoryDatabase: @unchecked Sendable {
 
   /// The scan `scan` (its metadata and every host with its services, in the order recorded).
   /// Each configuration is decoded once and shared by every host that has it.
-  public func loadScan(_ scan: Int64) throws -> Scan {
+  public func storedScan(_ scan: Int64) throws -> Scan {
     try reading { db in
       guard let json = try db.text("SELECT metadata FROM scan WHERE id = ?", [.integer(scan)]) else {
         throw ScanStoreError.notAScan(location, "it has no scan \(scan)")

@@ -42,7 +42,7 @@ public enum ScanMerge {
     guard !directories.isEmpty else { throw ScanMergeError.nothing }
     var loaded: [(directory: URL, scan: Scan)] = []
     for directory in directories {
-      let scan = try loadScan(directory).scan
+      let scan = try readScan(directory)
       guard scan.metadata.state == .complete else {
         throw ScanMergeError.unfinished(directory.path, scan.metadata.state)
       }
@@ -65,7 +65,7 @@ public enum ScanMerge {
       for target in scan.metadata.targets where !targets.contains(target) { targets.append(target) }
     }
     var plan: [FleetHost] = []
-    for (directory, _) in loaded { plan += (try? ScanStore.loadPlan(directory)) ?? [] }
+    for (directory, _) in loaded { plan += (try? ScanStore.readPlan(directory)) ?? [] }
     var metadata = ScanMetadata(
       id: UUID().uuidString.lowercased(), toolVersion: toolVersion, probeVersion: probe,
       mode: first.mode, state: .running,

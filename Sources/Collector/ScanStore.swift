@@ -36,7 +36,7 @@ public enum ScanStoreError: Error, CustomStringConvertible {
     case .alreadyHeld(let path, let id, let number):
       "\(path) already holds scan \(id) (number \(number) in `unitaudit history list`)"
     case .unsupportedSchema(let path, let version):
-      "\(path) has scan schema version \(version); this unitaudit reads versions \(ScanMetadata.readableSchemaVersions.lowerBound)–\(ScanMetadata.readableSchemaVersions.upperBound): use a newer unitaudit"
+      "\(path) has scan schema version \(version); this unitaudit reads version \(ScanMetadata.currentSchemaVersion) only: use the unitaudit that wrote it"
     }
   }
 }
@@ -44,8 +44,7 @@ public enum ScanStoreError: Error, CustomStringConvertible {
 /// The scan directory: `scan.db` (the scan database, see `StoreSchema`: the metadata, the
 /// plan, and each host, committed in one transaction as it finishes, so an interrupted scan
 /// loses nothing) and `evidence/` (the raw probe output of each host, byte for byte,
-/// compressed). Older scans (schema versions 1 and 2) hold `scan.json`, `plan.json` and
-/// `hosts.jsonl` instead; `loadScan` reads them and `unitaudit convert` converts them.
+/// compressed); `readScan` reads it back.
 ///
 /// Directories are created 0700 and files 0600: a scan describes a fleet's weak points.
 public actor ScanStore {
@@ -67,10 +66,6 @@ public actor ScanStore {
 
   public static let databaseFile = "scan.db"
   public static let evidenceDirectory = "evidence"
-  /// The files of a scan written before the database (read, and converted, still).
-  public static let legacyMetadataFile = "scan.json"
-  public static let legacyHostsFile = "hosts.jsonl"
-  public static let legacyPlanFile = "plan.json"
 
   /// Creates a new scan directory (which must not exist or be empty).
   public static func create(at directory: URL, metadata: ScanMetadata) throws -> ScanStore {
@@ -113,15 +108,6 @@ public actor ScanStore {
 
   /// Opens an existing scan directory to append to it (`--resume`).
   public static func open(_ directory: URL) throws -> ScanStore {
-    let legacy = directory.appendingPathComponent(legacyMetadataFile).path
-    if !FileManager.default.fileExists(atPath: directory.appendingPathComponent(databaseFile).path),
-      FileManager.default.fileExists(atPath: legacy)
-    {
-      throw ScanStoreError.notAScan(
-        directory.path,
-        "it is an older scan (scan.json and hosts.jsonl); "
-          + "`unitaudit convert \(directory.path)` makes it a scan database, which --resume can finish")
-    }
     let lock = try lockDirectory(directory.path)
     do {
       let database = try ScanDatabase.open(
@@ -199,22 +185,15 @@ public actor ScanStore {
     return (try? database.hostCount()) ?? 0
   }
 
-  /// The hosts recorded by `writePlan` (in the database, or an older scan's plan.json).
-  public static func loadPlan(_ directory: URL) throws -> [FleetHost] {
-    let databasePath = directory.appendingPathComponent(databaseFile).path
-    if FileManager.default.fileExists(atPath: databasePath) {
-      let database = try ScanDatabase.open(databasePath, readOnly: true)
-      guard let scan = try database.scans().first?.id,
-        let plan = try database.plan(scan: scan, as: [FleetHost].self)
-      else { throw ScanStoreError.notAScan(directory.path, "its \(databaseFile) records no plan") }
-      return plan
-    }
-    let url = directory.appendingPathComponent(legacyPlanFile)
-    do {
-      return try ScanCoding.decoder.decode([FleetHost].self, from: Data(contentsOf: url))
-    } catch {
-      throw ScanStoreError.notAScan(directory.path, "cannot read \(legacyPlanFile): \(error)")
-    }
+  /// The hosts recorded by `writePlan`.
+  public static func readPlan(_ directory: URL) throws -> [FleetHost] {
+    try requireScanDirectory(directory)
+    let database = try ScanDatabase.open(directory.appendingPathComponent(databaseFile).path, readOnly: true)
+    defer { try? database.close() }
+    guard let scan = try database.scans().first?.id,
+      let plan = try database.plan(scan: scan, as: [FleetHost].self)
+    else { throw ScanStoreError.notAScan(directory.path, "its \(databaseFile) records no plan") }
+    return plan
   }
 
   /// Closes the database (after the last metadata is written).

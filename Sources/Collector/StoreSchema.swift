@@ -17,7 +17,7 @@ public enum StoreSchema {
   /// C strings would cut one at a NUL byte. The text columns a user queries are generated
   /// from the JSON.
   public static let sql = """
-    -- One row per scan: its metadata (what scan.json held) and the hosts it set out to probe.
+    -- One row per scan: its metadata and the hosts it set out to probe.
     CREATE TABLE scan (
       id INTEGER PRIMARY KEY,
       metadata TEXT NOT NULL,

@@ -2,7 +2,7 @@ import CZstd
 
 /// zstd (Debian's libzstd) for the evidence folder: one frame per file, its content size in
 /// the frame header.
-enum Zstd {
+public enum Zstd {
   /// Level 3, zstd's default: the probe's output (mostly the security JSON) shrinks about 40×
   /// at over a gigabyte a second.
   static let level: Int32 = 3
@@ -43,7 +43,7 @@ enum Zstd {
 
   /// The bytes of one zstd frame, which must say its content size and hold at most `limit`
   /// bytes (a damaged or hostile file cannot make this allocate more).
-  static func decompress(_ frame: [UInt8], limit: Int) throws(ZstdError) -> [UInt8] {
+  public static func decompress(_ frame: [UInt8], limit: Int) throws(ZstdError) -> [UInt8] {
     let size = frame.withUnsafeBytes { ZSTD_getFrameContentSize($0.baseAddress, $0.count) }
     if size == unitaudit_zstd_contentsize_error { throw ZstdError(reason: "not a zstd frame") }
     if size == unitaudit_zstd_contentsize_unknown {
@@ -98,7 +98,7 @@ final class ZstdCompressor: @unchecked Sendable {
   }
 }
 
-struct ZstdError: Error, CustomStringConvertible {
-  var reason: String
-  var description: String { reason }
+public struct ZstdError: Error, CustomStringConvertible, Sendable {
+  public var reason: String
+  public var description: String { reason }
 }

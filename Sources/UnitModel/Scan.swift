@@ -11,17 +11,11 @@ public struct Scan: Codable, Sendable, Hashable {
   }
 }
 
-/// A scan's metadata (the `scan` table; `scan.json` in older scans): what was scanned, how,
-/// when, and how it went.
+/// A scan's metadata (the `scan` table): what was scanned, how, when, and how it went.
 public struct ScanMetadata: Codable, Sendable, Hashable {
-  /// Bumped on every change of the scan's stored form. 1 and 2: `scan.json` and
-  /// `hosts.jsonl` (2: each distinct security check once per host, in `checkTable`); 3: the
-  /// scan database, `scan.db`. Scans of every version are read.
-  public static let currentSchemaVersion = 3
-  /// The versions of scans stored as `scan.json` and `hosts.jsonl`.
-  public static let legacySchemaVersions = 1...2
-  /// The versions this unitaudit reads.
-  public static let readableSchemaVersions = 1...currentSchemaVersion
+  /// The version of the scan's stored form (`scan.db`, `StoreSchema`), bumped on every change
+  /// of it once a release has shipped it; a scan of another version is refused in words.
+  public static let currentSchemaVersion = 1
 
   public enum State: String, Codable, Sendable {
     /// Still running, or killed before it could say otherwise.

@@ -63,64 +63,9 @@ public struct ScanOptions: Codable, Sendable, Hashable {
   /// The defaults, with no SSH files: what a local scan records.
   public static let local = ScanOptions(concurrency: 1, sshConfig: nil, knownHostsFile: "")
 
+  /// What the metadata records: every option but the agent socket.
   enum CodingKeys: String, CodingKey {
     case concurrency, maxOutputBytes, deadlineSeconds, connectTimeout, graceSeconds, user, identityFiles
     case sshConfig, knownHostsFile, acceptNewHostKeys, resumed, history
-  }
-
-  public init(from decoder: any Decoder) throws {
-    // Older scans record the options as a map of strings (`"max-output": "67108864"`); they
-    // are read into the same value.
-    if let legacy = try? decoder.singleValueContainer().decode([String: String].self) {
-      self.init(legacy: legacy)
-      return
-    }
-    let c = try decoder.container(keyedBy: CodingKeys.self)
-    self.init(
-      concurrency: try c.decode(Int.self, forKey: .concurrency),
-      maxOutputBytes: try c.decode(Int.self, forKey: .maxOutputBytes),
-      deadlineSeconds: try c.decode(Double.self, forKey: .deadlineSeconds),
-      connectTimeout: try c.decode(Int.self, forKey: .connectTimeout),
-      graceSeconds: try c.decodeIfPresent(Double.self, forKey: .graceSeconds) ?? Self.defaultGraceSeconds,
-      user: try c.decodeIfPresent(String.self, forKey: .user),
-      identityFiles: try c.decodeIfPresent([String].self, forKey: .identityFiles) ?? [],
-      sshConfig: try c.decodeIfPresent(String.self, forKey: .sshConfig),
-      knownHostsFile: try c.decode(String.self, forKey: .knownHostsFile),
-      acceptNewHostKeys: try c.decodeIfPresent(Bool.self, forKey: .acceptNewHostKeys) ?? false,
-      resumed: try c.decodeIfPresent(Int.self, forKey: .resumed) ?? 0,
-      history: try c.decodeIfPresent(String.self, forKey: .history))
-  }
-
-  /// The options as older scans recorded them: `max-output`, `deadline`, `concurrency`,
-  /// `connect-timeout`, `user`, `identity` (one per line), `ssh-config` (empty: none),
-  /// `known-hosts`, `accept-new-host-keys`, `resumed`. A local scan recorded only the first two.
-  init(legacy map: [String: String]) {
-    self.init(
-      concurrency: map["concurrency"].flatMap { Int($0) } ?? Self.defaultConcurrency,
-      maxOutputBytes: map["max-output"].flatMap { Int($0) } ?? Self.defaultMaxOutputBytes,
-      deadlineSeconds: map["deadline"].flatMap { Double($0) } ?? Self.defaultDeadlineSeconds,
-      connectTimeout: map["connect-timeout"].flatMap { Int($0) } ?? Self.defaultConnectTimeout,
-      user: map["user"],
-      identityFiles: map["identity"]?.split(separator: "\n").map(String.init) ?? [],
-      sshConfig: map["ssh-config"].flatMap { $0.isEmpty ? nil : $0 },
-      knownHostsFile: map["known-hosts"] ?? "",
-      acceptNewHostKeys: map["accept-new-host-keys"] == "true",
-      resumed: map["resumed"].flatMap { Int($0) } ?? 0)
-  }
-
-  public func encode(to encoder: any Encoder) throws {
-    var c = encoder.container(keyedBy: CodingKeys.self)
-    try c.encode(concurrency, forKey: .concurrency)
-    try c.encode(maxOutputBytes, forKey: .maxOutputBytes)
-    try c.encode(deadlineSeconds, forKey: .deadlineSeconds)
-    try c.encode(connectTimeout, forKey: .connectTimeout)
-    try c.encode(graceSeconds, forKey: .graceSeconds)
-    try c.encodeIfPresent(user, forKey: .user)
-    try c.encode(identityFiles, forKey: .identityFiles)
-    try c.encodeIfPresent(sshConfig, forKey: .sshConfig)
-    try c.encode(knownHostsFile, forKey: .knownHostsFile)
-    try c.encode(acceptNewHostKeys, forKey: .acceptNewHostKeys)
-    try c.encode(resumed, forKey: .resumed)
-    try c.encodeIfPresent(history, forKey: .history)
   }
 }

@@ -50,16 +50,12 @@ struct BaselineSelection: ParsableArguments {
 }
 
 func loadHosts(_ path: String, console: Console) throws -> [HostReport] {
-  let loaded = try loadScan(URL(fileURLWithPath: path))
-  if !loaded.skippedLines.isEmpty {
+  let loaded = try readScan(URL(fileURLWithPath: path))
+  if loaded.metadata.state != .complete {
     console.error(
-      "warning: \(path)/\(ScanStore.legacyHostsFile): skipped unreadable lines \(loaded.skippedLines)")
+      "warning: \(path) is \(loaded.metadata.state.rawValue); hosts not yet scanned are missing")
   }
-  if loaded.scan.metadata.state != .complete {
-    console.error(
-      "warning: \(path) is \(loaded.scan.metadata.state.rawValue); hosts not yet scanned are missing")
-  }
-  return loaded.scan.inNameOrder().hosts
+  return loaded.inNameOrder().hosts
 }
 
 func printJSON<T: Encodable>(_ value: T) throws {
@@ -364,8 +360,8 @@ struct CheckCommand: ParsableCommand {
           console: console)
       }
       if let sarif {
-        // The inventory line of each host, from the scan's plan; none for an older scan.
-        let plan = (try? ScanStore.loadPlan(URL(fileURLWithPath: scan))) ?? []
+        // The inventory line of each host, from the scan's plan (-H and --local hosts have none).
+        let plan = (try? ScanStore.readPlan(URL(fileURLWithPath: scan))) ?? []
         let sources = Dictionary(
           plan.compactMap { host in host.source.map { (host.name, $0) } }, uniquingKeysWith: { a, _ in a })
         let document = SARIFReport.render(

@@ -49,14 +49,14 @@ struct HistoryCommand: ParsableCommand {
       defer { try? database.close() }
       let console = Console(quiet: false)
       for path in scans {
-        let loaded = try usageErrors { try loadScan(URL(fileURLWithPath: path)) }
-        if loaded.scan.metadata.state != .complete {
+        let loaded = try usageErrors { try readScan(URL(fileURLWithPath: path)) }
+        if loaded.metadata.state != .complete {
           console.error(
-            "warning: \(path) is \(loaded.scan.metadata.state.rawValue); only its finished hosts are added")
+            "warning: \(path) is \(loaded.metadata.state.rawValue); only its finished hosts are added")
         }
         let number: Int64
         do {
-          number = try database.addScan(loaded.scan)
+          number = try database.addScan(loaded)
         } catch let error as ScanStoreError {
           // A scan added twice is a usage error, as a history that cannot be opened is; a
           // history that fails while it is written is not (exit 1).
@@ -67,10 +67,10 @@ struct HistoryCommand: ParsableCommand {
         // Judged now against the chosen baseline, so that `trend` reads it without the hosts.
         let judgement = Judgement(
           CoverageCalculator.compute(
-            hosts: loaded.scan.hosts, baseline: baseline, required: required,
-            today: Judgement.day(of: loaded.scan.metadata)))
+            hosts: loaded.hosts, baseline: baseline, required: required,
+            today: Judgement.day(of: loaded.metadata)))
         try database.storeJudgement(judgement, scan: number, key: key, baseline: baseline.name)
-        console.info("added \(path) as scan \(number): \(loaded.scan.hosts.count) hosts")
+        console.info("added \(path) as scan \(number): \(loaded.hosts.count) hosts")
       }
     }
   }
@@ -228,7 +228,7 @@ func historyTrend(
     if let stored = try database.judgement(scan: number, key: key) {
       return (metadata: metadata, judgement: stored)
     }
-    let scan = try database.loadScan(number)
+    let scan = try database.storedScan(number)
     let judgement = Judgement(
       CoverageCalculator.compute(
         hosts: scan.hosts, baseline: baseline, required: required, today: Judgement.day(of: metadata)))

@@ -193,7 +193,7 @@ struct ScanCommand: AsyncParsableCommand {
         let (baseline, required) = try selection.load()
         let writer = ReportWriter(renderer: try ReportRenderer(templates: BundledTemplates.all()))
         let outcome = try writer.report(
-          scan: try loadScan(prepared.directory).scan, older: nil, baseline: baseline, required: required,
+          scan: try readScan(prepared.directory), older: nil, baseline: baseline, required: required,
           today: selection.day, formats: ReportFormat.defaults, to: directory)
         noteChecksLeftOut(outcome, console: console)
         console.info("reports written to \(directory.path) (\(outcome.files.count) files)")
@@ -282,14 +282,14 @@ struct ScanCommand: AsyncParsableCommand {
   /// is brought up to date).
   private func prepareResume(_ directory: URL, console: Console) async throws -> PreparedScan? {
     let store = try ScanStore.open(directory)
-    let loaded = try loadScan(directory)
-    var metadata = loaded.scan.metadata
+    let loaded = try readScan(directory)
+    var metadata = loaded.metadata
     if metadata.state == .complete, let history = metadata.options.history {
       // A complete scan whose history missed its last hosts or words (its server was away):
       // the history is brought up to date, and that is all.
       let database = try HistoryDatabase.open(history: history, create: true)
       defer { try? database.close() }
-      try database.catchUp(metadata, recorded: loaded.scan.hosts)
+      try database.catchUp(metadata, recorded: loaded.hosts)
       try await store.close()
       console.info("\(directory.path) is complete; its history \(history) now holds it whole")
       return nil
@@ -297,8 +297,8 @@ struct ScanCommand: AsyncParsableCommand {
     guard metadata.state != .complete else {
       throw ScanStoreError.notAScan(directory.path, "the scan is already complete; nothing to resume")
     }
-    let plan = try ScanStore.loadPlan(directory)
-    let done = Set(loaded.scan.hosts.map(\.name))
+    let plan = try ScanStore.readPlan(directory)
+    let done = Set(loaded.hosts.map(\.name))
     let remaining = plan.filter { !done.contains($0.name) }
     // The recorded options, with those given again on this command line.
     var options = applying(to: metadata.options)
@@ -317,7 +317,7 @@ struct ScanCommand: AsyncParsableCommand {
     if let history = options.history {
       try await store.attachHistory(
         try HistoryDatabase.open(history: history, create: true), metadata: metadata,
-        recorded: loaded.scan.hosts)
+        recorded: loaded.hosts)
     }
     console.info(
       "resuming \(directory.path): \(done.count) of \(plan.count) hosts done, \(remaining.count) to go")

@@ -200,15 +200,15 @@ final class ScanRunner: @unchecked Sendable {
   /// so only then).
   private func outcome() -> (hosts: [HostReport], services: Int) {
     let mine = lock.withLock { finished }
-    guard prepared.alreadyDone > 0, let loaded = try? loadScan(prepared.directory) else {
+    guard prepared.alreadyDone > 0, let loaded = try? readScan(prepared.directory) else {
       return (mine.map(\.host), mine.reduce(0) { $0 + $1.services })
     }
-    let hosts = loaded.scan.hosts.map { host -> HostReport in
+    let hosts = loaded.hosts.map { host -> HostReport in
       var light = host
       light.services = []
       return light
     }
-    return (hosts, loaded.scan.hosts.reduce(0) { $0 + $1.services.count })
+    return (hosts, loaded.hosts.reduce(0) { $0 + $1.services.count })
   }
 
   static func counts(_ hosts: [HostReport], services: Int) -> ScanMetadata.Counts {

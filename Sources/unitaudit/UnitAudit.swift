@@ -31,7 +31,7 @@ struct UnitAudit: AsyncParsableCommand {
       ScanCommand.self, InventoryCommand.self, BaselineCommand.self, CoverageCommand.self, CheckCommand.self,
       DiffCommand.self, SuggestCommand.self, ReportCommand.self, HistoryCommand.self, TrendCommand.self,
       ExportCommand.self, MergeCommand.self,
-      ConvertCommand.self, ProbeCommand.self,
+      ProbeCommand.self,
       NormalizeCommand.self,
     ]
   )

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import UnitModel
 
@@ -40,7 +41,7 @@ struct EvidenceFolderTests {
   func realHost() throws {
     let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
       .appendingPathComponent("NormalizeTests/Fixtures/probe/h2")
-    let recorded = try EvidenceFolder.read(fixtures)
+    let recorded = try RecordedProbe.read(fixtures)
     #expect(recorded.output.stdout.count > 1_000_000)
     let url = try folder()
     defer { try? FileManager.default.removeItem(at: url) }

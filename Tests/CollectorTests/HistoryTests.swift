@@ -111,7 +111,7 @@ struct HistoryTests {
     let database = try HistoryDatabase.openReadOnly(history: history)
     #expect(try database.scans().map(\.metadata.id) == ["scan-h1", "scan-h2", "scan-h3"])
     #expect(
-      try database.loadScan(2).hosts == [
+      try database.storedScan(2).hosts == [
         Self.host("a", privateTmp: true, noNewPrivileges: true),
         Self.host("b", privateTmp: true, noNewPrivileges: true),
       ])
@@ -222,9 +222,9 @@ struct HistoryTests {
     var scans: [(metadata: ScanMetadata, hosts: [Trend.UnitOnHost])] = []
     var numbers: [Int64] = []
     for directory in [first, second] {
-      let loaded = try loadScan(directory)
-      numbers.append(try database.addScan(loaded.scan))
-      scans.append((loaded.scan.metadata, []))
+      let loaded = try readScan(directory)
+      numbers.append(try database.addScan(loaded))
+      scans.append((loaded.metadata, []))
     }
     let configs = try database.configs(answeringTo: "web.service")
     #expect(configs.count == 3, "web.service in two variants and httpd.service by its alias")

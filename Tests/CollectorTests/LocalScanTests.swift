@@ -22,28 +22,6 @@ func newStore(_ name: String, planned: [String]) throws -> (directory: URL, stor
   return (directory, try ScanStore.create(at: directory, metadata: metadata))
 }
 
-/// A scan as older versions (schema 2) stored it, `scan.json` and `hosts.jsonl` (a host given
-/// twice is two lines, as a resumed scan wrote them).
-func writeLegacyScan(_ name: String, hosts: [HostReport]) throws -> URL {
-  let directory = try temporaryDirectory(name).appendingPathComponent("s")
-  try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-  var names: [String] = []
-  for host in hosts where !names.contains(host.name) { names.append(host.name) }
-  var metadata = ScanMetadata(
-    id: "t", toolVersion: "test", probeVersion: 1, mode: .ssh,
-    startedAt: Date(timeIntervalSince1970: 1_795_000_000),
-    targets: [], plannedHosts: names)
-  metadata.schemaVersion = 2
-  try ScanCoding.prettyEncoder.encode(metadata).write(to: directory.appendingPathComponent("scan.json"))
-  var lines = Data()
-  for host in hosts {
-    lines += try HostLines.line(host)
-    lines.append(UInt8(ascii: "\n"))
-  }
-  try lines.write(to: directory.appendingPathComponent("hosts.jsonl"))
-  return directory
-}
-
 func mode(_ path: String) throws -> Int {
   let attributes = try FileManager.default.attributesOfItem(atPath: path)
   return (attributes[.posixPermissions] as? NSNumber)?.intValue ?? -1
@@ -78,15 +56,14 @@ struct LocalScanTests {
     #expect(report.identity?.hostname == ProcessInfo.processInfo.hostName)
     #expect(report.evidence == "evidence/this")
 
-    let loaded = try loadScan(directory)
+    let loaded = try readScan(directory)
     // Dates are stored to the second.
-    var stored = try #require(loaded.scan.hosts.first)
+    var stored = try #require(loaded.hosts.first)
     #expect(abs((stored.startedAt ?? .distantPast).timeIntervalSince(report.startedAt ?? .distantFuture)) < 1)
     stored.startedAt = report.startedAt
-    #expect(loaded.scan.hosts.count == 1)
+    #expect(loaded.hosts.count == 1)
     #expect(stored == report)
-    #expect(loaded.skippedLines.isEmpty)
-    #expect(loaded.scan.metadata.plannedHosts == ["this"])
+    #expect(loaded.metadata.plannedHosts == ["this"])
     #expect(try mode(directory.path) == 0o700)
     #expect(try mode(directory.appendingPathComponent("evidence/this").path) == 0o700)
     for file in [
@@ -108,7 +85,7 @@ struct LocalScanTests {
     let directory = try temporaryDirectory("not-a-scan")
     func message(_ url: URL) -> String {
       do {
-        _ = try loadScan(url)
+        _ = try readScan(url)
         return "read"
       } catch {
         return "\(error)"
@@ -120,15 +97,6 @@ struct LocalScanTests {
     #expect(missing.hasSuffix("is not a readable unitaudit scan: no such directory"), "\(missing)")
     #expect(message(file).contains("a file, not a scan directory"), "\(message(file))")
     #expect(message(directory).contains("it has no scan.db"), "\(message(directory))")
-    let metadata = directory.appendingPathComponent("scan.json")
-    try Data("{nope".utf8).write(to: metadata)
-    #expect(
-      message(directory).hasSuffix("scan.json is not a scan's metadata: not valid JSON"),
-      "\(message(directory))")
-    try Data(#"{"schemaVersion":2}"#.utf8).write(to: metadata)
-    #expect(
-      message(directory).hasSuffix("scan.json is not a scan's metadata: 'id' is missing"),
-      "\(message(directory))")
   }
 
   @Test("a new scan refuses a directory that is not empty")
@@ -139,25 +107,6 @@ struct LocalScanTests {
       id: "t", toolVersion: "test", probeVersion: 1, mode: .local, startedAt: Date(), targets: [],
       plannedHosts: [])
     #expect(throws: ScanStoreError.self) { try ScanStore.create(at: directory, metadata: metadata) }
-  }
-
-  @Test("an older scan: a torn last line is dropped, not mis-read; a host written twice keeps its last line")
-  func tornLine() throws {
-    let directory = try writeLegacyScan(
-      "torn",
-      hosts: [
-        HostReport(name: "a", status: HostStatus(.timeout, reason: "slow")),
-        HostReport(name: "a", status: HostStatus(.ok)),
-        HostReport(name: "b", status: HostStatus(.ok)),
-      ])
-    let hostsFile = directory.appendingPathComponent("hosts.jsonl")
-    var data = try Data(contentsOf: hostsFile)
-    data.removeLast(10)
-    try data.write(to: hostsFile)
-    let loaded = try loadScan(directory)
-    #expect(loaded.scan.hosts.map(\.name) == ["a"])
-    #expect(loaded.scan.hosts.first?.status.code == .ok)
-    #expect(loaded.skippedLines == [3])
   }
 
   @Test("a host recorded twice in a scan database keeps its place and its last record")
@@ -171,10 +120,9 @@ struct LocalScanTests {
     again.services = [ServiceRecord(id: "y.service", loadState: "loaded")]
     try await store.append(again, evidence: nil)
     try await store.close()
-    let loaded = try loadScan(directory)
-    #expect(loaded.scan.hosts.map(\.name) == ["a", "b"])
-    #expect(loaded.scan.hosts.first == again)
-    #expect(loaded.skippedLines.isEmpty)
+    let loaded = try readScan(directory)
+    #expect(loaded.hosts.map(\.name) == ["a", "b"])
+    #expect(loaded.hosts.first == again)
   }
 
   @Test("hosts read back share one copy of equal hardening settings; different ones stay apart")
@@ -192,7 +140,7 @@ struct LocalScanTests {
     try await store.append(host("b", privateTmp: true), evidence: nil)
     try await store.append(host("c", privateTmp: false), evidence: nil)
     try await store.close()
-    let hosts = try loadScan(directory).scan.hosts
+    let hosts = try readScan(directory).hosts
     let settings = hosts.compactMap { $0.services.first?.hardening }
     try #require(settings.count == 3)
     #expect(settings[0].sharesStorage(with: settings[1]))
@@ -225,7 +173,7 @@ struct LocalScanTests {
     let written = [host("a", exposure: 5), host("b", exposure: 5), host("c", exposure: 3)]
     for report in written { try await store.append(report, evidence: nil) }
     try await store.close()
-    let hosts = try loadScan(directory).scan.hosts
+    let hosts = try readScan(directory).hosts
     let services = hosts.compactMap(\.services.first)
     try #require(services.count == 3)
     #expect(services == written.compactMap(\.services.first))
@@ -235,55 +183,6 @@ struct LocalScanTests {
     #expect(storage(services[0].checks) != storage(services[2].checks))
     #expect(storage(services[0].directives) == storage(services[1].directives))
     #expect(storage(services[0].directives) != storage(services[2].directives))
-  }
-
-  @Test(
-    "an older scan's hosts.jsonl decoded in parallel batches: file order, the later line of a host wins, bad lines numbered"
-  )
-  func parallelBatches() throws {
-    let names = (0..<300).map { "host\($0)" }
-    var hosts: [HostReport] = names.map { name in
-      var report = HostReport(name: name, status: HostStatus(.timeout, reason: "first"))
-      report.services = [ServiceRecord(id: "\(name).service", loadState: "loaded")]
-      return report
-    }
-    // Every tenth host written again, as a resumed scan does: that line wins.
-    hosts += names.enumerated().filter({ $0.offset % 10 == 0 }).map {
-      HostReport(name: $0.element, status: HostStatus(.ok))
-    }
-    let directory = try writeLegacyScan("batches", hosts: hosts)
-    let hostsFile = directory.appendingPathComponent("hosts.jsonl")
-    var lines = try String(contentsOf: hostsFile, encoding: .utf8).split(separator: "\n").map(String.init)
-    lines.insert("{not json", at: 150)
-    try (lines.joined(separator: "\n") + "\n").write(to: hostsFile, atomically: true, encoding: .utf8)
-    // Reads of 4 KB: a few lines per batch, many batches.
-    let loaded = try loadScan(directory, readSize: 4096)
-    #expect(loaded.skippedLines == [151])
-    #expect(loaded.scan.hosts.map(\.name) == names)
-    let statuses = loaded.scan.hosts.map(\.status.reason)
-    #expect(statuses == names.indices.map { $0 % 10 == 0 ? nil : "first" })
-    #expect(loaded.scan.hosts[1].services.map(\.id) == ["host1.service"])
-  }
-
-  @Test(
-    "an older scan's hosts.jsonl is read in pieces: lines longer than a read and across reads come back whole"
-  )
-  func longLines() throws {
-    let names = ["a", "b", "c", "d"]
-    // 3 MB, 5 MB (longer than one 4 MB read), 10 bytes of text, 3 MB: lines end inside reads.
-    let sizes = [3_000_000, 5_000_000, 10, 3_000_000]
-    let hosts = zip(names, sizes).map { name, size in
-      var report = HostReport(name: name, status: HostStatus(.ok))
-      report.services = [
-        ServiceRecord(id: "x.service", description: String(repeating: name, count: size), loadState: "loaded")
-      ]
-      return report
-    }
-    let directory = try writeLegacyScan("long", hosts: hosts)
-    let loaded = try loadScan(directory, readSize: 4 << 20)
-    #expect(loaded.skippedLines.isEmpty)
-    #expect(loaded.scan.hosts.map(\.name) == names)
-    #expect(loaded.scan.hosts.map { $0.services.first?.description?.utf8.count } == sizes)
   }
 
   @Test("evidence folder names are safe and distinct")
@@ -318,21 +217,5 @@ struct LocalScanTests {
     }
     #expect(status.code == .timeout)
     #expect(Date().timeIntervalSince(started) < 5)
-  }
-}
-
-@Suite("hosts.jsonl split into lines")
-struct CompleteLinesTests {
-  @Test("complete lines without their newlines, empty ones included; the rest waits for the next read")
-  func split() {
-    func lines(_ text: String) -> ([String], Int) {
-      let (found, rest) = completeLines(Array(text.utf8))
-      return (found.map { String(decoding: $0, as: UTF8.self) }, rest)
-    }
-    #expect(lines("a\nbb\n\nccc") == (["a", "bb", ""], 6))
-    #expect(lines("a\nbb\n") == (["a", "bb"], 5))
-    #expect(lines("\n") == ([""], 1))
-    #expect(lines("abc") == ([], 0))
-    #expect(lines("") == ([], 0))
   }
 }

@@ -69,7 +69,7 @@ struct PostgresHistoryTests {
       #expect(scans.map(\.metadata.id) == ["scan-same1", "scan-same2"])
       for (index, scan) in scans.enumerated() {
         #expect(
-          try database.loadScan(scan.id).hosts == hosts[index], "\(database.location) scan \(index + 1)")
+          try database.storedScan(scan.id).hosts == hosts[index], "\(database.location) scan \(index + 1)")
       }
     }
     // The queryable columns say the same, hostile strings included, up to a NUL: SQLite's
@@ -167,7 +167,7 @@ struct PostgresHistoryTests {
         ])
     for scan in scans {
       let round = scan.metadata.id.hasSuffix("a") || scan.metadata.id.hasSuffix("-0") ? 0 : 1
-      #expect(try database.loadScan(scan.id).hosts == hosts[round], "\(scan.metadata.id) whole")
+      #expect(try database.storedScan(scan.id).hosts == hosts[round], "\(scan.metadata.id) whole")
     }
     #expect(try database.hostCount() == 4 * (hosts[0].count + hosts[1].count))
     // Nothing stored twice: what the eight scans share is one row each.
@@ -257,7 +257,7 @@ struct PostgresHistoryTests {
     // A scan that wrote its directory whole; its history had the first two hosts when the
     // server went away for good.
     let directory = try await HistoryTests.scan("away", day: 20, hosts: hosts, history: server.url)
-    var metadata = try loadScan(directory).scan.metadata
+    var metadata = try readScan(directory).metadata
     metadata.state = .running
     let database = try HistoryDatabase.open(history: server.url, create: true)
     let number = try database.addScan(metadata)
@@ -280,7 +280,7 @@ struct PostgresHistoryTests {
     #expect(try whileAway { try database.record(hosts[1], scan: number) } >= 2, "the write waited")
     // A read waits for it too.
     var read: [HostReport] = []
-    #expect(try whileAway { read = try database.loadScan(number).hosts } >= 2, "the read waited")
+    #expect(try whileAway { read = try database.storedScan(number).hosts } >= 2, "the read waited")
     #expect(read == Array(hosts[0...1]))
     try database.close()
 
@@ -290,7 +290,7 @@ struct PostgresHistoryTests {
     let caughtUp = try HistoryDatabase.openReadOnly(history: server.url)
     defer { try? caughtUp.close() }
     #expect(try caughtUp.scans().map(\.metadata.state) == [.complete])
-    #expect(try caughtUp.loadScan(number).hosts == hosts)
+    #expect(try caughtUp.storedScan(number).hosts == hosts)
   }
 
   @Test(

@@ -20,14 +20,14 @@ struct ScanDatabaseTests {
     #expect(hosts.map(\.services.count).reduce(0, +) > 250)
     let (directory, store) = try newStore("roundtrip", planned: hosts.map(\.name))
     for host in hosts { try await store.append(host, evidence: nil) }
-    var metadata = try loadScan(directory).scan.metadata
+    var metadata = try readScan(directory).metadata
     metadata.state = .complete
     try await store.writeMetadata(metadata)
     try await store.close()
-    let loaded = try loadScan(directory)
-    #expect(loaded.scan.metadata == metadata)
-    #expect(loaded.scan.hosts.map(\.name) == hosts.map(\.name))
-    for (read, written) in zip(loaded.scan.hosts, hosts) {
+    let loaded = try readScan(directory)
+    #expect(loaded.metadata == metadata)
+    #expect(loaded.hosts.map(\.name) == hosts.map(\.name))
+    for (read, written) in zip(loaded.hosts, hosts) {
       #expect(read == written, "\(written.name)")
     }
     // One file, private, in rollback-journal mode once closed: nothing beside it.
@@ -84,7 +84,7 @@ struct ScanDatabaseTests {
     // A new configuration, which shares every part but the one that changed.
     #expect(try count("config") == configs + 1)
     #expect(try count("part") == parts + 1)
-    #expect(try loadScan(directory).scan.hosts.last == changed)
+    #expect(try readScan(directory).hosts.last == changed)
   }
 
   @Test("a scan directory being written is refused to a second writer, and free once closed")
@@ -97,12 +97,12 @@ struct ScanDatabaseTests {
       return path == directory.path && "\(error)".contains("being written by another unitaudit process")
     }
     // A reader is not a writer: reports and `unitaudit report` read a scan being written.
-    #expect(try loadScan(directory).scan.hosts.isEmpty)
+    #expect(try readScan(directory).hosts.isEmpty)
     try await store.append(HostReport(name: "a", status: HostStatus(.ok)), evidence: nil)
     try await store.close()
     let resumed = try ScanStore.open(directory)
     try await resumed.close()
-    #expect(try loadScan(directory).scan.hosts.map(\.name) == ["a"])
+    #expect(try readScan(directory).hosts.map(\.name) == ["a"])
   }
 
   @Test("two parts with one digest stay apart: the bytes decide")
@@ -138,7 +138,7 @@ struct ScanDatabaseTests {
     }
     #expect(references == [1, 2, 2])
     #expect(
-      try loadScan(directory).scan.hosts.map { $0.services.map(\.description) } == [["one", "two"], ["two"]])
+      try readScan(directory).hosts.map { $0.services.map(\.description) } == [["one", "two"], ["two"]])
   }
 
   @Test("a scan.db that is not ours, or of a newer schema, is refused in words")
@@ -147,7 +147,7 @@ struct ScanDatabaseTests {
     let path = directory.appendingPathComponent("scan.db").path
     func message() -> String {
       do {
-        _ = try loadScan(directory)
+        _ = try readScan(directory)
         return "read"
       } catch { return "\(error)" }
     }
@@ -160,84 +160,6 @@ struct ScanDatabaseTests {
     _ = try ScanDatabase.create(at: path)
     try DatabaseQueue(path: path).write { try $0.execute(sql: "PRAGMA user_version = 99") }
     #expect(message().contains("scan schema version 99"), "\(message())")
-  }
-
-  @Test("an older scan converts; every report from it is byte-identical before and after")
-  func convert() throws {
-    let hosts = try Self.hosts()
-    // A resumed older scan: a host twice, the later line wins.
-    var timedOut = hosts[1]
-    timedOut.status = HostStatus(.timeout, reason: "slow")
-    timedOut.services = []
-    let directory = try writeLegacyScan("convert", hosts: [hosts[0], timedOut] + hosts.dropFirst())
-    let binary = try TestSupport.unitauditBinary()
-    let reportBefore = directory.deletingLastPathComponent().appendingPathComponent("before")
-    let reportAfter = directory.deletingLastPathComponent().appendingPathComponent("after")
-    let before = try TestSupport.run([
-      binary, "report", directory.path, "-o", reportBefore.path, "--checks-csv",
-    ])
-    #expect(before.status == 0, "\(before.output)")
-    let exportBefore = try TestSupport.run([binary, "export", directory.path, "--jsonl"])
-
-    let converted = try TestSupport.run([binary, "convert", directory.path])
-    #expect(converted.status == 0, "\(converted.output)")
-    #expect(converted.output.contains("converted \(hosts.count) hosts"), "\(converted.output)")
-    #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("scan.db").path))
-    // The older files stay; the database is what is read now.
-    #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("hosts.jsonl").path))
-    try FileManager.default.removeItem(at: directory.appendingPathComponent("hosts.jsonl"))
-    #expect(try loadScan(directory).scan.hosts == hosts)
-
-    let after = try TestSupport.run([
-      binary, "report", directory.path, "-o", reportAfter.path, "--checks-csv",
-    ])
-    #expect(after.status == 0, "\(after.output)")
-    let files = try FileManager.default.contentsOfDirectory(atPath: reportBefore.path).sorted()
-    #expect(files.count >= 6, "\(files)")
-    #expect(try FileManager.default.contentsOfDirectory(atPath: reportAfter.path).sorted() == files)
-    // The two reports may be made in different minutes; the "made …" stamp is the one
-    // part that is the clock's, not the scan's.
-    func scanPart(_ url: URL) throws -> String {
-      String(decoding: try Data(contentsOf: url), as: UTF8.self)
-        .replacing(/made \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/, with: "made TIME")
-    }
-    for file in files {
-      let a = try scanPart(reportBefore.appendingPathComponent(file))
-      let b = try scanPart(reportAfter.appendingPathComponent(file))
-      #expect(a == b, "\(file) differs")
-    }
-    // The host lines exported are the older scan's, less the line a later one replaced.
-    let exportAfter = try TestSupport.run([binary, "export", directory.path, "--jsonl"])
-    #expect(exportAfter.status == 0)
-    #expect(exportAfter.output == exportBefore.output)
-    let lines = exportAfter.output.split(separator: "\n")
-    #expect(lines.count == hosts.count)
-    #expect(
-      try lines.map { try HostLines.line(ScanCoding.decoder.decode(HostReport.self, from: Data($0.utf8))) }
-        .map { String(decoding: $0, as: UTF8.self) } == lines.map(String.init))
-    // Converting twice is refused; so is resuming an older scan unconverted.
-    let twice = try TestSupport.run([binary, "convert", directory.path])
-    #expect(twice.status == 2 && twice.output.contains("nothing to convert"), "\(twice.output)")
-    let older = try writeLegacyScan("resume-older", hosts: [hosts[0]])
-    let resume = try TestSupport.run([binary, "scan", "--resume", older.path])
-    #expect(resume.status != 0 && resume.output.contains("unitaudit convert"), "\(resume.output)")
-  }
-
-  @Test("a conversion cut short leaves the older scan as it was; the next one starts afresh")
-  func interruptedConversion() throws {
-    let hosts = try StoreFixtures.fleetHosts()
-    let directory = try writeLegacyScan("convert-again", hosts: hosts)
-    // What a killed conversion leaves: a half-written database under its temporary name.
-    try Data("half a database".utf8).write(to: directory.appendingPathComponent(".scan.db.converting"))
-    #expect(try loadScan(directory).scan.hosts == hosts)
-    let converted = try convertLegacyScan(directory)
-    #expect(converted.hosts == hosts.count && converted.skippedLines.isEmpty)
-    #expect(
-      try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == [
-        "hosts.jsonl", "scan.db", "scan.json",
-      ])
-    #expect(try mode(directory.appendingPathComponent("scan.db").path) == 0o600)
-    #expect(try loadScan(directory).scan.hosts == hosts)
   }
 
   @Test("export --jsonl -o writes a private file; without --jsonl it says which format to ask for")

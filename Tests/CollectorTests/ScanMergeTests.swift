@@ -27,7 +27,7 @@ struct ScanMergeTests {
     let store = try ScanStore.create(at: directory, metadata: metadata)
     try await store.writePlan(hosts.map { FleetHost(name: $0.name, address: "127.0.0.1") })
     for host in hosts {
-      let evidence = try EvidenceFolder.read(StoreFixtures.probes.appendingPathComponent(host.name))
+      let evidence = try RecordedProbe.read(StoreFixtures.probes.appendingPathComponent(host.name))
       var copy = host
       copy.evidence = nil
       try await store.append(copy, evidence: evidence)
@@ -61,9 +61,9 @@ struct ScanMergeTests {
     #expect(metadata.mergedFrom?.map(\.directory) == directories.map(\.path))
     #expect(metadata.mergedFrom?.map(\.hosts).reduce(0, +) == hosts.count)
 
-    let merged = try loadScan(out).scan
+    let merged = try readScan(out)
     // The whole scan recorded its hosts shuffled (as they finished); reports read it by name.
-    let reference = try loadScan(whole).scan.inNameOrder()
+    let reference = try readScan(whole).inNameOrder()
     #expect(merged.hosts.map(\.name) == hosts.map(\.name).sorted())
     #expect(merged.hosts.map(\.name) == reference.hosts.map(\.name))
     for (a, b) in zip(merged.hosts, reference.hosts) {
@@ -73,10 +73,10 @@ struct ScanMergeTests {
       right.evidence = nil
       #expect(left == right, "\(a.name)")
       let evidence = try EvidenceFolder.read(out.appendingPathComponent(try #require(a.evidence)))
-      #expect(evidence == (try EvidenceFolder.read(StoreFixtures.probes.appendingPathComponent(a.name))))
+      #expect(evidence == (try RecordedProbe.read(StoreFixtures.probes.appendingPathComponent(a.name))))
     }
     // The plan joins the shards' plans: resume and reports see the whole inventory.
-    #expect(try ScanStore.loadPlan(out).map(\.name) == hosts.map(\.name).sorted())
+    #expect(try ScanStore.readPlan(out).map(\.name) == hosts.map(\.name).sorted())
   }
 
   @Test("overlapping hosts and an unfinished scan are refused with the reason")

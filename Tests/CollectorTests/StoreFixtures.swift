@@ -19,7 +19,7 @@ enum StoreFixtures {
     return try names.map { name in
       let folder = probes.appendingPathComponent(name)
       var host = normalize(
-        try EvidenceFolder.read(folder),
+        try RecordedProbe.read(folder),
         label: HostLabel(name: name, address: "127.0.77.1", port: 22, groups: ["fleet"]))
       host.startedAt = Date(timeIntervalSince1970: 1_795_000_123)
       host.durationMs = 1234

@@ -194,7 +194,7 @@ struct ExitStatusTests {
     let missing = FileManager.default.temporaryDirectory
       .appendingPathComponent("absent-\(UUID().uuidString)").path
     for arguments in [
-      ["coverage", missing], ["report", missing], ["export", missing, "--jsonl"], ["convert", missing],
+      ["coverage", missing], ["report", missing], ["export", missing, "--jsonl"],
       ["trend", "--history", missing], ["history", "list", "--history", missing],
     ] {
       let result = try TestSupport.run([binary] + arguments)

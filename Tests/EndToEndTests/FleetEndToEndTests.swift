@@ -57,7 +57,7 @@ struct FleetEndToEndTests {
     ])
     // Exit 1: the refused host and the dead address are failures by design.
     #expect(scan.status == 1, "\(scan.output)")
-    let hosts: [HostReport] = try loadScan(scanDirectory).scan.hosts
+    let hosts: [HostReport] = try readScan(scanDirectory).hosts
     var byName: [String: HostReport] = [:]
     for host in hosts { byName[host.name] = host }
     // The last host (hN) is the one whose key known_hosts leaves out.

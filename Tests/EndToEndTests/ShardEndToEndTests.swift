@@ -50,8 +50,8 @@ struct ShardEndToEndTests {
     // 1: some hosts of the fleet are meant to fail (dead, an unknown key).
     #expect(statuses.withLock { $0 }.allSatisfy { $0 == 0 || $0 == 1 }, "\(statuses.withLock { $0 })")
 
-    let wholeScan = try loadScan(whole).scan
-    let shardScans = try shards.map { try loadScan($0).scan }
+    let wholeScan = try readScan(whole)
+    let shardScans = try shards.map { try readScan($0) }
     let names = shardScans.map { Set($0.hosts.map(\.name)) }
     for (i, a) in names.enumerated() {
       for b in names.dropFirst(i + 1) { #expect(a.isDisjoint(with: b)) }
@@ -65,7 +65,7 @@ struct ShardEndToEndTests {
     #expect(Set(held.map(\.metadata.id)) == Set(shardScans.map(\.metadata.id)))
     for (number, metadata) in held {
       let shard = try #require(shardScans.first { $0.metadata.id == metadata.id })
-      let stored = try database.loadScan(number)
+      let stored = try database.storedScan(number)
       #expect(stored.metadata == shard.metadata, "\(metadata.shard ?? "?"): the final metadata")
       #expect(
         stored.hosts == shard.hosts, "\(metadata.shard ?? "?"): every host, as the scan directory has it")
@@ -75,7 +75,7 @@ struct ShardEndToEndTests {
     let merged = work.appendingPathComponent("merged")
     let merging = try run([binary, "merge", merged.path] + shards.map(\.path))
     #expect(merging.status == 0, "\(merging.output)")
-    #expect(try loadScan(merged).scan.metadata.mergedFrom?.count == 4)
+    #expect(try readScan(merged).metadata.mergedFrom?.count == 4)
 
     let reports = (
       whole: work.appendingPathComponent("report-whole"), merged: work.appendingPathComponent("report-merged")

@@ -382,6 +382,6 @@ extension Fleet {
       try unitauditBinary(), "scan", "-i", inventory, "--known-hosts", knownHosts, "--no-ssh-config",
       "--connect-timeout", "5", "-o", directory.path, "-q",
     ])
-    return try loadScan(directory).scan.hosts.filter { $0.status.code == .ok }
+    return try readScan(directory).hosts.filter { $0.status.code == .ok }
   }
 }

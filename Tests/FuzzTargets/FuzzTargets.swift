@@ -63,8 +63,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         }
       } catch { check(error) }
     case .hostLine:
-      // A line of an older scan's hosts.jsonl, as `unitaudit convert` reads it: once read, the
-      // host written as `unitaudit export --jsonl` writes it reads back as the same host.
+      // A host line as `unitaudit export --jsonl` writes it: once read, the host written again
+      // reads back as the same host.
       let decoder = JSONDecoder()
       decoder.dateDecodingStrategy = .iso8601
       if let host = try? decoder.decode(HostReport.self, from: Data(input)) {

@@ -123,7 +123,7 @@ struct FuzzTests {
     )
   }
 
-  @Test("older scans' hosts.jsonl lines: a host read, written again and read is the same host")
+  @Test("export --jsonl host lines: a host read, written again and read is the same host")
   func hostLine() throws {
     let seed = try Self.file("FuzzTests/Seeds/host-line.json")
     Self.fuzz(

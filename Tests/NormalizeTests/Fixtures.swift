@@ -1,6 +1,7 @@
 import Collector
 import Foundation
 import Normalize
+import TestSupport
 import UnitModel
 
 /// Real outputs captured from booted systemd 252 hosts (copied from the project's shared
@@ -28,7 +29,7 @@ enum Fixture {
 
   /// A recorded probe run: evidence as the collector would have stored it.
   static func probe(_ host: String) throws -> HostEvidence {
-    try EvidenceFolder.read(root.appendingPathComponent("probe/\(host)"))
+    try RecordedProbe.read(root.appendingPathComponent("probe/\(host)"))
   }
 
   /// The host's own `systemd-analyze security --json=short` listing, recorded with the probe.

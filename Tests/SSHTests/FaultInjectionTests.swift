@@ -183,7 +183,7 @@ struct FaultInjectionTests {
   func expectedServices(_ address: String, fault: String, fixtures: URL) throws -> [ServiceRecord] {
     let last = Int(address.split(separator: ".").last ?? "") ?? 0
     let folder = fixtures.appendingPathComponent(fault == "invalid-utf8" ? "h1" : "h\(last % 3 + 1)")
-    var evidence = try EvidenceFolder.read(folder)
+    var evidence = try RecordedProbe.read(folder)
     evidence.host = address
     return normalize(evidence, label: HostLabel(name: address)).services
   }
@@ -271,10 +271,9 @@ struct FaultInjectionTests {
     // Exit 1: some hosts could not be audited; a crash or a killed scanner would differ.
     #expect(exit == 1, "exit \(exit): \(output)")
 
-    let loaded = try loadScan(directory)
-    #expect(loaded.scan.metadata.state == .complete)
-    #expect(loaded.skippedLines.isEmpty)
-    let hosts = Dictionary(loaded.scan.hosts.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    let loaded = try readScan(directory)
+    #expect(loaded.metadata.state == .complete)
+    let hosts = Dictionary(loaded.hosts.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     var expectations: [String: [ServiceRecord]] = [:]
     var wrong: [String] = []
     var healthyCollected = 0
@@ -309,7 +308,7 @@ struct FaultInjectionTests {
     let bound = Double(fleet.faults.count) / Double(Self.concurrency) * perHost + perHost + 5
     #expect(wall < bound, "wall \(wall) s, bound \(bound) s")
     #expect(healthyCollected == Self.healthy)
-    let redialled = loaded.scan.hosts.filter { $0.diagnostics.contains { $0.code == "ssh.redialed" } }.count
+    let redialled = loaded.hosts.filter { $0.diagnostics.contains { $0.code == "ssh.redialed" } }.count
     // The burst of 8 connections against a one-slot sshd: some were dropped and dialled again.
     #expect(redialled > 0)
     let peak = try #require(Self.peak(in: peakFile))
@@ -379,8 +378,8 @@ struct FaultInjectionTests {
             "--no-ssh-config", "--max-output", String(cap), "-q",
           ], into: peakFile), output: work.appendingPathComponent("\(address).log").path)
       _ = process.wait()
-      let loaded = try loadScan(directory)
-      return (loaded.scan.hosts.first?.status.code, try #require(Self.peak(in: peakFile)))
+      let loaded = try readScan(directory)
+      return (loaded.hosts.first?.status.code, try #require(Self.peak(in: peakFile)))
     }
     let base = try scan(healthy)
     let flooded = try scan(flood)
@@ -445,12 +444,11 @@ struct FaultInjectionTests {
     let historyIntegrity = try TestSupport.run(["/usr/bin/sqlite3", history.path, "PRAGMA integrity_check"])
     #expect(historyIntegrity.output == "ok\n", "\(historyIntegrity)")
     let killedHistory = try ScanDatabase.open(history.path, readOnly: true)
-    let inHistory = try killedHistory.loadScan(try #require(try killedHistory.scans().first?.id)).hosts
+    let inHistory = try killedHistory.storedScan(try #require(try killedHistory.scans().first?.id)).hosts
     try killedHistory.close()
-    let killed = try loadScan(directory)
-    #expect(killed.scan.metadata.state == .running)
-    #expect(killed.skippedLines.isEmpty)
-    let before = killed.scan.hosts
+    let killed = try readScan(directory)
+    #expect(killed.metadata.state == .running)
+    let before = killed.hosts
     #expect(before.count == recordedAtKill)
     #expect(
       inHistory.count == before.count || inHistory.count == before.count - 1,
@@ -466,25 +464,24 @@ struct FaultInjectionTests {
     let status = resumed.wait()
     let log = (try? String(contentsOf: work.appendingPathComponent("resume.log"), encoding: .utf8)) ?? ""
     #expect(status == 0, "\(log)")
-    let complete = try loadScan(directory)
-    #expect(complete.scan.metadata.state == .complete)
-    #expect(complete.skippedLines.isEmpty)
-    #expect(Set(complete.scan.hosts.map(\.name)) == Set(addresses))
-    #expect(complete.scan.hosts.count == 200)
-    #expect(complete.scan.hosts.allSatisfy { $0.status.code == .ok })
+    let complete = try readScan(directory)
+    #expect(complete.metadata.state == .complete)
+    #expect(Set(complete.hosts.map(\.name)) == Set(addresses))
+    #expect(complete.hosts.count == 200)
+    #expect(complete.hosts.allSatisfy { $0.status.code == .ok })
     // The resumed scan went on recording in the history (its options say where), and added
     // the host the kill had kept from it.
     let completeHistory = try ScanDatabase.open(history.path, readOnly: true)
     let historyScans = try completeHistory.scans()
     #expect(historyScans.count == 1 && historyScans.first?.metadata.state == .complete)
-    let historyHosts = try completeHistory.loadScan(try #require(historyScans.first?.id)).hosts
+    let historyHosts = try completeHistory.storedScan(try #require(historyScans.first?.id)).hosts
     try completeHistory.close()
     #expect(Set(historyHosts.map(\.name)) == Set(addresses))
     let scanned = Dictionary(
-      complete.scan.hosts.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+      complete.hosts.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     #expect(historyHosts.allSatisfy { scanned[$0.name] == $0 })
     // The hosts finished before the kill were kept as they were, not probed again.
-    let after = Dictionary(complete.scan.hosts.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    let after = Dictionary(complete.hosts.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     #expect(before.allSatisfy { after[$0.name]?.startedAt == $0.startedAt })
     // What hosts sent is readable by the operator only: folders 0700, files 0600.
     var modes: [String: Int] = [:]

@@ -70,9 +70,8 @@ struct SSHScanTests {
     #expect(
       statuses == [.noSystemd: 100],
       "\(statuses) \(reports.filter { $0.status.code != .noSystemd }.map(\.status))")
-    let loaded = try loadScan(directory)
-    #expect(Set(loaded.scan.hosts.map(\.name)) == Set(hosts.map(\.name)))
-    #expect(loaded.skippedLines.isEmpty)
+    let loaded = try readScan(directory)
+    #expect(Set(loaded.hosts.map(\.name)) == Set(hosts.map(\.name)))
     let evidence = try FileManager.default.contentsOfDirectory(
       atPath: directory.appendingPathComponent("evidence").path)
     #expect(evidence.count == 100)
@@ -138,13 +137,12 @@ struct SSHScanTests {
     #expect(status == 130, "\(output)")
     #expect(output.contains("--resume"))
 
-    let interrupted = try loadScan(directory)
-    #expect(interrupted.scan.metadata.state == .interrupted)
-    #expect(interrupted.skippedLines.isEmpty)
-    let finished = interrupted.scan.hosts.map(\.name)
+    let interrupted = try readScan(directory)
+    #expect(interrupted.metadata.state == .interrupted)
+    let finished = interrupted.hosts.map(\.name)
     #expect(finished.count >= 3 && finished.count < 12, "\(finished)")
-    #expect(interrupted.scan.metadata.counts.hosts == finished.count)
-    #expect(interrupted.scan.hosts.allSatisfy { $0.status.code == .noSystemd })
+    #expect(interrupted.metadata.counts.hosts == finished.count)
+    #expect(interrupted.hosts.allSatisfy { $0.status.code == .noSystemd })
 
     let resumed = try Spawned(
       [try unitauditBinary(), "scan", "--resume", directory.path], output: log + ".2")
@@ -153,9 +151,9 @@ struct SSHScanTests {
     // Exit 1: these hosts have no systemd, which is a failure to audit, not a crash.
     #expect(resumedStatus == 1, "\(resumedOutput)")
     #expect(resumedOutput.contains("\(finished.count) of 12 hosts done"))
-    let complete = try loadScan(directory)
-    #expect(complete.scan.metadata.state == .complete)
-    #expect(Set(complete.scan.hosts.map(\.name)) == Set(server.addresses))
+    let complete = try readScan(directory)
+    #expect(complete.metadata.state == .complete)
+    #expect(Set(complete.hosts.map(\.name)) == Set(server.addresses))
     // Nothing was probed twice: one record and one login per host.
     #expect(ScanStore.recordedHosts(in: directory) == 12)
     server.stop()
@@ -186,7 +184,7 @@ struct SSHScanTests {
     let interruptedRun = try scanInterrupted(
       ["-i", inventory] + arguments, directory: directory, after: 2, log: log)
     #expect(interruptedRun.status == 130, "\(interruptedRun.output)")
-    let interrupted = try loadScan(directory).scan.metadata
+    let interrupted = try readScan(directory).metadata
     #expect(interrupted.state == .interrupted)
     #expect(interrupted.options == expected)
 
@@ -196,7 +194,7 @@ struct SSHScanTests {
     let status = resumed.wait()
     let output = (try? String(contentsOfFile: log + ".2", encoding: .utf8)) ?? ""
     #expect(status == 1, "\(output)")  // the hosts have no systemd
-    let complete = try loadScan(directory).scan
+    let complete = try readScan(directory)
     #expect(complete.metadata.state == .complete)
     var again = expected
     again.resumed = 1
@@ -259,7 +257,7 @@ struct SSHScanTests {
     #expect(scan.wait() == 0)
     let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
     #expect(output.contains("1 truncated"), "\(output)")
-    let host = try #require(try loadScan(directory).scan.hosts.first)
+    let host = try #require(try readScan(directory).hosts.first)
     #expect(host.status.code == .truncated, "\(host.status)")
     #expect(host.status.reason?.contains("more than the output cap") == true, "\(host.status)")
     #expect(host.diagnostics.map(\.code) == ["probe.truncated-before-sections"])
