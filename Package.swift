@@ -66,19 +66,29 @@ let package = Package(
       name: "ReportTemplates", path: "Templates",
       exclude: ["report-screenshot.png", "report.html.mustache", "report.md.mustache"],
       swiftSettings: strict, plugins: ["EmbedFiles"]),
-    // Transports, fan-out and the scan directory; the scan database and histories (SQLite
-    // from Debian's libsqlite3-dev, through GRDB; PostgreSQL through libpq).
+    // Threads for blocking work (libssh, child processes, SQLite, libpq), off Swift's
+    // cooperative pool: a pool of them, and a serial executor on one.
+    .target(name: "BlockingWork", swiftSettings: strict),
+    // What a scan leaves on disk and what histories keep: the scan directory (database,
+    // evidence, lock), histories in SQLite (Debian's libsqlite3-dev, through GRDB) or
+    // PostgreSQL (libpq), export and merge.
     .target(
-      name: "Collector",
+      name: "Storage",
       dependencies: [
-        "UnitModel", "Normalize", "Inventory", "Coverage", "SSH", "CZstd", "CLibPQ",
+        "UnitModel", "Inventory", "Coverage", "BlockingWork", "CZstd", "CLibPQ",
         .product(name: "GRDB", package: "GRDB.swift"),
       ],
+      swiftSettings: strict),
+    // Transports (SSH, this machine) and the fan-out that probes hosts and records each in a
+    // scan directory.
+    .target(
+      name: "Collector",
+      dependencies: ["UnitModel", "Normalize", "Inventory", "SSH", "BlockingWork", "Storage"],
       swiftSettings: strict),
     .executableTarget(
       name: "unitaudit",
       dependencies: [
-        "UnitModel", "Normalize", "Collector", "Inventory", "Coverage", "Report", "ReportTemplates",
+        "UnitModel", "Normalize", "Collector", "Storage", "Inventory", "Coverage", "Report", "ReportTemplates",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict, linkerSettings: releaseLinking, plugins: ["BuildInfo"]),
@@ -96,11 +106,11 @@ let package = Package(
     .plugin(name: "BuildInfo", capability: .buildTool()),
     .testTarget(
       name: "NormalizeTests",
-      dependencies: ["Normalize", "UnitModel", "Collector", "Coverage", "TestSupport"],
+      dependencies: ["Normalize", "UnitModel", "Storage", "Coverage", "TestSupport"],
       resources: [.copy("Fixtures")], swiftSettings: strict),
     .testTarget(name: "UnitModelTests", dependencies: ["UnitModel", "TestSupport"], swiftSettings: strict),
     .testTarget(
-      name: "CoverageTests", dependencies: ["Coverage", "UnitModel", "Collector", "TestSupport"],
+      name: "CoverageTests", dependencies: ["Coverage", "UnitModel", "Storage", "TestSupport"],
       resources: [.copy("Fixtures")],
       swiftSettings: strict),
     .testTarget(
@@ -109,16 +119,16 @@ let package = Package(
     // The offline benchmark (Benchmarks/run uses it): synthetic fleets, timed stages.
     .executableTarget(
       name: "unitaudit-bench",
-      dependencies: ["Collector", "Coverage", "Normalize", "Report", "ReportTemplates", "UnitModel"],
+      dependencies: ["Collector", "Storage", "Coverage", "Normalize", "Report", "ReportTemplates", "UnitModel"],
       path: "Benchmarks/OfflineBench", swiftSettings: strict, linkerSettings: releaseLinking),
     // Integration tests against real OpenSSH servers started on loopback.
     .testTarget(
       name: "SSHTests",
-      dependencies: ["SSH", "Collector", "Normalize", "UnitModel", "Inventory", "TestSupport"],
+      dependencies: ["SSH", "Collector", "Storage", "Normalize", "UnitModel", "Inventory", "TestSupport"],
       swiftSettings: strict),
     // Helpers shared by the test targets that run programs.
     .target(
-      name: "TestSupport", dependencies: ["Collector"], path: "Tests/TestSupport", swiftSettings: strict),
+      name: "TestSupport", dependencies: ["Collector", "Storage"], path: "Tests/TestSupport", swiftSettings: strict),
     .testTarget(
       name: "ReportTests",
       dependencies: ["Report", "ReportTemplates", "Coverage", "UnitModel", "TestSupport"],
@@ -126,7 +136,7 @@ let package = Package(
     // End to end against the booted systemd fleet (Scripts/fleet).
     .testTarget(
       name: "EndToEndTests",
-      dependencies: ["Collector", "Coverage", "Normalize", "UnitModel", "TestSupport"], swiftSettings: strict),
+      dependencies: ["Storage", "Coverage", "Normalize", "UnitModel", "TestSupport"], swiftSettings: strict),
     // The fuzz targets (one per parser), under libFuzzer (unitaudit-fuzz, Scripts/fuzz) and as
     // quick mutation tests bounded in time (FuzzTests, UNITAUDIT_FUZZ_SECONDS).
     .target(
@@ -139,10 +149,17 @@ let package = Package(
       name: "FuzzTests", dependencies: ["FuzzTargets", "Normalize", "UnitModel", "TestSupport"],
       exclude: ["Findings", "Seeds"],
       swiftSettings: strict),
+    // The transports and fan-out: a real local scan, the probe script.
     .testTarget(
       name: "CollectorTests",
+      dependencies: ["Collector", "Storage", "Normalize", "UnitModel", "Inventory", "TestSupport"],
+      swiftSettings: strict),
+    // The scan directory, histories (SQLite, and PostgreSQL where UNITAUDIT_TEST_POSTGRES names
+    // a server), merge and export.
+    .testTarget(
+      name: "StorageTests",
       dependencies: [
-        "Collector", "Coverage", "Normalize", "UnitModel", "Inventory", "TestSupport",
+        "Storage", "BlockingWork", "Collector", "Coverage", "Normalize", "UnitModel", "Inventory", "TestSupport",
         .product(name: "GRDB", package: "GRDB.swift"),
       ],
       swiftSettings: strict),

@@ -12,12 +12,12 @@
 // --failed-every N makes every Nth host one that could not be audited (each failed status in
 // turn, with its reason), as real fleets have.
 
-import Collector
 import Coverage
 import Foundation
 import Normalize
 import Report
 import ReportTemplates
+import Storage
 import UnitModel
 
 #if canImport(Glibc)

@@ -1,6 +1,7 @@
 import Foundation
 import Inventory
 import Normalize
+import Storage
 import UnitModel
 
 /// Fans the probe out over hosts with bounded concurrency and records each host in the scan

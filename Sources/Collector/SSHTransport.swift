@@ -1,3 +1,4 @@
+import BlockingWork
 import Inventory
 import Normalize
 import SSH

@@ -1,9 +1,9 @@
 import ArgumentParser
-import Collector
 import Coverage
 import Foundation
 import Normalize
 import Report
+import Storage
 import UnitModel
 
 /// `--baseline` and `--require`, shared by coverage, check and diff.

@@ -1,7 +1,7 @@
 import ArgumentParser
-import Collector
 import Coverage
 import Foundation
+import Storage
 import UnitModel
 
 /// The history database every history command names.

@@ -1,6 +1,6 @@
 import ArgumentParser
-import Collector
 import Foundation
+import Storage
 
 struct MergeCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(

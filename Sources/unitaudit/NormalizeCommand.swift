@@ -1,7 +1,7 @@
 import ArgumentParser
-import Collector
 import Foundation
 import Normalize
+import Storage
 import UnitModel
 
 struct NormalizeCommand: ParsableCommand {

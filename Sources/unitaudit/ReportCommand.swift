@@ -1,9 +1,9 @@
 import ArgumentParser
-import Collector
 import Coverage
 import Foundation
 import Report
 import ReportTemplates
+import Storage
 import UnitModel
 
 extension ReportFormat: ExpressibleByArgument {}

@@ -6,6 +6,7 @@ import Normalize
 import Report
 import ReportTemplates
 import SSH
+import Storage
 import UnitModel
 
 #if canImport(Glibc)

@@ -2,6 +2,7 @@ import Collector
 import Foundation
 import Inventory
 import Normalize
+import Storage
 import UnitModel
 
 #if canImport(Glibc)

@@ -1,6 +1,6 @@
 import ArgumentParser
-import Collector
 import Foundation
+import Storage
 import UnitModel
 
 struct ExportCommand: ParsableCommand {

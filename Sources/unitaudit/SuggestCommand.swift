@@ -1,5 +1,4 @@
 import ArgumentParser
-import Collector
 import Coverage
 import Foundation
 import UnitModel

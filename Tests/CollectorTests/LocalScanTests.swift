@@ -1,31 +1,12 @@
 import Foundation
 import Inventory
 import Normalize
+import TestSupport
 import Testing
 import UnitModel
 
 @testable import Collector
-
-func temporaryDirectory(_ name: String) throws -> URL {
-  let url = FileManager.default.temporaryDirectory.appendingPathComponent(
-    "unitaudit-tests-\(name)-\(UUID().uuidString)")
-  try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-  return url
-}
-
-/// A new scan of `planned` hosts in a fresh directory, and its store.
-func newStore(_ name: String, planned: [String]) throws -> (directory: URL, store: ScanStore) {
-  let directory = try temporaryDirectory(name).appendingPathComponent("s")
-  let metadata = ScanMetadata(
-    id: "t", toolVersion: "test", probeVersion: 1, mode: .ssh, startedAt: Date(), targets: [],
-    plannedHosts: planned)
-  return (directory, try ScanStore.create(at: directory, metadata: metadata))
-}
-
-func mode(_ path: String) throws -> Int {
-  let attributes = try FileManager.default.attributesOfItem(atPath: path)
-  return (attributes[.posixPermissions] as? NSNumber)?.intValue ?? -1
-}
+@testable import Storage
 
 @Suite("local scan and the scan directory")
 struct LocalScanTests {

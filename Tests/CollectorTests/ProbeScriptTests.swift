@@ -1,5 +1,6 @@
 import Foundation
 import Normalize
+import TestSupport
 import Testing
 import UnitModel
 

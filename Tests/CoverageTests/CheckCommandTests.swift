@@ -1,6 +1,6 @@
-import Collector
 import Coverage
 import Foundation
+import Storage
 import TestSupport
 import Testing
 import UnitModel

@@ -1,5 +1,5 @@
-import Collector
 import Foundation
+import Storage
 import TestSupport
 import Testing
 import UnitModel

@@ -1,4 +1,3 @@
-import Collector
 import Coverage
 import Foundation
 import Normalize

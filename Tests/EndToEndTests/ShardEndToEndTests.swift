@@ -1,5 +1,5 @@
-import Collector
 import Foundation
+import Storage
 import Synchronization
 import TestSupport
 import Testing

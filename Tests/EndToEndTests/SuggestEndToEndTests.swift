@@ -1,7 +1,7 @@
-import Collector
 import Coverage
 import Foundation
 import Normalize
+import Storage
 import TestSupport
 import Testing
 import UnitModel

@@ -1,6 +1,6 @@
-import Collector
 import Foundation
 import Normalize
+import Storage
 import TestSupport
 import Testing
 import UnitModel

@@ -1,4 +1,3 @@
-import Collector
 import Foundation
 import TestSupport
 import Testing

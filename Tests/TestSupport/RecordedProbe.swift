@@ -1,5 +1,5 @@
-import Collector
 import Foundation
+import Storage
 import UnitModel
 
 /// A recorded probe run kept as a test fixture (`Tests/NormalizeTests/Fixtures/probe/HOST/`):

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 import UnitModel
 
-@testable import Collector
+@testable import Storage
 
 /// `unitaudit merge`: shard scans of the recorded fleet joined into one scan.
 @Suite("merge: the shards of one inventory joined")

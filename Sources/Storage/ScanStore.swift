@@ -1,6 +1,6 @@
+import BlockingWork
 import Foundation
 import Inventory
-import Normalize
 import Synchronization
 import UnitModel
 

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 import UnitModel
 
-@testable import Collector
+@testable import Storage
 
 @Suite("the scan database")
 struct ScanDatabaseTests {

@@ -1,8 +1,9 @@
 import Dispatch
 import Foundation
+import TestSupport
 import Testing
 
-@testable import Collector
+@testable import BlockingWork
 
 /// An actor whose methods block, as the scan store's do.
 private actor Blocking {

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 import UnitModel
 
-@testable import Collector
+@testable import Storage
 
 /// Where a history test keeps its history: an SQLite file, or a database of its own on the
 /// test PostgreSQL server. Every history test runs on both.

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 import UnitModel
 
-@testable import Collector
+@testable import Storage
 
 /// A history in PostgreSQL: the same answers as in SQLite, several writers at once, and the
 /// refusals. Against the server of `TestPostgres` (Scripts/test starts Debian's); skipped

@@ -3,7 +3,6 @@ import TestSupport
 import Testing
 import UnitModel
 
-@testable import Collector
 @testable import Normalize
 
 /// Hosts the store tests record: the recorded real fleet, and hosts with hostile strings and

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 import UnitModel
 
-@testable import Collector
+@testable import Storage
 
 @Suite("evidence folders: byte for byte, compressed")
 struct EvidenceFolderTests {
