@@ -88,7 +88,7 @@ let package = Package(
     .executableTarget(
       name: "unitaudit",
       dependencies: [
-        "UnitModel", "Normalize", "Collector", "Storage", "Inventory", "Coverage", "Report", "ReportTemplates",
+        "UnitModel", "Normalize", "Collector", "Storage", "Inventory", "Coverage", "Report", "ReportTemplates", "BoundedYAML",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict, linkerSettings: releaseLinking, plugins: ["BuildInfo"]),

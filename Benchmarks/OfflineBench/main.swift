@@ -291,7 +291,7 @@ if let path = CommandLine.arguments.firstIndex(of: "--write-history").map({ Comm
   let prefix = argument("--scan-prefix", default: "bench-history")
   let postgres = PostgresLocation.isURL(path)
   if !postgres { try? FileManager.default.removeItem(atPath: path) }
-  let history = try HistoryDatabase.open(history: path, create: true)
+  let history = try ScanTables.history(path, create: true)
   var sizes: [Double] = []
   let start = Date()
   for number in 0..<scanCount {

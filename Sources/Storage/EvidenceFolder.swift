@@ -31,15 +31,15 @@ public enum EvidenceFolder {
   /// The evidence in `folder`, with all that meta.json records: the nonce, the probe version,
   /// the exit status, whether the output cap cut it, why the connection was lost. A stream
   /// that is missing, or does not decompress to the size meta.json records, is an error.
-  public static func read(_ folder: URL) throws(EvidenceError) -> HostEvidence {
+  public static func read(_ folder: URL) throws(StorageError) -> HostEvidence {
     let metaURL = folder.appendingPathComponent(meta)
     let metaData: Data
     do { metaData = try Data(contentsOf: metaURL) } catch {
-      throw EvidenceError(folder: folder.path, reason: "cannot read \(meta) (\(error.localizedDescription))")
+      throw StorageError.badEvidence(folder.path, "cannot read \(meta) (\(error.localizedDescription))")
     }
     let recorded: EvidenceMeta
     do { recorded = try JSONDecoder().decode(EvidenceMeta.self, from: metaData) } catch {
-      throw EvidenceError(folder: folder.path, reason: "\(meta) is not valid: \(error)")
+      throw StorageError.badEvidence(folder.path, "\(meta) is not valid: \(error)")
     }
     let out = try stream(stdout, in: folder, size: recorded.stdoutBytes)
     let err = try stream(stderr, in: folder, size: recorded.stderrBytes)
@@ -51,31 +51,23 @@ public enum EvidenceFolder {
   }
 
   /// One stream, `NAME.zst`, decompressed and checked against its recorded size.
-  static func stream(_ name: String, in folder: URL, size: Int) throws(EvidenceError) -> [UInt8] {
+  static func stream(_ name: String, in folder: URL, size: Int) throws(StorageError) -> [UInt8] {
     let packed = folder.appendingPathComponent(name + compressed)
     let frame: Data
     do { frame = try Data(contentsOf: packed) } catch {
-      throw EvidenceError(
-        folder: folder.path, reason: "cannot read \(name + compressed) (\(error.localizedDescription))")
+      throw StorageError.badEvidence(
+        folder.path, "cannot read \(name + compressed) (\(error.localizedDescription))")
     }
     let bytes: [UInt8]
     do { bytes = try Zstd.decompress(Array(frame), limit: size) } catch {
-      throw EvidenceError(folder: folder.path, reason: "\(name + compressed) does not decompress: \(error)")
+      throw StorageError.badEvidence(folder.path, "\(name + compressed) does not decompress: \(error)")
     }
     guard bytes.count == size else {
-      throw EvidenceError(
-        folder: folder.path,
-        reason: "\(name + compressed) holds \(bytes.count) bytes where \(meta) records \(size)")
+      throw StorageError.badEvidence(
+        folder.path, "\(name + compressed) holds \(bytes.count) bytes where \(meta) records \(size)")
     }
     return bytes
   }
-}
-
-/// An evidence folder that cannot be read.
-public struct EvidenceError: Error, CustomStringConvertible, Sendable {
-  public var folder: String
-  public var reason: String
-  public var description: String { "\(folder) is not an evidence folder: \(reason)" }
 }
 
 /// `evidence/<host>/meta.json`: what is needed to read the raw output again.

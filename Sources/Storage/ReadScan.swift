@@ -8,13 +8,13 @@ public func readScan(_ directory: URL) throws -> Scan {
   try requireScanDirectory(directory)
   let databasePath = directory.appendingPathComponent(ScanStore.databaseFile).path
   guard FileManager.default.fileExists(atPath: databasePath) else {
-    throw ScanStoreError.notAScan(
+    throw StorageError.notAScan(
       directory.path, "it has no \(ScanStore.databaseFile) (`unitaudit scan -o DIR` makes a scan directory)")
   }
-  let database = try ScanDatabase.open(databasePath, readOnly: true)
+  let database = try ScanTables.openSQLite(databasePath, readOnly: true)
   defer { try? database.close() }
   guard let scan = try database.scans().first?.id else {
-    throw ScanStoreError.notAScan(directory.path, "its \(ScanStore.databaseFile) holds no scan")
+    throw StorageError.notAScan(directory.path, "its \(ScanStore.databaseFile) holds no scan")
   }
   return try database.storedScan(scan)
 }
@@ -23,10 +23,10 @@ public func readScan(_ directory: URL) throws -> Scan {
 func requireScanDirectory(_ directory: URL) throws {
   var isDirectory: ObjCBool = false
   guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) else {
-    throw ScanStoreError.notAScan(directory.path, "no such directory")
+    throw StorageError.notAScan(directory.path, "no such directory")
   }
   guard isDirectory.boolValue else {
-    throw ScanStoreError.notAScan(
+    throw StorageError.notAScan(
       directory.path, "a file, not a scan directory (`unitaudit scan -o DIR` makes one)")
   }
 }

@@ -2,35 +2,6 @@ import Foundation
 import Inventory
 import UnitModel
 
-/// Why scans cannot be merged.
-public enum ScanMergeError: Error, CustomStringConvertible, Sendable {
-  case overlap([String: [String]])
-  case unfinished(String, ScanMetadata.State)
-  case probeVersions([Int])
-  case nothing
-
-  public var description: String {
-    switch self {
-    case .overlap(let hosts):
-      let shown = hosts.keys.sorted().prefix(10).map {
-        "\($0) (in \(hosts[$0, default: []].joined(separator: ", ")))"
-      }
-      return "the scans overlap: \(hosts.count) host\(hosts.count == 1 ? " is" : "s are") in more than one: "
-        + shown.joined(separator: "; ") + (hosts.count > 10 ? "; …" : "")
-        + ". Shards of one inventory never overlap; were two made with the same --shard?"
-    case .unfinished(let directory, let state):
-      return
-        "\(directory) is \(state.rawValue), not complete: finish it with `unitaudit scan --resume \(directory)` first"
-    case .probeVersions(let versions):
-      return
-        "the scans were made by different probes (versions \(versions.map(String.init).joined(separator: ", "))): "
-        + "scan every shard with the same unitaudit"
-    case .nothing:
-      return "name at least one scan directory to merge"
-    }
-  }
-}
-
 /// Joins scans of disjoint hosts (the shards of one inventory, `scan --shard I/N`) into one
 /// scan directory: every host with its evidence, the plans joined, and each scan's origin,
 /// shard and options kept in the new scan's metadata (`mergedFrom`). Refuses scans that share
@@ -39,25 +10,25 @@ public enum ScanMerge {
   public static func merge(
     _ directories: [URL], into output: URL, toolVersion: String
   ) async throws -> ScanMetadata {
-    guard !directories.isEmpty else { throw ScanMergeError.nothing }
+    guard !directories.isEmpty else { throw StorageError.nothingToMerge }
     var loaded: [(directory: URL, scan: Scan)] = []
     for directory in directories {
       let scan = try readScan(directory)
       guard scan.metadata.state == .complete else {
-        throw ScanMergeError.unfinished(directory.path, scan.metadata.state)
+        throw StorageError.unfinished(directory.path, scan.metadata.state)
       }
       loaded.append((directory, scan))
     }
     let probes = Set(loaded.map(\.scan.metadata.probeVersion))
     guard probes.count == 1, let probe = probes.first else {
-      throw ScanMergeError.probeVersions(probes.sorted())
+      throw StorageError.probeVersions(probes.sorted())
     }
     var owners: [String: [String]] = [:]
     for (directory, scan) in loaded {
       for host in scan.hosts { owners[host.name, default: []].append(directory.path) }
     }
     let overlapping = owners.filter { $0.value.count > 1 }
-    guard overlapping.isEmpty else { throw ScanMergeError.overlap(overlapping) }
+    guard overlapping.isEmpty else { throw StorageError.overlap(overlapping) }
 
     let first = loaded[0].scan.metadata
     var targets: [String] = []

@@ -8,39 +8,6 @@ import UnitModel
   import Glibc
 #endif
 
-/// Errors of the scan directory, each with what to do about it.
-public enum ScanStoreError: Error, CustomStringConvertible {
-  case notEmpty(String)
-  case cannotCreate(String, String)
-  case cannotWrite(String, String)
-  case notAScan(String, String)
-  case unsupportedSchema(String, Int)
-  /// A history that already holds the scan: its path, the scan's id, its number there.
-  case alreadyHeld(String, String, Int64)
-  /// A scan directory another process is writing.
-  case busy(String)
-  /// A history that cannot be used: its location (a PostgreSQL URL), and why.
-  case historyUnusable(String, String)
-
-  public var description: String {
-    switch self {
-    case .notEmpty(let path):
-      "\(path) already exists and is not empty; choose another -o directory, or use --resume to finish that scan"
-    case .cannotCreate(let path, let why): "cannot create \(path): \(why)"
-    case .cannotWrite(let path, let why): "cannot write \(path): \(why)"
-    case .notAScan(let path, let why): "\(path) is not a readable unitaudit scan: \(why)"
-    case .busy(let path):
-      "\(path) is being written by another unitaudit process (a scan or a --resume of it that is still "
-        + "running); wait for it to finish, or stop it, then resume"
-    case .historyUnusable(let location, let why): "cannot use the history \(location): \(why)"
-    case .alreadyHeld(let path, let id, let number):
-      "\(path) already holds scan \(id) (number \(number) in `unitaudit history list`)"
-    case .unsupportedSchema(let path, let version):
-      "\(path) has scan schema version \(version); this unitaudit reads version \(ScanMetadata.currentSchemaVersion) only: use the unitaudit that wrote it"
-    }
-  }
-}
-
 /// The scan directory: `scan.db` (the scan database, see `StoreSchema`: the metadata, the
 /// plan, and each host, committed in one transaction as it finishes, so an interrupted scan
 /// loses nothing) and `evidence/` (the raw probe output of each host, byte for byte,
@@ -54,11 +21,11 @@ public actor ScanStore {
   private static let executor = ThreadExecutor(name: "unitaudit-store")
   public nonisolated var unownedExecutor: UnownedSerialExecutor { Self.executor.asUnownedSerialExecutor() }
   public nonisolated let directory: URL
-  public nonisolated let database: ScanDatabase
+  public nonisolated let database: ScanTables
   /// The scan's number in `database` (its only scan).
   public nonisolated let scan: Int64
   /// A history the scan is also recorded in as it goes (`scan --history`), and its number there.
-  private nonisolated let history = Mutex<(database: HistoryDatabase, scan: Int64)?>(nil)
+  private nonisolated let history = Mutex<(database: ScanTables, scan: Int64)?>(nil)
   /// The directory, open and locked (`flock`, exclusive) while this store writes it, so that
   /// a second scan or `--resume` of it is refused instead of writing beside it. The kernel
   /// lets go when the process ends, however it ends.
@@ -72,7 +39,7 @@ public actor ScanStore {
     let manager = FileManager.default
     let path = directory.path
     if let contents = try? manager.contentsOfDirectory(atPath: path), !contents.isEmpty {
-      throw ScanStoreError.notEmpty(path)
+      throw StorageError.notEmpty(path)
     }
     do {
       try manager.createDirectory(
@@ -80,11 +47,11 @@ public actor ScanStore {
         attributes: [.posixPermissions: 0o700])
       try manager.setAttributes([.posixPermissions: 0o700], ofItemAtPath: path)
     } catch {
-      throw ScanStoreError.cannotCreate(path, "\(error.localizedDescription)")
+      throw StorageError.cannotCreate(path, "\(error.localizedDescription)")
     }
     let lock = try lockDirectory(path)
     do {
-      let database = try ScanDatabase.create(at: directory.appendingPathComponent(databaseFile).path)
+      let database = try ScanTables.createSQLite(at: directory.appendingPathComponent(databaseFile).path)
       let scan = try database.addScan(metadata)
       return ScanStore(directory: directory, database: database, scan: scan, lock: lock)
     } catch {
@@ -96,12 +63,12 @@ public actor ScanStore {
   /// `path` opened and locked for this process; `busy` when another process holds it.
   private static func lockDirectory(_ path: String) throws -> Int32 {
     let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    guard fd >= 0 else { throw ScanStoreError.cannotWrite(path, String(cString: strerror(errno))) }
+    guard fd >= 0 else { throw StorageError.cannotWrite(path, String(cString: strerror(errno))) }
     guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
       let error = errno
       Glibc.close(fd)
-      if error == EWOULDBLOCK { throw ScanStoreError.busy(path) }
-      throw ScanStoreError.cannotWrite(path, String(cString: strerror(error)))
+      if error == EWOULDBLOCK { throw StorageError.busy(path) }
+      throw StorageError.cannotWrite(path, String(cString: strerror(error)))
     }
     return fd
   }
@@ -110,11 +77,11 @@ public actor ScanStore {
   public static func open(_ directory: URL) throws -> ScanStore {
     let lock = try lockDirectory(directory.path)
     do {
-      let database = try ScanDatabase.open(
+      let database = try ScanTables.openSQLite(
         directory.appendingPathComponent(databaseFile).path, readOnly: false)
       guard let scan = try database.scans().first?.id else {
         try? database.close()
-        throw ScanStoreError.notAScan(directory.path, "its \(databaseFile) holds no scan")
+        throw StorageError.notAScan(directory.path, "its \(databaseFile) holds no scan")
       }
       return ScanStore(directory: directory, database: database, scan: scan, lock: lock)
     } catch {
@@ -123,7 +90,7 @@ public actor ScanStore {
     }
   }
 
-  private init(directory: URL, database: ScanDatabase, scan: Int64, lock: Int32) {
+  private init(directory: URL, database: ScanTables, scan: Int64, lock: Int32) {
     self.directory = directory
     self.database = database
     self.scan = scan
@@ -148,7 +115,7 @@ public actor ScanStore {
   /// the hosts of `recorded` it lacks (a resumed scan whose last host reached the scan but
   /// not the history).
   public func attachHistory(
-    _ historyDatabase: HistoryDatabase, metadata: ScanMetadata, recorded: [HostReport]
+    _ historyDatabase: ScanTables, metadata: ScanMetadata, recorded: [HostReport]
   )
     throws
   {
@@ -179,7 +146,7 @@ public actor ScanStore {
   public static func recordedHosts(in directory: URL) -> Int {
     let path = directory.appendingPathComponent(databaseFile).path
     guard FileManager.default.fileExists(atPath: path),
-      let database = try? ScanDatabase.open(path, readOnly: true)
+      let database = try? ScanTables.openSQLite(path, readOnly: true)
     else { return 0 }
     defer { try? database.close() }
     return (try? database.hostCount()) ?? 0
@@ -188,11 +155,12 @@ public actor ScanStore {
   /// The hosts recorded by `writePlan`.
   public static func readPlan(_ directory: URL) throws -> [FleetHost] {
     try requireScanDirectory(directory)
-    let database = try ScanDatabase.open(directory.appendingPathComponent(databaseFile).path, readOnly: true)
+    let database = try ScanTables.openSQLite(
+      directory.appendingPathComponent(databaseFile).path, readOnly: true)
     defer { try? database.close() }
     guard let scan = try database.scans().first?.id,
       let plan = try database.plan(scan: scan, as: [FleetHost].self)
-    else { throw ScanStoreError.notAScan(directory.path, "its \(databaseFile) records no plan") }
+    else { throw StorageError.notAScan(directory.path, "its \(databaseFile) records no plan") }
     return plan
   }
 
@@ -218,7 +186,7 @@ public actor ScanStore {
         try FileManager.default.createDirectory(
           at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
       } catch {
-        throw ScanStoreError.cannotCreate(folder.path, "\(error.localizedDescription)")
+        throw StorageError.cannotCreate(folder.path, "\(error.localizedDescription)")
       }
     }
     try EvidenceFolder.write(evidence, to: folder)
@@ -235,17 +203,17 @@ public actor ScanStore {
     let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
     let path = temporary.path
     let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-    guard fd >= 0 else { throw ScanStoreError.cannotWrite(path, String(cString: strerror(errno))) }
+    guard fd >= 0 else { throw StorageError.cannotWrite(path, String(cString: strerror(errno))) }
     let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
     do {
       try body(handle)
       try handle.synchronize()
       try handle.close()
     } catch {
-      throw ScanStoreError.cannotWrite(path, "\(error)")
+      throw StorageError.cannotWrite(path, "\(error)")
     }
     guard rename(path, url.path) == 0 else {
-      throw ScanStoreError.cannotWrite(url.path, String(cString: strerror(errno)))
+      throw StorageError.cannotWrite(url.path, String(cString: strerror(errno)))
     }
   }
 

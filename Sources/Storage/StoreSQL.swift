@@ -70,7 +70,7 @@ enum StoreDialect: Sendable {
   }
 }
 
-/// One connection inside a transaction: what the scan tables' code (`HistoryDatabase`) reads
+/// One connection inside a transaction: what the scan tables' code (`ScanTables`) reads
 /// and writes through. Statements use `?` for their arguments, in order.
 protocol StoreSQL {
   var dialect: StoreDialect { get }
@@ -116,8 +116,22 @@ protocol TableBackend: Sendable {
   func write<T>(_ body: (any StoreSQL) throws -> T) throws -> T
   /// Runs `body` in a read transaction that sees one state of the tables throughout.
   func read<T>(_ body: (any StoreSQL) throws -> T) throws -> T
+  /// Runs `body` once for each of `count` shares of one read, in order, each share in a read
+  /// transaction; on several connections at once where the database allows it.
+  func readShares<T: Sendable>(_ count: Int, _ body: @Sendable (Int, any StoreSQL) throws -> T) throws -> [T]
   /// After a transaction failed: whether the connection was lost and is back, so that the
   /// transaction is worth running again.
   func reconnected() -> Bool
+  /// What a read that failed is called here: a file that is not a readable scan database, or
+  /// a history server that cannot be used.
+  var readFailure: @Sendable (String, String) -> StorageError { get }
   func close() throws
+}
+
+extension TableBackend {
+  /// The shares one after another, in one read transaction.
+  func readShares<T: Sendable>(_ count: Int, _ body: @Sendable (Int, any StoreSQL) throws -> T) throws -> [T]
+  {
+    try read { db in try (0..<count).map { try body($0, db) } }
+  }
 }

@@ -145,7 +145,7 @@ public enum StoreSchema {
       JOIN unit_state ON unit_state.id = service.state;
     """
 
-  /// The same tables in PostgreSQL (a history there, `PostgresHistory`), made from `sql` so
+  /// The same tables in PostgreSQL (a history there, `PostgresBackend`), made from `sql` so
   /// that the two cannot drift apart:
   /// - an `INTEGER PRIMARY KEY` is an identity column; INTEGER is bigint, REAL double
   ///   precision, BLOB bytea, and text compares byte by byte (`COLLATE "C"`), as in SQLite;

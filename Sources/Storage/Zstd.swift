@@ -66,7 +66,7 @@ public enum Zstd {
 
 /// One zstd compression context, kept for many small frames (a scan database's parts):
 /// creating a context for each is most of the cost of compressing a few kilobytes. Not
-/// thread-safe: its owner serializes its use (`ScanDatabase` under its writer's lock).
+/// thread-safe: its owner serializes its use (`ScanTables` under its writer's lock).
 final class ZstdCompressor: @unchecked Sendable {
   private let context: OpaquePointer
 

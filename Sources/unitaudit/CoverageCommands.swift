@@ -106,18 +106,11 @@ struct BaselineCommand: ParsableCommand {
 
     func run() throws {
       let console = Console(quiet: false)
-      let (baseline, required) = try usageErrors {
-        let baseline = try BaselineStore.load(self.baseline)
-        return (baseline, try BaselineSelection.required(require, of: baseline))
-      }
+      let baseline = try BaselineStore.load(self.baseline)
+      let required = try BaselineSelection.required(require, of: baseline)
       let policy = SecurityPolicy(baseline: baseline, required: required, checks: knownSecurityChecks.keys)
       if let output {
-        do {
-          try policy.json.write(toFile: output, atomically: true, encoding: .utf8)
-        } catch {
-          console.error("error: cannot write \(output): \(error.localizedDescription)")
-          throw ExitCode(2)
-        }
+        try writeOutput(policy.json, to: output)
         console.info(
           "wrote \(output): \(policy.weighed.count) checks weighed, \(policy.ignored.count) at weight 0")
       } else {
@@ -159,11 +152,7 @@ struct BaselineCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-      let baseline: Baseline
-      do { baseline = try BaselineStore.load(self.baseline) } catch {
-        Console(quiet: false).error("error: \(error)")
-        throw ExitCode(2)
-      }
+      let baseline = try BaselineStore.load(self.baseline)
       if json { return try printJSON(baseline) }
       print("\(baseline.name): \(baseline.title)")
       if let reference = baseline.reference { print("reference: \(reference)") }
@@ -223,8 +212,8 @@ struct CoverageCommand: ParsableCommand {
 
   func run() throws {
     let console = Console(quiet: false)
-    let (baseline, required) = try usageErrors { try selection.load() }
-    let hosts = try usageErrors { try loadHosts(scan, console: console) }
+    let (baseline, required) = try selection.load()
+    let hosts = try loadHosts(scan, console: console)
     let report = CoverageCalculator.compute(
       hosts: hosts, baseline: baseline, required: required, today: selection.day)
     if json { return try printJSON(report) }
@@ -342,8 +331,8 @@ struct CheckCommand: ParsableCommand {
 
   func run() throws {
     let console = Console(quiet: false)
-    let (baseline, required) = try usageErrors { try selection.load() }
-    let hosts = try usageErrors { try loadHosts(scan, console: console) }
+    let (baseline, required) = try selection.load()
+    let hosts = try loadHosts(scan, console: console)
     if overdue { return try checkOverdue(hosts: hosts, baseline: baseline, required: required) }
     let limit = maxExposure.flatMap(Exposure.init(value:))
     let findings = PolicyCheck.findings(
@@ -356,8 +345,7 @@ struct CheckCommand: ParsableCommand {
         hosts: hosts, baseline: baseline, required: required, violations: violations, today: selection.day)
       if let junit {
         try writeOutput(
-          JUnitReport.xml(results, timestamp: ISO8601DateFormatter().string(from: Date())), to: junit,
-          console: console)
+          JUnitReport.xml(results, timestamp: ISO8601DateFormatter().string(from: Date())), to: junit)
       }
       if let sarif {
         // The inventory line of each host, from the scan's plan (-H and --local hosts have none).
@@ -373,7 +361,7 @@ struct CheckCommand: ParsableCommand {
               + "scanning rejects more than \(SARIFReport.Limits().resultsPerRun) in one run (--json has them all)"
           )
         }
-        try writeOutput(document.text, to: sarif, console: console)
+        try writeOutput(document.text, to: sarif)
       }
     }
     if json {
@@ -394,7 +382,7 @@ struct CheckCommand: ParsableCommand {
             + "not counted (--fail-on-unsupported counts them)")
       }
     }
-    if !violations.isEmpty { throw ExitCode(1) }
+    if !violations.isEmpty { throw ExitCode(ExitStatus.findings) }
   }
 
   func checkOverdue(hosts: [HostReport], baseline: Baseline, required: [String]) throws {
@@ -413,7 +401,7 @@ struct CheckCommand: ParsableCommand {
           : "\(late.count) service\(late.count == 1 ? "" : "s") of \(baseline.name) past \(late.count == 1 ? "its" : "their") "
             + "target and not hardened on \(selection.day)")
     }
-    if !late.isEmpty { throw ExitCode(1) }
+    if !late.isEmpty { throw ExitCode(ExitStatus.findings) }
   }
 }
 
@@ -437,9 +425,9 @@ struct DiffCommand: ParsableCommand {
 
   func run() throws {
     let console = Console(quiet: false)
-    let (baseline, required) = try usageErrors { try selection.load() }
-    let before = try usageErrors { try loadHosts(old, console: console) }
-    let after = try usageErrors { try loadHosts(new, console: console) }
+    let (baseline, required) = try selection.load()
+    let before = try loadHosts(old, console: console)
+    let after = try loadHosts(new, console: console)
     let diff = ScanDiff.compare(
       old: before, new: after, baseline: baseline, required: required, today: selection.day)
     if json { return try printJSON(diff) }
@@ -472,22 +460,13 @@ struct DiffCommand: ParsableCommand {
 }
 
 /// Runs `body`; a failure is a usage error (exit 2) with its message.
-func usageErrors<T>(_ body: () throws -> T) throws -> T {
-  do { return try body() } catch let error as ValidationError {
-    throw error
-  } catch {
-    Console(quiet: false).error("error: \(error)")
-    throw ExitCode(2)
-  }
-}
 
 /// Writes a machine-readable output file of a command; a failure is a usage-level error that
 /// names the file.
-func writeOutput(_ text: String, to path: String, console: Console) throws {
+func writeOutput(_ text: String, to path: String) throws {
   do {
     try text.write(toFile: path, atomically: true, encoding: .utf8)
   } catch {
-    console.error("error: cannot write \(path): \(error.localizedDescription)")
-    throw ExitCode(2)
+    throw CommandError.cannotWrite(path, error.localizedDescription)
   }
 }

@@ -43,27 +43,20 @@ struct HistoryCommand: ParsableCommand {
     @OptionGroup var selection: BaselineSelection
 
     func run() throws {
-      let (baseline, required) = try usageErrors { try selection.load() }
+      let (baseline, required) = try selection.load()
       let key = try baseline.judgementKey(required: required)
-      let database = try usageErrors { try HistoryDatabase.open(history: option.history, create: true) }
+      let database = try ScanTables.history(option.history, create: true)
       defer { try? database.close() }
       let console = Console(quiet: false)
       for path in scans {
-        let loaded = try usageErrors { try readScan(URL(fileURLWithPath: path)) }
+        let loaded = try readScan(URL(fileURLWithPath: path))
         if loaded.metadata.state != .complete {
           console.error(
             "warning: \(path) is \(loaded.metadata.state.rawValue); only its finished hosts are added")
         }
-        let number: Int64
-        do {
-          number = try database.addScan(loaded)
-        } catch let error as ScanStoreError {
-          // A scan added twice is a usage error, as a history that cannot be opened is; a
-          // history that fails while it is written is not (exit 1).
-          guard case .alreadyHeld = error else { throw error }
-          console.error("error: \(error)")
-          throw ExitCode(2)
-        }
+        // A scan added twice exits 2, as a history that cannot be opened does; a history
+        // that fails while it is written exits 1 (`ExitStatus.of`).
+        let number = try database.addScan(loaded)
         // Judged now against the chosen baseline, so that `trend` reads it without the hosts.
         let judgement = Judgement(
           CoverageCalculator.compute(
@@ -84,7 +77,7 @@ struct HistoryCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-      let database = try usageErrors { try HistoryDatabase.openReadOnly(history: option.history) }
+      let database = try ScanTables.readOnlyHistory(option.history)
       defer { try? database.close() }
       let scans = try database.scans()
       if json { return try printJSON(scans.map { HistoryEntry(number: $0.id, scan: $0.metadata) }) }
@@ -140,15 +133,13 @@ struct TrendCommand: ParsableCommand {
   }
 
   func run() throws {
-    let (baseline, required) = try usageErrors { try selection.load() }
+    let (baseline, required) = try selection.load()
     if let service, !baseline.services.contains(where: { $0.name == service }) {
       throw ValidationError("baseline \(baseline.name) names no service '\(service)'")
     }
-    let trend = try usageErrors {
-      try historyTrend(
-        option.history, baseline: baseline, required: required, service: service,
-        since: since.flatMap { UTCDate.day(parsing: $0) })
-    }
+    let trend = try historyTrend(
+      option.history, baseline: baseline, required: required, service: service,
+      since: since.flatMap { UTCDate.day(parsing: $0) })
     if json { return try printJSON(trend) }
     print("\(trend.baseline) (\(trend.required.joined(separator: ", "))): \(trend.points.count) scans")
     let states: [CoverageStatus] = [.hardened, .partial, .notStarted, .exempt, .notInstalled]
@@ -216,11 +207,11 @@ func historyTrend(
   let key = try baseline.judgementKey(required: required)
   // Writable when it can be, to keep the judgements it makes for the next time (a
   // PostgreSQL history is open for what the role may do).
-  let database: HistoryDatabase
-  if !PostgresLocation.isURL(path), let writable = try? HistoryDatabase.open(history: path, create: false) {
+  let database: ScanTables
+  if !PostgresLocation.isURL(path), let writable = try? ScanTables.history(path, create: false) {
     database = writable
   } else {
-    database = try HistoryDatabase.openReadOnly(history: path)
+    database = try ScanTables.readOnlyHistory(path)
   }
   defer { try? database.close() }
   let scans = try database.scans().filter { scan in start.map { scan.metadata.startedAt >= $0 } ?? true }

@@ -69,11 +69,7 @@ struct InventoryCommand: ParsableCommand {
 
   func run() throws {
     let console = Console(quiet: false)
-    let inventory: ResolvedInventory
-    do { inventory = try selection.resolve() } catch {
-      console.error("error: \(error)")
-      throw ExitCode(2)
-    }
+    let inventory = try selection.resolve()
     for warning in inventory.warnings { console.error("warning: \(warning)") }
     if json {
       let encoder = JSONEncoder()

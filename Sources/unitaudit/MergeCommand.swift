@@ -35,15 +35,10 @@ struct MergeCommand: AsyncParsableCommand {
 
   func run() async throws {
     let console = Console(quiet: false)
-    do {
-      let metadata = try await ScanMerge.merge(
-        scans.map { URL(fileURLWithPath: $0) }, into: URL(fileURLWithPath: output),
-        toolVersion: UnitAudit.version)
-      console.info(
-        "merged \(metadata.mergedFrom?.count ?? 0) scans, \(metadata.counts.hosts) hosts, into \(output)")
-    } catch {
-      console.error("error: \(error)")
-      throw ExitCode(2)
-    }
+    let metadata = try await ScanMerge.merge(
+      scans.map { URL(fileURLWithPath: $0) }, into: URL(fileURLWithPath: output),
+      toolVersion: UnitAudit.version)
+    console.info(
+      "merged \(metadata.mergedFrom?.count ?? 0) scans, \(metadata.counts.hosts) hosts, into \(output)")
   }
 }

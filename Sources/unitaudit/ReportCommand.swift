@@ -77,19 +77,17 @@ struct ReportCommand: ParsableCommand {
     let formats = try parsedFormats()
     let directory = URL(
       fileURLWithPath: output ?? URL(fileURLWithPath: scan).appendingPathComponent("report").path)
-    let outcome = try usageErrors {
-      let (baseline, required) = try selection.load()
-      let loaded = try readScan(URL(fileURLWithPath: scan))
-      let older = try compare.map { try readScan(URL(fileURLWithPath: $0)) }
-      let (texts, files) = try Self.templateTexts(templates, console: console)
-      let writer = ReportWriter(renderer: try ReportRenderer(templates: texts, files: files))
-      let trend = try history.map {
-        try historyTrend($0, baseline: baseline, required: required, service: nil, since: nil)
-      }
-      return try writer.report(
-        scan: loaded, older: older, baseline: baseline, required: required, today: selection.day,
-        formats: formats, to: directory, allChecks: checksCSV, trend: trend)
+    let (baseline, required) = try selection.load()
+    let loaded = try readScan(URL(fileURLWithPath: scan))
+    let older = try compare.map { try readScan(URL(fileURLWithPath: $0)) }
+    let (texts, files) = try Self.templateTexts(templates, console: console)
+    let writer = ReportWriter(renderer: try ReportRenderer(templates: texts, files: files))
+    let trend = try history.map {
+      try historyTrend($0, baseline: baseline, required: required, service: nil, since: nil)
     }
+    let outcome = try writer.report(
+      scan: loaded, older: older, baseline: baseline, required: required, today: selection.day,
+      formats: formats, to: directory, allChecks: checksCSV, trend: trend)
     noteChecksLeftOut(outcome, console: console)
     for file in outcome.files { console.info("wrote \(file.path)") }
   }

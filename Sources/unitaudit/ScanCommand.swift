@@ -176,12 +176,11 @@ struct ScanCommand: AsyncParsableCommand {
     do {
       guard let scan = try await prepare(console: console) else { return }
       prepared = scan
-    } catch let error as InventoryError {
-      console.error("error: \(error)")
-      throw ExitCode(2)
     } catch {
+      // Nothing was scanned: what stopped it is the input (an inventory, an option, a
+      // directory, a history), whatever the error.
       console.error("error: \(error)")
-      throw ExitCode(2)
+      throw ExitCode(ExitStatus.unusableInput)
     }
     let runner = ScanRunner(
       prepared: prepared, console: console, grace: prepared.metadata.options.graceSeconds)
@@ -246,7 +245,7 @@ struct ScanCommand: AsyncParsableCommand {
       if let config = options.sshConfig, let text = try? String(contentsOfFile: config, encoding: .utf8) {
         warnings += SSHConfigLint.check(text, file: config).map { "\($0) (libssh skips this line)" }
       } else if let config = options.sshConfig, config != SSHSession.defaultConfigFile {
-        throw ScanSetupError.unreadable(config)
+        throw CommandError.unreadableSSHConfig(config)
       }
       if !FileManager.default.isReadableFile(atPath: options.knownHostsFile) && !options.acceptNewHostKeys {
         warnings.append(
@@ -264,7 +263,7 @@ struct ScanCommand: AsyncParsableCommand {
     metadata.shard = shard
     // The history first: one that cannot be used (no server, no rights) stops the scan
     // before it has written a directory.
-    let history = try options.history.map { try HistoryDatabase.open(history: $0, create: true) }
+    let history = try options.history.map { try ScanTables.history($0, create: true) }
     let store: ScanStore
     do {
       store = try ScanStore.create(at: directory, metadata: metadata)
@@ -288,7 +287,7 @@ struct ScanCommand: AsyncParsableCommand {
     if metadata.state == .complete, let history = metadata.options.history {
       // A complete scan whose history missed its last hosts or words (its server was away):
       // the history is brought up to date, and that is all.
-      let database = try HistoryDatabase.open(history: history, create: true)
+      let database = try ScanTables.history(history, create: true)
       defer { try? database.close() }
       try database.catchUp(metadata, recorded: loaded.hosts)
       try await store.close()
@@ -296,7 +295,7 @@ struct ScanCommand: AsyncParsableCommand {
       return nil
     }
     guard metadata.state != .complete else {
-      throw ScanStoreError.notAScan(directory.path, "the scan is already complete; nothing to resume")
+      throw StorageError.notAScan(directory.path, "the scan is already complete; nothing to resume")
     }
     let plan = try ScanStore.readPlan(directory)
     let done = Set(loaded.hosts.map(\.name))
@@ -317,7 +316,7 @@ struct ScanCommand: AsyncParsableCommand {
     try await store.writeMetadata(metadata)
     if let history = options.history {
       try await store.attachHistory(
-        try HistoryDatabase.open(history: history, create: true), metadata: metadata,
+        try ScanTables.history(history, create: true), metadata: metadata,
         recorded: loaded.hosts)
     }
     console.info(
@@ -356,15 +355,6 @@ struct ScanCommand: AsyncParsableCommand {
     formatter.locale = Locale(identifier: "en_US_POSIX")
     formatter.dateFormat = "yyyyMMdd-HHmmss"
     return "unitaudit-scan-\(formatter.string(from: Date()))"
-  }
-}
-
-enum ScanSetupError: Error, CustomStringConvertible {
-  case unreadable(String)
-  var description: String {
-    switch self {
-    case .unreadable(let path): "cannot read the SSH config \(path)"
-    }
   }
 }
 

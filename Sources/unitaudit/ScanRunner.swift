@@ -147,7 +147,7 @@ final class ScanRunner: @unchecked Sendable {
     // Threads still inside a blocking libssh call cannot be interrupted or joined; _exit skips
     // the exit handlers (the C libraries' global cleanup among them) that would free state
     // those threads still use.
-    _exit(130)
+    _exit(ExitStatus.interrupted)
   }
 
   private func finish(_ result: Result<[HostReport], any Error>) async -> Int32 {
@@ -179,21 +179,21 @@ final class ScanRunner: @unchecked Sendable {
     }
     if !written {
       console.error("finish it with: unitaudit scan --resume \(prepared.directory.path)")
-      return 1
+      return ExitStatus.findings
     }
     if prepared.localScan, let host = hosts.first, host.status.code == .noSystemd {
       console.error(
         "error: this machine is not running systemd as PID 1, so there is nothing to audit locally "
           + "(scan written to \(prepared.directory.path))")
-      return 1
+      return ExitStatus.findings
     }
     console.summary(
       hosts, services: services, planned: metadata.plannedHosts.count, directory: prepared.directory)
     if !complete {
       console.error("scan interrupted; finish it with: unitaudit scan --resume \(prepared.directory.path)")
-      return wasInterrupted ? 130 : 1
+      return wasInterrupted ? ExitStatus.interrupted : ExitStatus.findings
     }
-    return hosts.contains { !$0.status.code.hasData } ? 1 : 0
+    return hosts.contains { !$0.status.code.hasData } ? ExitStatus.findings : ExitStatus.success
   }
 
   /// Every host of the scan (services left out) and the number of services. A new scan knows

@@ -31,7 +31,7 @@ struct ExportCommand: ParsableCommand {
   }
 
   func run() throws {
-    let loaded = try usageErrors { try readScan(URL(fileURLWithPath: scan)) }
+    let loaded = try readScan(URL(fileURLWithPath: scan))
     if let output {
       let fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
       guard fd >= 0 else {

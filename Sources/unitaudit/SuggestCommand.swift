@@ -55,11 +55,11 @@ struct SuggestCommand: ParsableCommand {
 
   func run() throws {
     let console = Console(quiet: false)
-    let (baseline, required) = try usageErrors { try selection.load() }
+    let (baseline, required) = try selection.load()
     for name in services where baseline.service(named: name) == nil {
       throw ValidationError("baseline \(baseline.name) names no service '\(name)'")
     }
-    var hosts = try usageErrors { try loadHosts(scan, console: console) }
+    var hosts = try loadHosts(scan, console: console)
     if let host {
       hosts = hosts.filter { HostGlob.matches(host, $0.name) }
       if hosts.isEmpty { throw ValidationError("no host of \(scan) matches --host \(host)") }
@@ -78,8 +78,7 @@ struct SuggestCommand: ParsableCommand {
           try text.write(
             to: folder.appendingPathComponent("50-hardening.conf"), atomically: true, encoding: .utf8)
         } catch {
-          console.error("error: cannot write \(folder.path): \(error.localizedDescription)")
-          throw ExitCode(2)
+          throw CommandError.cannotWrite(folder.path, error.localizedDescription)
         }
       }
     } else {

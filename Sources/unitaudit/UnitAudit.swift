@@ -37,8 +37,8 @@ struct UnitAudit: AsyncParsableCommand {
   )
 
   /// Like ArgumentParser's, but a usage error exits 2 (not 64), as the help promises, and an
-  /// error of ours that a command lets through is printed as every command prints its own
-  /// ("error: …", exit 1).
+  /// error that a command lets through is printed as "error: …" and exits with the status
+  /// `ExitStatus.of` gives it.
   static func main() async {
     var command: any ParsableCommand
     do { command = try parseAsRoot() } catch { exitForArgumentParser(error) }
@@ -53,7 +53,7 @@ struct UnitAudit: AsyncParsableCommand {
       // end in errors of its own, with status 0).
       guard !(error is ExitCode), exitCode(for: error) == .failure else { exitForArgumentParser(error) }
       FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-      Foundation.exit(1)
+      Foundation.exit(ExitStatus.of(error))
     }
   }
 
@@ -61,7 +61,7 @@ struct UnitAudit: AsyncParsableCommand {
     if exitCode(for: error) == .validationFailure {
       FileHandle.standardError.write(
         Data(usageMessage(message(for: error), full: fullMessage(for: error)).utf8))
-      Foundation.exit(2)
+      Foundation.exit(ExitStatus.unusableInput)
     }
     exit(withError: error)
   }

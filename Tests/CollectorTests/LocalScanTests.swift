@@ -87,7 +87,7 @@ struct LocalScanTests {
     let metadata = ScanMetadata(
       id: "t", toolVersion: "test", probeVersion: 1, mode: .local, startedAt: Date(), targets: [],
       plannedHosts: [])
-    #expect(throws: ScanStoreError.self) { try ScanStore.create(at: directory, metadata: metadata) }
+    #expect(throws: StorageError.self) { try ScanStore.create(at: directory, metadata: metadata) }
   }
 
   @Test("a host recorded twice in a scan database keeps its place and its last record")

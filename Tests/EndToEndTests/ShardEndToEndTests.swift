@@ -60,7 +60,7 @@ struct ShardEndToEndTests {
     #expect(shardScans.map { $0.metadata.shard } == ["0/4", "1/4", "2/4", "3/4"])
     #expect(names.filter { !$0.isEmpty }.count >= 3, "the 14 hosts spread over the shares: \(names)")
     // The history holds the four shard scans whole, as their directories do.
-    let database = try HistoryDatabase.openReadOnly(history: history)
+    let database = try ScanTables.readOnlyHistory(history)
     let held = try database.scans()
     #expect(Set(held.map(\.metadata.id)) == Set(shardScans.map(\.metadata.id)))
     for (number, metadata) in held {

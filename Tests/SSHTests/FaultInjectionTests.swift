@@ -443,7 +443,7 @@ struct FaultInjectionTests {
     // intact, at most the host being written when the kill came missing.
     let historyIntegrity = try TestSupport.run(["/usr/bin/sqlite3", history.path, "PRAGMA integrity_check"])
     #expect(historyIntegrity.output == "ok\n", "\(historyIntegrity)")
-    let killedHistory = try ScanDatabase.open(history.path, readOnly: true)
+    let killedHistory = try ScanTables.openSQLite(history.path, readOnly: true)
     let inHistory = try killedHistory.storedScan(try #require(try killedHistory.scans().first?.id)).hosts
     try killedHistory.close()
     let killed = try readScan(directory)
@@ -471,7 +471,7 @@ struct FaultInjectionTests {
     #expect(complete.hosts.allSatisfy { $0.status.code == .ok })
     // The resumed scan went on recording in the history (its options say where), and added
     // the host the kill had kept from it.
-    let completeHistory = try ScanDatabase.open(history.path, readOnly: true)
+    let completeHistory = try ScanTables.openSQLite(history.path, readOnly: true)
     let historyScans = try completeHistory.scans()
     #expect(historyScans.count == 1 && historyScans.first?.metadata.state == .complete)
     let historyHosts = try completeHistory.storedScan(try #require(historyScans.first?.id)).hosts

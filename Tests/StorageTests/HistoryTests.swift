@@ -108,7 +108,7 @@ struct HistoryTests {
     #expect(list.output.contains("2026-11-01 00:00") && list.output.contains("scan-h3"), "\(list.output)")
     #expect(list.output.split(separator: "\n").count == 4, "\(list.output)")
     // The three scans share their configurations: three hosts' worth of parts, not six.
-    let database = try HistoryDatabase.openReadOnly(history: history)
+    let database = try ScanTables.readOnlyHistory(history)
     #expect(try database.scans().map(\.metadata.id) == ["scan-h1", "scan-h2", "scan-h3"])
     #expect(
       try database.storedScan(2).hosts == [
@@ -214,7 +214,7 @@ struct HistoryTests {
     let second = try await Self.scan(
       "hh2", day: 8, hosts: [removed, both, Self.host("d", privateTmp: false, noNewPrivileges: false)])
     let path = try backend.newHistory(in: first.deletingLastPathComponent(), label: "hosts")
-    let database = try HistoryDatabase.open(history: path, create: true)
+    let database = try ScanTables.history(path, create: true)
     defer {
       try? database.close()
       backend.remove(path)

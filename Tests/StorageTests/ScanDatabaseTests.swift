@@ -93,7 +93,7 @@ struct ScanDatabaseTests {
     #expect {
       try ScanStore.open(directory)
     } throws: { error in
-      guard case ScanStoreError.busy(let path) = error else { return false }
+      guard case StorageError.busy(let path) = error else { return false }
       return path == directory.path && "\(error)".contains("being written by another unitaudit process")
     }
     // A reader is not a writer: reports and `unitaudit report` read a scan being written.
@@ -157,7 +157,7 @@ struct ScanDatabaseTests {
     try DatabaseQueue(path: path).write { try $0.execute(sql: "CREATE TABLE t (x)") }
     #expect(message().contains("not one unitaudit wrote"), "\(message())")
     try FileManager.default.removeItem(atPath: path)
-    _ = try ScanDatabase.create(at: path)
+    _ = try ScanTables.createSQLite(at: path)
     try DatabaseQueue(path: path).write { try $0.execute(sql: "PRAGMA user_version = 99") }
     #expect(message().contains("scan schema version 99"), "\(message())")
   }

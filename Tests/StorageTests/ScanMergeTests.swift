@@ -93,13 +93,13 @@ struct ScanMergeTests {
     do {
       _ = try await ScanMerge.merge([a, b], into: root.appendingPathComponent("x"), toolVersion: "test")
       Issue.record("overlapping scans merged")
-    } catch let error as ScanMergeError {
+    } catch let error as StorageError {
       #expect(error.description.contains("1 host is in more than one: \(hosts[2].name)"), "\(error)")
     }
     do {
       _ = try await ScanMerge.merge([a, c], into: root.appendingPathComponent("y"), toolVersion: "test")
       Issue.record("an interrupted scan merged")
-    } catch let error as ScanMergeError {
+    } catch let error as StorageError {
       #expect(
         error.description.contains("is interrupted, not complete: finish it with `unitaudit scan --resume"))
     }

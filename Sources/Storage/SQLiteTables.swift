@@ -6,63 +6,60 @@ import UnitModel
   import Glibc
 #endif
 
-/// A scan database in SQLite (`scan.db` in a scan directory, or a history file), through
-/// GRDB: the tables of `StoreSchema`, read and written by `HistoryDatabase`.
-public final class ScanDatabase: HistoryDatabase, @unchecked Sendable {
-  public var path: String { location }
-  private let queue: DatabaseQueue
-
-  /// Creates a new database at `path` (a file that must not exist), 0600.
-  public static func create(at path: String) throws -> ScanDatabase {
+extension ScanTables {
+  /// Creates a new SQLite database of the scan tables at `path` (a file that must not exist),
+  /// 0600: a scan directory's `scan.db`, or a history file.
+  public static func createSQLite(at path: String) throws -> ScanTables {
     let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-    guard fd >= 0 else { throw ScanStoreError.cannotCreate(path, String(cString: strerror(errno))) }
+    guard fd >= 0 else { throw StorageError.cannotCreate(path, String(cString: strerror(errno))) }
     Glibc.close(fd)
-    let database = try ScanDatabase(path: path, readOnly: false)
+    let backend = try SQLiteBackend(path: path, readOnly: false)
     do {
-      try database.queue.write { db in
+      try backend.queue.write { db in
         try db.execute(sql: StoreSchema.sql)
         try db.execute(sql: "PRAGMA application_id = \(StoreSchema.applicationID)")
         try db.execute(sql: "PRAGMA user_version = \(StoreSchema.version)")
       }
     } catch {
-      throw ScanStoreError.cannotCreate(path, "\(error)")
+      throw StorageError.cannotCreate(path, "\(error)")
     }
-    return database
+    return try ScanTables(location: path, backend: backend)
   }
 
-  /// Opens an existing database; refuses a file that is not one of ours or is of a schema
-  /// this unitaudit does not read.
-  public static func open(_ path: String, readOnly: Bool) throws -> ScanDatabase {
+  /// Opens an existing SQLite database of the scan tables; refuses a file that is not one of
+  /// ours or is of a schema this unitaudit does not read.
+  public static func openSQLite(_ path: String, readOnly: Bool) throws -> ScanTables {
     guard FileManager.default.fileExists(atPath: path) else {
-      throw ScanStoreError.notAScan(path, "no such file")
+      throw StorageError.notAScan(path, "no such file")
     }
-    let database = try ScanDatabase(path: path, readOnly: readOnly)
+    let backend = try SQLiteBackend(path: path, readOnly: readOnly)
     let (application, version): (Int32, Int)
     do {
-      (application, version) = try database.queue.read { db in
+      (application, version) = try backend.queue.read { db in
         (
           try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0,
           try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
         )
       }
     } catch {
-      throw ScanStoreError.notAScan(path, "not an SQLite database (\(error))")
+      throw StorageError.notAScan(path, "not an SQLite database (\(error))")
     }
     guard application == StoreSchema.applicationID else {
-      throw ScanStoreError.notAScan(path, "an SQLite database, but not one unitaudit wrote")
+      throw StorageError.notAScan(path, "an SQLite database, but not one unitaudit wrote")
     }
     guard version == StoreSchema.version else {
-      throw ScanStoreError.unsupportedSchema(path, version)
+      throw StorageError.unsupportedSchema(path, version)
     }
-    return database
+    return try ScanTables(location: path, backend: backend)
   }
+}
 
-  /// Opens the history database at `path`, creating it (0600) when there is none.
-  public static func openHistory(_ path: String) throws -> ScanDatabase {
-    FileManager.default.fileExists(atPath: path) ? try open(path, readOnly: false) : try create(at: path)
-  }
+/// An SQLite database through GRDB, for `ScanTables`.
+struct SQLiteBackend: TableBackend {
+  let queue: DatabaseQueue
+  let path: String
 
-  private init(path: String, readOnly: Bool) throws {
+  init(path: String, readOnly: Bool) throws {
     var configuration = Configuration()
     configuration.readonly = readOnly
     configuration.journalMode = readOnly ? .default : .wal
@@ -73,54 +70,13 @@ public final class ScanDatabase: HistoryDatabase, @unchecked Sendable {
       // Every committed host is on disk before the next starts, as the scan directory promises.
       if !db.configuration.readonly { try db.execute(sql: "PRAGMA synchronous = FULL") }
     }
-    let queue: DatabaseQueue
     do {
       queue = try DatabaseQueue(path: path, configuration: configuration)
     } catch {
-      throw ScanStoreError.notAScan(path, "cannot open it as an SQLite database (\(error))")
+      throw StorageError.notAScan(path, "cannot open it as an SQLite database (\(error))")
     }
-    self.queue = queue
-    try super.init(location: path, backend: SQLiteBackend(queue: queue))
+    self.path = path
   }
-
-  /// One unit on each host that has data, in each of `scans` (`HistoryDatabase.unit`): the
-  /// scans on every core, each core with a read-only connection of its own. Most of the time
-  /// goes to reading every service row of each scan (there is no index by configuration).
-  public override func unit(
-    _ name: String, configs: Set<Int64>, scans: [Int64]
-  ) throws -> [[(host: String, systemd: Int?, service: ServiceRecord?)]] {
-    let (decoded, wanted) = try reading { db in try decodedConfigs(configs, db: db) }
-    let cores = max(1, min(ProcessInfo.processInfo.activeProcessorCount, scans.count))
-    let shares = (0..<cores).map { core in
-      Array(scans[(scans.count * core / cores)..<(scans.count * (core + 1) / cores)])
-    }
-    let path = path
-    let read = shares.enumerated().map { ($0, $1) }.concurrentMap { core, share in
-      Result { () throws -> [[(host: String, systemd: Int?, service: ServiceRecord?)]] in
-        let body = { (db: any StoreSQL) in
-          try share.map { scan in try Self.unit(name, decoded: decoded, wanted: wanted, scan: scan, db: db) }
-        }
-        if core == 0 { return try reading(body) }
-        var configuration = Configuration()
-        configuration.readonly = true
-        do {
-          return try DatabaseQueue(path: path, configuration: configuration).read { db in
-            try body(SQLiteConnection(db: db))
-          }
-        } catch let error as ScanStoreError {
-          throw error
-        } catch {
-          throw ScanStoreError.notAScan(path, "\(error)")
-        }
-      }
-    }
-    return try read.flatMap { try $0.get() }
-  }
-}
-
-/// An SQLite database through GRDB, for `HistoryDatabase`.
-struct SQLiteBackend: TableBackend {
-  let queue: DatabaseQueue
 
   func write<T>(_ body: (any StoreSQL) throws -> T) throws -> T {
     try queue.write { db in try body(SQLiteConnection(db: db)) }
@@ -130,8 +86,27 @@ struct SQLiteBackend: TableBackend {
     try queue.read { db in try body(SQLiteConnection(db: db)) }
   }
 
+  /// The first share on this connection, the others each on a read-only connection of its
+  /// own, all at once on the cores.
+  func readShares<T: Sendable>(_ count: Int, _ body: @Sendable (Int, any StoreSQL) throws -> T) throws -> [T]
+  {
+    let results = Array(0..<count).concurrentMap { share in
+      Result { () throws -> T in
+        if share == 0 { return try read { db in try body(share, db) } }
+        var configuration = Configuration()
+        configuration.readonly = true
+        return try DatabaseQueue(path: path, configuration: configuration).read { db in
+          try body(share, SQLiteConnection(db: db))
+        }
+      }
+    }
+    return try results.map { try $0.get() }
+  }
+
   /// A file does not come back by waiting.
   func reconnected() -> Bool { false }
+
+  var readFailure: @Sendable (String, String) -> StorageError { StorageError.notAScan }
 
   /// Folds the write-ahead log into the database file and closes it: what is left is one
   /// file that can be copied alone. While open for writing, the database is in WAL mode: a

@@ -4,16 +4,16 @@ import Synchronization
 import UnitModel
 
 /// The tables of `StoreSchema` in a database: one scan (a scan directory's `scan.db`) or many
-/// (a history, in SQLite or PostgreSQL). This class reads and writes them through a
-/// `TableBackend`; `ScanDatabase` (SQLite, through GRDB) and `PostgresHistory` (libpq) open
-/// one. Both give the same answers: the queries are these, once.
+/// (a history, in SQLite or PostgreSQL). Every query is here, once, run through the database's
+/// `TableBackend` (`SQLiteBackend` through GRDB, `PostgresBackend` through libpq), so both
+/// databases give the same answers.
 ///
 /// Each host is recorded in one transaction, so a killed writer leaves every host it
 /// finished. Writing keeps what it has stored in memory (check and configuration numbers), so
 /// a host of an image already seen costs a lookup per service; what a failed transaction
 /// stored is forgotten with it. Parts, configurations, checks and states are never deleted,
 /// so a number another writer stored stays valid.
-public class HistoryDatabase: @unchecked Sendable {
+public final class ScanTables: Sendable {
   /// Where the tables are, as messages name it: a file, or a PostgreSQL URL without password.
   public let location: String
   let backend: any TableBackend
@@ -29,24 +29,22 @@ public class HistoryDatabase: @unchecked Sendable {
     self.backend = backend
     numbers = Mutex(StoredNumbers())
     do { partCoder = try PartCoder() } catch {
-      throw ScanStoreError.cannotCreate(location, "\(error)")
+      throw StorageError.cannotCreate(location, "\(error)")
     }
   }
 
   /// Opens the history at `location`: a PostgreSQL URL (`postgres://…`, `postgresql://…`) or
   /// an SQLite file, created (0600, or its tables) when there is none and `create` is set.
-  public static func open(history location: String, create: Bool) throws -> HistoryDatabase {
-    if PostgresLocation.isURL(location) {
-      return try PostgresHistory.connect(location, create: create)
-    }
-    if create { return try ScanDatabase.openHistory(location) }
-    return try ScanDatabase.open(location, readOnly: false)
+  public static func history(_ location: String, create: Bool) throws -> ScanTables {
+    if PostgresLocation.isURL(location) { return try connectPostgres(location, create: create) }
+    if create && !FileManager.default.fileExists(atPath: location) { return try createSQLite(at: location) }
+    return try openSQLite(location, readOnly: false)
   }
 
   /// Opens the history at `location` to read it only.
-  public static func openReadOnly(history location: String) throws -> HistoryDatabase {
-    if PostgresLocation.isURL(location) { return try PostgresHistory.connect(location, create: false) }
-    return try ScanDatabase.open(location, readOnly: true)
+  public static func readOnlyHistory(_ location: String) throws -> ScanTables {
+    if PostgresLocation.isURL(location) { return try connectPostgres(location, create: false) }
+    return try openSQLite(location, readOnly: true)
   }
 
   // MARK: Transactions
@@ -55,15 +53,15 @@ public class HistoryDatabase: @unchecked Sendable {
   public func close() throws {
     try closed.withLock { closed in
       guard !closed else { return }
-      do { try backend.close() } catch let error as ScanStoreError { throw error } catch {
-        throw ScanStoreError.cannotWrite(location, "\(error)")
+      do { try backend.close() } catch let error as StorageError { throw error } catch {
+        throw StorageError.cannotWrite(location, "\(error)")
       }
       closed = true
     }
   }
 
   private func checkOpen() throws {
-    if closed.withLock({ $0 }) { throw ScanStoreError.cannotWrite(location, "the database is closed") }
+    if closed.withLock({ $0 }) { throw StorageError.cannotWrite(location, "the database is closed") }
   }
 
   /// How many times a transaction runs when the server keeps dropping it.
@@ -80,14 +78,14 @@ public class HistoryDatabase: @unchecked Sendable {
   /// back, or has run `attempts` times; `rolledBack` after each run that failed. The last
   /// failure is the store's error that `failed` makes of it.
   private func retrying<T>(
-    _ transaction: () throws -> T, failed: (String, String) -> ScanStoreError = ScanStoreError.cannotWrite,
+    _ transaction: () throws -> T, failed: (String, String) -> StorageError = StorageError.cannotWrite,
     rolledBack: () -> Void = {}
   ) throws -> T {
     var attempt = 1
     while true {
       do {
         return try transaction()
-      } catch let error as ScanStoreError {
+      } catch let error as StorageError {
         rolledBack()
         throw error
       } catch {
@@ -102,11 +100,8 @@ public class HistoryDatabase: @unchecked Sendable {
   /// server dropped runs again once it is back, as a write does.
   func reading<T>(_ body: (any StoreSQL) throws -> T) throws -> T {
     try checkOpen()
-    return try retrying({ try backend.read(body) }, failed: readFailure)
+    return try retrying({ try backend.read(body) }, failed: backend.readFailure)
   }
-
-  /// What a read that failed is called: a file that is not a readable scan database.
-  var readFailure: (String, String) -> ScanStoreError { ScanStoreError.notAScan }
 
   // MARK: Scans
 
@@ -131,7 +126,7 @@ public class HistoryDatabase: @unchecked Sendable {
     let rows = try Self.hostRows(scan.hosts)
     return try writingHosts { db, known, added in
       if let found = try db.integer("SELECT id FROM scan WHERE uuid = ?", [.text(scan.metadata.id)]) {
-        throw ScanStoreError.alreadyHeld(location, scan.metadata.id, found)
+        throw StorageError.alreadyHeld(location, scan.metadata.id, found)
       }
       let number = try Self.insertScan(json, db: db)
       for (host, record) in rows {
@@ -309,7 +304,7 @@ public class HistoryDatabase: @unchecked Sendable {
         ON CONFLICT (scan, name) DO UPDATE SET record = excluded.record, diagnostics = excluded.diagnostics
         RETURNING id
         """, [.integer(scan), .text(host.name), .text(record), StoreValue(diagnosticsPart)])
-    else { throw ScanStoreError.cannotWrite(location, "the host row of \(host.name) was not written") }
+    else { throw StorageError.cannotWrite(location, "the host row of \(host.name) was not written") }
     try db.execute("DELETE FROM service WHERE host = ?", [.integer(hostID)])
     var values: [StoreValue] = []
     for (position, service) in host.services.enumerated() {
@@ -471,7 +466,7 @@ public class HistoryDatabase: @unchecked Sendable {
         do {
           unit = try decoder.decode(ServiceRecord.self, from: Data(bytes))
         } catch {
-          throw ScanStoreError.notAScan(location, "part \(id) (unit) cannot be read: \(error)")
+          throw StorageError.notAScan(location, "part \(id) (unit) cannot be read: \(error)")
         }
         if unit.aliases.contains(name) { found.formUnion(configs) }
       }
@@ -484,7 +479,7 @@ public class HistoryDatabase: @unchecked Sendable {
   public func storedScan(_ scan: Int64) throws -> Scan {
     try reading { db in
       guard let json = try db.text("SELECT metadata FROM scan WHERE id = ?", [.integer(scan)]) else {
-        throw ScanStoreError.notAScan(location, "it has no scan \(scan)")
+        throw StorageError.notAScan(location, "it has no scan \(scan)")
       }
       let metadata = try Self.decode(ScanMetadata.self, json, what: "the scan's metadata")
       var states: [Int64: UnitStateKey] = [:]
@@ -525,7 +520,7 @@ public class HistoryDatabase: @unchecked Sendable {
       func flush() throws {
         guard let currentHost else { return }
         guard let index = hostIndex[currentHost] else {
-          throw ScanStoreError.notAScan(
+          throw StorageError.notAScan(
             location, "services of host \(currentHost) refer to a host that is missing")
         }
         hosts[index].services = services
@@ -546,7 +541,7 @@ public class HistoryDatabase: @unchecked Sendable {
           services.reserveCapacity(counts[hostID] ?? 0)
         }
         guard var service = decoded[configID], let state = states[stateID] else {
-          throw ScanStoreError.notAScan(
+          throw StorageError.notAScan(
             location, "a service of host \(hostID) refers to a row that is missing")
         }
         service.activeState = state.active
@@ -591,7 +586,7 @@ public class HistoryDatabase: @unchecked Sendable {
       let id = try row.integer(0)
       let kind = try row.text(1)
       guard let known = PartKind(rawValue: kind) else {
-        throw ScanStoreError.notAScan(
+        throw StorageError.notAScan(
           location, "part \(id) is of a kind this unitaudit does not know (\(kind))")
       }
       partRows.append(StoredPartRow(id: id, kind: known, body: try row.blob(2)))
@@ -607,7 +602,7 @@ public class HistoryDatabase: @unchecked Sendable {
         case .directives(let directives)? = parts[try row.integer(3)],
         case .hardening(let hardening)? = parts[try row.integer(4)],
         case .checks(let serviceChecks)? = parts[try row.integer(5)]
-      else { throw ScanStoreError.notAScan(location, "configuration \(id) refers to a part that is missing") }
+      else { throw StorageError.notAScan(location, "configuration \(id) refers to a part that is missing") }
       service.id = summary.id
       service.overall = summary.overall
       service.directives = directives
@@ -631,15 +626,27 @@ public class HistoryDatabase: @unchecked Sendable {
   /// One unit on each host that has data, in each of `scans`: the host's name and systemd
   /// version, and the service among `configs` (`configs(answeringTo:)`) that answers to
   /// `name` — by its id before an alias, as `HostReport.service(named:)` finds it — or nil.
-  /// Reads the hosts' queryable columns and those configurations only, not whole scans.
+  /// Reads the hosts' queryable columns and those configurations only, not whole scans; the
+  /// scans in shares on every core where the backend has readers for them (most of the time
+  /// goes to reading every service row of each scan: there is no index by configuration).
   public func unit(
     _ name: String, configs: Set<Int64>, scans: [Int64]
   ) throws -> [[(host: String, systemd: Int?, service: ServiceRecord?)]] {
-    try reading { db in
-      let (decoded, wanted) = try decodedConfigs(configs, db: db)
-      return try scans.map { scan in try Self.unit(name, decoded: decoded, wanted: wanted, scan: scan, db: db)
-      }
+    let (decoded, wanted) = try reading { db in try decodedConfigs(configs, db: db) }
+    let cores = max(1, min(ProcessInfo.processInfo.activeProcessorCount, scans.count))
+    let shares = (0..<cores).map { core in
+      Array(scans[(scans.count * core / cores)..<(scans.count * (core + 1) / cores)])
     }
+    try checkOpen()
+    let read = try retrying(
+      {
+        try backend.readShares(shares.count) { share, db in
+          try shares[share].map { scan in
+            try Self.unit(name, decoded: decoded, wanted: wanted, scan: scan, db: db)
+          }
+        }
+      }, failed: backend.readFailure)
+    return read.flatMap { $0 }
   }
 
   static func unit(
@@ -684,7 +691,7 @@ public class HistoryDatabase: @unchecked Sendable {
         }
         return host
       } catch {
-        throw ScanStoreError.notAScan(location, "the record of host \(row.name) cannot be read: \(error)")
+        throw StorageError.notAScan(location, "the record of host \(row.name) cannot be read: \(error)")
       }
     }
   }
@@ -710,7 +717,7 @@ public class HistoryDatabase: @unchecked Sendable {
             })
         }
       } catch {
-        throw ScanStoreError.notAScan(
+        throw StorageError.notAScan(
           location, "part \(row.id) (\(row.kind.rawValue)) cannot be read: \(error)")
       }
     }

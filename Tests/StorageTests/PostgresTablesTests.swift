@@ -10,7 +10,7 @@ import UnitModel
 /// refusals. Against the server of `TestPostgres` (Scripts/test starts Debian's); skipped
 /// without one, but for the schema's translation, which needs none.
 @Suite("history in PostgreSQL")
-struct PostgresHistoryTests {
+struct PostgresTablesTests {
   static let server: ConditionTrait = .enabled(
     if: TestPostgres.configured,
     "needs a PostgreSQL server: Scripts/test starts Debian's and sets UNITAUDIT_TEST_POSTGRES")
@@ -61,7 +61,7 @@ struct PostgresHistoryTests {
     }
     // Each scan reads back as it was given, NUL and all, from both.
     let databases = [
-      try HistoryDatabase.openReadOnly(history: sqlite), try HistoryDatabase.openReadOnly(history: postgres),
+      try ScanTables.readOnlyHistory(sqlite), try ScanTables.readOnlyHistory(postgres),
     ]
     defer { for database in databases { try? database.close() } }
     for database in databases {
@@ -135,7 +135,7 @@ struct PostgresHistoryTests {
             [binary, "history", "add"] + copies[collector].map(\.path) + ["--history", history])
           if added.status != 0 { failures.withLock { $0.append("collector \(collector): \(added.output)") } }
         } else {
-          let database = try HistoryDatabase.open(history: history, create: true)
+          let database = try ScanTables.history(history, create: true)
           defer { try? database.close() }
           for round in 0..<2 {
             var metadata = ScanMetadata(
@@ -155,7 +155,7 @@ struct PostgresHistoryTests {
     }
     #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
 
-    let database = try HistoryDatabase.openReadOnly(history: history)
+    let database = try ScanTables.readOnlyHistory(history)
     defer { try? database.close() }
     let scans = try database.scans()
     #expect(
@@ -215,7 +215,7 @@ struct PostgresHistoryTests {
         && foreign.output.contains("not one unitaudit made"), "\(foreign.output)")
     _ = try TestPostgres.query(empty, "DROP TABLE scan")
 
-    let made = try HistoryDatabase.open(history: empty, create: true)
+    let made = try ScanTables.history(empty, create: true)
     try made.close()
     _ = try TestPostgres.query(
       empty,
@@ -259,7 +259,7 @@ struct PostgresHistoryTests {
     let directory = try await HistoryTests.scan("away", day: 20, hosts: hosts, history: server.url)
     var metadata = try readScan(directory).metadata
     metadata.state = .running
-    let database = try HistoryDatabase.open(history: server.url, create: true)
+    let database = try ScanTables.history(server.url, create: true)
     let number = try database.addScan(metadata)
     try database.record(hosts[0], scan: number)
     /// Stops the server, starts it again 2 s later, and meanwhile runs `body`: how long
@@ -287,7 +287,7 @@ struct PostgresHistoryTests {
     // `scan --resume` of the complete scan gives the history the rest.
     let resumed = try TestSupport.run([try TestSupport.unitauditBinary(), "scan", "--resume", directory.path])
     #expect(resumed.status == 0 && resumed.output.contains("now holds it whole"), "\(resumed.output)")
-    let caughtUp = try HistoryDatabase.openReadOnly(history: server.url)
+    let caughtUp = try ScanTables.readOnlyHistory(server.url)
     defer { try? caughtUp.close() }
     #expect(try caughtUp.scans().map(\.metadata.state) == [.complete])
     #expect(try caughtUp.storedScan(number).hosts == hosts)

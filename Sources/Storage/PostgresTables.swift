@@ -4,30 +4,27 @@ import UnitModel
 
 /// A history in PostgreSQL (`--history postgres://…`), through libpq: the tables of
 /// `StoreSchema` as `StoreSchema.postgres` writes them, read and written by the same code as
-/// an SQLite history (`HistoryDatabase`), so both give the same answers.
+/// an SQLite history (`ScanTables`), so both give the same answers.
 ///
 /// Several collectors can write one history at once: each transaction that writes takes the
 /// same transaction-level advisory lock first, so writers take turns a transaction (a host)
 /// at a time, as they would on an SQLite file, and a part or configuration two collectors
 /// both meet is stored once. Readers see one snapshot for the whole of a read (repeatable
 /// read), whatever is written meanwhile.
-public final class PostgresHistory: HistoryDatabase, @unchecked Sendable {
-  /// A read that failed here is a server that cannot be used, not a file that is not a scan.
-  override var readFailure: (String, String) -> ScanStoreError { ScanStoreError.historyUnusable }
-
+extension ScanTables {
   /// Connects to the history at `url`, creating its tables when there are none and `create`
   /// is set. The URL is libpq's (https://www.postgresql.org/docs/current/libpq-connect.html):
   /// host, port, database, user, `sslmode` and the rest; the password comes from
   /// `PGPASSWORD` or `~/.pgpass`, never the URL (a scan records its options).
-  public static func connect(_ url: String, create: Bool) throws -> PostgresHistory {
+  public static func connectPostgres(_ url: String, create: Bool) throws -> ScanTables {
     try PostgresLocation.check(url)
     let connection = try PostgresConnection(url: url)
     do {
       try checkTables(connection, url: url, create: create)
     } catch let error as PostgresError {
-      throw ScanStoreError.historyUnusable(url, "\(error)")
+      throw StorageError.historyUnusable(url, "\(error)")
     }
-    return try PostgresHistory(url: url, connection: connection)
+    return try ScanTables(location: url, backend: PostgresBackend(connection: connection))
   }
 
   /// Checks that the database has a history of this schema, or makes one (`create`): one
@@ -38,7 +35,7 @@ public final class PostgresHistory: HistoryDatabase, @unchecked Sendable {
         try db.integer("SELECT count(*) FROM pg_catalog.pg_class WHERE oid = to_regclass('scan')") ?? 0
       if exists == 0 {
         guard create else {
-          throw ScanStoreError.historyUnusable(
+          throw StorageError.historyUnusable(
             url, "the database has no unitaudit history (`history add` or `scan --history` creates one)")
         }
         try connection.script(StoreSchema.postgres)
@@ -47,15 +44,12 @@ public final class PostgresHistory: HistoryDatabase, @unchecked Sendable {
       }
       let comment = try db.text("SELECT obj_description(to_regclass('scan'), 'pg_class')") ?? ""
       guard let version = StoreSchema.version(inMarker: comment) else {
-        throw ScanStoreError.historyUnusable(url, "it has a table scan, but not one unitaudit made")
+        throw StorageError.historyUnusable(url, "it has a table scan, but not one unitaudit made")
       }
-      guard version == StoreSchema.version else { throw ScanStoreError.unsupportedSchema(url, version) }
+      guard version == StoreSchema.version else { throw StorageError.unsupportedSchema(url, version) }
     }
   }
 
-  private init(url: String, connection: PostgresConnection) throws {
-    try super.init(location: url, backend: PostgresBackend(connection: connection))
-  }
 }
 
 /// What `--history` accepts as a PostgreSQL location.
@@ -72,13 +66,13 @@ public enum PostgresLocation {
       let why =
         message.map { String(cString: $0).trimmingCharacters(in: .whitespacesAndNewlines) } ?? "out of memory"
       if let message { PQfreemem(message) }
-      throw ScanStoreError.historyUnusable(url, "not a PostgreSQL URL libpq reads (\(why))")
+      throw StorageError.historyUnusable(url, "not a PostgreSQL URL libpq reads (\(why))")
     }
     defer { PQconninfoFree(options) }
     var option = options
     while let keyword = option.pointee.keyword {
       if String(cString: keyword) == "password", option.pointee.val != nil {
-        throw ScanStoreError.historyUnusable(
+        throw StorageError.historyUnusable(
           url.replacingOccurrences(of: #":[^:@/]*@"#, with: ":…@", options: .regularExpression),
           "the URL holds a password, which the scan would record with its options; "
             + "give it in PGPASSWORD or ~/.pgpass instead")
@@ -88,8 +82,11 @@ public enum PostgresLocation {
   }
 }
 
-/// A PostgreSQL database, for `HistoryDatabase`.
+/// A PostgreSQL database, for `ScanTables`.
 struct PostgresBackend: TableBackend {
+  /// A read that failed here is a server that cannot be used, not a file that is not a scan.
+  var readFailure: @Sendable (String, String) -> StorageError { StorageError.historyUnusable }
+
   let connection: PostgresConnection
 
   func write<T>(_ body: (any StoreSQL) throws -> T) throws -> T {
@@ -133,11 +130,11 @@ final class PostgresConnection: @unchecked Sendable {
     let connection = withCStrings(keywords) { keywords in
       withCStrings(values) { values in PQconnectdbParams(keywords, values, 1) }
     }
-    guard let connection else { throw ScanStoreError.historyUnusable(url, "libpq is out of memory") }
+    guard let connection else { throw StorageError.historyUnusable(url, "libpq is out of memory") }
     guard PQstatus(connection) == CONNECTION_OK else {
       let why = PostgresError(message: String(cString: PQerrorMessage(connection)))
       PQfinish(connection)
-      throw ScanStoreError.historyUnusable(url, "cannot connect: \(why)")
+      throw StorageError.historyUnusable(url, "cannot connect: \(why)")
     }
     // The server's notices (an index that exists, a cast) are not the user's business.
     PQsetNoticeProcessor(connection, { _, _ in }, nil)
