@@ -69,3 +69,43 @@ public struct ScanOptions: Codable, Sendable, Hashable {
     case sshConfig, knownHostsFile, acceptNewHostKeys, resumed, history
   }
 }
+
+extension ScanOptions {
+  /// Options given on a command line, each nil when not given: a new scan applies them to the
+  /// defaults, a resumed one to the options it recorded (the ones given again win).
+  public struct Overrides: Sendable, Hashable {
+    public var concurrency: Int?
+    public var maxOutputBytes: Int?
+    public var deadlineSeconds: Double?
+    public var connectTimeout: Int?
+    public var graceSeconds: Double?
+    public var user: String?
+    /// Empty: not given.
+    public var identityFiles: [String] = []
+    /// `.some(nil)`: read no SSH config (`--no-ssh-config`).
+    public var sshConfig: String??
+    public var knownHostsFile: String?
+    /// Only ever turns acceptance on: a resumed scan that trusted new keys keeps doing so.
+    public var acceptNewHostKeys = false
+    public var history: String?
+
+    public init() {}
+  }
+
+  /// These options with every one `overrides` gives.
+  public func applying(_ overrides: Overrides) -> ScanOptions {
+    var options = self
+    if let value = overrides.concurrency { options.concurrency = value }
+    if let value = overrides.maxOutputBytes { options.maxOutputBytes = value }
+    if let value = overrides.deadlineSeconds { options.deadlineSeconds = value }
+    if let value = overrides.connectTimeout { options.connectTimeout = value }
+    if let value = overrides.graceSeconds { options.graceSeconds = value }
+    if let value = overrides.user { options.user = value }
+    if !overrides.identityFiles.isEmpty { options.identityFiles = overrides.identityFiles }
+    if let value = overrides.sshConfig { options.sshConfig = value }
+    if let value = overrides.knownHostsFile { options.knownHostsFile = value }
+    if overrides.acceptNewHostKeys { options.acceptNewHostKeys = true }
+    if let value = overrides.history { options.history = value }
+    return options
+  }
+}

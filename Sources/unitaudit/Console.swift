@@ -8,7 +8,7 @@ import UnitModel
 
 /// Terminal output: summaries on stdout, errors on stderr, control characters from hosts
 /// never reach the terminal.
-struct Console {
+struct Console: Sendable {
   var quiet: Bool
 
   func info(_ line: String) {

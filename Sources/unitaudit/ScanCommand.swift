@@ -172,182 +172,119 @@ struct ScanCommand: AsyncParsableCommand {
   func run() async throws {
     signal(SIGPIPE, SIG_IGN)
     let console = Console(quiet: quiet)
-    let prepared: PreparedScan
+    let session: ScanSession
     do {
-      guard let scan = try await prepare(console: console) else { return }
-      prepared = scan
+      guard let started = try await start(console: console) else { return }
+      session = started
     } catch {
       // Nothing was scanned: what stopped it is the input (an inventory, an option, a
       // directory, a history), whatever the error.
       console.error("error: \(error)")
       throw ExitCode(ExitStatus.unusableInput)
     }
-    let runner = ScanRunner(
-      prepared: prepared, console: console, grace: prepared.metadata.options.graceSeconds)
-    let code = await runner.run()
-    if report && (code == 0 || code == 1) {
-      // The reports of `unitaudit report DIR` with its defaults: every format, fedora-40.
-      let directory = prepared.directory.appendingPathComponent("report")
-      do {
-        let selection = try BaselineSelection.parse([])
-        let (baseline, required) = try selection.load()
-        let writer = ReportWriter(renderer: try ReportRenderer(templates: BundledTemplates.all()))
-        let outcome = try writer.report(
-          scan: try readScan(prepared.directory), older: nil, baseline: baseline, required: required,
-          today: selection.day, formats: ReportFormat.defaults, to: directory)
-        noteChecksLeftOut(outcome, console: console)
-        console.info("reports written to \(directory.path) (\(outcome.files.count) files)")
-      } catch {
-        console.error("error: the scan is complete, but its reports could not be written: \(error)")
+    let code = await ScanRunner(session: session, console: console).run()
+    if report && (code == ExitStatus.success || code == ExitStatus.findings) {
+      writeReports(of: session.directory, console: console)
+    }
+    if code != ExitStatus.success { throw ExitCode(code) }
+  }
+
+  /// The session to run: a new scan, or the rest of `--resume`'s; nil when there is nothing
+  /// left to do.
+  private func start(console: Console) async throws -> ScanSession? {
+    if let resume {
+      switch try await ScanSession.resume(URL(fileURLWithPath: resume), with: overrides) {
+      case .historyCaughtUp(let history):
+        console.info("\(resume) is complete; its history \(history) now holds it whole")
+        return nil
+      case .resumed(let session):
+        console.info(
+          "resuming \(resume): \(session.alreadyDone) of \(session.alreadyDone + session.hosts.count) hosts "
+            + "done, \(session.hosts.count) to go")
+        return session
       }
     }
-    if code != 0 { throw ExitCode(code) }
+    let scan = try newScan()
+    for warning in scan.warnings { console.error("warning: \(warning)") }
+    return try await ScanSession.start(scan)
   }
 
-  /// Everything a scan needs, new or resumed.
-  struct PreparedScan: Sendable {
-    var directory: URL
-    var metadata: ScanMetadata
-    var store: ScanStore
-    var hosts: [FleetHost]
-    var alreadyDone: Int
-    var transport: any Transport
-    var concurrency: Int
-    var localScan: Bool
-  }
-
-  /// The scan to run; nil when there is nothing left to do.
-  private func prepare(console: Console) async throws -> PreparedScan? {
-    if let resume { return try await prepareResume(URL(fileURLWithPath: resume), console: console) }
+  /// The new scan this command line describes: its hosts, options and the warnings found
+  /// before any host is probed.
+  private func newScan() throws -> NewScan {
     let directory = URL(fileURLWithPath: output ?? defaultScanDirectory())
-    var warnings: [String] = []
-    let hosts: [FleetHost]
-    let transport: any Transport
-    var options: ScanOptions
     if local {
-      options = applying(to: .local)
-      options.concurrency = 1
-      hosts = [FleetHost.local(hostname: ProcessInfo.processInfo.hostName)]
-      transport = LocalTransport(limits: options.limits)
-    } else {
-      options = applying(
-        to: ScanOptions(
-          sshConfig: SSHSession.defaultConfigFile, knownHostsFile: SSHSession.defaultKnownHostsFile))
-      let inventory = try selection.resolve()
-      warnings += inventory.warnings.map(\.description)
-      guard !inventory.hosts.isEmpty else { throw InventoryError(file: "inventory", "names no hosts") }
-      if let shard = try shard.map({ text throws(InventoryError) in try Shard(parsing: text) }) {
-        // A share may be empty (few hosts, many shares): an empty scan merges like any other.
-        hosts = inventory.hosts.filter { shard.owns($0.name) }
-      } else {
-        hosts = inventory.hosts
-      }
-      if let config = options.sshConfig, let text = try? String(contentsOfFile: config, encoding: .utf8) {
-        warnings += SSHConfigLint.check(text, file: config).map { "\($0) (libssh skips this line)" }
-      } else if let config = options.sshConfig, config != SSHSession.defaultConfigFile {
-        throw CommandError.unreadableSSHConfig(config)
-      }
-      if !FileManager.default.isReadableFile(atPath: options.knownHostsFile) && !options.acceptNewHostKeys {
-        warnings.append(
-          "\(options.knownHostsFile) does not exist or is not readable: every host key will be unknown "
-            + "(give --known-hosts FILE, or --accept-new-host-keys to trust keys on first use)")
-      }
-      transport = SSHTransport(options: options)
+      return NewScan(
+        directory: directory, hosts: [FleetHost.local(hostname: ProcessInfo.processInfo.hostName)],
+        mode: .local,
+        options: ScanOptions.local.applying(overrides), targets: ["local"], toolVersion: UnitAudit.version)
     }
-    for warning in warnings { console.error("warning: \(warning)") }
-    var metadata = ScanMetadata(
-      id: UUID().uuidString.lowercased(), toolVersion: UnitAudit.version, probeVersion: Probe.version,
-      mode: local ? .local : .ssh, startedAt: Date(), targets: local ? ["local"] : selection.targets,
-      plannedHosts: hosts.map(\.name), options: options)
-    metadata.warnings = warnings.isEmpty ? nil : warnings
-    metadata.shard = shard
-    // The history first: one that cannot be used (no server, no rights) stops the scan
-    // before it has written a directory.
-    let history = try options.history.map { try ScanTables.history($0, create: true) }
-    let store: ScanStore
+    let options = ScanOptions(
+      sshConfig: SSHSession.defaultConfigFile, knownHostsFile: SSHSession.defaultKnownHostsFile
+    ).applying(overrides)
+    let inventory = try selection.resolve()
+    var warnings = inventory.warnings.map(\.description)
+    guard !inventory.hosts.isEmpty else { throw InventoryError(file: "inventory", "names no hosts") }
+    var hosts = inventory.hosts
+    if let shard = try shard.map({ text throws(InventoryError) in try Shard(parsing: text) }) {
+      // A share may be empty (few hosts, many shares): an empty scan merges like any other.
+      hosts = hosts.filter { shard.owns($0.name) }
+    }
+    if let config = options.sshConfig, let text = try? String(contentsOfFile: config, encoding: .utf8) {
+      warnings += SSHConfigLint.check(text, file: config).map { "\($0) (libssh skips this line)" }
+    } else if let config = options.sshConfig, config != SSHSession.defaultConfigFile {
+      throw CommandError.unreadableSSHConfig(config)
+    }
+    if !FileManager.default.isReadableFile(atPath: options.knownHostsFile) && !options.acceptNewHostKeys {
+      warnings.append(
+        "\(options.knownHostsFile) does not exist or is not readable: every host key will be unknown "
+          + "(give --known-hosts FILE, or --accept-new-host-keys to trust keys on first use)")
+    }
+    return NewScan(
+      directory: directory, hosts: hosts, mode: .ssh, options: options, targets: selection.targets,
+      warnings: warnings, shard: shard, toolVersion: UnitAudit.version)
+  }
+
+  /// The reports of `unitaudit report DIR` with its defaults (every format, fedora-40), for
+  /// `--report`.
+  private func writeReports(of scan: URL, console: Console) {
+    let directory = scan.appendingPathComponent("report")
     do {
-      store = try ScanStore.create(at: directory, metadata: metadata)
+      let selection = try BaselineSelection.parse([])
+      let (baseline, required) = try selection.load()
+      let writer = ReportWriter(renderer: try ReportRenderer(templates: BundledTemplates.all()))
+      let outcome = try writer.report(
+        scan: try readScan(scan), older: nil, baseline: baseline, required: required,
+        today: selection.day, formats: ReportFormat.defaults, to: directory)
+      noteChecksLeftOut(outcome, console: console)
+      console.info("reports written to \(directory.path) (\(outcome.files.count) files)")
     } catch {
-      try? history?.close()
-      throw error
+      console.error("error: the scan is complete, but its reports could not be written: \(error)")
     }
-    try await store.writePlan(hosts)
-    if let history { try await store.attachHistory(history, metadata: metadata, recorded: []) }
-    return PreparedScan(
-      directory: directory, metadata: metadata, store: store, hosts: hosts, alreadyDone: 0,
-      transport: transport, concurrency: options.concurrency, localScan: local)
   }
 
-  /// The rest of an interrupted scan; nil for a complete one (whose history, if it has one,
-  /// is brought up to date).
-  private func prepareResume(_ directory: URL, console: Console) async throws -> PreparedScan? {
-    let store = try ScanStore.open(directory)
-    let loaded = try readScan(directory)
-    var metadata = loaded.metadata
-    if metadata.state == .complete, let history = metadata.options.history {
-      // A complete scan whose history missed its last hosts or words (its server was away):
-      // the history is brought up to date, and that is all.
-      let database = try ScanTables.history(history, create: true)
-      defer { try? database.close() }
-      try database.catchUp(metadata, recorded: loaded.hosts)
-      try await store.close()
-      console.info("\(directory.path) is complete; its history \(history) now holds it whole")
-      return nil
-    }
-    guard metadata.state != .complete else {
-      throw StorageError.notAScan(directory.path, "the scan is already complete; nothing to resume")
-    }
-    let plan = try ScanStore.readPlan(directory)
-    let done = Set(loaded.hosts.map(\.name))
-    let remaining = plan.filter { !done.contains($0.name) }
-    // The recorded options, with those given again on this command line.
-    var options = applying(to: metadata.options)
-    options.resumed += 1
-    let transport: any Transport
-    if metadata.mode == .local {
-      options.concurrency = 1
-      transport = LocalTransport(limits: options.limits)
-    } else {
-      transport = SSHTransport(options: options)
-    }
-    metadata.options = options
-    metadata.state = .running
-    metadata.finishedAt = nil
-    try await store.writeMetadata(metadata)
-    if let history = options.history {
-      try await store.attachHistory(
-        try ScanTables.history(history, create: true), metadata: metadata,
-        recorded: loaded.hosts)
-    }
-    console.info(
-      "resuming \(directory.path): \(done.count) of \(plan.count) hosts done, \(remaining.count) to go")
-    return PreparedScan(
-      directory: directory, metadata: metadata, store: store, hosts: remaining, alreadyDone: done.count,
-      transport: transport, concurrency: options.concurrency, localScan: metadata.mode == .local)
-  }
-
-  /// `base` with every option this command line gives.
-  private func applying(to base: ScanOptions) -> ScanOptions {
-    var options = base
-    if let concurrency { options.concurrency = concurrency }
-    if let maxOutput { options.maxOutputBytes = maxOutput }
-    if let deadline { options.deadlineSeconds = deadline }
-    if let connectTimeout { options.connectTimeout = connectTimeout }
-    if let grace { options.graceSeconds = grace }
-    if let user { options.user = user }
-    if !identities.isEmpty { options.identityFiles = identities.map(expandHome) }
+  /// The options this command line gives, for a new scan's defaults or a resumed scan's
+  /// recorded options.
+  private var overrides: ScanOptions.Overrides {
+    var overrides = ScanOptions.Overrides()
+    overrides.concurrency = concurrency
+    overrides.maxOutputBytes = maxOutput
+    overrides.deadlineSeconds = deadline
+    overrides.connectTimeout = connectTimeout
+    overrides.graceSeconds = grace
+    overrides.user = user
+    overrides.identityFiles = identities.map(expandHome)
     if noSSHConfig {
-      options.sshConfig = nil
+      overrides.sshConfig = .some(nil)
     } else if let sshConfig {
-      options.sshConfig = expandHome(sshConfig)
+      overrides.sshConfig = expandHome(sshConfig)
     }
-    if let knownHosts { options.knownHostsFile = expandHome(knownHosts) }
-    if acceptNewHostKeys { options.acceptNewHostKeys = true }
-    if let history {
-      options.history =
-        PostgresLocation.isURL(history) ? history : URL(fileURLWithPath: expandHome(history)).path
+    overrides.knownHostsFile = knownHosts.map(expandHome)
+    overrides.acceptNewHostKeys = acceptNewHostKeys
+    overrides.history = history.map {
+      PostgresLocation.isURL($0) ? $0 : URL(fileURLWithPath: expandHome($0)).path
     }
-    return options
+    return overrides
   }
 
   private func defaultScanDirectory() -> String {

@@ -1,77 +1,73 @@
 import Collector
+import Dispatch
 import Foundation
-import Inventory
-import Normalize
 import Storage
+import Synchronization
 import UnitModel
 
 #if canImport(Glibc)
   import Glibc
 #endif
 
-/// Runs a prepared scan: fans out, shows progress, handles Ctrl-C, and finishes the scan's metadata.
-final class ScanRunner: @unchecked Sendable {
-  private let prepared: ScanCommand.PreparedScan
+/// A scan session on the terminal: the progress line, Ctrl-C, the summary and the exit
+/// status. The scan's lifecycle is `ScanSession`'s; this is how it looks.
+final class ScanRunner: Sendable {
+  private let session: ScanSession
   private let console: Console
-  private let grace: Double
-  private let lock = NSLock()
-  private var progress: ScanProgress
-  private var interrupted = false
-  private var finalizing = false
   private let started = Date()
   private let terminal = isatty(2) == 1
-  private var lastDraw = Date.distantPast
-  private var drawn = false
-  /// This run's finished hosts without their services (kept light), and their service counts.
-  private var finished: [(host: HostReport, services: Int)] = []
+  private let state: Mutex<State>
 
-  init(prepared: ScanCommand.PreparedScan, console: Console, grace: Double) {
-    self.prepared = prepared
-    self.console = console
-    self.grace = grace
-    self.progress = ScanProgress(total: prepared.hosts.count)
+  private struct State {
+    var progress: ScanProgress
+    var interrupted = false
+    /// Set once the scan is being finished: nothing draws or finishes it again.
+    var finalizing = false
+    var lastDraw = Date.distantPast
+    var drawn = false
   }
 
-  /// Returns the exit status.
+  init(session: ScanSession, console: Console) {
+    self.session = session
+    self.console = console
+    state = Mutex(State(progress: ScanProgress(total: session.hosts.count)))
+  }
+
+  /// Runs the scan to its end; returns the exit status.
   func run() async -> Int32 {
-    let collector = Collector(
-      transport: prepared.transport, probe: Probe.random(), store: prepared.store,
-      concurrency: prepared.concurrency)
-    let hosts = prepared.hosts
-    let task = Task {
-      try await collector.collect(
-        hosts, keepReports: false, onStart: { [self] _ in self.hostStarted() },
-        onFinish: { [self] report in self.hostFinished(report) })
+    let collecting = Task { [self] in
+      try await session.collect(
+        onStart: { _ in self.hostStarted() }, onFinish: { report in self.hostFinished(report) })
     }
-    signal(SIGINT, SIG_IGN)
-    let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-    source.setEventHandler { [self] in self.interrupt(task) }
-    source.resume()
+    // Ctrl-C arrives through one signal source, read as a stream; the progress line is
+    // redrawn by a task of its own.
+    let interrupts = SignalStream(SIGINT)
+    let signals = interrupts.signals
+    let watcher = Task { [self] in
+      for await _ in signals { interrupt(collecting) }
+    }
     let ticker = Task { [self] in
       while !Task.isCancelled {
         try? await Task.sleep(for: .milliseconds(500))
-        self.draw(force: true)
+        draw(force: true)
       }
     }
-    let result = await task.result
+    let result = await collecting.result
     ticker.cancel()
-    source.cancel()
-    signal(SIGINT, SIG_DFL)
+    watcher.cancel()
+    interrupts.stop()
     return await finish(result)
   }
 
   private func hostStarted() {
-    lock.withLock { progress.started() }
+    state.withLock { $0.progress.started() }
     draw(force: false)
   }
 
   private func hostFinished(_ report: HostReport) {
-    var light = report
-    light.services = []
-    let snapshot = lock.withLock {
-      progress.finished(report)
-      finished.append((light, report.services.count))
-      return progress
+    let snapshot = state.withLock {
+      $0.progress.finished(report)
+      return $0.progress
     }
     if terminal {
       draw(force: false)
@@ -88,61 +84,62 @@ final class ScanRunner: @unchecked Sendable {
   /// One live line on a terminal, redrawn at most ten times a second.
   private func draw(force: Bool) {
     guard terminal, !console.quiet else { return }
-    let line: String? = lock.withLock {
-      guard !finalizing else { return nil }
+    let line: String? = state.withLock { state in
+      guard !state.finalizing else { return nil }
       let now = Date()
-      guard force || now.timeIntervalSince(lastDraw) > 0.1 else { return nil }
-      lastDraw = now
-      drawn = true
-      return progress.line(elapsed: now.timeIntervalSince(started))
+      guard force || now.timeIntervalSince(state.lastDraw) > 0.1 else { return nil }
+      state.lastDraw = now
+      state.drawn = true
+      return state.progress.line(elapsed: now.timeIntervalSince(started))
     }
     guard let line else { return }
     console.status(line)
   }
 
   private func clearLine() {
-    if terminal && drawn && !console.quiet { console.status("") }
+    if terminal && !console.quiet && state.withLock({ $0.drawn }) { console.status("") }
   }
 
-  private func interrupt(_ task: Task<[HostReport], any Error>) {
-    let (first, running) = lock.withLock {
-      let first = !interrupted
-      interrupted = true
-      return (first, progress.running)
+  /// The first Ctrl-C starts no more hosts and gives those running `graceSeconds`; the second,
+  /// or the end of the grace, stops at once.
+  private func interrupt(_ collecting: Task<Void, any Error>) {
+    let (first, running) = state.withLock { state in
+      let first = !state.interrupted
+      state.interrupted = true
+      return (first, state.progress.running)
     }
-    guard first else {
-      forceExit()
-      return
-    }
-    task.cancel()
+    guard first else { return forceExit() }
+    collecting.cancel()
     clearLine()
+    let grace = session.metadata.options.graceSeconds
     console.error(
       "interrupted: starting no more hosts; waiting up to \(Int(grace)) s for \(running) running "
         + "(Ctrl-C again to stop now)")
-    DispatchQueue.global().asyncAfter(deadline: .now() + grace) { [self] in self.forceExit() }
+    Task { [self] in
+      try? await Task.sleep(for: .seconds(grace))
+      forceExit()
+    }
   }
 
   /// Leaves hosts still running out of the scan, marks it interrupted and exits at once.
   /// Each finished host is already on disk; `--resume` probes the rest.
   private func forceExit() {
-    let proceed = lock.withLock {
-      guard !finalizing else { return false }
-      finalizing = true
+    let proceed = state.withLock { state in
+      guard !state.finalizing else { return false }
+      state.finalizing = true
       return true
     }
     guard proceed else { return }
     clearLine()
-    let (hosts, services) = outcome()
-    var metadata = prepared.metadata
-    metadata.state = .interrupted
-    metadata.finishedAt = Date()
-    metadata.counts = Self.counts(hosts, services: services)
-    do { try prepared.store.writeMetadataNow(metadata) } catch {
+    do {
+      let ending = try session.finishNow()
+      console.summary(
+        ending.hosts, services: ending.metadata.counts.services, planned: ending.metadata.plannedHosts.count,
+        directory: session.directory)
+    } catch {
       console.error("error: \(error)")
     }
-    console.summary(
-      hosts, services: services, planned: metadata.plannedHosts.count, directory: prepared.directory)
-    console.error("scan interrupted; finish it with: unitaudit scan --resume \(prepared.directory.path)")
+    console.error("scan interrupted; finish it with: unitaudit scan --resume \(session.directory.path)")
     fflush(nil)
     // Threads still inside a blocking libssh call cannot be interrupted or joined; _exit skips
     // the exit handlers (the C libraries' global cleanup among them) that would free state
@@ -150,71 +147,62 @@ final class ScanRunner: @unchecked Sendable {
     _exit(ExitStatus.interrupted)
   }
 
-  private func finish(_ result: Result<[HostReport], any Error>) async -> Int32 {
-    let wasInterrupted = lock.withLock {
-      finalizing = true
-      return interrupted
+  private func finish(_ result: Result<Void, any Error>) async -> Int32 {
+    let wasInterrupted = state.withLock { state in
+      state.finalizing = true
+      return state.interrupted
     }
     clearLine()
-    prepared.transport.shutdown()
     if case .failure(let error) = result {
       console.error("error: the scan stopped: \(error)")
     }
-    let (hosts, services) = outcome()
-    var metadata = prepared.metadata
     let complete = !wasInterrupted && (try? result.get()) != nil
-    metadata.state = complete ? .complete : .interrupted
-    metadata.finishedAt = Date()
-    metadata.counts = Self.counts(hosts, services: services)
-    // The scan directory is closed whatever happened to the history beside it, and a scan
-    // whose last words did not reach the history can be resumed to put them there.
-    var written = true
-    do { try await prepared.store.writeMetadata(metadata) } catch {
+    let ending: ScanSession.Ending
+    do {
+      ending = try await session.finish(interrupted: !complete)
+    } catch {
       console.error("error: \(error)")
-      written = false
-    }
-    do { try await prepared.store.close() } catch {
-      console.error("error: \(error)")
-      written = false
-    }
-    if !written {
-      console.error("finish it with: unitaudit scan --resume \(prepared.directory.path)")
+      console.error("finish it with: unitaudit scan --resume \(session.directory.path)")
       return ExitStatus.findings
     }
-    if prepared.localScan, let host = hosts.first, host.status.code == .noSystemd {
+    if session.metadata.mode == .local, let host = ending.hosts.first, host.status.code == .noSystemd {
       console.error(
         "error: this machine is not running systemd as PID 1, so there is nothing to audit locally "
-          + "(scan written to \(prepared.directory.path))")
+          + "(scan written to \(session.directory.path))")
       return ExitStatus.findings
     }
     console.summary(
-      hosts, services: services, planned: metadata.plannedHosts.count, directory: prepared.directory)
+      ending.hosts, services: ending.metadata.counts.services, planned: ending.metadata.plannedHosts.count,
+      directory: session.directory)
     if !complete {
-      console.error("scan interrupted; finish it with: unitaudit scan --resume \(prepared.directory.path)")
+      console.error("scan interrupted; finish it with: unitaudit scan --resume \(session.directory.path)")
       return wasInterrupted ? ExitStatus.interrupted : ExitStatus.findings
     }
-    return hosts.contains { !$0.status.code.hasData } ? ExitStatus.findings : ExitStatus.success
+    return ending.hosts.contains { !$0.status.code.hasData } ? ExitStatus.findings : ExitStatus.success
+  }
+}
+
+/// A signal delivered as an async stream while it lasts: the signal's default action is off
+/// from `init` to `stop()`.
+struct SignalStream {
+  let signals: AsyncStream<Void>
+  private let source: any DispatchSourceSignal
+  private let number: Int32
+
+  init(_ number: Int32) {
+    self.number = number
+    signal(number, SIG_IGN)
+    let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+    let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .unbounded)
+    source.setEventHandler { continuation.yield() }
+    source.setCancelHandler { continuation.finish() }
+    source.resume()
+    self.source = source
+    signals = stream
   }
 
-  /// Every host of the scan (services left out) and the number of services. A new scan knows
-  /// them from this run; a resumed one reads the hosts recorded before (a large read,
-  /// so only then).
-  private func outcome() -> (hosts: [HostReport], services: Int) {
-    let mine = lock.withLock { finished }
-    guard prepared.alreadyDone > 0, let loaded = try? readScan(prepared.directory) else {
-      return (mine.map(\.host), mine.reduce(0) { $0 + $1.services })
-    }
-    let hosts = loaded.hosts.map { host -> HostReport in
-      var light = host
-      light.services = []
-      return light
-    }
-    return (hosts, loaded.hosts.reduce(0) { $0 + $1.services.count })
-  }
-
-  static func counts(_ hosts: [HostReport], services: Int) -> ScanMetadata.Counts {
-    var counts = ScanMetadata.Counts(hosts: hosts)
-    counts.services = services
-    return counts
+  func stop() {
+    source.cancel()
+    signal(number, SIG_DFL)
   }
 }

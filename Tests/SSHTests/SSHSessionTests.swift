@@ -56,9 +56,17 @@ struct SSHSessionTests {
     let socket = server.directory.appendingPathComponent("agent.sock").path
     let agent = try Spawned(["ssh-agent", "-D", "-a", socket], output: socket + ".log")
     defer { agent.stop() }
+    // The agent binds its socket before it listens: a connection in between is refused, so
+    // the key is added again until the agent takes it.
     let deadline = Date().addingTimeInterval(5)
-    while !FileManager.default.fileExists(atPath: socket) && Date() < deadline { usleep(10_000) }
-    try sh("ssh-add -q \(server.keys.path("user_rsa"))", environment: ["SSH_AUTH_SOCK": socket])
+    while true {
+      do {
+        try sh("ssh-add -q \(server.keys.path("user_rsa"))", environment: ["SSH_AUTH_SOCK": socket])
+        break
+      } catch  where Date() < deadline {
+        usleep(20_000)
+      }
+    }
     var opts = options(server, knownHosts: try server.knownHosts("kh"), identity: nil)
     opts.agentSocket = socket
     let result = try SSHSession.run("echo agent", options: opts)
