@@ -348,7 +348,7 @@ var total = coverageSeconds
 // HTML and Markdown share one view (as `unitaudit report` does); CSV and JSON stream to disk.
 for formats in [[ReportFormat.html, .md], [.csv], [.json]] {
   let start = Date()
-  let files = try ReportWriter(renderer: renderer).write(formats, input, to: output)
+  let files = try ReportWriter(renderer: renderer).write(formats, input, to: output).files
   let seconds = Date().timeIntervalSince(start)
   total += seconds
   let sizes = try files.map { url -> String in

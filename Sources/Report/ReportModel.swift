@@ -17,6 +17,16 @@ public struct ReportInput: Sendable {
   public var generatedAt: String
   /// With `--compare`: the older scan's coverage against the same baseline.
   public var comparedCoverage: CoverageReport?
+  /// When the report was made (JUnit's timestamp).
+  public var madeAt = Date()
+  /// The unitaudit that made the report (SARIF's tool version).
+  public var toolVersion = "unknown"
+  /// The inventory file and line of each host, by name, where the scan's plan records it
+  /// (SARIF locates hosts that could not be audited there).
+  public var hostSources: [String: Provenance] = [:]
+  /// The policy gate's results when `check` made them (with its options); nil: the gate's
+  /// defaults (`CheckResults(gateOf:)`).
+  public var checkResults: CheckResults?
 
   public init(
     metadata: ScanMetadata, hosts: [HostReport], baseline: Baseline, required: [String],

@@ -4,16 +4,6 @@ import Mustache
 import UnitModel
 
 /// A report format.
-public enum ReportFormat: String, Sendable, CaseIterable, Codable {
-  case html, md, csv, json
-  /// Prometheus metrics for node_exporter's textfile collector (`unitaudit.prom`).
-  case metrics
-
-  /// What a report writes when no format is asked for: the files people read and tools
-  /// load; metrics only on request (they go to a collector's directory).
-  public static let defaults: [ReportFormat] = [.html, .md, .csv, .json]
-}
-
 public enum ReportError: Error, CustomStringConvertible, Sendable {
   /// A template that does not parse: the file it came from, where, and why.
   case template(file: String, line: Int?, column: Int?, reason: String)
@@ -85,30 +75,16 @@ public struct ReportRenderer: Sendable {
     }
   }
 
-  /// The files of one format: name → content (for tests and small scans).
-  public func render(_ format: ReportFormat, _ input: ReportInput) throws(ReportError) -> [String: String] {
-    switch format {
-    case .html:
-      return ["report.html": try render(template: "report.html", ReportView(input))]
-    case .md:
-      return ["report.md": try render(template: "report.md", ReportView(input))]
-    case .csv:
-      var files: [String: String] = [:]
-      for name in CSV.files {
-        var sink = StringSink()
-        CSV.write(name, input, into: &sink)
-        files[name] = sink.text
-      }
-      return files
-    case .json:
-      var sink = StringSink()
-      Self.json(input, into: &sink)
-      return ["report.json": sink.text]
-    case .metrics:
-      var sink = StringSink()
-      Metrics.write(input, into: &sink)
-      return [Metrics.fileName: sink.text]
+  /// The files of one format, name → content, made by the same table entry as the files
+  /// `ReportWriter` writes (for tests and small scans).
+  public func render(_ format: ReportFormat, _ input: ReportInput) throws -> [String: String] {
+    var files: [String: String] = [:]
+    for file in format.files(input, renderer: self, pages: PageViews(input), allChecks: true) {
+      var sink: any ReportSink = StringSink()
+      _ = try file.write(&sink)
+      files[file.name] = (sink as? StringSink)?.text
     }
+    return files
   }
 
   func render(template name: String, _ view: ReportView) throws(ReportError) -> String {

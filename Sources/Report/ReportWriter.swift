@@ -16,6 +16,8 @@ public struct ReportWriter: Sendable {
     /// The rows `checks.csv` would have had when it was left out for having more than a
     /// spreadsheet opens (`CSV.spreadsheetRowLimit`); nil when it was written or not asked for.
     public var checksRowsLeftOut: Int?
+    /// What the formats' writers warn of (SARIF results left out for GitHub's limits).
+    public var notes: [String]
   }
 
   /// A scan's reports into `directory` (made if missing): coverage against `baseline`'s
@@ -23,7 +25,8 @@ public struct ReportWriter: Sendable {
   /// `today` (`YYYY-MM-DD`) decides which waivers have expired.
   public func report(
     scan: Scan, older: Scan?, baseline: Baseline, required: [String], today: String,
-    formats: [ReportFormat], to directory: URL, allChecks: Bool = false, trend: Trend? = nil
+    formats: [ReportFormat], to directory: URL, allChecks: Bool = false, trend: Trend? = nil,
+    toolVersion: String = "unknown", hostSources: [String: Provenance] = [:]
   ) throws -> Outcome {
     let scan = scan.inNameOrder()
     let older = older?.inNameOrder()
@@ -38,10 +41,12 @@ public struct ReportWriter: Sendable {
       comparedCoverage = CoverageCalculator.compute(
         hosts: older.hosts, baseline: baseline, required: required, today: today)
     }
-    let input = ReportInput(
+    var input = ReportInput(
       metadata: scan.metadata, hosts: scan.hosts, baseline: baseline, required: required,
       coverage: coverage, compare: comparison, trend: trend, generatedAt: ReportView.day(Date()),
       comparedCoverage: comparedCoverage)
+    input.toolVersion = toolVersion
+    input.hostSources = hostSources
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     var leftOut: Int?
     if formats.contains(.csv), !allChecks, case let rows = CSV.checksRowCount(input),
@@ -49,90 +54,33 @@ public struct ReportWriter: Sendable {
     {
       leftOut = rows
     }
-    return Outcome(
-      files: try write(formats, input, to: directory, allChecks: allChecks), checksRowsLeftOut: leftOut)
+    let (files, notes) = try write(formats, input, to: directory, allChecks: allChecks)
+    return Outcome(files: files, checksRowsLeftOut: leftOut, notes: notes)
   }
 
-  /// Writes the formats into `directory`, streaming CSV and JSON to disk and building the
-  /// page's view once for HTML and Markdown. Returns the files written. `checks.csv` is left
-  /// out when it has more rows than a spreadsheet opens, unless `allChecks` (see `CSV.files`).
+  /// Writes the formats' files (`ReportFormat.files`) into `directory`; returns the files
+  /// written and the warnings their writers gave. `checks.csv` is left out when it has more
+  /// rows than a spreadsheet opens, unless `allChecks` (see `CSV.files`).
   ///
-  /// The files are independent, so they are written at the same time, one per core: the
-  /// pages (HTML and Markdown share their view), each CSV file, the JSON. On a 10,000-host scan
-  /// each takes seconds.
+  /// The files are independent, so they are written at the same time, one per core (HTML and
+  /// Markdown share their view, made once). On a 10,000-host scan each takes seconds.
   public func write(
     _ formats: [ReportFormat], _ input: ReportInput, to directory: URL, allChecks: Bool = false
-  ) throws -> [URL] {
-    let renderer = self.renderer
+  ) throws -> (files: [URL], notes: [String]) {
     // Each format once: two jobs must never write the same file.
     var seen: Set<ReportFormat> = []
-    let formats = formats.filter { seen.insert($0).inserted }
-    let pages = formats.filter { $0 == .html || $0 == .md }
-    var jobs: [FileJob] = []
-    for format in formats {
-      switch format {
-      case .html, .md:
-        guard format == pages.first else { continue }
-        jobs.append(
-          FileJob { directory in
-            let view = ReportView(input)
-            return try pages.map { format in
-              let name = format == .html ? "report.html" : "report.md"
-              let text = try renderer.render(template: name, view)
-              return try Self.stream(directory.appendingPathComponent(name)) { $0.write(text) }
-            }
-          })
-      case .csv:
-        for name in CSV.files(for: input, allChecks: allChecks) {
-          jobs.append(
-            FileJob {
-              [try Self.stream($0.appendingPathComponent(name)) { CSV.write(name, input, into: &$0) }]
-            })
-        }
-      case .metrics:
-        // Written aside and renamed into place: a textfile collector reading the directory
-        // never sees half a file.
-        jobs.append(
-          FileJob { directory in
-            let target = directory.appendingPathComponent(Metrics.fileName)
-            let temporary = directory.appendingPathComponent(".\(Metrics.fileName).\(getpid()).tmp")
-            _ = try Self.stream(temporary) { Metrics.write(input, into: &$0) }
-            guard rename(temporary.path, target.path) == 0 else {
-              let reason = String(cString: strerror(errno))
-              try? FileManager.default.removeItem(at: temporary)
-              throw CocoaError(
-                .fileWriteUnknown,
-                userInfo: [NSFilePathErrorKey: target.path, NSLocalizedDescriptionKey: reason])
-            }
-            return [target]
-          })
-      case .json:
-        jobs.append(
-          FileJob {
-            [
-              try Self.stream($0.appendingPathComponent("report.json")) {
-                ReportRenderer.json(input, into: &$0)
-              }
-            ]
-          })
+    let pages = PageViews(input)
+    let files = formats.filter { seen.insert($0).inserted }.flatMap {
+      $0.files(input, renderer: renderer, pages: pages, allChecks: allChecks)
+    }
+    let results = files.concurrentMap { file in
+      Result { () throws -> (URL, String?) in
+        let url = directory.appendingPathComponent(file.name)
+        return (url, try file.write(to: url))
       }
     }
-    let results = jobs.concurrentMap { job in Result { try job.write(directory) } }
-    // The files in the order of `formats` (HTML and Markdown together where the first of them
-    // is); the first job that failed stops the report.
-    return try results.flatMap { try $0.get() }
+    // The files in the order of `formats`; the first that failed stops the report.
+    let written = try results.map { try $0.get() }
+    return (written.map(\.0), written.compactMap(\.1))
   }
-
-  /// One or more report files written together.
-  private struct FileJob: Sendable {
-    var write: @Sendable (URL) throws -> [URL]
-  }
-
-  private static func stream(_ url: URL, _ body: (inout FileSink) -> Void) throws -> URL {
-    var sink = try FileSink(url)
-    body(&sink)
-    try sink.close()
-    return url
-  }
-
 }

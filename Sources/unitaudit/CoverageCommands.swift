@@ -343,25 +343,17 @@ struct CheckCommand: ParsableCommand {
     if junit != nil || sarif != nil {
       let results = CheckResults(
         hosts: hosts, baseline: baseline, required: required, violations: violations, today: selection.day)
-      if let junit {
-        try writeOutput(
-          JUnitReport.xml(results, timestamp: ISO8601DateFormatter().string(from: Date())), to: junit)
-      }
-      if let sarif {
-        // The inventory line of each host, from the scan's plan (-H and --local hosts have none).
-        let plan = (try? ScanStore.readPlan(URL(fileURLWithPath: scan))) ?? []
-        let sources = Dictionary(
-          plan.compactMap { host in host.source.map { (host.name, $0) } }, uniquingKeysWith: { a, _ in a })
-        let document = SARIFReport.render(
-          results, requirements: baseline.requirements(in: required), toolVersion: BuildInfo.version,
-          hostSources: sources)
-        if document.omitted > 0 {
-          console.error(
-            "warning: \(sarif): \(document.omitted) results left out, the least important: GitHub code "
-              + "scanning rejects more than \(SARIFReport.Limits().resultsPerRun) in one run (--json has them all)"
-          )
+      let requirements = baseline.requirements(in: required)
+      for (format, path) in [(ReportFormat.junit, junit), (.sarif, sarif)] {
+        guard let path else { continue }
+        let file = format.checkFile(
+          results, requirements: requirements, toolVersion: BuildInfo.version,
+          hostSources: format == .sarif ? hostSources(of: scan) : [:], name: path)
+        do {
+          if let note = try file.write(to: URL(fileURLWithPath: path)) { console.error("warning: \(note)") }
+        } catch {
+          throw CommandError.cannotWrite(path, error.localizedDescription)
         }
-        try writeOutput(document.text, to: sarif)
       }
     }
     if json {
@@ -463,6 +455,14 @@ struct DiffCommand: ParsableCommand {
 
 /// Writes a machine-readable output file of a command; a failure is a usage-level error that
 /// names the file.
+/// The inventory file and line of each host of a scan, from its plan (hosts given with `-H`
+/// or `--local` have none).
+func hostSources(of scan: String) -> [String: Provenance] {
+  let plan = (try? ScanStore.readPlan(URL(fileURLWithPath: scan))) ?? []
+  return Dictionary(
+    plan.compactMap { host in host.source.map { (host.name, $0) } }, uniquingKeysWith: { a, _ in a })
+}
+
 func writeOutput(_ text: String, to path: String) throws {
   do {
     try text.write(toFile: path, atomically: true, encoding: .utf8)

@@ -11,16 +11,11 @@ extension ReportFormat: ExpressibleByArgument {}
 struct ReportCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "report",
-    abstract: "Render a scan and its coverage as HTML, Markdown, CSV and JSON.",
+    abstract: "Render a scan and its coverage: pages, tables, JSON, metrics, JUnit, SARIF.",
     usage: "unitaudit report <scan> [<options>]",
     discussion: """
-      report.html: one self-contained page (summary, charts, the coverage matrix with sorting \
-      and filters, per-service detail, hosts, and what changed with --compare). report.md: \
-      the summary, the coverage table, hosts not audited, and "Hardened services" ready for \
-      release notes. services.csv, checks.csv, hosts.csv: spreadsheet-safe tables. \
-      report.json: the scan and its coverage for other tools. With --format metrics, \
-      unitaudit.prom: Prometheus metrics (exposure per host and service, coverage counts, \
-      host statuses, scan time) for node_exporter's textfile collector, written atomically.
+      Formats (--format; without it: \(ReportFormat.defaults.map(\.rawValue).joined(separator: ", "))):
+      \(formatTable)
 
       Templates come from Templates/ in the unitaudit sources; --templates DIR overrides any \
       of them by file name (report.html.mustache, report.md.mustache).
@@ -28,8 +23,17 @@ struct ReportCommand: ParsableCommand {
       Examples:
         unitaudit report scan-11
         unitaudit report scan-11 --compare scan-10 --format html,md -o release-notes
-        unitaudit report scan-11 --format metrics -o /var/lib/prometheus/node-exporter
+        unitaudit report scan --format metrics -o /var/lib/prometheus/node-exporter
+        unitaudit report scan-11 --format junit,sarif -o ci
       """)
+
+  /// One line per format, from the format table.
+  static var formatTable: String {
+    ReportFormat.allCases.map {
+      "  " + $0.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0) + $0.about
+    }
+    .joined(separator: "\n")
+  }
 
   @Argument(help: ArgumentHelp("A scan directory.", valueName: "scan"))
   var scan: String
@@ -44,7 +48,7 @@ struct ReportCommand: ParsableCommand {
   @Option(
     parsing: .singleValue,
     help: ArgumentHelp(
-      "Formats, comma-separated: html, md, csv, json, metrics (default: html, md, csv, json).",
+      "Formats, comma-separated: \(ReportFormat.names) (default: \(ReportFormat.defaults.map(\.rawValue).joined(separator: ", "))).",
       valueName: "list"))
   var format: [String] = []
 
@@ -87,8 +91,10 @@ struct ReportCommand: ParsableCommand {
     }
     let outcome = try writer.report(
       scan: loaded, older: older, baseline: baseline, required: required, today: selection.day,
-      formats: formats, to: directory, allChecks: checksCSV, trend: trend)
+      formats: formats, to: directory, allChecks: checksCSV, trend: trend, toolVersion: BuildInfo.version,
+      hostSources: formats.contains(.sarif) ? hostSources(of: scan) : [:])
     noteChecksLeftOut(outcome, console: console)
+    for note in outcome.notes { console.error("warning: \(note)") }
     for file in outcome.files { console.info("wrote \(file.path)") }
   }
 
@@ -97,7 +103,7 @@ struct ReportCommand: ParsableCommand {
     if names.isEmpty { return ReportFormat.defaults }
     return try names.map { name in
       guard let format = ReportFormat(rawValue: name) else {
-        throw ValidationError("unknown format '\(name)' (html, md, csv, json, metrics)")
+        throw ValidationError("unknown format '\(name)' (\(ReportFormat.names))")
       }
       return format
     }

@@ -2,6 +2,7 @@ import Coverage
 import Foundation
 import Report
 import ReportTemplates
+import TestSupport
 import Testing
 import UnitModel
 
@@ -314,6 +315,27 @@ struct ReportFormatTests {
     #expect(CSV.field("\tx") == "'\tx" && CSV.field("a,b") == "\"a,b\"")
   }
 
+  @Test("the format table is what report --help and docs/reports.md list, each about line fits the help")
+  func formatTable() throws {
+    let doc = try String(
+      contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("docs/reports.md"), encoding: .utf8)
+    let lines = doc.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    let header = try #require(lines.firstIndex(of: "| `--format` | what it writes, for whom |"))
+    let rows = lines[(header + 2)...].prefix { $0.hasPrefix("|") }
+    #expect(Array(rows) == ReportFormat.allCases.map { "| `\($0.rawValue)` | \($0.about) |" })
+    #expect(ReportFormat.allCases.allSatisfy { $0.about.count <= 69 })
+    let help = try TestSupport.run([try TestSupport.unitauditBinary(), "report", "--help"]).output
+    for format in ReportFormat.allCases {
+      #expect(help.contains(format.about), "\(format)")
+    }
+    #expect(help.split(whereSeparator: \.isWhitespace).joined(separator: " ").contains(ReportFormat.names))
+    let unknown = try TestSupport.run([
+      try TestSupport.unitauditBinary(), "report", "/nonexistent", "--format", "pdf",
+    ])
+    #expect(unknown.status == 2 && unknown.output.contains("unknown format 'pdf' (\(ReportFormat.names))"))
+  }
+
   @Test("writing every format at once gives each file render() gives, in the formats' order, each once")
   func writeAtOnce() throws {
     let input = try Sample.input()
@@ -324,11 +346,12 @@ struct ReportFormatTests {
     defer { try? FileManager.default.removeItem(at: directory) }
     // Asked twice for CSV: written once, not by two jobs at the same time.
     let written = try ReportWriter(renderer: renderer).write(
-      [.csv, .md, .json, .csv, .html, .metrics], input, to: directory, allChecks: true)
+      [.csv, .md, .json, .csv, .html, .metrics, .junit, .sarif], input, to: directory, allChecks: true
+    ).files
     #expect(
       written.map(\.lastPathComponent) == [
-        "services.csv", "checks.csv", "hosts.csv", "owners.csv", "report.md", "report.html", "report.json",
-        "unitaudit.prom",
+        "services.csv", "checks.csv", "hosts.csv", "owners.csv", "report.md", "report.json", "report.html",
+        "unitaudit.prom", "junit.xml", "unitaudit.sarif",
       ])
     // The metrics file was renamed into place: nothing else is left in the directory.
     #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).count == written.count)

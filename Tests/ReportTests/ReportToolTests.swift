@@ -196,6 +196,43 @@ struct ReportToolTests {
     #expect(s.locations.contains { $0 == [.text("NoNewPrivileges"), .text("web1"), dbFile, .number(6)] })
   }
 
+  @Test(
+    "report --format junit,sarif: the gate's defaults through the format table; Jenkins' schema and GitHub's rules accept both"
+  )
+  func junitAndSARIFAsReportFormats() throws {
+    let input = try Sample.input()
+    let directory = try Tools.scratch()
+    let written = try ReportWriter(renderer: try ReportRenderer(templates: BundledTemplates.all())).write(
+      [.junit, .sarif], input, to: directory)
+    #expect(written.files.map(\.lastPathComponent) == [ReportFormat.junitFile, ReportFormat.sarifFile])
+    let findings = PolicyCheck.findings(
+      hosts: input.hosts, baseline: input.baseline, required: input.required, maxExposure: nil,
+      failOnExpiredWaivers: false, today: input.coverage.today
+    ).filter { $0.kind != .unsupported }
+    #expect(!findings.isEmpty)
+    let j = try JSONDecoder().decode(
+      JUnitSummary.self,
+      from: Data(
+        try Tools.run(
+          "validate.py",
+          [
+            "junit", directory.appendingPathComponent(ReportFormat.junitFile).path,
+            Self.schemas + "/junit-10.xsd",
+          ]
+        ).utf8))
+    #expect(j.suites.count == input.hosts.count)
+    #expect(j.failures == findings.filter { $0.kind != .notScanned }.count)
+    let sarif = directory.appendingPathComponent(ReportFormat.sarifFile)
+    let broken = GitHubSARIFRules.check(
+      try Data(contentsOf: sarif), gzippedBytes: try GitHubSARIFRules.gzippedSize(of: sarif))
+    #expect(broken.isEmpty, "\(broken)")
+    let s = try JSONDecoder().decode(
+      SARIFSummary.self,
+      from: Data(
+        try Tools.run("validate.py", ["sarif", sarif.path, Self.schemas + "/sarif-schema-2.1.0.json"]).utf8))
+    #expect(s.results > 0)
+  }
+
   @Test("Markdown renders to tables with a CommonMark + GFM renderer, and hostile values stay text")
   func markdownRenders() throws {
     let directory = try Tools.scratch()
