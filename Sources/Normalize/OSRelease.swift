@@ -71,7 +71,8 @@ public func parseShowBlocks(_ text: String) -> [[String: String]] {
       current = [:]
       continue
     }
-    guard let eq = line.utf8.firstIndex(of: UInt8(ascii: "=")) else { continue }
+    // A line without a key (`=x`) is none that systemd prints: skipped, as a line without `=`.
+    guard let eq = line.utf8.firstIndex(of: UInt8(ascii: "=")), eq != line.startIndex else { continue }
     current[String(line[..<eq])] = String(line[line.utf8.index(after: eq)...])
   }
   if !current.isEmpty { blocks.append(current) }

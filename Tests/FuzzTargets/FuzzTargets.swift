@@ -5,9 +5,13 @@ import Normalize
 import UnitModel
 
 /// One fuzz target per parser that reads what hosts or users hand us. Each takes any bytes,
-/// must not crash, and checks its properties with `precondition`, so that a broken property
-/// is a crash too: libFuzzer (`unitaudit-fuzz`, Scripts/fuzz) and the quick mutation tests
-/// (Tests/FuzzTests) both report it as one.
+/// must not crash, and checks its properties with `precondition` — round trips, bounds
+/// (lines within the file, exposures within 0–10, ports within 1–65535), errors and
+/// diagnostics that name their file — so that a broken property is a crash too: libFuzzer
+/// (`unitaudit-fuzz`, Scripts/fuzz) and the quick mutation tests (Tests/FuzzTests) both
+/// report it as one. `run` says whether the input was taken whole (no error, no diagnostic),
+/// so that the tests can hold that damaged input reached both the accepting and the
+/// refusing paths.
 public enum FuzzTarget: String, CaseIterable, Sendable {
   case cat, show, securityJSON = "security-json", securityText = "security-text", probe, inventory, baseline
   case hostLine = "host-line"
@@ -15,18 +19,45 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
   /// The nonce of the recorded probe output the `probe` target's seeds come from.
   public static let probeNonce = "32a6f83413e02f5232b52fd4d1b6b145"
 
-  public func run(_ input: [UInt8]) {
+  /// Runs the target on `input`; true when the input was taken whole (no error, no
+  /// diagnostic).
+  @discardableResult
+  public func run(_ input: [UInt8]) -> Bool {
     let text = String(decoding: input, as: UTF8.self)
     switch self {
     case .cat:
       let split = splitCatOutput(text, expected: [])
+      var clean = split.diagnostics.isEmpty
       for files in split.files.values {
-        for file in files { _ = parseUnitFile(file, unit: "x.service") }
+        for file in files {
+          let parsed = parseUnitFile(file, unit: "x.service")
+          for directive in parsed.directives {
+            precondition(
+              (1...max(1, file.lines.count)).contains(directive.source.line ?? 0),
+              "a directive outside its file's lines")
+            precondition(directive.source.file == file.path, "a directive from another file")
+            precondition(
+              !directive.key.isEmpty && !directive.key.contains(where: { $0.isWhitespace || $0 == "=" }),
+              "a directive key with blanks or '='")
+            precondition(!directive.value.contains("\n"), "a value spanning lines after continuations")
+          }
+          for diagnostic in parsed.diagnostics {
+            precondition(diagnostic.file == file.path, "a diagnostic without its file")
+          }
+          clean = clean && parsed.diagnostics.isEmpty
+        }
       }
+      return clean
     case .show:
-      precondition(parseShowBlocks(text).allSatisfy { !$0.isEmpty }, "an empty show block")
+      let blocks = parseShowBlocks(text)
+      precondition(blocks.allSatisfy { !$0.isEmpty }, "an empty show block")
+      precondition(
+        blocks.allSatisfy { $0.keys.allSatisfy { !$0.isEmpty && !$0.contains("=") && !$0.contains("\n") } },
+        "a show key that is empty or holds '=' or a line end")
+      return !blocks.isEmpty
     case .securityJSON:
-      _ = parseSecurityJSON(stdout: text, stderr: "")
+      let analysis = parseSecurityJSON(stdout: text, stderr: "")
+      Self.checkBounds(analysis)
       // The one-pass reader and split-then-parse agree on any stream of arrays and objects.
       let bytes = Array(text.utf8)
       if let documents = JSONValue.parseSequence(bytes), documents.allSatisfy(\.isContainer) {
@@ -36,8 +67,11 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
           documents == split.ranges.map { JSONValue.parse(bytes, in: $0) },
           "one-pass and split readers differ")
       }
+      return analysis.diagnostics.isEmpty && !analysis.units.isEmpty
     case .securityText:
-      _ = parseSecurityText(stdout: text, stderr: "")
+      let analysis = parseSecurityText(stdout: text, stderr: "")
+      Self.checkBounds(analysis)
+      return analysis.diagnostics.isEmpty && !analysis.units.isEmpty
     case .probe:
       let evidence = HostEvidence(
         host: "h", nonce: Self.probeNonce, probeVersion: 1,
@@ -48,20 +82,48 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
       if first.status.code == .ok {
         precondition(!first.diagnostics.contains { $0.severity == .error }, "ok with an error diagnostic")
       }
+      for service in first.services {
+        precondition(!service.id.isEmpty, "a service without its id")
+        precondition(
+          service.overall.map { (0...100).contains($0.exposure.tenths) } ?? true, "an exposure outside 0–10")
+      }
+      return first.status.code.hasData
     case .inventory:
+      var taken = false
       func check(_ error: InventoryError) {
         precondition(error.description.contains("fuzz.inv"), "an inventory error without its file: \(error)")
       }
-      do throws(InventoryError) { _ = try AnsibleINI.parse(text, source: "fuzz.inv") } catch { check(error) }
-      do throws(InventoryError) { _ = try PlainList.parse(text, source: "fuzz.inv") } catch { check(error) }
+      // Every host a parser gives names itself, has a port a socket takes, and says which
+      // line of the file named it.
+      func check(_ hosts: [FleetHost]) {
+        let lines = max(1, text.split(separator: "\n", omittingEmptySubsequences: false).count)
+        for host in hosts {
+          precondition(!host.name.isEmpty, "a host without a name")
+          precondition(host.port.map { (1...65_535).contains($0) } ?? true, "a port outside 1–65535")
+          if let source = host.source {
+            precondition(source.file == "fuzz.inv", "a host from another file")
+            precondition((1...lines).contains(source.line ?? 0), "a host's line outside the file")
+          }
+        }
+        taken = true
+      }
+      do throws(InventoryError) {
+        check(try AnsibleINI.parse(text, source: "fuzz.inv").resolve().hosts)
+      } catch {
+        check(error)
+      }
+      do throws(InventoryError) { check(try PlainList.parse(text, source: "fuzz.inv").hosts) } catch {
+        check(error)
+      }
       do throws(InventoryError) {
         let root = try YAMLInventory.compose(text, source: "fuzz.inv")
         if YAMLInventory.isNative(root) {
-          _ = try NativeInventory.parse(root, source: "fuzz.inv")
+          check(try NativeInventory.parse(root, source: "fuzz.inv").hosts)
         } else {
-          _ = try YAMLInventory.parseAnsible(root, source: "fuzz.inv")
+          check(try YAMLInventory.parseAnsible(root, source: "fuzz.inv").0.resolve().hosts)
         }
       } catch { check(error) }
+      return taken
     case .hostLine:
       // A host line as `unitaudit export --jsonl` writes it: once read, the host written again
       // reads back as the same host.
@@ -76,12 +138,36 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         }
         let again = try? decoder.decode(HostReport.self, from: line)
         precondition(again == host, "a host line written again reads as another host")
+        return true
       }
+      return false
     case .baseline:
       do throws(BaselineError) {
-        _ = try BaselineParser.parse(text, file: "fuzz.yml")
+        let baseline = try BaselineParser.parse(text, file: "fuzz.yml")
+        // Every waiver says where it was written, in this file.
+        for waiver in baseline.waivers {
+          precondition(
+            waiver.origin?.file == "fuzz.yml" && (waiver.origin?.line ?? 0) >= 1, "a waiver without its line")
+        }
+        precondition(!baseline.sets.isEmpty, "a baseline without a requirement set")
+        return true
       } catch {
         precondition(error.description.contains("fuzz.yml"), "a baseline error without its file: \(error)")
+        return false
+      }
+    }
+  }
+}
+
+extension FuzzTarget {
+  /// Exposures are 0–10, overall and per check, whatever numbers the output held.
+  static func checkBounds(_ analysis: SecurityAnalysis) {
+    for result in analysis.units.values {
+      precondition(
+        result.overall.map { (0...100).contains($0.exposure.tenths) } ?? true, "an exposure outside 0–10")
+      for check in result.checks.values {
+        precondition(
+          check.exposure.map { (0...100).contains($0.tenths) } ?? true, "a check's exposure outside 0–10")
       }
     }
   }
