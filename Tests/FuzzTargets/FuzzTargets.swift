@@ -33,7 +33,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
           let parsed = parseUnitFile(file, unit: "x.service")
           for directive in parsed.directives {
             precondition(
-              (1...max(1, file.lines.count)).contains(directive.source.line ?? 0),
+              (1...max(1, file.lines.count)).contains(directive.source.line),
               "a directive outside its file's lines")
             precondition(directive.source.file == file.path, "a directive from another file")
             precondition(
@@ -102,7 +102,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
           precondition(host.port.map { (1...65_535).contains($0) } ?? true, "a port outside 1–65535")
           if let source = host.source {
             precondition(source.file == "fuzz.inv", "a host from another file")
-            precondition((1...lines).contains(source.line ?? 0), "a host's line outside the file")
+            precondition((1...lines).contains(source.line), "a host's line outside the file")
           }
         }
         taken = true
