@@ -265,19 +265,22 @@ if sampleCount > 0 {
   }
 }
 
-// The whole synthetic scan as a scan directory, written as `unitaudit convert` writes one.
+// The whole synthetic scan as a scan directory, a few hundred hosts per transaction.
 if let path = CommandLine.arguments.firstIndex(of: "--write-scan").map({ CommandLine.arguments[$0 + 1] }) {
   let directory = URL(fileURLWithPath: path)
   try? FileManager.default.removeItem(at: directory)
   let store = try ScanStore.create(at: directory, metadata: syntheticMetadata("bench-scan", hosts[...]))
-  try timed("write scan.db (\(hostCount) hosts)") {
-    var start = 0
-    while start < hosts.count {
-      let end = min(start + 256, hosts.count)
-      try store.database.record(Array(hosts[start..<end]), scan: store.scan)
-      start = end
-    }
+  let start = Date()
+  var next = 0
+  while next < hosts.count {
+    let end = min(next + 256, hosts.count)
+    try await store.append(Array(hosts[next..<end]))
+    next = end
   }
+  print(
+    String(
+      format: "%-34@ %8.2f s   (peak RSS so far %d MB)", "write scan.db (\(hostCount) hosts)" as NSString,
+      Date().timeIntervalSince(start), peakRSSMB()))
   try await store.close()
   print(String(format: "scan.db: %.1f MB", fileMB(directory.appendingPathComponent(ScanStore.databaseFile))))
 }

@@ -9,6 +9,7 @@ import Foundation
 ///
 /// The threads are POSIX threads that `shutdown()` joins: OpenSSL's exit handlers race with
 /// threads that are still exiting, so every worker must be gone before the process exits.
+// @unchecked: the queue, `stopping` and the threads are read and written under `condition` only.
 public final class BlockingPool: @unchecked Sendable {
   private let condition = NSCondition()
   private var queue: [@Sendable () -> Void] = []

@@ -5,7 +5,7 @@ import Foundation
 /// run one at a time, in order, and never on the cooperative pool. The thread lives as long
 /// as the process (it is never shut down, so no job an actor awaits is ever dropped); idle,
 /// it waits on a condition.
-public final class ThreadExecutor: SerialExecutor, @unchecked Sendable {
+public final class ThreadExecutor: SerialExecutor, Sendable {
   private let thread: BlockingPool
 
   /// - Parameter name: the thread's name (15 bytes at most).

@@ -53,7 +53,8 @@ public struct TransportFactory: Sendable {
 }
 
 /// One scan's life: `start` (a new scan) or `resume` (the rest of an interrupted one), then
-/// `collect` its hosts, then `finish` (or `finishNow` when the process must exit at once).
+/// `collect` its hosts, then `finish` (or `markInterrupted` when the process must exit at
+/// once).
 /// Each finished host is in the scan directory (and the history, when the scan has one) the
 /// moment it finishes, so a scan killed at any point keeps every host it finished, and
 /// `resume` probes only the others.
@@ -210,11 +211,12 @@ public final class ScanSession: Sendable {
     return ending
   }
 
-  /// Marks the scan interrupted from any thread, at once, for a process that exits next
-  /// (hosts still running are left out; `--resume` probes them).
-  public func finishNow() throws -> Ending {
+  /// Marks the scan interrupted, for a process that exits next: hosts still running are left
+  /// out (`--resume` probes them), the transport is not waited for, the directory is left to
+  /// the kernel to unlock. Written after the host being recorded, if any.
+  public func markInterrupted() async throws -> Ending {
     let ending = ending(.interrupted)
-    try store.writeMetadataNow(ending.metadata)
+    try await store.writeMetadata(ending.metadata)
     return ending
   }
 

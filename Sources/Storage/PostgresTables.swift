@@ -113,10 +113,9 @@ struct PostgresError: Error, CustomStringConvertible {
   }
 }
 
-/// One libpq connection, used by one transaction at a time (a lock held from BEGIN to COMMIT).
-final class PostgresConnection: @unchecked Sendable {
+/// One libpq connection, used by its `ScanTables`' one owner, a transaction at a time.
+final class PostgresConnection {
   private var handle: OpaquePointer?
-  private let lock = NSLock()
   /// Statements with `?` rewritten as `$1`, `$2`…, by their text.
   private var rewritten: [String: String] = [:]
 
@@ -144,8 +143,6 @@ final class PostgresConnection: @unchecked Sendable {
   deinit { if let handle { PQfinish(handle) } }
 
   func close() {
-    lock.lock()
-    defer { lock.unlock() }
     if let handle { PQfinish(handle) }
     handle = nil
   }
@@ -156,8 +153,6 @@ final class PostgresConnection: @unchecked Sendable {
   /// Whether the connection was lost and is back: reconnects, waiting between tries, when it
   /// was lost; false when it was not lost (the failure was something else) or stays lost.
   func reconnected() -> Bool {
-    lock.lock()
-    defer { lock.unlock() }
     guard let handle, PQstatus(handle) != CONNECTION_OK else { return false }
     for delay in Self.reconnectDelays {
       Thread.sleep(forTimeInterval: delay)
@@ -170,8 +165,6 @@ final class PostgresConnection: @unchecked Sendable {
   /// Runs `body` in a transaction: a writing one takes the writers' advisory lock first; a
   /// reading one is read only and sees one snapshot throughout. Rolled back when `body` throws.
   func transaction<T>(writing: Bool, _ body: (any StoreSQL) throws -> T) throws -> T {
-    lock.lock()
-    defer { lock.unlock() }
     try script(
       writing
         ? "BEGIN; SELECT pg_advisory_xact_lock(\(Self.writerLock))"

@@ -1,7 +1,6 @@
 import BlockingWork
 import Foundation
 import Inventory
-import Synchronization
 import UnitModel
 
 #if canImport(Glibc)
@@ -14,6 +13,9 @@ import UnitModel
 /// compressed); `readScan` reads it back.
 ///
 /// Directories are created 0700 and files 0600: a scan describes a fleet's weak points.
+///
+/// The store owns its databases (the scan's, and a history's): they are used on its
+/// executor only, so they need no lock, and no lock is held while a history server answers.
 public actor ScanStore {
   /// Every write blocks (SQLite, the evidence files, a history server that may stall for
   /// seconds while it reconnects): the stores' methods run off the cooperative pool, on one
@@ -21,15 +23,15 @@ public actor ScanStore {
   private static let executor = ThreadExecutor(name: "unitaudit-store")
   public nonisolated var unownedExecutor: UnownedSerialExecutor { Self.executor.asUnownedSerialExecutor() }
   public nonisolated let directory: URL
-  public nonisolated let database: ScanTables
+  private let database: ScanTables
   /// The scan's number in `database` (its only scan).
-  public nonisolated let scan: Int64
+  private let scan: Int64
   /// A history the scan is also recorded in as it goes (`scan --history`), and its number there.
-  private nonisolated let history = Mutex<(database: ScanTables, scan: Int64)?>(nil)
+  private var history: (database: ScanTables, scan: Int64)?
   /// The directory, open and locked (`flock`, exclusive) while this store writes it, so that
   /// a second scan or `--resume` of it is refused instead of writing beside it. The kernel
   /// lets go when the process ends, however it ends.
-  private nonisolated let lock: Mutex<Int32?>
+  private var lock: Int32?
 
   public static let databaseFile = "scan.db"
   public static let evidenceDirectory = "evidence"
@@ -94,20 +96,14 @@ public actor ScanStore {
     self.directory = directory
     self.database = database
     self.scan = scan
-    self.lock = Mutex(lock)
+    self.lock = lock
   }
 
+  /// Replaces the scan's metadata, in the history too. Queued behind the hosts being
+  /// recorded.
   public func writeMetadata(_ metadata: ScanMetadata) throws {
-    try writeMetadataNow(metadata)
-  }
-
-  /// Writes the metadata from any thread, for the last moment before an interrupted scan
-  /// exits: it waits for a host being recorded, then commits.
-  public nonisolated func writeMetadataNow(_ metadata: ScanMetadata) throws {
     try database.writeMetadata(metadata, scan: scan)
-    if let history = history.withLock({ $0 }) {
-      try history.database.writeMetadata(metadata, scan: history.scan)
-    }
+    if let history { try history.database.writeMetadata(metadata, scan: history.scan) }
   }
 
   /// Records the scan in `historyDatabase` too, from now on each host as it finishes. The
@@ -115,12 +111,12 @@ public actor ScanStore {
   /// the hosts of `recorded` it lacks (a resumed scan whose last host reached the scan but
   /// not the history).
   public func attachHistory(
-    _ historyDatabase: ScanTables, metadata: ScanMetadata, recorded: [HostReport]
+    _ historyDatabase: sending ScanTables, metadata: ScanMetadata, recorded: [HostReport]
   )
     throws
   {
     let number = try historyDatabase.catchUp(metadata, recorded: recorded)
-    history.withLock { $0 = (historyDatabase, number) }
+    history = (historyDatabase, number)
   }
 
   /// Records one finished host: its evidence first, then the host, in one transaction.
@@ -132,8 +128,14 @@ public actor ScanStore {
       report.evidence = try writeEvidence(evidence, for: report.name)
     }
     try database.record(report, scan: scan)
-    if let history = history.withLock({ $0 }) { try history.database.record(report, scan: history.scan) }
+    if let history { try history.database.record(report, scan: history.scan) }
     return report
+  }
+
+  /// Records hosts without evidence in one transaction (a synthetic scan, a copy).
+  public func append(_ reports: [HostReport]) throws {
+    try database.record(reports, scan: scan)
+    if let history { try history.database.record(reports, scan: history.scan) }
   }
 
   /// Records the hosts the scan will probe, so `--resume` can finish it.
@@ -167,13 +169,11 @@ public actor ScanStore {
   /// Closes the database (after the last metadata is written).
   public func close() throws {
     defer {
-      lock.withLock { fd in
-        if let open = fd { Glibc.close(open) }
-        fd = nil
-      }
+      if let lock { Glibc.close(lock) }
+      lock = nil
     }
     try database.close()
-    if let history = history.withLock({ $0 }) { try history.database.close() }
+    if let history { try history.database.close() }
   }
 
   private func writeEvidence(_ evidence: HostEvidence, for host: String) throws -> String {

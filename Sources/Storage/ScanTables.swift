@@ -1,6 +1,5 @@
 import Coverage
 import Foundation
-import Synchronization
 import UnitModel
 
 /// The tables of `StoreSchema` in a database: one scan (a scan directory's `scan.db`) or many
@@ -9,25 +8,24 @@ import UnitModel
 /// databases give the same answers.
 ///
 /// Each host is recorded in one transaction, so a killed writer leaves every host it
-/// finished. Writing keeps what it has stored in memory (check and configuration numbers), so
+/// finished. One owner uses it at a time (a command, or the scan store's actor), so it needs no
+/// lock and holds none across a server's round trips. Writing keeps what it has stored in memory (check and configuration numbers), so
 /// a host of an image already seen costs a lookup per service; what a failed transaction
 /// stored is forgotten with it. Parts, configurations, checks and states are never deleted,
 /// so a number another writer stored stays valid.
-public final class ScanTables: Sendable {
+public final class ScanTables {
   /// Where the tables are, as messages name it: a file, or a PostgreSQL URL without password.
   public let location: String
   let backend: any TableBackend
-  /// Held for the whole of a host's transaction: the numbers it stores become known only
-  /// with it.
-  private let numbers: Mutex<StoredNumbers>
-  private let closed = Mutex(false)
-  /// Used under `numbers`' lock only, as the writer is.
+  /// What this writer has stored, by value; a transaction's additions become known only with
+  /// its commit.
+  private var numbers = StoredNumbers()
+  private var closed = false
   private let partCoder: PartCoder
 
   init(location: String, backend: any TableBackend) throws {
     self.location = location
     self.backend = backend
-    numbers = Mutex(StoredNumbers())
     do { partCoder = try PartCoder() } catch {
       throw StorageError.cannotCreate(location, "\(error)")
     }
@@ -51,17 +49,15 @@ public final class ScanTables: Sendable {
 
   /// Closes the database; later calls fail.
   public func close() throws {
-    try closed.withLock { closed in
-      guard !closed else { return }
-      do { try backend.close() } catch let error as StorageError { throw error } catch {
-        throw StorageError.cannotWrite(location, "\(error)")
-      }
-      closed = true
+    guard !closed else { return }
+    do { try backend.close() } catch let error as StorageError { throw error } catch {
+      throw StorageError.cannotWrite(location, "\(error)")
     }
+    closed = true
   }
 
   private func checkOpen() throws {
-    if closed.withLock({ $0 }) { throw StorageError.cannotWrite(location, "the database is closed") }
+    if closed { throw StorageError.cannotWrite(location, "the database is closed") }
   }
 
   /// How many times a transaction runs when the server keeps dropping it.
@@ -269,20 +265,18 @@ public final class ScanTables: Sendable {
   /// Runs `body` in one write transaction with what the writer knows it has stored, and what
   /// `body` stores added to it on commit; a rolled-back transaction's additions are
   /// forgotten, and it runs again when the server dropped it and is back.
-  private func writingHosts<T: Sendable>(
+  private func writingHosts<T>(
     _ body: (any StoreSQL, inout StoredNumbers, inout StoredNumbers) throws -> T
   ) throws -> T {
     try checkOpen()
-    return try numbers.withLock { known in
-      var added = StoredNumbers()
-      return try retrying(
-        {
-          added = StoredNumbers()
-          let result = try backend.write { db in try body(db, &known, &added) }
-          known.bound()
-          return result
-        }, rolledBack: { known.forget(added) })
-    }
+    var added = StoredNumbers()
+    return try retrying(
+      {
+        added = StoredNumbers()
+        let result = try backend.write { db in try body(db, &numbers, &added) }
+        numbers.bound()
+        return result
+      }, rolledBack: { numbers.forget(added) })
   }
 
   /// The services of a host are inserted this many to a statement.

@@ -110,8 +110,9 @@ extension StoreSQL {
   }
 }
 
-/// A database the scan tables live in: transactions on it, and closing it.
-protocol TableBackend: Sendable {
+/// A database the scan tables live in: transactions on it, and closing it. Used by one owner
+/// at a time, as `ScanTables` is.
+protocol TableBackend {
   /// Runs `body` in a write transaction; one writer at a time, across processes too.
   func write<T>(_ body: (any StoreSQL) throws -> T) throws -> T
   /// Runs `body` in a read transaction that sees one state of the tables throughout.

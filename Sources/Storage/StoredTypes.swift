@@ -8,9 +8,9 @@ struct StoredRowMissing: Error, CustomStringConvertible {
 
 /// What writes parts: one JSON encoder and one zstd context, kept. Keys are sorted: the
 /// encoder's own order changes from one process to the next, and equal values must give
-/// equal bytes for a later writer (`--resume`) to find a part again. Used by one
-/// writer at a time (`ScanTables` under its lock).
-final class PartCoder: @unchecked Sendable {
+/// equal bytes for a later writer (`--resume`) to find a part again. Used by its
+/// `ScanTables`' one owner.
+final class PartCoder {
   let encoder: JSONEncoder
   let compressor: ZstdCompressor
 

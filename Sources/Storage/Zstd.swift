@@ -66,8 +66,8 @@ public enum Zstd {
 
 /// One zstd compression context, kept for many small frames (a scan database's parts):
 /// creating a context for each is most of the cost of compressing a few kilobytes. Not
-/// thread-safe: its owner serializes its use (`ScanTables` under its writer's lock).
-final class ZstdCompressor: @unchecked Sendable {
+/// thread-safe: used by its `ScanTables`' one owner.
+final class ZstdCompressor {
   private let context: OpaquePointer
 
   init() throws {

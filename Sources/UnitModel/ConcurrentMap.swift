@@ -17,6 +17,7 @@ extension Array where Element: Sendable {
 
 /// One slot per element, each written by one iteration only: through a buffer of its own, as
 /// an Array's copy-on-write check would race.
+// @unchecked: each slot is written by one iteration and read after all of them have ended.
 private final class Slots<T>: @unchecked Sendable {
   private let slots: UnsafeMutableBufferPointer<T?>
 

@@ -108,7 +108,10 @@ final class ScanRunner: Sendable {
       state.interrupted = true
       return (first, state.progress.running)
     }
-    guard first else { return forceExit() }
+    guard first else {
+      Task { await forceExit() }
+      return
+    }
     collecting.cancel()
     clearLine()
     let grace = session.metadata.options.graceSeconds
@@ -117,13 +120,13 @@ final class ScanRunner: Sendable {
         + "(Ctrl-C again to stop now)")
     Task { [self] in
       try? await Task.sleep(for: .seconds(grace))
-      forceExit()
+      await forceExit()
     }
   }
 
   /// Leaves hosts still running out of the scan, marks it interrupted and exits at once.
   /// Each finished host is already on disk; `--resume` probes the rest.
-  private func forceExit() {
+  private func forceExit() async {
     let proceed = state.withLock { state in
       guard !state.finalizing else { return false }
       state.finalizing = true
@@ -132,7 +135,7 @@ final class ScanRunner: Sendable {
     guard proceed else { return }
     clearLine()
     do {
-      let ending = try session.finishNow()
+      let ending = try await session.markInterrupted()
       console.summary(
         ending.hosts, services: ending.metadata.counts.services, planned: ending.metadata.plannedHosts.count,
         directory: session.directory)

@@ -182,13 +182,17 @@ struct ScanSessionTests {
     let scan = try Self.newScan("session-history-scan", hosts: Self.hosts(6), options: options)
     let session = try await ScanSession.start(scan, transports: Self.replaying(try ReplayTransport()))
     try await Self.collect(session, stopAfter: 3)
+    try await session.store.close()
     // The fourth host reaches the scan database, and the process dies before the history
     // write: what a kill between the two leaves on disk.
     let recorded = Set(try readScan(scan.directory).hosts.map(\.name))
     let fourth = try #require(session.hosts.first { !recorded.contains($0.name) })
-    try session.store.database.record(
-      HostReport(name: fourth.name, status: HostStatus(.timeout, reason: "slow")), scan: session.store.scan)
-    try await session.store.close()
+    let scanDatabase = try ScanTables.openSQLite(
+      scan.directory.appendingPathComponent(ScanStore.databaseFile).path, readOnly: false)
+    try scanDatabase.record(
+      HostReport(name: fourth.name, status: HostStatus(.timeout, reason: "slow")),
+      scan: try #require(try scanDatabase.scans().first?.id))
+    try scanDatabase.close()
     func historyHosts() throws -> [String] {
       let database = try ScanTables.readOnlyHistory(history)
       defer { try? database.close() }
@@ -232,12 +236,12 @@ struct ScanSessionTests {
     } throws: { "\($0)".contains("already complete; nothing to resume") }
   }
 
-  @Test("an interrupted session marks the scan interrupted; finishNow does it from any thread")
+  @Test("an interrupted session marks the scan interrupted, at once or when it finishes")
   func interrupted() async throws {
     let scan = try Self.newScan("session-interrupted", hosts: Self.hosts(4))
     let session = try await ScanSession.start(scan, transports: Self.replaying(try ReplayTransport()))
     try await Self.collect(session, stopAfter: 1)
-    let now = try session.finishNow()
+    let now = try await session.markInterrupted()
     #expect(now.metadata.state == .interrupted)
     #expect(now.metadata.counts.hosts == 1)
     let ending = try await session.finish(interrupted: true)
