@@ -19,69 +19,122 @@ public struct HostLabel: Sendable, Hashable {
 /// always gives the same report, so old scans can be normalized again.
 ///
 /// Nothing a host sends can make this throw or crash: every problem becomes a diagnostic on
-/// the host, and the host's status says whether its data is complete.
+/// the host, and the host's status says whether its data is complete. The stages, in order:
+/// the sections (or why there are none), the damage to the output, the identity, the
+/// services `systemctl show` lists with their packages, their unit files and effective
+/// settings, their exposure, and the status.
 public func normalize(_ evidence: HostEvidence, label: HostLabel) -> HostReport {
   var report = HostReport(
     name: label.name, address: label.address, port: label.port, groups: label.groups,
     status: HostStatus(.ok))
   let sections = ProbeSections(
     stdout: evidence.output.stdout, stderr: evidence.output.stderr, nonce: evidence.nonce)
-  var diagnostics: [Diagnostic] = []
-  var problems: [String] = []
-
   guard sections["probe"] != nil || sections["booted"] != nil else {
-    let preview = String(decoding: evidence.output.stdout.prefix(120), as: UTF8.self)
-    let errPreview = String(decoding: evidence.output.stderr.prefix(200), as: UTF8.self)
-    // The output cap hit before the first marker: the host is `truncated`, as whenever the
-    // cap is hit, with nothing kept to read.
+    report.status = unreadableStatus(evidence.output)
     if evidence.output.truncated {
-      let cap = evidence.output.stdout.count + evidence.output.stderr.count
-      report.status = HostStatus(
-        .truncated,
-        reason: "the host sent more than the output cap (\(cap) bytes kept) before the probe's first section "
-          + "marker; nothing could be read")
       report.diagnostics = [
         Diagnostic(
           .error, code: "probe.truncated-before-sections",
           "the output cap was reached before any section of the probe began")
       ]
-      return report
     }
-    var reason = "the probe's output has none of its section markers"
-    if let lost = evidence.output.connectionLost {
-      reason = "the connection broke before the probe's output began (\(lost))"
-    }
-    if let status = evidence.output.exitStatus { reason += " (exit status \(status))" }
-    if !errPreview.isEmpty {
-      reason += "; stderr: \(errPreview.trimmingWhitespace())"
-    } else if !preview.isEmpty {
-      reason += "; stdout begins: \(preview.trimmingWhitespace())"
-    }
-    report.status = HostStatus(.probeFailed, reason: sanitizeForReason(reason))
     return report
   }
+  var findings = Findings()
+  findings.noteDamage(evidence.output, sections)
+  var identity = readIdentity(sections, &findings)
+  if sections["booted"].map({ $0.text.trimmingWhitespace() }) == "no" {
+    report.identity = identity
+    report.status = HostStatus(
+      .noSystemd,
+      reason:
+        "systemd is not running as PID 1 on this host (no /run/systemd/system), so there are no services to audit"
+    )
+    report.diagnostics = findings.diagnostics
+    return report
+  }
+  readSystemdVersion(sections, into: &identity, &findings)
+  report.identity = identity
+  checkListings(sections, &findings)
+  var services = readServices(sections)
+  readUnitFiles(sections, into: &services, systemd: identity.systemdVersion, &findings)
+  readExposure(sections, into: &services, analysis: identity.securityAnalysis, &findings)
+  report.services = services.sorted { $0.id < $1.id }
+  report.diagnostics = findings.diagnostics
+  if evidence.output.truncated {
+    report.status = HostStatus(
+      .truncated, reason: "the host sent more than the output cap; the services read before the cut are kept")
+  } else if !findings.problems.isEmpty {
+    report.status = HostStatus(.partial, reason: sanitizeForReason(findings.problems.joined(separator: "; ")))
+  }
+  return report
+}
 
-  if let lost = evidence.output.connectionLost {
-    problems.append("the connection broke before the probe finished (\(lost)); what arrived before is kept")
-    diagnostics.append(
-      Diagnostic(
-        .error, code: "probe.connection-lost",
-        "the connection broke before the probe's exit status arrived: \(lost)"))
-  }
-  for section in sections.ordered where !section.isComplete {
-    problems.append("section '\(section.name)' was cut short")
-    diagnostics.append(
-      Diagnostic(
-        .error, code: "probe.truncated-section", "the section has no end marker: output cut short",
-        section: section.name))
-  }
-  for section in sections.ordered where section.hasInvalidUTF8 {
-    diagnostics.append(
-      Diagnostic(
-        .warning, code: "probe.invalid-utf8", "invalid UTF-8 replaced by U+FFFD", section: section.name))
+/// What the stages find wrong: diagnostics for the record, and problems that make the host
+/// partial (its status reason).
+private struct Findings {
+  var diagnostics: [Diagnostic] = []
+  var problems: [String] = []
+
+  /// An error that leaves the host's data incomplete.
+  mutating func problem(_ problem: String, _ diagnostic: Diagnostic) {
+    problems.append(problem)
+    diagnostics.append(diagnostic)
   }
 
-  // Identity.
+  /// A connection lost midway, sections cut short, bytes that are not UTF-8.
+  mutating func noteDamage(_ output: ProbeOutput, _ sections: ProbeSections) {
+    if let lost = output.connectionLost {
+      problem(
+        "the connection broke before the probe finished (\(lost)); what arrived before is kept",
+        Diagnostic(
+          .error, code: "probe.connection-lost",
+          "the connection broke before the probe's exit status arrived: \(lost)"))
+    }
+    for section in sections.ordered where !section.isComplete {
+      problem(
+        "section '\(section.name)' was cut short",
+        Diagnostic(
+          .error, code: "probe.truncated-section", "the section has no end marker: output cut short",
+          section: section.name))
+    }
+    for section in sections.ordered where section.hasInvalidUTF8 {
+      diagnostics.append(
+        Diagnostic(
+          .warning, code: "probe.invalid-utf8", "invalid UTF-8 replaced by U+FFFD", section: section.name))
+    }
+  }
+}
+
+/// Why output without any section marker tells nothing: the output cap, a lost connection,
+/// or what the host printed instead.
+private func unreadableStatus(_ output: ProbeOutput) -> HostStatus {
+  // The output cap hit before the first marker: the host is `truncated`, as whenever the
+  // cap is hit, with nothing kept to read.
+  if output.truncated {
+    let cap = output.stdout.count + output.stderr.count
+    return HostStatus(
+      .truncated,
+      reason: "the host sent more than the output cap (\(cap) bytes kept) before the probe's first section "
+        + "marker; nothing could be read")
+  }
+  let preview = String(decoding: output.stdout.prefix(120), as: UTF8.self)
+  let errPreview = String(decoding: output.stderr.prefix(200), as: UTF8.self)
+  var reason = "the probe's output has none of its section markers"
+  if let lost = output.connectionLost {
+    reason = "the connection broke before the probe's output began (\(lost))"
+  }
+  if let status = output.exitStatus { reason += " (exit status \(status))" }
+  if !errPreview.isEmpty {
+    reason += "; stderr: \(errPreview.trimmingWhitespace())"
+  } else if !preview.isEmpty {
+    reason += "; stdout begins: \(preview.trimmingWhitespace())"
+  }
+  return HostStatus(.probeFailed, reason: sanitizeForReason(reason))
+}
+
+/// The host name, kernel and os-release.
+private func readIdentity(_ sections: ProbeSections, _ findings: inout Findings) -> HostIdentity {
   var identity = HostIdentity()
   identity.hostname = sections["hostname"].map { String($0.text.trimmingWhitespace()) }
   identity.kernel = sections["uname"].map { String($0.text.trimmingWhitespace()) }
@@ -90,54 +143,54 @@ public func normalize(_ evidence: HostEvidence, label: HostLabel) -> HostReport 
     identity.osVersionID = osRelease["VERSION_ID"]
     identity.osPrettyName = osRelease["PRETTY_NAME"]
   } else {
-    diagnostics.append(
+    findings.diagnostics.append(
       Diagnostic(.warning, code: "probe.missing-section", "no os-release section", section: "os-release"))
   }
+  return identity
+}
 
-  if sections["booted"].map({ $0.text.trimmingWhitespace() }) == "no" {
-    report.identity = identity
-    report.status = HostStatus(
-      .noSystemd,
-      reason:
-        "systemd is not running as PID 1 on this host (no /run/systemd/system), so there are no services to audit"
-    )
-    report.diagnostics = diagnostics
-    return report
-  }
-
-  if let version = sections["systemd-version"].flatMap({ parseSystemdVersion($0.text) }) {
-    identity.systemdVersion = version.major
-    identity.systemdVersionString = version.full
-    identity.systemdFeatures = version.features
-    identity.securityAnalysis = version.major >= 250 ? .json : version.major >= 240 ? .text : .none
-  } else {
-    problems.append("systemd version unreadable")
-    diagnostics.append(
+/// systemd's version and features, and which form of `systemd-analyze security` it has.
+private func readSystemdVersion(
+  _ sections: ProbeSections, into identity: inout HostIdentity, _ findings: inout Findings
+) {
+  guard let version = sections["systemd-version"].flatMap({ parseSystemdVersion($0.text) }) else {
+    findings.problem(
+      "systemd version unreadable",
       Diagnostic(
         .error, code: "probe.missing-section", "systemctl --version printed nothing readable",
         section: "systemd-version"))
+    return
   }
-  report.identity = identity
+  identity.systemdVersion = version.major
+  identity.systemdVersionString = version.full
+  identity.systemdFeatures = version.features
+  identity.securityAnalysis = version.major >= 250 ? .json : version.major >= 240 ? .text : .none
+}
 
+/// The listings every host must give: present, and exited 0.
+private func checkListings(_ sections: ProbeSections, _ findings: inout Findings) {
   for required in ["list-units", "list-unit-files", "show"] {
     guard let section = sections[required] else {
-      problems.append("section '\(required)' missing")
-      diagnostics.append(
+      findings.problem(
+        "section '\(required)' missing",
         Diagnostic(
           .error, code: "probe.missing-section", "the probe printed no '\(required)' section",
           section: required))
       continue
     }
     if let status = section.exitStatus, status != 0 {
-      problems.append("'\(required)' exited with \(status)")
-      diagnostics.append(
+      findings.problem(
+        "'\(required)' exited with \(status)",
         Diagnostic(
           .error, code: "probe.command-failed",
           "exit status \(status): \(section.errorText.trimmingWhitespace().prefix(200))", section: required))
     }
   }
+}
 
-  // Services from systemctl show, de-duplicated by id (an alias shows its canonical unit).
+/// The services `systemctl show` lists, once each (an alias shows its canonical unit), with
+/// the package that owns each unit file (`dpkg-query -S`; merged-/usr twins mapped back).
+private func readServices(_ sections: ProbeSections) -> [ServiceRecord] {
   var services: [ServiceRecord] = []
   var seen: Set<String> = []
   for block in parseShowBlocks(sections["show"]?.text ?? "") {
@@ -146,90 +199,89 @@ public func normalize(_ evidence: HostEvidence, label: HostLabel) -> HostReport 
     else { continue }
     services.append(serviceRecord(id: id, show: block))
   }
-
-  // The packages that own the unit files (dpkg-query -S), the merged-/usr twins mapped back.
   let owners = parseDpkgOwners(sections["owners"]?.text ?? "").merging(
     parseDpkgOwners(sections["owners-twins"]?.text ?? "").map { (mergedUsrTwin(of: $0.key), $0.value) },
     uniquingKeysWith: { first, _ in first })
   for index in services.indices {
     services[index].package = services[index].fragmentPath.flatMap { owners[$0] }
   }
+  return services
+}
 
-  // Unit files from systemctl cat.
-  if let cat = sections["cat"] {
-    let expected = services.filter { $0.loadState == "loaded" || $0.isMasked }.map {
-      ExpectedUnitFiles(unit: $0.id, masked: $0.isMasked, paths: $0.files.map(\.path))
+/// Each service's unit files from `systemctl cat`, their directives with file and line, and
+/// the effective settings those give on this host's systemd.
+private func readUnitFiles(
+  _ sections: ProbeSections, into services: inout [ServiceRecord], systemd: Int?, _ findings: inout Findings
+) {
+  guard let cat = sections["cat"] else {
+    if services.contains(where: { $0.loadState == "loaded" }) {
+      findings.problem(
+        "section 'cat' missing",
+        Diagnostic(
+          .error, code: "probe.missing-section", "the probe printed no 'cat' section", section: "cat"))
     }
-    let split = splitCatOutput(cat.text, expected: expected)
-    diagnostics += split.diagnostics
-    for index in services.indices {
-      let files = split.files[services[index].id] ?? []
-      var directives: [Directive] = []
-      for file in files {
-        let parsed = parseUnitFile(file, unit: services[index].id)
-        directives += parsed.directives
-        diagnostics += parsed.diagnostics
-      }
-      services[index].directives = directives
-      let resolved = HardeningResolver.resolve(
-        directives, unit: services[index].id, systemd: identity.systemdVersion)
-      services[index].hardening = resolved.settings
-      diagnostics += resolved.diagnostics
-    }
-  } else if services.contains(where: { $0.loadState == "loaded" }) {
-    problems.append("section 'cat' missing")
-    diagnostics.append(
-      Diagnostic(.error, code: "probe.missing-section", "the probe printed no 'cat' section", section: "cat"))
+    return
   }
+  let expected = services.filter { $0.loadState == "loaded" || $0.isMasked }.map {
+    ExpectedUnitFiles(unit: $0.id, masked: $0.isMasked, paths: $0.files.map(\.path))
+  }
+  let split = splitCatOutput(cat.text, expected: expected)
+  findings.diagnostics += split.diagnostics
+  for index in services.indices {
+    var directives: [Directive] = []
+    for file in split.files[services[index].id] ?? [] {
+      let parsed = parseUnitFile(file, unit: services[index].id)
+      directives += parsed.directives
+      findings.diagnostics += parsed.diagnostics
+    }
+    services[index].directives = directives
+    let resolved = HardeningResolver.resolve(directives, unit: services[index].id, systemd: systemd)
+    services[index].hardening = resolved.settings
+    findings.diagnostics += resolved.diagnostics
+  }
+}
 
-  // Exposure from systemd-analyze security.
-  let analysis: SecurityAnalysis?
+/// Each service's exposure and checks from `systemd-analyze security` (JSON from systemd 250,
+/// the text table from 240).
+private func readExposure(
+  _ sections: ProbeSections, into services: inout [ServiceRecord], analysis kind: SecurityAnalysisSupport,
+  _ findings: inout Findings
+) {
+  let analysis: SecurityAnalysis
   if let json = sections["security"] {
     analysis = parseSecurityJSON(stdout: json.stdout, stderr: json.errorText)
   } else if let text = sections["security-text"] {
     analysis = parseSecurityText(stdout: text.text, stderr: text.errorText)
   } else {
-    analysis = nil
-    if identity.securityAnalysis != .none, services.contains(where: { $0.loadState == "loaded" }) {
-      problems.append("section 'security' missing")
-      diagnostics.append(
+    if kind != .none, services.contains(where: { $0.loadState == "loaded" }) {
+      findings.problem(
+        "section 'security' missing",
         Diagnostic(
           .error, code: "probe.missing-section", "the probe printed no 'security' section",
           section: "security"))
     }
+    return
   }
-  if let analysis {
-    diagnostics += analysis.diagnostics
-    if analysis.diagnostics.contains(where: { $0.severity == .error }) {
-      problems.append("security output damaged")
-    }
-    // An empty table for loaded services (seen on a recent systemd: valtzu/rpi-mkosi#35) is
-    // no verdict: the host is partial, never ok without exposures.
-    let loaded = services.filter { $0.loadState == "loaded" }.count
-    if analysis.units.isEmpty && loaded > 0 {
-      problems.append("systemd-analyze security assessed no unit")
-      diagnostics.append(
-        Diagnostic(
-          .error, code: "security.empty",
-          "systemd-analyze security printed no assessment for any of the \(loaded) loaded services",
-          section: sections["security"] != nil ? "security" : "security-text"))
-    }
-    for index in services.indices {
-      guard let result = services[index].names.lazy.compactMap({ analysis.units[$0] }).first else { continue }
-      services[index].overall = result.overall
-      services[index].checks = result.checks
-    }
+  findings.diagnostics += analysis.diagnostics
+  if analysis.diagnostics.contains(where: { $0.severity == .error }) {
+    findings.problems.append("security output damaged")
   }
-
-  report.services = services.sorted { $0.id < $1.id }
-  report.diagnostics = diagnostics
-  if evidence.output.truncated {
-    report.status = HostStatus(
-      .truncated, reason: "the host sent more than the output cap; the services read before the cut are kept")
-  } else if !problems.isEmpty {
-    report.status = HostStatus(.partial, reason: sanitizeForReason(problems.joined(separator: "; ")))
+  // An empty table for loaded services (seen on a recent systemd: valtzu/rpi-mkosi#35) is
+  // no verdict: the host is partial, never ok without exposures.
+  let loaded = services.filter { $0.loadState == "loaded" }.count
+  if analysis.units.isEmpty && loaded > 0 {
+    findings.problem(
+      "systemd-analyze security assessed no unit",
+      Diagnostic(
+        .error, code: "security.empty",
+        "systemd-analyze security printed no assessment for any of the \(loaded) loaded services",
+        section: sections["security"] != nil ? "security" : "security-text"))
   }
-  return report
+  for index in services.indices {
+    guard let result = services[index].names.lazy.compactMap({ analysis.units[$0] }).first else { continue }
+    services[index].overall = result.overall
+    services[index].checks = result.checks
+  }
 }
 
 private func serviceRecord(id: String, show: [String: String]) -> ServiceRecord {

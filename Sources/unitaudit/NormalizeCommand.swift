@@ -9,8 +9,9 @@ struct NormalizeCommand: ParsableCommand {
     commandName: "normalize",
     abstract: "Normalize a host's raw probe evidence again and print the host as JSON.",
     discussion: """
-      EVIDENCE is a host's folder under a scan's evidence/ (stdout, stderr, meta.json). \
-      Use it to audit what a host really sent, or to read an old scan with a newer unitaudit.
+      EVIDENCE is a host's folder under a scan's evidence/ (stdout.zst, stderr.zst, \
+      meta.json). Use it to audit what a host really sent, or to see what a newer normalizer \
+      makes of a scan's evidence.
       """)
 
   @Argument(help: "An evidence folder: SCAN/evidence/HOST.")

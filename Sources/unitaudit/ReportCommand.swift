@@ -87,7 +87,7 @@ struct ReportCommand: ParsableCommand {
     let (texts, files) = try Self.templateTexts(templates, console: console)
     let writer = ReportWriter(renderer: try ReportRenderer(templates: texts, files: files))
     let trend = try history.map {
-      try historyTrend($0, baseline: baseline, required: required, service: nil, since: nil)
+      try ScanTables.trend(ofHistory: $0, baseline: baseline, required: required, service: nil, since: nil)
     }
     let outcome = try writer.report(
       scan: loaded, older: older, baseline: baseline, required: required, today: selection.day,
