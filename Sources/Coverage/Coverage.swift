@@ -117,8 +117,7 @@ public enum CoverageCalculator {
     let lookups = scanned.map(ServiceLookup.init)
     var waiverMatches: [Waiver: Int] = [:]
     var services: [ServiceCoverage] = []
-    var perHost:
-      [String: (present: Int, hardened: Int, partial: Int, notStarted: Int, worst: (Exposure, String)?)] = [:]
+    var perHost: [String: HostTally] = [:]
     var named: [String: Set<String>] = [:]  // host → unit ids the baseline covers
 
     for entry in baseline.services {
@@ -147,51 +146,16 @@ public enum CoverageCalculator {
           systemd: lookups[index].host.identity?.systemdVersion)
         for outcome in judgement.outcomes {
           for waiver in outcome.waivers { waiverMatches[waiver, default: 0] += 1 }
-          switch outcome.state {
-          case .satisfied(let source): directives[outcome.directive]?.satisfied[source, default: 0] += 1
-          case .waived: directives[outcome.directive]?.waived += 1
-          case .missing:
-            directives[outcome.directive]?.missing += 1
-            if directives[outcome.directive]?.missingOn.count ?? 0 < DirectiveCoverage.listedHosts {
-              directives[outcome.directive]?.missingOn.append(hostName)
-            }
-          case .unsupported(let needs):
-            directives[outcome.directive]?.unsupported += 1
-            directives[outcome.directive]?.needsSystemd = needs
-            if directives[outcome.directive]?.unsupportedOn.count ?? 0 < DirectiveCoverage.listedHosts {
-              directives[outcome.directive]?.unsupportedOn.append(hostName)
-            }
-          case .notApplicable: break
-          }
+          directives[outcome.directive]?.count(outcome.state, on: hostName)
         }
         let status = judgement.status
         hostStatuses.append((hostName, status, service.overall?.exposure))
       }
-      let status: CoverageStatus
-      if entry.exempt != nil {
-        status = .exempt
-      } else if hostStatuses.isEmpty {
-        status = .notInstalled
-      } else if hostStatuses.allSatisfy({ $0.1 == .hardened }) {
-        status = .hardened
-      } else if hostStatuses.allSatisfy({ $0.1 == .notStarted }) {
-        status = .notStarted
-      } else {
-        status = .partial
-      }
+      let status = CoverageStatus.across(hostStatuses.map(\.1), exempt: entry.exempt != nil)
       if entry.exempt == nil {
+        let unit = unitIDs.sorted().first ?? entry.name
         for (host, hostStatus, exposure) in hostStatuses {
-          var tally = perHost[host] ?? (0, 0, 0, 0, nil)
-          tally.present += 1
-          switch hostStatus {
-          case .hardened: tally.hardened += 1
-          case .notStarted: tally.notStarted += 1
-          default: tally.partial += 1
-          }
-          if let exposure, exposure.tenths > (tally.worst?.0.tenths ?? -1) {
-            tally.worst = (exposure, unitIDs.sorted().first ?? entry.name)
-          }
-          perHost[host] = tally
+          perHost[host, default: HostTally()].add(hostStatus, exposure: exposure, unit: unit)
         }
       }
       services.append(
@@ -207,11 +171,11 @@ public enum CoverageCalculator {
       let covered = named[host.name] ?? []
       let extra = host.services.filter { !covered.contains($0.id) }
       for service in extra { outside[service.id, default: 0] += 1 }
-      let tally = perHost[host.name] ?? (0, 0, 0, 0, nil)
+      let tally = perHost[host.name] ?? HostTally()
       hostCoverage.append(
         HostCoverage(
           name: host.name, present: tally.present, hardened: tally.hardened, partial: tally.partial,
-          notStarted: tally.notStarted, worstExposure: tally.worst?.0, worstService: tally.worst?.1,
+          notStarted: tally.notStarted, worstExposure: tally.worst?.exposure, worstService: tally.worst?.unit,
           outside: extra.count))
     }
     let waivers = baseline.waivers.map { waiver in
@@ -309,5 +273,55 @@ public enum CoverageCalculator {
       status = ok == applicable ? .hardened : satisfiedCount == 0 ? .notStarted : .partial
     }
     return (status, outcomes)
+  }
+}
+
+/// One host's baseline services, counted by status, and its most exposed one.
+private struct HostTally {
+  var present = 0
+  var hardened = 0
+  var partial = 0
+  var notStarted = 0
+  var worst: (exposure: Exposure, unit: String)?
+
+  mutating func add(_ status: CoverageStatus, exposure: Exposure?, unit: String) {
+    present += 1
+    switch status {
+    case .hardened: hardened += 1
+    case .notStarted: notStarted += 1
+    default: partial += 1
+    }
+    if let exposure, exposure.tenths > (worst?.exposure.tenths ?? -1) { worst = (exposure, unit) }
+  }
+}
+
+extension CoverageStatus {
+  /// A baseline service's status across the hosts that have it: exempt, not installed (no
+  /// host), hardened or not started on every host, partial otherwise.
+  static func across(_ statuses: [CoverageStatus], exempt: Bool) -> CoverageStatus {
+    if exempt { return .exempt }
+    if statuses.isEmpty { return .notInstalled }
+    if statuses.allSatisfy({ $0 == .hardened }) { return .hardened }
+    if statuses.allSatisfy({ $0 == .notStarted }) { return .notStarted }
+    return .partial
+  }
+}
+
+extension DirectiveCoverage {
+  /// Counts one host's outcome for this directive; the first hosts missing it (or too old
+  /// for it) are named.
+  mutating func count(_ state: CoverageCalculator.Outcome.State, on host: String) {
+    switch state {
+    case .satisfied(let source): satisfied[source, default: 0] += 1
+    case .waived: waived += 1
+    case .missing:
+      missing += 1
+      if missingOn.count < Self.listedHosts { missingOn.append(host) }
+    case .unsupported(let needs):
+      unsupported += 1
+      needsSystemd = needs
+      if unsupportedOn.count < Self.listedHosts { unsupportedOn.append(host) }
+    case .notApplicable: break
+    }
   }
 }
