@@ -1,9 +1,9 @@
 import Foundation
 import UnitModel
 
-/// Host lines: one JSON object per host (sorted keys, ISO 8601 dates, each distinct check once
-/// per host in `checkTable`, C1 controls and bidirectional overrides escaped), which
-/// `unitaudit export --jsonl` writes for jq and other tools.
+/// Host lines: one JSON object per host, the model's own form (sorted keys, ISO 8601 dates,
+/// C1 controls and bidirectional overrides escaped), which `unitaudit export --jsonl` writes
+/// for jq and other tools.
 public enum HostLines {
   /// One host's line, without its newline.
   public static func line(_ host: HostReport) throws -> Data {

@@ -273,11 +273,13 @@ extension ScanTables {
         case .diagnostics: return .diagnostics(try decoder.decode([Diagnostic].self, from: bytes))
         case .checks:
           return .checks(
-            try decoder.decode(SecurityChecks.self, from: bytes).mapValues { check in
-              guard let number = check.storedNumber else { return check }
-              guard let found = checks[number] else { throw StoredRowMissing(what: "check_result \(number)") }
-              return found
-            })
+            SecurityChecks(
+              try decoder.decode([String: Int].self, from: bytes).map { field, number in
+                guard let found = checks[number] else {
+                  throw StoredRowMissing(what: "check_result \(number)")
+                }
+                return (field, found)
+              }))
         }
       } catch {
         throw StorageError.notAScan(

@@ -93,8 +93,10 @@ extension ScanTables {
     unit.directives = []
     unit.hardening = HardeningSettings()
     unit.checks = [:]
-    let checks = try service.checks.mapValues { check in
-      SecurityCheck.stored(number: Int(try checkNumber(check, db: db, known: &known, added: &added)))
+    // A service's checks part maps each json_field to its check_result row.
+    var checks: [String: Int64] = [:]
+    for (field, check) in service.checks {
+      checks[field] = try checkNumber(check, db: db, known: &known, added: &added)
     }
     let parts = [
       try partNumber(.unit, unit, \.units, db: db, known: &known, added: &added),

@@ -98,7 +98,7 @@ struct StoredNumbers: Sendable {
   var units: [ServiceRecord: Int64] = [:]
   var directives: [[Directive]: Int64] = [:]
   var hardening: [HardeningSettings: Int64] = [:]
-  var checkParts: [SecurityChecks: Int64] = [:]
+  var checkParts: [[String: Int64]: Int64] = [:]
   var diagnostics: [[Diagnostic]: Int64] = [:]
 
   static let configLimit = 20_000

@@ -107,7 +107,7 @@ public struct HostReport: Codable, Sendable, Hashable {
 
   enum CodingKeys: String, CodingKey {
     case name, address, port, groups, status, identity, services, diagnostics, startedAt, durationMs,
-      evidence, checkTable
+      evidence
   }
 
   public init(from decoder: any Decoder) throws {
@@ -118,21 +118,13 @@ public struct HostReport: Codable, Sendable, Hashable {
     groups = try container.decode([String].self, forKey: .groups)
     status = try container.decode(HostStatus.self, forKey: .status)
     identity = try container.decodeIfPresent(HostIdentity.self, forKey: .identity)
-    let table = try container.decodeIfPresent([SecurityCheck].self, forKey: .checkTable) ?? []
-    do {
-      services = try CheckTable.resolving(
-        container.decode([ServiceRecord].self, forKey: .services), table: table)
-    } catch let error as CheckTableError {
-      throw DecodingError.dataCorruptedError(
-        forKey: .services, in: container, debugDescription: error.description)
-    }
+    services = try container.decode([ServiceRecord].self, forKey: .services)
     diagnostics = try container.decode([Diagnostic].self, forKey: .diagnostics)
     startedAt = try container.decodeIfPresent(Date.self, forKey: .startedAt)
     durationMs = try container.decodeIfPresent(Int.self, forKey: .durationMs)
     evidence = try container.decodeIfPresent(String.self, forKey: .evidence)
   }
 
-  /// Writes the stored form: each distinct check once per host in `checkTable` (see `CheckTable`).
   public func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: CodingKeys.self)
     try container.encode(name, forKey: .name)
@@ -141,9 +133,7 @@ public struct HostReport: Codable, Sendable, Hashable {
     try container.encode(groups, forKey: .groups)
     try container.encode(status, forKey: .status)
     try container.encodeIfPresent(identity, forKey: .identity)
-    var table = CheckTable()
-    try container.encode(table.referencing(services), forKey: .services)
-    if !table.checks.isEmpty { try container.encode(table.checks, forKey: .checkTable) }
+    try container.encode(services, forKey: .services)
     try container.encode(diagnostics, forKey: .diagnostics)
     try container.encodeIfPresent(startedAt, forKey: .startedAt)
     try container.encodeIfPresent(durationMs, forKey: .durationMs)

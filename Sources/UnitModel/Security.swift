@@ -100,9 +100,6 @@ public struct SecurityCheck: Codable, Sendable, Hashable {
   /// range, nil where the check does not apply. The overall exposure is
   /// ⌈100 · Σ⌈badness · weight / range⌉ / Σ weight⌉ tenths over the checks that apply.
   public var grade: Grade?
-  /// In a stored host a check is a number in the host's `checkTable` (see `CheckTable`); set
-  /// only between decoding such a check and looking it up.
-  var tableIndex: Int?
 
   public struct Grade: Codable, Sendable, Hashable {
     public var weight: Int
@@ -136,7 +133,7 @@ public struct SecurityCheck: Codable, Sendable, Hashable {
   }
 
   /// Hashes the name, set and exposure: what tells checks apart, without the longer
-  /// description (a host's checks are numbered through a table keyed by them); equality
+  /// description (a scan database numbers checks through a table keyed by them); equality
   /// still compares every field.
   public func hash(into hasher: inout Hasher) {
     hasher.combine(name)
@@ -144,24 +141,7 @@ public struct SecurityCheck: Codable, Sendable, Hashable {
     hasher.combine(exposure)
   }
 
-  /// The number a stored check stands for (in a host's `checkTable`, or a scan database's
-  /// `check_result`); nil for a check itself.
-  public var storedNumber: Int? { tableIndex }
-
-  /// A check as a stored host holds it: its number in the host's `checkTable`, which
-  /// `HostReport`'s decoding resolves. For readers of stored services other than `init(from:)`.
-  public static func stored(number: Int) -> SecurityCheck {
-    var check = SecurityCheck(name: "", description: "", set: nil, exposure: nil)
-    check.tableIndex = number
-    return check
-  }
-
-  /// Reads either form: the check itself, or its number in the host's table.
   public init(from decoder: any Decoder) throws {
-    if let index = try? decoder.singleValueContainer().decode(Int.self) {
-      self = .stored(number: index)
-      return
-    }
     let container = try decoder.container(keyedBy: CodingKeys.self)
     var grade: Grade?
     if let weight = try container.decodeIfPresent(Int.self, forKey: .weight),
@@ -178,11 +158,6 @@ public struct SecurityCheck: Codable, Sendable, Hashable {
   }
 
   public func encode(to encoder: any Encoder) throws {
-    if let tableIndex {
-      var container = encoder.singleValueContainer()
-      try container.encode(tableIndex)
-      return
-    }
     var container = encoder.container(keyedBy: CodingKeys.self)
     try container.encode(name, forKey: .name)
     try container.encode(description, forKey: .description)
@@ -192,59 +167,6 @@ public struct SecurityCheck: Codable, Sendable, Hashable {
       try container.encode(grade.weight, forKey: .weight)
       try container.encode(grade.range, forKey: .range)
       try container.encodeIfPresent(grade.badness, forKey: .badness)
-    }
-  }
-}
-
-/// The distinct security checks of a host. Every service of a host answers the same ~80
-/// checks, mostly with the same few verdicts, and those repeated texts were four fifths of a
-/// stored host. A stored host keeps each distinct check once, in `checkTable`, and a
-/// service's `checks` map each field to a number in it. Numbers are given in a fixed order
-/// (services in order, checks by field), so the same host is always stored the same way.
-public struct CheckTable: Sendable {
-  public private(set) var checks: [SecurityCheck] = []
-  private var numbers: [SecurityCheck: Int] = [:]
-
-  public init() {}
-
-  /// The number of `check`, adding it if it is new.
-  public mutating func number(of check: SecurityCheck) -> Int {
-    if let number = numbers[check] { return number }
-    numbers[check] = checks.count
-    checks.append(check)
-    return checks.count - 1
-  }
-
-  /// `services` with every check replaced by its number in this table.
-  mutating func referencing(_ services: [ServiceRecord]) -> [ServiceRecord] {
-    services.map { service in
-      var stored = service
-      stored.checks = service.checks.mapValues { check in .stored(number: number(of: check)) }
-      return stored
-    }
-  }
-
-  /// `services` with every numbered check looked up in `table`.
-  static func resolving(_ services: [ServiceRecord], table: [SecurityCheck]) throws -> [ServiceRecord] {
-    try services.map { service in
-      var resolved = service
-      for (field, check) in service.checks {
-        guard let index = check.tableIndex, !table.indices.contains(index) else { continue }
-        throw CheckTableError.outOfRange(service: service.id, field: field, index: index)
-      }
-      resolved.checks = service.checks.mapValues { check in check.tableIndex.map { table[$0] } ?? check }
-      return resolved
-    }
-  }
-}
-
-enum CheckTableError: Error, CustomStringConvertible {
-  case outOfRange(service: String, field: String, index: Int)
-
-  var description: String {
-    switch self {
-    case .outOfRange(let service, let field, let index):
-      "check \(field) of \(service) is number \(index), which the host's checkTable does not have"
     }
   }
 }

@@ -74,9 +74,14 @@ struct SecurityChecksTests {
     let checks: SecurityChecks = [
       "ProtectSystem": Self.check(1), "NoNewPrivileges": Self.check(2), "A": Self.check(3),
     ]
-    let mapped = checks.mapValues { .stored(number: $0.exposure?.tenths ?? 0) }
+    let mapped = checks.mapValues { check in
+      var seen = check
+      seen.set = true
+      return seen
+    }
     #expect(mapped.keys == ["A", "NoNewPrivileges", "ProtectSystem"])
-    #expect(mapped.values.map(\.tableIndex) == [3, 2, 1])
+    #expect(mapped.values.map(\.exposure?.tenths) == [3, 2, 1])
+    #expect(mapped.values.allSatisfy { $0.set == true })
     let encoder = JSONEncoder()
     encoder.outputFormatting = .sortedKeys
     let dictionary = Dictionary(uniqueKeysWithValues: checks.map { ($0.key, $0.value) })
