@@ -92,14 +92,12 @@ public struct ReportRenderer: Sendable {
     return text
   }
 
-  /// The scan and its coverage for other tools, with the schema version. Hosts are summarized
-  /// (status, identity, each service's id, aliases, per-host status, exposure and predicate);
-  /// the full normalized hosts are the scan's (`unitaudit export --jsonl`). Hosts are written one by one.
-  /// The version of report.json's shape, for the tools that read it. 3: a directive's
-  /// `satisfied` is an object keyed by where the value came from (it was an array of keys and
-  /// counts in no fixed order).
+  /// The version of report.json's shape (`ReportDocument`), for the tools that read it. 3: a
+  /// directive's `satisfied` is an object keyed by where the value came from.
   public static let jsonSchemaVersion = 3
 
+  /// report.json: the `ReportDocument` of `input`, its hosts encoded and written one at a
+  /// time so that a 10,000-host report never holds the whole text.
   static func json(_ input: ReportInput, into sink: inout some ReportSink) {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -108,22 +106,63 @@ public struct ReportRenderer: Sendable {
       (try? encoder.encode(value)).map { JSONString.escapingInvisible(String(decoding: $0, as: UTF8.self)) }
         ?? "null"
     }
-    sink.write("{\"schemaVersion\":\(Self.jsonSchemaVersion),\"scan\":\(encoded(input.metadata))")
-    sink.write(
-      ",\"baseline\":\(JSONText.string(input.baseline.name)),\"required\":\(encoded(input.required))")
-    sink.write(",\"coverage\":\(encoded(input.coverage)),\"owners\":\(encoded(input.owners))")
-    if let diff = input.compare?.diff { sink.write(",\"diff\":\(encoded(diff))") }
-    sink.write(",\"hosts\":[")
+    // The document without its hosts, then `"hosts":[…]` spliced in before its last brace.
+    var head = encoded(ReportDocument(input))
+    head.removeLast()
+    sink.write(head + ",\"hosts\":[")
     let requirements = input.baseline.requirements(in: input.required)
     for (index, host) in input.hosts.enumerated() {
+      sink.write(
+        (index == 0 ? "" : ",") + encoded(ReportDocument.Host(host, input: input, requirements: requirements))
+      )
+    }
+    sink.write("]}\n")
+  }
+}
+
+/// report.json's shape, declared once: the scan's metadata, the baseline and required sets,
+/// the coverage, the change owners' view, the diff with `--compare`, and each host summarized
+/// (`hosts`, written one at a time: `ReportRenderer.json`). The full normalized hosts are the
+/// scan's (`unitaudit export --jsonl`).
+struct ReportDocument: Encodable {
+  var schemaVersion = ReportRenderer.jsonSchemaVersion
+  var scan: ScanMetadata
+  var baseline: String
+  var required: [String]
+  var coverage: CoverageReport
+  var owners: [OwnerEntry]
+  var diff: ScanDiff?
+
+  init(_ input: ReportInput) {
+    scan = input.metadata
+    baseline = input.baseline.name
+    required = input.required
+    coverage = input.coverage
+    owners = input.owners
+    diff = input.compare?.diff
+  }
+
+  /// A host: where it is, its status and identity, and each service's id, aliases, status
+  /// against the baseline (`outside-baseline` for a service it does not name), exposure and
+  /// predicate. Absent values are `null`.
+  struct Host: Encodable {
+    var name: String
+    var address: String?
+    var port: Int?
+    var groups: [String]
+    var status: HostStatus
+    var identity: HostIdentity?
+    var services: [Service]
+
+    init(_ host: HostReport, input: ReportInput, requirements: [Requirement]) {
+      name = host.name
+      address = host.address
+      port = host.port
+      groups = host.groups
+      status = host.status
+      identity = host.identity
       let entries = input.baseline.entries(on: host)
-      var text = index == 0 ? "{" : ",{"
-      text +=
-        "\"name\":\(JSONText.string(host.name)),\"address\":\(host.address.map(JSONText.string) ?? "null")"
-      text += ",\"port\":\(host.port.map(String.init) ?? "null"),\"groups\":\(JSONText.array(host.groups))"
-      text +=
-        ",\"status\":\(encoded(host.status)),\"identity\":\(host.identity.map(encoded) ?? "null"),\"services\":["
-      for (offset, service) in host.services.enumerated() {
+      services = host.services.map { service in
         let status =
           entries[service.id].map {
             CoverageCalculator.judge(
@@ -131,22 +170,42 @@ public struct ReportRenderer: Sendable {
               today: input.coverage.today, systemd: host.identity?.systemdVersion
             ).status.rawValue
           } ?? "outside-baseline"
-        text += offset == 0 ? "{" : ",{"
-        text += "\"id\":\(JSONText.string(service.id)),\"aliases\":\(JSONText.array(service.aliases))"
-        text +=
-          ",\"status\":\"\(status)\",\"exposure\":\(service.overall.map { $0.exposure.description } ?? "null")"
-        text += ",\"predicate\":\(service.overall.map { JSONText.string($0.predicate) } ?? "null")}"
+        return Service(
+          id: service.id, aliases: service.aliases, status: status, exposure: service.overall?.exposure,
+          predicate: service.overall?.predicate)
       }
-      sink.write(text + "]}")
     }
-    sink.write("]}\n")
+
+    enum CodingKeys: String, CodingKey { case name, address, port, groups, status, identity, services }
+
+    func encode(to encoder: any Encoder) throws {
+      var c = encoder.container(keyedBy: CodingKeys.self)
+      try c.encode(name, forKey: .name)
+      try c.encode(address, forKey: .address)
+      try c.encode(port, forKey: .port)
+      try c.encode(groups, forKey: .groups)
+      try c.encode(status, forKey: .status)
+      try c.encode(identity, forKey: .identity)
+      try c.encode(services, forKey: .services)
+    }
   }
-}
 
-/// JSON text for strings and string arrays, without Foundation's encoder (which is slow for
-/// millions of small values); script-safe, like the page's embedded data.
-enum JSONText {
-  static func string(_ value: String) -> String { JSONString.quoted(value, scriptSafe: true) }
+  struct Service: Encodable {
+    var id: String
+    var aliases: [String]
+    var status: String
+    var exposure: Exposure?
+    var predicate: String?
 
-  static func array(_ values: [String]) -> String { "[" + values.map(string).joined(separator: ",") + "]" }
+    enum CodingKeys: String, CodingKey { case id, aliases, status, exposure, predicate }
+
+    func encode(to encoder: any Encoder) throws {
+      var c = encoder.container(keyedBy: CodingKeys.self)
+      try c.encode(id, forKey: .id)
+      try c.encode(aliases, forKey: .aliases)
+      try c.encode(status, forKey: .status)
+      try c.encode(exposure, forKey: .exposure)
+      try c.encode(predicate, forKey: .predicate)
+    }
+  }
 }
