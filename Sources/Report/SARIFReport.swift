@@ -15,18 +15,48 @@ public enum SARIFReport {
   public static let schema =
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 
+  /// The SARIF log of `results`: the rules, the violations grouped by finding and place, the
+  /// most important first (and those past `limits.resultsPerRun` left out), each a result.
   public static func render(
     _ results: CheckResults, requirements: [Requirement], toolVersion: String,
     hostSources: [String: Provenance] = [:], limits: Limits = Limits()
   ) -> Document {
+    let rules = rules(for: requirements, baseline: results.baseline)
+    let index = Dictionary(
+      rules.enumerated().map { ($0.element.id, $0.offset) }, uniquingKeysWith: { a, _ in a })
+    let groups = groups(of: results, hostSources: hostSources)
+    let kept = ordered(groups).prefix(limits.resultsPerRun)
+    let out = resultsOf(kept, ruleIndex: index, limits: limits)
+    let log = Log(
+      schema: schema, version: "2.1.0",
+      runs: [
+        Run(
+          tool: .init(
+            driver: .init(
+              name: "unitaudit", version: toolVersion, informationUri: nil, rules: rules)),
+          originalUriBaseIds: ["ROOT": .init(uri: "file:///", uriBaseId: nil)], results: out,
+          properties: groups.count > kept.count ? .init(omittedResults: groups.count - kept.count) : nil)
+      ])
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+    guard let data = try? encoder.encode(log) else {
+      return Document(text: "{}", results: 0, omitted: groups.count)
+    }
+    return Document(
+      text: JSONString.escapingInvisible(String(decoding: data, as: UTF8.self)) + "\n", results: out.count,
+      omitted: groups.count - kept.count)
+  }
+
+  /// One rule per requirement of the baseline, then one per other kind of violation.
+  static func rules(for requirements: [Requirement], baseline: String) -> [Rule] {
     var rules: [Rule] = requirements.map { requirement in
       let spec = DirectiveTable.all[requirement.directive.index]
-      var help = "\(results.baseline) requires \(requirement.summary) of each service it names."
+      var help = "\(baseline) requires \(requirement.summary) of each service it names."
       if let review = spec.review { help += " Before adding it, review: \(review)." }
       help += " See \(manPage(spec.name)) for \(spec.name)=."
       return Rule(
         id: spec.name, name: spec.name, shortDescription: .init(text: requirement.summary),
-        fullDescription: .init(text: "\(spec.name)= as the baseline \(results.baseline) requires it"),
+        fullDescription: .init(text: "\(spec.name)= as the baseline \(baseline) requires it"),
         help: .init(text: help), helpUri: manPageURL(spec.name),
         defaultConfiguration: .init(level: "error"), properties: .init(tags: ["security", "systemd"]))
     }
@@ -56,9 +86,12 @@ public enum SARIFReport {
           defaultConfiguration: .init(level: kind == .unsupported ? "note" : "error"),
           properties: .init(tags: ["security", "systemd"])))
     }
-    let index = Dictionary(
-      rules.enumerated().map { ($0.element.id, $0.offset) }, uniquingKeysWith: { a, _ in a })
+    return rules
+  }
 
+  /// Every violation, grouped: a host-level result stays the host's own; the same finding at
+  /// the same line of the same file is one group for every host that has it.
+  static func groups(of results: CheckResults, hostSources: [String: Provenance]) -> [Group] {
     let violations =
       results.hosts.flatMap { host -> [Violation] in
         (host.error.map { [$0] } ?? [])
@@ -76,8 +109,6 @@ public enum SARIFReport {
         ? violation.directive.map { DirectiveTable.all[$0.index].name } ?? violation.kind.rawValue
         : violation.kind.rawValue
       let place = location(of: violation, hostSources: hostSources)
-      // A host-level result stays the host's own; the same finding at the same line of the
-      // same file is one result for every host that has it.
       let key = GroupKey(
         rule: id, uri: place.uri, line: place.line, service: violation.service ?? "",
         reason: violation.reason,
@@ -89,9 +120,13 @@ public enum SARIFReport {
         groups.append(Group(key: key, violation: violation, hosts: violation.host.map { [$0] } ?? []))
       }
     }
-    // What GitHub shows first, and keeps when there are more results than it takes: errors,
-    // then notes; within a level, the findings on the most hosts.
-    let ordered = groups.enumerated().sorted { a, b in
+    return groups
+  }
+
+  /// What GitHub shows first, and keeps when there are more results than it takes: errors,
+  /// then notes; within a level, the findings on the most hosts.
+  static func ordered(_ groups: [Group]) -> [Group] {
+    groups.enumerated().sorted { a, b in
       let (la, lb) = (a.element.violation.kind == .unsupported, b.element.violation.kind == .unsupported)
       if la != lb { return !la }
       if a.element.hosts.count != b.element.hosts.count {
@@ -99,9 +134,13 @@ public enum SARIFReport {
       }
       return a.offset < b.offset
     }.map(\.element)
-    let kept = ordered.prefix(limits.resultsPerRun)
+  }
+
+  /// Each group as a result: located, fingerprinted (a repeat of one identity numbered), and
+  /// naming its first hosts.
+  static func resultsOf(_ groups: ArraySlice<Group>, ruleIndex: [String: Int], limits: Limits) -> [Result] {
     var seen: [String: Int] = [:]
-    let out = kept.map { group -> Result in
+    return groups.map { group -> Result in
       let key = group.key
       let violation = group.violation
       var identity = [key.rule, key.service, key.uri].joined(separator: "|")
@@ -111,7 +150,7 @@ public enum SARIFReport {
       let digest = String(FNV1a.hash(identity.utf8), radix: 16)
       let shown = group.hosts.prefix(limits.hostsListed)
       return Result(
-        ruleId: key.rule, ruleIndex: index[key.rule] ?? 0,
+        ruleId: key.rule, ruleIndex: ruleIndex[key.rule] ?? 0,
         level: violation.kind == .unsupported ? "note" : "error",
         message: .init(text: message(violation, hosts: group.hosts)),
         locations: [
@@ -128,24 +167,6 @@ public enum SARIFReport {
           hosts: Array(shown), hostCount: group.hosts.count, service: violation.service,
           kind: violation.kind.rawValue))
     }
-    let log = Log(
-      schema: schema, version: "2.1.0",
-      runs: [
-        Run(
-          tool: .init(
-            driver: .init(
-              name: "unitaudit", version: toolVersion, informationUri: nil, rules: rules)),
-          originalUriBaseIds: ["ROOT": .init(uri: "file:///", uriBaseId: nil)], results: out,
-          properties: groups.count > kept.count ? .init(omittedResults: groups.count - kept.count) : nil)
-      ])
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-    guard let data = try? encoder.encode(log) else {
-      return Document(text: "{}", results: 0, omitted: groups.count)
-    }
-    return Document(
-      text: JSONString.escapingInvisible(String(decoding: data, as: UTF8.self)) + "\n", results: out.count,
-      omitted: groups.count - kept.count)
   }
 
   /// The SARIF text, how many results it holds, and how many it left out to stay within
