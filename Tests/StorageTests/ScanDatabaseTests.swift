@@ -36,6 +36,59 @@ struct ScanDatabaseTests {
     #expect(try mode(directory.appendingPathComponent("scan.db").path) == 0o600)
   }
 
+  @Test("every generated column of the schema reads its value from the model's JSON")
+  func generatedColumns() async throws {
+    let hosts = try StoreFixtures.fleetHosts()
+    let (directory, store) = try newStore("columns", planned: hosts.map(\.name))
+    for host in hosts { try await store.append(host, evidence: nil) }
+    try await store.close()
+    let scan = try readScan(directory)
+    let queue = try DatabaseQueue(path: directory.appendingPathComponent("scan.db").path)
+    try await queue.read { db in
+      let row = try #require(try Row.fetchOne(db, sql: "SELECT uuid, state, started_at FROM scan"))
+      #expect(row["uuid"] as String? == scan.metadata.id)
+      #expect(row["state"] as String? == scan.metadata.state.rawValue)
+      #expect((row["started_at"] as String?)?.hasPrefix(String(UTCDate.day(scan.metadata.startedAt))) == true)
+      for host in scan.hosts {
+        let row = try #require(
+          try Row.fetchOne(
+            db, sql: "SELECT status, reason, os_id, os_version, systemd FROM host WHERE name = ?",
+            arguments: [host.name]))
+        #expect(row["status"] as String? == host.status.code.rawValue, "\(host.name)")
+        #expect(row["reason"] as String? == host.status.reason, "\(host.name)")
+        #expect(row["os_id"] as String? == host.identity?.osID, "\(host.name)")
+        #expect(row["os_version"] as String? == host.identity?.osVersionID, "\(host.name)")
+        #expect(row["systemd"] as Int? == host.identity?.systemdVersion, "\(host.name)")
+      }
+      let services = scan.hosts.flatMap(\.services)
+      let configs = try Row.fetchAll(db, sql: "SELECT unit, exposure, rating FROM config")
+      #expect(!configs.isEmpty)
+      for row in configs {
+        let unit: String = try #require(row["unit"])
+        // A unit has a configuration per distinct form of it across the hosts.
+        #expect(
+          services.contains {
+            $0.id == unit && $0.overall?.exposure.value == row["exposure"]
+              && $0.overall?.predicate == row["rating"]
+          }, "\(unit)")
+      }
+      let checks = Set(services.flatMap(\.checks.values))
+      for row in try Row.fetchAll(db, sql: "SELECT name, description, passed, exposure FROM check_result") {
+        let name: String = try #require(row["name"])
+        #expect(
+          checks.contains {
+            $0.name == name && $0.description == row["description"]
+              && $0.set.map { $0 ? 1 : 0 } == row["passed"]
+              && $0.exposure?.value == row["exposure"]
+          }, "\(name)")
+      }
+      let states = Set(services.map { [$0.activeState, $0.subState, $0.unitFileState] })
+      for row in try Row.fetchAll(db, sql: "SELECT active, sub, unit_file FROM unit_state") {
+        #expect(states.contains([row["active"], row["sub"], row["unit_file"]]))
+      }
+    }
+  }
+
   @Test("while a scan writes, the write-ahead log is private too")
   func walIsPrivate() async throws {
     let (directory, store) = try newStore("wal", planned: ["a"])
