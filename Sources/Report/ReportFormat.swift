@@ -46,7 +46,7 @@ public enum ReportFormat: String, Sendable, CaseIterable, Codable {
     case .html, .md:
       let name = self == .html ? "report.html" : "report.md"
       return [
-        ReportFile(name: name) { sink in
+        ReportFile(name: name, job: "pages") { sink in
           sink.write(try renderer.render(template: name, pages.view))
           return nil
         }
@@ -117,14 +117,19 @@ public struct ReportFile: Sendable {
   /// Written aside and renamed into place, so that a reader of the directory never sees half
   /// of it.
   public let atomic: Bool
+  /// Files of one job are written one after the other, by one thread: the pages, which share
+  /// a view that takes seconds to make (two threads would have one wait for the other).
+  public let job: String?
   /// Writes the content; returns a warning for the user (what was left out), if any.
   public let write: @Sendable (inout any ReportSink) throws -> String?
 
   init(
-    name: String, atomic: Bool = false, _ write: @escaping @Sendable (inout any ReportSink) throws -> String?
+    name: String, atomic: Bool = false, job: String? = nil,
+    _ write: @escaping @Sendable (inout any ReportSink) throws -> String?
   ) {
     self.name = name
     self.atomic = atomic
+    self.job = job
     self.write = write
   }
 

@@ -73,14 +73,28 @@ public struct ReportWriter: Sendable {
     let files = formats.filter { seen.insert($0).inserted }.flatMap {
       $0.files(input, renderer: renderer, pages: pages, allChecks: allChecks)
     }
-    let results = files.concurrentMap { file in
-      Result { () throws -> (URL, String?) in
-        let url = directory.appendingPathComponent(file.name)
-        return (url, try file.write(to: url))
+    // A job per file, but one for the files of a job (the pages).
+    var jobs: [[ReportFile]] = []
+    var jobOf: [String: Int] = [:]
+    for file in files {
+      if let job = file.job, let at = jobOf[job] {
+        jobs[at].append(file)
+      } else {
+        if let job = file.job { jobOf[job] = jobs.count }
+        jobs.append([file])
       }
     }
-    // The files in the order of `formats`; the first that failed stops the report.
-    let written = try results.map { try $0.get() }
+    let results = jobs.concurrentMap { job in
+      Result { () throws -> [(URL, String?)] in
+        try job.map { file in
+          let url = directory.appendingPathComponent(file.name)
+          return (url, try file.write(to: url))
+        }
+      }
+    }
+    // The files in the order of `formats` (the pages together); the first that failed stops
+    // the report.
+    let written = try results.flatMap { try $0.get() }
     return (written.map(\.0), written.compactMap(\.1))
   }
 }

@@ -350,7 +350,7 @@ struct ReportFormatTests {
     ).files
     #expect(
       written.map(\.lastPathComponent) == [
-        "services.csv", "checks.csv", "hosts.csv", "owners.csv", "report.md", "report.json", "report.html",
+        "services.csv", "checks.csv", "hosts.csv", "owners.csv", "report.md", "report.html", "report.json",
         "unitaudit.prom", "junit.xml", "unitaudit.sarif",
       ])
     // The metrics file was renamed into place: nothing else is left in the directory.
