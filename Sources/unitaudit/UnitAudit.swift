@@ -23,8 +23,8 @@ struct UnitAudit: AsyncParsableCommand {
         unitaudit scan --local -o scan-here   scan this machine
         unitaudit probe                       the exact script run on a host
 
-      Exit status: 0 success, 1 findings (failed hosts, violations), 2 usage errors and bad \
-      input files, 130 interrupted.
+      Exit status: 0 success, 1 findings (failed hosts, violations) and writes that failed \
+      midway, 2 usage errors and input that cannot be used, 130 interrupted.
       """,
     version: version,
     subcommands: [
