@@ -63,6 +63,9 @@ public enum AnsibleINI {
         let (pattern, port) = HostPattern.splitPort(entry)
         let names: [String]
         do { names = try HostPattern.expand(pattern) } catch { throw fail(number, error.description) }
+        if names.contains(where: \.isEmpty) {
+          throw fail(number, "the host line names no host ('\(line)'): an empty name cannot be connected to")
+        }
         if names.contains("---") {
           throw fail(number, "'---' starts a YAML document: is this a YAML inventory?")
         }

@@ -134,6 +134,10 @@ public enum YAMLInventory {
             do { names = try HostPattern.expand(pattern) } catch {
               throw InventoryError(file: source, line: hostLine, error.description)
             }
+            if names.contains(where: \.isEmpty) {
+              throw InventoryError(
+                file: source, line: hostLine, "a host of group '\(name)' has an empty name, which cannot be connected to")
+            }
             for host in names {
               graph.addHost(host, to: name, port: port, line: hostLine)
               for (variable, varNode) in item?.mapping ?? [:] {

@@ -44,6 +44,8 @@ struct FuzzTests {
   static func fuzz(
     _ target: FuzzTarget, seeds: [[UInt8]], tokens: [String], maxLength: Int = 1 << 20
   ) -> Int {
+    // Said first: a broken property ends the run before the summary line.
+    print("fuzz \(target.rawValue): seed \(seed) (UNITAUDIT_FUZZ_SEED replays it)")
     var taken = seeds.filter { target.run($0) }.count
     let name = target.rawValue
     // Each target its own stream of the seed, the same in every run.
