@@ -136,7 +136,8 @@ public enum YAMLInventory {
             }
             if names.contains(where: \.isEmpty) {
               throw InventoryError(
-                file: source, line: hostLine, "a host of group '\(name)' has an empty name, which cannot be connected to")
+                file: source, line: hostLine,
+                "a host of group '\(name)' has an empty name, which cannot be connected to")
             }
             for host in names {
               graph.addHost(host, to: name, port: port, line: hostLine)
