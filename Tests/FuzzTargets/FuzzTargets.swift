@@ -96,7 +96,11 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
       // Every host a parser gives names itself, has a port a socket takes, and says which
       // line of the file named it.
       func check(_ hosts: [FleetHost]) {
-        let lines = max(1, text.split(separator: "\n", omittingEmptySubsequences: false).count)
+        // Lines as YAML counts them too: "\r\n", "\n", a lone "\r", NEL, LS and PS each end one.
+        let breaks = text.unicodeScalars.split(omittingEmptySubsequences: false) {
+          ["\n", "\r", "\u{85}", "\u{2028}", "\u{2029}"].contains($0)
+        }
+        let lines = max(1, breaks.count)
         for host in hosts {
           precondition(!host.name.isEmpty, "a host without a name")
           precondition(host.port.map { (1...65_535).contains($0) } ?? true, "a port outside 1–65535")
