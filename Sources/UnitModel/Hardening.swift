@@ -48,9 +48,8 @@ public struct Setting<Value: Codable & Sendable & Hashable>: Codable, Sendable, 
 public struct HardeningSettings: Codable, Sendable, Hashable {
   // Inlinable (with the box) so that `settings.privateTmp` compiles to a field load in other
   // modules, not a key-path projection at run time: reports read fields per service.
-  // @unchecked: mutated only through `HardeningSettings`, and only while uniquely referenced
-  // (copy on write), so no two threads ever see a write.
   @usableFromInline
+  // @unchecked: written only through `HardeningSettings` while uniquely referenced (copy on write).
   final class Box: @unchecked Sendable {
     @usableFromInline var fields: Fields
     @usableFromInline init(_ fields: Fields) { self.fields = fields }
