@@ -245,7 +245,7 @@ extension ScanTables {
   ) throws -> [HostReport] {
     try decodedInBatches(rows, of: 256) { row, decoder in
       do {
-        var host = try decoder.decode(HostReport.self, from: Data(row.record.utf8))
+        var host = HostReport(record: try decoder.decode(HostRecord.self, from: Data(row.record.utf8)))
         if let part = row.diagnostics {
           guard case .diagnostics(let diagnostics)? = parts[part] else {
             throw StoredRowMissing(what: "its diagnostics, part \(part)")

@@ -195,13 +195,9 @@ extension ScanTables {
     return number
   }
 
-  /// Each host with its record: the host as JSON without its services and diagnostics.
+  /// Each host with its record's JSON (`HostRecord`: the host without its services and
+  /// diagnostics, which are rows and parts of their own).
   static func hostRows(_ hosts: [HostReport]) throws -> [(HostReport, String)] {
-    try hosts.map { host in
-      var shell = host
-      shell.services = []
-      shell.diagnostics = []
-      return (host, try json(shell))
-    }
+    try hosts.map { ($0, try json($0.record)) }
   }
 }

@@ -69,8 +69,10 @@ public struct HostIdentity: Codable, Sendable, Hashable {
   }
 }
 
-/// One host of a scan, normalized.
-public struct HostReport: Codable, Sendable, Hashable {
+/// Who and where a host is and how its probe went: a host of a scan without its services and
+/// diagnostics. It is the host's record in the scan database as it is (its services are stored
+/// as rows of their own), and its fields are read on `HostReport` as the host's own.
+public struct HostRecord: Codable, Sendable, Hashable {
   /// The inventory name.
   public var name: String
   public var address: String?
@@ -78,8 +80,6 @@ public struct HostReport: Codable, Sendable, Hashable {
   public var groups: [String]
   public var status: HostStatus
   public var identity: HostIdentity?
-  public var services: [ServiceRecord]
-  public var diagnostics: [Diagnostic]
   public var startedAt: Date?
   /// Wall time of the probe, connection included, in milliseconds.
   public var durationMs: Int?
@@ -88,8 +88,7 @@ public struct HostReport: Codable, Sendable, Hashable {
 
   public init(
     name: String, address: String? = nil, port: Int? = nil, groups: [String] = [],
-    status: HostStatus, identity: HostIdentity? = nil, services: [ServiceRecord] = [],
-    diagnostics: [Diagnostic] = [], startedAt: Date? = nil, durationMs: Int? = nil,
+    status: HostStatus, identity: HostIdentity? = nil, startedAt: Date? = nil, durationMs: Int? = nil,
     evidence: String? = nil
   ) {
     self.name = name
@@ -98,46 +97,60 @@ public struct HostReport: Codable, Sendable, Hashable {
     self.groups = groups
     self.status = status
     self.identity = identity
-    self.services = services
-    self.diagnostics = diagnostics
     self.startedAt = startedAt
     self.durationMs = durationMs
     self.evidence = evidence
   }
+}
+
+/// One host of a scan, normalized: its record and what the probe found on it. Its JSON is one
+/// object, the record's fields beside `services` and `diagnostics`.
+@dynamicMemberLookup
+public struct HostReport: Codable, Sendable, Hashable {
+  public var record: HostRecord
+  public var services: [ServiceRecord]
+  public var diagnostics: [Diagnostic]
+
+  public init(record: HostRecord, services: [ServiceRecord] = [], diagnostics: [Diagnostic] = []) {
+    self.record = record
+    self.services = services
+    self.diagnostics = diagnostics
+  }
+
+  public init(
+    name: String, address: String? = nil, port: Int? = nil, groups: [String] = [],
+    status: HostStatus, identity: HostIdentity? = nil, services: [ServiceRecord] = [],
+    diagnostics: [Diagnostic] = [], startedAt: Date? = nil, durationMs: Int? = nil,
+    evidence: String? = nil
+  ) {
+    self.init(
+      record: HostRecord(
+        name: name, address: address, port: port, groups: groups, status: status, identity: identity,
+        startedAt: startedAt, durationMs: durationMs, evidence: evidence),
+      services: services, diagnostics: diagnostics)
+  }
+
+  public subscript<Value>(dynamicMember field: WritableKeyPath<HostRecord, Value>) -> Value {
+    get { record[keyPath: field] }
+    set { record[keyPath: field] = newValue }
+  }
 
   enum CodingKeys: String, CodingKey {
-    case name, address, port, groups, status, identity, services, diagnostics, startedAt, durationMs,
-      evidence
+    case services, diagnostics
   }
 
   public init(from decoder: any Decoder) throws {
+    record = try HostRecord(from: decoder)
     let container = try decoder.container(keyedBy: CodingKeys.self)
-    name = try container.decode(String.self, forKey: .name)
-    address = try container.decodeIfPresent(String.self, forKey: .address)
-    port = try container.decodeIfPresent(Int.self, forKey: .port)
-    groups = try container.decode([String].self, forKey: .groups)
-    status = try container.decode(HostStatus.self, forKey: .status)
-    identity = try container.decodeIfPresent(HostIdentity.self, forKey: .identity)
     services = try container.decode([ServiceRecord].self, forKey: .services)
     diagnostics = try container.decode([Diagnostic].self, forKey: .diagnostics)
-    startedAt = try container.decodeIfPresent(Date.self, forKey: .startedAt)
-    durationMs = try container.decodeIfPresent(Int.self, forKey: .durationMs)
-    evidence = try container.decodeIfPresent(String.self, forKey: .evidence)
   }
 
   public func encode(to encoder: any Encoder) throws {
+    try record.encode(to: encoder)
     var container = encoder.container(keyedBy: CodingKeys.self)
-    try container.encode(name, forKey: .name)
-    try container.encodeIfPresent(address, forKey: .address)
-    try container.encodeIfPresent(port, forKey: .port)
-    try container.encode(groups, forKey: .groups)
-    try container.encode(status, forKey: .status)
-    try container.encodeIfPresent(identity, forKey: .identity)
     try container.encode(services, forKey: .services)
     try container.encode(diagnostics, forKey: .diagnostics)
-    try container.encodeIfPresent(startedAt, forKey: .startedAt)
-    try container.encodeIfPresent(durationMs, forKey: .durationMs)
-    try container.encodeIfPresent(evidence, forKey: .evidence)
   }
 
   /// Finds a service by its id or any of its aliases.
