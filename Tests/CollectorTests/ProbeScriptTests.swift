@@ -8,10 +8,23 @@ import UnitModel
 
 /// Runs the real probe script under /bin/sh against stand-in `systemctl` and
 /// `systemd-analyze` programs that report hostile unit names, inside a private mount
-/// namespace where /run/systemd/system exists (needs root and unshare, as CI has).
+/// namespace where /run/systemd/system exists (unshare(1): as root, or in a user namespace of
+/// its own where the kernel allows them, as Debian's does).
 @Suite("the probe script")
 struct ProbeScriptTests {
-  static let canUnshare = getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare")
+  /// How to get a private mount namespace: root makes one; another user makes a user
+  /// namespace first, where it is root. Nil when neither works here.
+  static let unshare: [String]? = {
+    guard FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") else { return nil }
+    let command =
+      getuid() == 0
+      ? ["/usr/bin/unshare", "--mount", "--propagation", "private"]
+      : ["/usr/bin/unshare", "--user", "--map-root-user", "--mount", "--propagation", "private"]
+    guard case .output(let output, _) = runProcess(command + ["/bin/true"], limits: ProbeLimits()),
+      output.exitStatus == 0
+    else { return nil }
+    return command
+  }()
 
   static let fakeSystemctl = #"""
     #!/bin/sh
@@ -62,7 +75,7 @@ struct ProbeScriptTests {
 
   @Test(
     "hostile unit names never reach a command; the output normalizes",
-    .enabled(if: canUnshare, "needs root and unshare(1) for a private /run"))
+    .enabled(if: unshare != nil, "needs unshare(1) and a private mount namespace (root, or user namespaces)"))
   func hostileNames() throws {
     let work = try temporaryDirectory("probe")
     let bin = work.appendingPathComponent("bin")
@@ -81,7 +94,7 @@ struct ProbeScriptTests {
       exec /bin/sh -c \(shellQuote(probe.script))
       """
     let result = runProcess(
-      ["/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", wrapper],
+      (Self.unshare ?? []) + ["/bin/sh", "-c", wrapper],
       limits: ProbeLimits())
     guard case .output(let output, _) = result else {
       Issue.record("probe did not run: \(result)")

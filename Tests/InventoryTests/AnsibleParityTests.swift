@@ -86,26 +86,35 @@ func ansibleResolve(_ file: String, limit: String?) throws -> [Resolved] {
   var environment = ProcessInfo.processInfo.environment
   environment["ANSIBLE_HOST_PATTERN_MISMATCH"] = "ignore"
   environment["ANSIBLE_INVENTORY_ENABLED"] = "ini,yaml"
-  environment["ANSIBLE_LOCAL_TEMP"] = NSTemporaryDirectory() + "unitaudit-ansible-tmp"
+  // A folder of this run's own: a fixed path in /tmp made by another user stops ansible.
+  let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("unitaudit-ansible-\(UUID().uuidString)")
+  try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+  defer { try? FileManager.default.removeItem(at: scratch) }
+  environment["ANSIBLE_LOCAL_TEMP"] = scratch.appendingPathComponent("tmp").path
   process.environment = environment
-  let output = FileManager.default.temporaryDirectory.appendingPathComponent(
-    "ansible-\(UUID().uuidString).json")
-  guard FileManager.default.createFile(atPath: output.path, contents: nil) else {
-    throw ParityError.setup("cannot create \(output.path)")
+  let output = scratch.appendingPathComponent("out.json")
+  let errors = scratch.appendingPathComponent("err.txt")
+  guard FileManager.default.createFile(atPath: output.path, contents: nil),
+    FileManager.default.createFile(atPath: errors.path, contents: nil)
+  else {
+    throw ParityError.setup("cannot create files in \(scratch.path)")
   }
-  defer { try? FileManager.default.removeItem(at: output) }
   let handle = try FileHandle(forWritingTo: output)
+  let errorHandle = try FileHandle(forWritingTo: errors)
   process.standardOutput = handle
-  process.standardError = FileHandle.nullDevice
+  process.standardError = errorHandle
   process.standardInput = FileHandle.nullDevice
   try process.run()
   process.waitUntilExit()
   try handle.close()
+  try errorHandle.close()
   let data = try Data(contentsOf: output)
   guard process.terminationStatus == 0,
     let json = try JSONSerialization.jsonObject(with: data) as? [String: Any]
   else {
-    throw ParityError.setup("ansible-inventory failed on \(file): \(String(decoding: data, as: UTF8.self))")
+    let said = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
+    throw ParityError.setup(
+      "ansible-inventory failed on \(file): \(String(decoding: data, as: UTF8.self)) \(said.suffix(2000))")
   }
   let meta = json["_meta"] as? [String: Any]
   let hostvars = meta?["hostvars"] as? [String: [String: Any]] ?? [:]
