@@ -79,11 +79,14 @@ let package = Package(
         .product(name: "GRDB", package: "GRDB.swift"),
       ],
       swiftSettings: strict),
+    // OS trees and packages read offline, inert: the unit files as systemd would load them,
+    // the tree's package database, and the evidence a scan records for them.
+    .target(name: "Offline", dependencies: ["UnitModel", "Normalize", "BlockingWork"], swiftSettings: strict),
     // Transports (SSH, this machine) and the fan-out that probes hosts and records each in a
     // scan directory.
     .target(
       name: "Collector",
-      dependencies: ["UnitModel", "Normalize", "Inventory", "SSH", "BlockingWork", "Storage"],
+      dependencies: ["UnitModel", "Normalize", "Inventory", "SSH", "BlockingWork", "Storage", "Offline"],
       swiftSettings: strict),
     .executableTarget(
       name: "unitaudit",
@@ -128,7 +131,7 @@ let package = Package(
       swiftSettings: strict),
     // Helpers shared by the test targets that run programs.
     .target(
-      name: "TestSupport", dependencies: ["Collector", "Storage"], path: "Tests/TestSupport", swiftSettings: strict),
+      name: "TestSupport", dependencies: ["BlockingWork", "Collector", "Storage"], path: "Tests/TestSupport", swiftSettings: strict),
     .testTarget(
       name: "ReportTests",
       dependencies: ["Report", "ReportTemplates", "Coverage", "UnitModel", "TestSupport"],
@@ -153,6 +156,11 @@ let package = Package(
     .testTarget(
       name: "CollectorTests",
       dependencies: ["Collector", "Storage", "Normalize", "UnitModel", "Inventory", "TestSupport"],
+      swiftSettings: strict),
+    // Offline audits: trees and packages read inert, against crafted and hostile inputs.
+    .testTarget(
+      name: "OfflineTests",
+      dependencies: ["Offline", "Collector", "Normalize", "UnitModel", "Inventory", "TestSupport"],
       swiftSettings: strict),
     // The scan directory, histories (SQLite, and PostgreSQL where UNITAUDIT_TEST_POSTGRES names
     // a server), merge and export.

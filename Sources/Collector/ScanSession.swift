@@ -48,6 +48,7 @@ public struct TransportFactory: Sendable {
     switch mode {
     case .local: LocalTransport(limits: options.limits)
     case .ssh: SSHTransport(options: options)
+    case .offline: OfflineTransport(limits: options.limits, concurrency: options.concurrency)
     }
   }
 }

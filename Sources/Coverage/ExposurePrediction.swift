@@ -30,18 +30,8 @@ public enum ExposurePrediction {
     public var reason: String
   }
 
-  /// The exposure from checks' grades; nil when a check has no grade or none applies.
-  public static func exposure(of grades: [SecurityCheck.Grade]) -> Exposure? {
-    var points = 0
-    var weights = 0
-    for grade in grades {
-      guard let added = grade.points else { continue }
-      points += added
-      weights += grade.weight
-    }
-    guard weights > 0 else { return nil }
-    return Exposure(tenths: (points * 100 + weights - 1) / weights)
-  }
+  /// The exposure from checks' grades; nil when none applies.
+  public static func exposure(of grades: [SecurityCheck.Grade]) -> Exposure? { Exposure(grades: grades) }
 
   /// The exposure of `service` with `assignments` (`ProtectSystem=yes`, …) added in a drop-in.
   public static func predict(_ service: ServiceRecord, adding assignments: [String]) -> Result<

@@ -53,12 +53,18 @@ public func normalize(_ evidence: HostEvidence, label: HostLabel) -> HostReport 
     report.diagnostics = findings.diagnostics
     return report
   }
-  readSystemdVersion(sections, into: &identity, &findings)
+  let offline = readOffline(sections, &findings)
+  report.offline = offline
+  readSystemdVersion(sections, into: &identity, offline: offline, &findings)
   report.identity = identity
-  checkListings(sections, &findings)
+  checkListings(sections, offline: offline != nil, &findings)
   var services = readServices(sections)
   readUnitFiles(sections, into: &services, systemd: identity.systemdVersion, &findings)
-  readExposure(sections, into: &services, analysis: identity.securityAnalysis, &findings)
+  if offline != nil {
+    readOfflineExposure(sections, into: &services, analysis: identity.securityAnalysis, &findings)
+  } else {
+    readExposure(sections, into: &services, analysis: identity.securityAnalysis, &findings)
+  }
   report.services = services.sorted { $0.id < $1.id }
   report.diagnostics = findings.diagnostics
   if evidence.output.truncated {
@@ -151,8 +157,34 @@ private func readIdentity(_ sections: ProbeSections, _ findings: inout Findings)
 
 /// systemd's version and features, and which form of `systemd-analyze security` it has.
 private func readSystemdVersion(
-  _ sections: ProbeSections, into identity: inout HostIdentity, _ findings: inout Findings
+  _ sections: ProbeSections, into identity: inout HostIdentity, offline: OfflineSource?,
+  _ findings: inout Findings
 ) {
+  if let offline {
+    // A tree's units are graded by this machine's systemd-analyze, whatever the tree's own
+    // systemd is; its version (from its package database) still decides what its units mean.
+    let analyzer = offline.analyzer.flatMap(parseSystemdVersion)?.major ?? 0
+    identity.securityAnalysis = analyzer >= 250 ? .json : .none
+    if let version = sections["systemd-version"].flatMap({ parseSystemdVersion($0.text) }) {
+      identity.systemdVersion = version.major
+      identity.systemdVersionString = version.full
+    } else {
+      findings.diagnostics.append(
+        Diagnostic(
+          .warning, code: "offline.systemd-version-unknown",
+          "the \(offline.kind.rawValue) has no systemd package in a database unitaudit reads (dpkg): every directive is taken as its systemd accepts it"
+        ))
+    }
+    if analyzer < 250 {
+      findings.diagnostics.append(
+        Diagnostic(
+          .warning, code: "offline.no-analyzer",
+          offline.analyzer.map {
+            "this machine's systemd-analyze (\($0)) is older than 250 and cannot analyze a tree offline: no exposure scored"
+          } ?? "this machine has no systemd-analyze: no exposure scored"))
+    }
+    return
+  }
   guard let version = sections["systemd-version"].flatMap({ parseSystemdVersion($0.text) }) else {
     findings.problem(
       "systemd version unreadable",
@@ -168,8 +200,8 @@ private func readSystemdVersion(
 }
 
 /// The listings every host must give: present, and exited 0.
-private func checkListings(_ sections: ProbeSections, _ findings: inout Findings) {
-  for required in ["list-units", "list-unit-files", "show"] {
+private func checkListings(_ sections: ProbeSections, offline: Bool, _ findings: inout Findings) {
+  for required in offline ? ["show"] : ["list-units", "list-unit-files", "show"] {
     guard let section = sections[required] else {
       findings.problem(
         "section '\(required)' missing",
@@ -279,6 +311,67 @@ private func readExposure(
   }
   for index in services.indices {
     guard let result = services[index].names.lazy.compactMap({ analysis.units[$0] }).first else { continue }
+    services[index].overall = result.overall
+    services[index].checks = result.checks
+  }
+}
+
+/// What an offline scan read (the `offline` section), and the diagnostics its reader left
+/// (`offline-diagnostics`: `severity code unit: message` a line).
+private func readOffline(_ sections: ProbeSections, _ findings: inout Findings) -> OfflineSource? {
+  guard let section = sections["offline"] else { return nil }
+  guard let value = JSONValue.parse(section.text),
+    let kind = value["kind"]?.string.flatMap(OfflineSource.Kind.init),
+    let path = value["path"]?.string
+  else {
+    findings.problem(
+      "the offline section is unreadable",
+      Diagnostic(
+        .error, code: "offline.unreadable-section", "the offline section is not what unitaudit writes"))
+    return nil
+  }
+  for line in (sections["offline-diagnostics"]?.text ?? "").split(separator: "\n") {
+    let words = line.split(separator: " ", maxSplits: 2)
+    guard words.count == 3, let severity = Diagnostic.Severity(rawValue: String(words[0])),
+      let colon = words[2].range(of: ": ")
+    else { continue }
+    let unit = String(words[2][..<colon.lowerBound])
+    findings.diagnostics.append(
+      Diagnostic(
+        severity, code: String(words[1]), String(words[2][colon.upperBound...]),
+        unit: unit == "-" ? nil : unit))
+  }
+  return OfflineSource(
+    kind: kind, path: path, package: value["package"]?.string, version: value["version"]?.string,
+    analyzer: value["analyzer"]?.string)
+}
+
+/// A tree's exposures: `security-units` names the units, `security.N` is the N-th one's own
+/// `systemd-analyze security --offline=yes` run (one check array; the overall exposure is
+/// systemd's sum over the checks' grades).
+private func readOfflineExposure(
+  _ sections: ProbeSections, into services: inout [ServiceRecord], analysis kind: SecurityAnalysisSupport,
+  _ findings: inout Findings
+) {
+  guard kind == .json, let list = sections["security-units"] else { return }
+  let units = list.text.split(separator: "\n").map(String.init)
+  var results: [String: SecurityAnalysis.UnitResult] = [:]
+  for (index, unit) in units.enumerated() {
+    let name = "security.\(index + 1)"
+    guard let section = sections[name] else {
+      findings.problem(
+        "section '\(name)' missing",
+        Diagnostic(.error, code: "probe.missing-section", "no analysis of \(unit)", section: name, unit: unit)
+      )
+      continue
+    }
+    let parsed = parseOfflineSecurityJSON(
+      stdout: section.stdout, stderr: section.errorText, unit: unit, section: name)
+    findings.diagnostics += parsed.diagnostics
+    if let result = parsed.result { results[unit] = result }
+  }
+  for index in services.indices {
+    guard let result = results[services[index].id] else { continue }
     services[index].overall = result.overall
     services[index].checks = result.checks
   }

@@ -381,3 +381,45 @@ func parseSecurityRefusals(_ stderr: String) -> [String: String] {
   }
   return refused
 }
+
+/// Parses one `systemd-analyze security --offline=yes --json=short UNIT` run: one check array
+/// and no summary (offline mode prints none). The overall exposure is systemd's own sum over
+/// the checks' grades (`Exposure(grades:)`, which `SYSTEMD_ANALYZE_DEBUG=1` makes possible);
+/// nil when the run graded nothing, with a diagnostic saying what systemd printed instead.
+public func parseOfflineSecurityJSON(stdout bytes: [UInt8], stderr: String, unit: String, section: String)
+  -> (
+    result: SecurityAnalysis.UnitResult?, diagnostics: [Diagnostic]
+  )
+{
+  var diagnostics: [Diagnostic] = []
+  func refuse(_ why: String) -> (SecurityAnalysis.UnitResult?, [Diagnostic]) {
+    let said = stderr.split(whereSeparator: \.isNewline).first.map { " (\($0.prefix(200)))" } ?? ""
+    diagnostics.append(
+      Diagnostic(.warning, code: "security.offline-unanalysed", why + said, section: section, unit: unit))
+    return (nil, diagnostics)
+  }
+  guard let values = JSONValue.parseSequence(bytes) else { return refuse("the analysis is not valid JSON") }
+  guard values.count == 1, let entries = values.first?.array, !entries.isEmpty else {
+    return refuse("the analysis printed \(values.count) documents, not one array of checks")
+  }
+  var pairs: [(String, SecurityCheck)] = []
+  for entry in entries {
+    guard entry.isObject else { return refuse("the analysis holds something other than checks") }
+    if let decoded = decodeCheck(entry, unit: unit, diagnostics: &diagnostics) {
+      pairs.append((decoded.field, decoded.check))
+    }
+  }
+  let checks = SecurityChecks(pairs)
+  let grades = checks.compactMap(\.value.grade)
+  let overall = Exposure(grades: grades).flatMap { exposure in
+    grades.count == checks.count ? OverallExposure(exposure: exposure, predicate: exposure.predicate) : nil
+  }
+  if overall == nil {
+    diagnostics.append(
+      Diagnostic(
+        .warning, code: "security.no-grades",
+        "the checks carry no weights (SYSTEMD_ANALYZE_DEBUG unset?): no overall exposure", section: section,
+        unit: unit))
+  }
+  return (SecurityAnalysis.UnitResult(unit: unit, overall: overall, checks: checks), diagnostics)
+}

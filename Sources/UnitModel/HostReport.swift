@@ -69,6 +69,36 @@ public struct HostIdentity: Codable, Sendable, Hashable {
   }
 }
 
+/// What an offline scan read instead of a running host: an OS tree or a package.
+public struct OfflineSource: Codable, Sendable, Hashable {
+  public enum Kind: String, Codable, Sendable, CaseIterable {
+    /// An OS tree: debootstrap or mkosi output, an unpacked image, a mounted disk.
+    case tree
+    /// A `.deb` or `.rpm` file, unpacked into a private tree.
+    case package
+  }
+
+  public var kind: Kind
+  /// The tree's directory or the package's file, as given.
+  public var path: String
+  /// A package's name and version (from the package itself).
+  public var package: String?
+  public var version: String?
+  /// The `systemd-analyze` that graded the units (this machine's: `systemd 252 (252.39-1~deb12u2)`),
+  /// nil when this machine has none.
+  public var analyzer: String?
+
+  public init(
+    kind: Kind, path: String, package: String? = nil, version: String? = nil, analyzer: String? = nil
+  ) {
+    self.kind = kind
+    self.path = path
+    self.package = package
+    self.version = version
+    self.analyzer = analyzer
+  }
+}
+
 /// Who and where a host is and how its probe went: a host of a scan without its services and
 /// diagnostics. It is the host's record in the scan database as it is (its services are stored
 /// as rows of their own), and its fields are read on `HostReport` as the host's own.
@@ -85,11 +115,13 @@ public struct HostRecord: Codable, Sendable, Hashable {
   public var durationMs: Int?
   /// The evidence directory of this host, relative to the scan directory.
   public var evidence: String?
+  /// Set when the "host" is an OS tree or a package read offline; nil for a running host.
+  public var offline: OfflineSource?
 
   public init(
     name: String, address: String? = nil, port: Int? = nil, groups: [String] = [],
     status: HostStatus, identity: HostIdentity? = nil, startedAt: Date? = nil, durationMs: Int? = nil,
-    evidence: String? = nil
+    evidence: String? = nil, offline: OfflineSource? = nil
   ) {
     self.name = name
     self.address = address
@@ -100,7 +132,11 @@ public struct HostRecord: Codable, Sendable, Hashable {
     self.startedAt = startedAt
     self.durationMs = durationMs
     self.evidence = evidence
+    self.offline = offline
   }
+
+  /// What the host is, as the host column says it: `host`, `tree` or `package`.
+  public var kind: String { offline?.kind.rawValue ?? "host" }
 }
 
 /// One host of a scan, normalized: its record and what the probe found on it. Its JSON is one
@@ -134,6 +170,8 @@ public struct HostReport: Codable, Sendable, Hashable {
     get { record[keyPath: field] }
     set { record[keyPath: field] = newValue }
   }
+
+  public subscript<Value>(dynamicMember field: KeyPath<HostRecord, Value>) -> Value { record[keyPath: field] }
 
   enum CodingKeys: String, CodingKey {
     case services, diagnostics

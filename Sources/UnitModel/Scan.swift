@@ -27,6 +27,8 @@ public struct ScanMetadata: Codable, Sendable, Hashable {
 
   public enum Mode: String, Codable, Sendable {
     case local, ssh
+    /// OS trees and packages read offline (`scan --root`, `--package`).
+    case offline
   }
 
   public struct Counts: Codable, Sendable, Hashable {

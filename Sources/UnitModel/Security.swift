@@ -74,6 +74,23 @@ public struct Exposure: Codable, Sendable, Hashable, Comparable, CustomStringCon
   }
 }
 
+extension Exposure {
+  /// systemd's overall exposure from the checks' grades (analyze-security.c, `assess()`):
+  /// ⌈100 · Σ⌈badness · weight / range⌉ / Σ weight⌉ tenths over the checks that apply; nil
+  /// when none applies.
+  public init?(grades: some Sequence<SecurityCheck.Grade>) {
+    var points = 0
+    var weights = 0
+    for grade in grades {
+      guard let added = grade.points else { continue }
+      points += added
+      weights += grade.weight
+    }
+    guard weights > 0 else { return nil }
+    self.init(tenths: (points * 100 + weights - 1) / weights)
+  }
+}
+
 /// The overall verdict on a service, as `systemd-analyze security` printed it.
 public struct OverallExposure: Codable, Sendable, Hashable {
   public var exposure: Exposure

@@ -28,6 +28,11 @@ struct ScanCommand: AsyncParsableCommand {
       An unknown or changed key refuses the host and nothing runs on it; \
       --accept-new-host-keys trusts unknown keys on first use and records them.
 
+      --root and --package audit what has not booted: each OS tree (a debootstrap or mkosi \
+      output, an unpacked image, a mounted disk) or package (.deb, .rpm) is a "host" of the \
+      scan, its unit files read as systemd would load them and graded by this machine's \
+      systemd-analyze --offline (docs/offline.md).
+
       Ctrl-C stops starting hosts, waits up to --grace seconds for running ones, and leaves \
       the scan marked interrupted; `unitaudit scan --resume DIR` probes only the hosts \
       that are missing.
@@ -37,6 +42,8 @@ struct ScanCommand: AsyncParsableCommand {
         unitaudit scan -H web1,root@db1:2222 --known-hosts fleet_known_hosts -o scan
         unitaudit scan --resume scan-2026-11
         unitaudit scan --local -o scan-here
+        unitaudit scan --root bookworm=/srv/trees/bookworm --root /srv/trees/trixie -o trees
+        unitaudit scan --package nginx-common_1.22.1-9_all.deb --package chrony-4.3-1.x86_64.rpm -o pkgs
 
       Exit status: 0 when every host was scanned, 1 when any host failed, 2 on usage or \
       inventory errors, 130 when interrupted.
@@ -46,6 +53,18 @@ struct ScanCommand: AsyncParsableCommand {
   var local = false
 
   @OptionGroup(title: "Hosts") var selection: HostSelection
+
+  @Option(
+    name: .customLong("root"),
+    help: ArgumentHelp(
+      "Audit an OS tree offline (repeatable); NAME defaults to the directory's name.", valueName: "[name=]dir"
+    ))
+  var trees: [String] = []
+
+  @Option(
+    name: .customLong("package"),
+    help: ArgumentHelp("Audit a .deb or .rpm package offline (repeatable).", valueName: "file"))
+  var packages: [String] = []
 
   @Option(
     name: [.short, .customLong("output")],
@@ -137,19 +156,20 @@ struct ScanCommand: AsyncParsableCommand {
   var quiet = false
 
   func validate() throws {
-    let sources = [local, !selection.isEmpty, resume != nil].filter { $0 }.count
+    let offline = !trees.isEmpty || !packages.isEmpty
+    let sources = [local, !selection.isEmpty, resume != nil, offline].filter { $0 }.count
     guard sources == 1 else {
       throw ValidationError(
         sources == 0
-          ? "say which hosts to scan: -i INVENTORY, -H HOSTS, --local, or --resume DIR"
-          : "--local, inventories/hosts and --resume cannot be combined")
+          ? "say what to scan: -i INVENTORY, -H HOSTS, --local, --root DIR, --package FILE, or --resume DIR"
+          : "--local, inventories/hosts, --root/--package and --resume cannot be combined")
     }
     if resume != nil && output != nil {
       throw ValidationError("--resume writes into its own directory; drop -o")
     }
     if let shard {
-      if local || resume != nil {
-        throw ValidationError("--shard splits an inventory; not with --local or --resume")
+      if local || resume != nil || offline {
+        throw ValidationError("--shard splits an inventory; not with --local, --root, --package or --resume")
       }
       do { _ = try Shard(parsing: shard) } catch { throw ValidationError(error.description) }
     }
@@ -213,6 +233,11 @@ struct ScanCommand: AsyncParsableCommand {
   /// before any host is probed.
   private func newScan() throws -> NewScan {
     let directory = URL(fileURLWithPath: output ?? defaultScanDirectory())
+    if !trees.isEmpty || !packages.isEmpty {
+      return try NewScan.offline(
+        trees: trees, packages: packages, directory: directory, overrides: overrides,
+        toolVersion: UnitAudit.version)
+    }
     if local {
       return NewScan(
         directory: directory, hosts: [FleetHost.local(hostname: ProcessInfo.processInfo.hostName)],

@@ -87,7 +87,8 @@ func ansibleResolve(_ file: String, limit: String?) throws -> [Resolved] {
   environment["ANSIBLE_HOST_PATTERN_MISMATCH"] = "ignore"
   environment["ANSIBLE_INVENTORY_ENABLED"] = "ini,yaml"
   // A folder of this run's own: a fixed path in /tmp made by another user stops ansible.
-  let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("unitaudit-ansible-\(UUID().uuidString)")
+  let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+    "unitaudit-ansible-\(UUID().uuidString)")
   try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
   defer { try? FileManager.default.removeItem(at: scratch) }
   environment["ANSIBLE_LOCAL_TEMP"] = scratch.appendingPathComponent("tmp").path

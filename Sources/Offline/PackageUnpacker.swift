@@ -1,0 +1,196 @@
+import BlockingWork
+import Foundation
+import UnitModel
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// A package's name, version and architecture, as its own header gives them.
+public struct PackageInfo: Sendable, Hashable {
+  public var name: String
+  public var version: String
+  public var architecture: String
+}
+
+/// What bounds the unpacking of one package.
+public struct PackageLimits: Sendable, Hashable {
+  /// Bytes of the uncompressed payload read in all; a payload that expands further is refused.
+  public var maxPayloadBytes: Int
+  /// The longest unpacking may take, in seconds.
+  public var deadlineSeconds: Double
+  /// The largest unit file kept (as for trees).
+  public var maxFileBytes: Int
+
+  public init(
+    maxPayloadBytes: Int = 2 << 30, deadlineSeconds: Double = 120,
+    maxFileBytes: Int = TreeLimits().maxFileBytes
+  ) {
+    self.maxPayloadBytes = maxPayloadBytes
+    self.deadlineSeconds = deadlineSeconds
+    self.maxFileBytes = maxFileBytes
+  }
+}
+
+/// Why a package could not be read at all.
+public struct PackageError: Error, Sendable, Hashable, CustomStringConvertible {
+  public var file: String
+  public var reason: String
+  public var description: String { "\(file): \(reason)" }
+}
+
+/// Unpacks the unit files of a `.deb` or `.rpm` into a private directory, inert: the payload
+/// comes from the package's own tool (`dpkg-deb --fsys-tarfile`, `rpm2cpio`), which only
+/// reads it (no maintainer script runs), and is parsed here as a stream; only the members
+/// under the unit directories are written (by `TreeWriter`, never through a link), at most
+/// `maxPayloadBytes` are read and nothing runs past the deadline.
+public enum PackageUnpacker {
+  public enum Format: String, Sendable {
+    case deb, rpm
+
+    public init?(file: String) {
+      if file.hasSuffix(".deb") || file.hasSuffix(".udeb") {
+        self = .deb
+      } else if file.hasSuffix(".rpm") {
+        self = .rpm
+      } else {
+        return nil
+      }
+    }
+  }
+
+  /// The directories a package's units may be in (as a tree's search path has them).
+  static let unitDirectories = [
+    "/etc/systemd/system/", "/usr/lib/systemd/system/", "/lib/systemd/system/",
+    "/usr/local/lib/systemd/system/",
+  ]
+
+  static func isUnitPath(_ path: String) -> Bool {
+    unitDirectories.contains { path.hasPrefix($0) || path + "/" == $0 }
+  }
+
+  /// The package's name, version and architecture.
+  public static func info(of file: String, format: Format, deadline: Double) -> Result<
+    PackageInfo, PackageError
+  > {
+    let arguments: [String]
+    switch format {
+    case .deb:
+      guard let tool = ChildProcess.find("dpkg-deb") else {
+        return .failure(
+          PackageError(file: file, reason: "dpkg-deb is missing (on Debian: apt-get install dpkg)"))
+      }
+      arguments = [tool, "--show", "--showformat=${Package}\\n${Version}\\n${Architecture}\\n", "--", file]
+    case .rpm:
+      guard let tool = ChildProcess.find("rpm") else {
+        return .failure(PackageError(file: file, reason: "rpm is missing (on Debian: apt-get install rpm)"))
+      }
+      arguments = [
+        tool, "-qp", "--nosignature", "--nodigest", "--queryformat",
+        "%{NAME}\\n%{VERSION}-%{RELEASE}\\n%{ARCH}\\n",
+        "--", file,
+      ]
+    }
+    var output: [UInt8] = []
+    let exit = ChildProcess.run(arguments, deadlineSeconds: deadline) { chunk in
+      output += chunk
+      return output.count < 1 << 16
+    }
+    let lines = String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init)
+    guard exit.failedToStart == nil, exit.status == 0, lines.count == 3 else {
+      let said = String(decoding: exit.stderr, as: UTF8.self).split(separator: "\n").first.map(String.init)
+      return .failure(
+        PackageError(
+          file: file,
+          reason: "not a readable \(format.rawValue) package"
+            + (exit.failedToStart ?? said.map { " (\($0.prefix(200)))" } ?? "")))
+    }
+    return .success(PackageInfo(name: lines[0], version: lines[1], architecture: lines[2]))
+  }
+
+  /// Unpacks `file`'s unit files under `root` (a new, private directory); returns what was
+  /// refused on the way, each as a diagnostic.
+  public static func unpack(
+    _ file: String, format: Format, into root: String, limits: PackageLimits
+  ) -> Result<[Diagnostic], PackageError> {
+    let arguments: [String]
+    switch format {
+    case .deb:
+      guard let tool = ChildProcess.find("dpkg-deb") else {
+        return .failure(
+          PackageError(file: file, reason: "dpkg-deb is missing (on Debian: apt-get install dpkg)"))
+      }
+      arguments = [tool, "--fsys-tarfile", "--", file]
+    case .rpm:
+      guard let tool = ChildProcess.find("rpm2cpio") else {
+        return .failure(
+          PackageError(file: file, reason: "rpm2cpio is missing (on Debian: apt-get install rpm2cpio)"))
+      }
+      arguments = [tool, file]
+    }
+    var stream = ArchiveStream(
+      format: format == .deb ? .tar : .cpio, fileLimit: limits.maxFileBytes,
+      totalLimit: limits.maxPayloadBytes
+    ) { name in
+      if case .success(let path) = TreeWriter.treePath(name) { return isUnitPath(path) }
+      return false
+    }
+    var writer = TreeWriter(root: root)
+    let reader = TreeReader(root: root)
+    var diagnostics: [Diagnostic] = []
+    var streamError: ArchiveStreamError?
+    func refuse(_ name: String, _ why: String) {
+      guard diagnostics.count < 200 else { return }
+      diagnostics.append(
+        Diagnostic(.warning, code: "offline.member-refused", "\(name.prefix(300)): \(why)"))
+    }
+    let exit = ChildProcess.run(arguments, deadlineSeconds: limits.deadlineSeconds) { chunk in
+      do throws(ArchiveStreamError) {
+        for member in try stream.feed(chunk) {
+          let path: String
+          switch TreeWriter.treePath(member.name) {
+          case .failure(let refusal):
+            refuse(member.name, refusal.description)
+            continue
+          case .success(let found): path = found
+          }
+          guard isUnitPath(path) else { continue }
+          var refusal: ArchiveRefusal?
+          switch member.resolvedKind {
+          case .directory: refusal = writer.directory(path)
+          case .file:
+            guard let data = member.data else {
+              refusal = .tooLarge(limits.maxFileBytes)
+              break
+            }
+            refusal = writer.file(path, bytes: data)
+          case .symlink(let target): refusal = writer.symlink(path, target: target)
+          case .hardLink(let target):
+            switch TreeWriter.treePath(target) {
+            case .success(let targetPath): refusal = writer.hardLink(path, to: targetPath, reader: reader)
+            case .failure(let why): refusal = why
+            }
+          case .special(let kind): refusal = .special(kind)
+          }
+          if let refusal { refuse(member.name, refusal.description) }
+        }
+        return !stream.finished
+      } catch {
+        streamError = error
+        return false
+      }
+    }
+    if let why = exit.failedToStart { return .failure(PackageError(file: file, reason: why)) }
+    if exit.timedOut {
+      return .failure(
+        PackageError(file: file, reason: "unpacking did not finish within \(Int(limits.deadlineSeconds)) s"))
+    }
+    if let streamError { return .failure(PackageError(file: file, reason: streamError.description)) }
+    if !stream.finished && exit.status != 0 {
+      let said =
+        String(decoding: exit.stderr, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
+      return .failure(PackageError(file: file, reason: "its payload cannot be read: \(said.prefix(200))"))
+    }
+    return .success(diagnostics)
+  }
+}

@@ -1,0 +1,367 @@
+import Normalize
+import UnitModel
+
+/// One file of a unit as `systemctl cat` shows it: its path in the tree and its bytes.
+public struct UnitSource: Sendable, Hashable {
+  public var path: String
+  public var bytes: [UInt8]
+}
+
+/// A service unit of a tree, loaded as systemd's manager would load it, with what
+/// `systemctl show` would say of it where a tree can tell (no active state: only a running
+/// manager knows that).
+public struct OfflineUnit: Sendable, Hashable {
+  public var id: String
+  /// The id first, then its aliases, sorted.
+  public var names: [String]
+  /// `loaded`, `masked`, `not-found` or `bad-setting` (a fragment that cannot be read).
+  public var loadState: String
+  public var fragmentPath: String?
+  public var dropInPaths: [String]
+  /// The fragment, then the drop-ins in the order systemd applies them.
+  public var files: [UnitSource]
+  public var unitFileState: String?
+  public var description: String?
+  public var type: String?
+  public var user: String?
+  public var dynamicUser: Bool
+  /// A device node, FIFO or socket stands where systemd would read one of the unit's files:
+  /// reading it (as `systemd-analyze` would) could block.
+  public var hasSpecialFile = false
+}
+
+/// The services of a tree and what was found wrong on the way.
+public struct OfflineUnits: Sendable {
+  public var units: [OfflineUnit]
+  public var diagnostics: [Diagnostic]
+}
+
+/// Finds and loads the service units of a tree as systemd does (src/shared/unit-file.c,
+/// dropin.c, install.c): the first file of a name along the search path wins; a link to
+/// `/dev/null` masks; a link to a file of another name is an alias; an instance without a
+/// file of its own uses its template; drop-ins come from `NAME.d/`, the template's,
+/// dash-prefix (`foo-.service.d/`) and type-level (`service.d/`) directories of every
+/// search directory, a file name in an earlier directory hiding the same name in later
+/// ones, applied in file-name order.
+public struct UnitLoader {
+  let tree: TreeReader
+  let searchPath: UnitSearchPath
+  private(set) var diagnostics: [Diagnostic] = []
+
+  public init(tree: TreeReader, searchPath: UnitSearchPath) {
+    self.tree = tree
+    self.searchPath = searchPath
+  }
+
+  /// What one name found first along the search path is.
+  enum Entry: Hashable {
+    /// A unit file: its path as the search path spells it, and where it resolves to.
+    case file(path: String, resolved: String)
+    /// A link to `/dev/null`, in `directory`.
+    case masked(directory: String)
+    /// A link to a unit file of another name.
+    case alias(of: String, directory: String)
+    /// A link that leads nowhere inside the tree, or to something that is not a unit file.
+    case broken(path: String, why: String)
+  }
+
+  /// Every service of the tree that systemd would list: unit files that are not templates or
+  /// aliases, masked names, and the instances that `.wants/`, `.requires/` and `.upholds/`
+  /// links name.
+  public mutating func load() -> OfflineUnits {
+    var entries: [String: Entry] = [:]
+    var enabledBy: [String: [String]] = [:]
+    for directory in searchPath.directories {
+      guard let resolved = try? tree.resolve(directory), case .directory = tree.kind(resolved.path),
+        let listing = list(resolved.path, shown: directory)
+      else { continue }
+      for name in listing {
+        let path = directory + "/" + name
+        if Self.isServiceName(name) {
+          if entries[name] == nil {
+            entries[name] = entry(path, real: resolved.path + "/" + name, name: name, directory: directory)
+          }
+        } else if name.hasSuffix(".wants") || name.hasSuffix(".requires") || name.hasSuffix(".upholds") {
+          for linked in list(resolved.path + "/" + name, shown: path) ?? [] where Self.isServiceName(linked) {
+            enabledBy[linked, default: []].append(directory)
+          }
+        }
+      }
+    }
+
+    // Aliases by the unit they name; then the units to list.
+    var aliases: [String: [String]] = [:]
+    for (name, entry) in entries {
+      if case .alias(let target, _) = entry { aliases[target, default: []].append(name) }
+    }
+    var ids: Set<String> = []
+    for (name, entry) in entries where !Self.isTemplate(name) {
+      switch entry {
+      case .file, .masked, .broken: ids.insert(name)
+      case .alias: break
+      }
+    }
+    for name in enabledBy.keys where Self.isInstance(name) && entries[name] == nil {
+      if let template = Self.template(of: name), entries[template] != nil { ids.insert(name) }
+    }
+    let units = ids.sorted().map { id in
+      unit(id, entries: entries, aliases: aliases[id] ?? [], enabledBy: enabledBy)
+    }
+    return OfflineUnits(units: units, diagnostics: diagnostics)
+  }
+
+  private mutating func list(_ resolved: String, shown: String) -> [String]? {
+    guard let listing = tree.list(resolved) else { return nil }
+    if listing.truncated {
+      diagnostics.append(
+        Diagnostic(
+          .warning, code: "offline.directory-truncated",
+          "\(shown) holds more than \(tree.limits.maxDirectoryEntries) entries; the rest were not read"))
+    }
+    return listing.names
+  }
+
+  /// What the name at `path` (as the search path spells it; `real`, its directory resolved
+  /// inside the tree) is.
+  private mutating func entry(_ path: String, real: String, name: String, directory: String) -> Entry {
+    switch tree.kind(real) {
+    case .file: return .file(path: path, resolved: real)
+    case .directory: return .broken(path: path, why: "a directory, not a unit file")
+    case .special(let what): return .broken(path: path, why: "a \(what), not a unit file")
+    case .missing: return .broken(path: path, why: "unreadable")
+    case .symlink(let target):
+      if target == "/dev/null" { return .masked(directory: directory) }
+      let resolved: TreeReader.Resolved
+      do {
+        resolved = try tree.resolve(real)
+      } catch {
+        return .broken(path: path, why: "\(error)")
+      }
+      if resolved.climbedAboveRoot {
+        diagnostics.append(
+          Diagnostic(
+            .warning, code: "offline.link-above-root",
+            "\(path) links to \(target), above the tree's root: resolved inside the tree, as systemd --root does",
+            unit: name))
+      }
+      if resolved.path == "/dev/null" { return .masked(directory: directory) }
+      guard Self.isPrintable(resolved.path) else {
+        return .broken(path: path, why: "links to a path with control characters")
+      }
+      guard case .file = tree.kind(resolved.path) else {
+        return .broken(path: path, why: "links to \(target), which is not a file in the tree")
+      }
+      let targetName = String(resolved.path.split(separator: "/").last ?? "")
+      if targetName == name { return .file(path: resolved.path, resolved: resolved.path) }
+      guard Self.isServiceName(targetName) else {
+        return .broken(path: path, why: "links to \(target), which is not a service unit")
+      }
+      return .alias(of: targetName, directory: directory)
+    }
+  }
+
+  private mutating func unit(
+    _ id: String, entries: [String: Entry], aliases: [String], enabledBy: [String: [String]]
+  ) -> OfflineUnit {
+    var unit = OfflineUnit(
+      id: id, names: [id] + aliases.sorted(), loadState: "loaded", fragmentPath: nil, dropInPaths: [],
+      files: [],
+      unitFileState: nil, description: nil, type: nil, user: nil, dynamicUser: false)
+    let template = Self.template(of: id)
+    switch entries[id] ?? template.flatMap({ entries[$0] }) {
+    case .masked(let directory)?:
+      unit.loadState = "masked"
+      unit.unitFileState = UnitSearchPath.runtimeDirectories.contains(directory) ? "masked-runtime" : "masked"
+      return unit
+    case .broken(let path, let why)?:
+      unit.loadState = "not-found"
+      diagnostics.append(
+        Diagnostic(.warning, code: "offline.unit-unreadable", "\(path): \(why)", unit: id))
+      return unit
+    case .file(let path, let resolved)?:
+      do {
+        unit.files.append(UnitSource(path: path, bytes: try tree.read(resolved)))
+        unit.fragmentPath = path
+      } catch {
+        unit.loadState = "bad-setting"
+        diagnostics.append(
+          Diagnostic(.error, code: "offline.unit-unreadable", "\(path): \(error)", unit: id))
+        return unit
+      }
+    case .alias?, nil:
+      unit.loadState = "not-found"
+      return unit
+    }
+    let found = dropIns(names: unit.names + (template.map { [$0] } ?? []))
+    unit.hasSpecialFile = found.special
+    for (path, bytes) in found.files {
+      unit.dropInPaths.append(path)
+      unit.files.append(UnitSource(path: path, bytes: bytes))
+    }
+    let settings = Self.settings(of: unit.files, unit: id)
+    unit.description = settings.description
+    unit.type = settings.type
+    unit.user = settings.user
+    unit.dynamicUser = settings.dynamicUser
+    unit.unitFileState = Self.unitFileState(
+      id: id, hasInstall: settings.hasInstall, aliases: aliases, entries: entries, enabledBy: enabledBy)
+    return unit
+  }
+
+  /// The drop-in directories' names for a unit's names, most general first: `service.d`,
+  /// then each dash prefix (`a-.service.d`, `a-b-.service.d`), then each name's own.
+  static func dropInDirectoryNames(_ names: [String]) -> [String] {
+    var result = ["service.d"]
+    for name in names {
+      let base = name.dropLast(".service".count)
+      let stem = base.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false).first ?? base
+      var index = stem.startIndex
+      while let dash = stem[index...].firstIndex(of: "-") {
+        let prefix = String(stem[..<dash]) + "-.service.d"
+        if !result.contains(prefix) { result.append(prefix) }
+        index = stem.index(after: dash)
+      }
+    }
+    for name in names where !result.contains(name + ".d") { result.append(name + ".d") }
+    return result
+  }
+
+  /// The drop-ins that apply, each file name once (from the earliest search directory), in
+  /// file-name order, with the path systemd shows (the directory resolved inside the tree).
+  private mutating func dropIns(names: [String]) -> (files: [(String, [UInt8])], special: Bool) {
+    var chosen: [String: (path: String, resolved: String)?] = [:]
+    var special = false
+    for directory in searchPath.directories {
+      for dropIn in Self.dropInDirectoryNames(names) {
+        guard let resolved = try? tree.resolve(directory + "/" + dropIn),
+          case .directory = tree.kind(resolved.path),
+          let listing = list(resolved.path, shown: directory + "/" + dropIn)
+        else { continue }
+        for file in listing where file.hasSuffix(".conf") && chosen[file] == nil {
+          let path = resolved.path + "/" + file
+          guard Self.isPrintable(path) else {
+            diagnostics.append(
+              Diagnostic(
+                .warning, code: "offline.dropin-unreadable",
+                "a drop-in in \(resolved.path) has control characters in its name: not read"))
+            chosen[file] = .some(nil)
+            continue
+          }
+          if case .symlink(let target) = tree.kind(path),
+            target == "/dev/null" || (try? tree.resolve(path))?.path == "/dev/null"
+          {
+            chosen[file] = .some(nil)  // masked: hides the same name in later directories
+            continue
+          }
+          if case .special = tree.kind(path) { special = true }
+          chosen[file] = (path, path)
+        }
+      }
+    }
+    var result: [(String, [UInt8])] = []
+    for file in chosen.keys.sorted() {
+      guard let found = chosen[file], let found else { continue }
+      do {
+        result.append((found.path, try tree.read(found.resolved)))
+      } catch {
+        diagnostics.append(
+          Diagnostic(.error, code: "offline.dropin-unreadable", "\(found.path): \(error)"))
+      }
+    }
+    return (result, special)
+  }
+
+  struct LoadedSettings {
+    var description: String?
+    var type: String?
+    var user: String?
+    var dynamicUser = false
+    var hasInstall = false
+  }
+
+  /// What `systemctl show` would print for the few properties a tree can tell, from the
+  /// unit's files in order (the last assignment wins; an empty one resets).
+  static func settings(of files: [UnitSource], unit: String) -> LoadedSettings {
+    var settings = LoadedSettings()
+    var busName: String?
+    var hasExecStart = false
+    for file in files {
+      let text = String(decoding: file.bytes, as: UTF8.self)
+      let parsed = parseUnitFile(
+        UnitFileText(path: file.path, lines: text.split(separator: "\n", omittingEmptySubsequences: false)),
+        unit: unit)
+      for directive in parsed.directives {
+        let value = directive.value.isEmpty ? nil : directive.value
+        switch (directive.section, directive.key) {
+        case ("Unit", "Description"): settings.description = value
+        case ("Service", "Type"): settings.type = value
+        case ("Service", "User"): settings.user = value
+        case ("Service", "DynamicUser"): settings.dynamicUser = value.map(Self.isTrue) ?? false
+        case ("Service", "BusName"): busName = value
+        case ("Service", "ExecStart"): hasExecStart = value != nil
+        case ("Install", "WantedBy"), ("Install", "RequiredBy"), ("Install", "Alias"),
+          ("Install", "UpheldBy"):
+          if value != nil { settings.hasInstall = true }
+        default: break
+        }
+      }
+    }
+    if settings.type == nil {
+      settings.type = busName != nil ? "dbus" : hasExecStart ? "simple" : "oneshot"
+    }
+    return settings
+  }
+
+  /// `enabled` when a link in a configuration directory's `.wants/`, `.requires/` or
+  /// `.upholds/` names the unit (or an alias of it there), `static` without an `[Install]`
+  /// section, `disabled` otherwise.
+  static func unitFileState(
+    id: String, hasInstall: Bool, aliases: [String], entries: [String: Entry], enabledBy: [String: [String]]
+  ) -> String {
+    let configured = UnitSearchPath.configurationDirectories
+    if (enabledBy[id] ?? []).contains(where: configured.contains) { return "enabled" }
+    for alias in aliases {
+      if case .alias(_, let directory)? = entries[alias], configured.contains(directory) { return "enabled" }
+    }
+    if (enabledBy[id] ?? []).contains(where: UnitSearchPath.runtimeDirectories.contains) {
+      return "enabled-runtime"
+    }
+    return hasInstall ? "disabled" : "static"
+  }
+
+  static func isTrue(_ value: String) -> Bool {
+    ["1", "yes", "y", "true", "t", "on"].contains(value.lowercased())
+  }
+
+  /// The characters systemd allows in a unit name, ending in `.service`, at most 255 bytes.
+  static func isServiceName(_ name: String) -> Bool {
+    guard name.hasSuffix(".service"), name.utf8.count <= 255, name.count > ".service".count else {
+      return false
+    }
+    return name.utf8.allSatisfy { byte in
+      switch byte {
+      case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+        UInt8(ascii: "0")...UInt8(ascii: "9"):
+        true
+      case UInt8(ascii: ":"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "\\"),
+        UInt8(ascii: "@"):
+        true
+      default: false
+      }
+    }
+  }
+
+  /// No control characters: a path that shows on a line of its own in `systemctl cat` and
+  /// `systemctl show` output, as systemd's own paths do.
+  static func isPrintable(_ path: String) -> Bool { !path.utf8.contains { $0 < 0x20 || $0 == 0x7F } }
+
+  static func isTemplate(_ name: String) -> Bool { name.hasSuffix("@.service") }
+
+  static func isInstance(_ name: String) -> Bool { name.contains("@") && !isTemplate(name) }
+
+  /// `foo@.service` for `foo@bar.service`.
+  static func template(of name: String) -> String? {
+    guard isInstance(name), let at = name.firstIndex(of: "@") else { return nil }
+    return name[..<at] + "@.service"
+  }
+}
