@@ -60,13 +60,16 @@ public enum OfflineProbe {
     }
     out.section("offline", text: source.sectionText(analyzer: analyzer.version))
     let dpkg = DpkgDatabase(tree: tree)
+    var systemd: Int?
     if let version = dpkg?.versions["systemd"],
       let major = version.split(whereSeparator: { !$0.isNumber }).first
     {
       out.section("systemd-version", text: "systemd \(major) (\(version))")
+      systemd = Int(major)
     }
     var loader = UnitLoader(
-      tree: tree, searchPath: .of(splitUsr: dpkg?.systemdIsSplitUsr ?? Self.hasSplitUsrLayout(tree)))
+      tree: tree, searchPath: .of(splitUsr: dpkg?.systemdIsSplitUsr ?? Self.hasSplitUsrLayout(tree)),
+      systemd: systemd)
     let loaded = loader.load()
     out.section("show", text: loaded.units.map(showBlock).joined(separator: "\n\n"))
     var diagnostics = extraDiagnostics + loaded.diagnostics
@@ -75,7 +78,7 @@ public enum OfflineProbe {
         Diagnostic(.note, code: "offline.no-service", "the package ships no service unit"))
     }
     out.section("offline-diagnostics", text: diagnostics.map(\.sectionLine).joined(separator: "\n"))
-    let fragments = Set(loaded.units.compactMap(\.fragmentPath))
+    let fragments = Set(loaded.units.compactMap(\.fragmentPath)).subtracting(["/dev/null"])
     if let owner {
       out.section("owners", text: fragments.sorted().map { "\(owner): \($0)" }.joined(separator: "\n"))
     } else if let dpkg {

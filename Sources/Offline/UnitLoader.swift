@@ -46,19 +46,23 @@ public struct OfflineUnits: Sendable {
 public struct UnitLoader {
   let tree: TreeReader
   let searchPath: UnitSearchPath
+  /// The tree's systemd major version, when known: what `systemctl show` says of a masked
+  /// unit depends on it.
+  let systemd: Int?
   private(set) var diagnostics: [Diagnostic] = []
 
-  public init(tree: TreeReader, searchPath: UnitSearchPath) {
+  public init(tree: TreeReader, searchPath: UnitSearchPath, systemd: Int? = nil) {
     self.tree = tree
     self.searchPath = searchPath
+    self.systemd = systemd
   }
 
   /// What one name found first along the search path is.
   enum Entry: Hashable {
     /// A unit file: its path as the search path spells it, and where it resolves to.
     case file(path: String, resolved: String)
-    /// A link to `/dev/null`, in `directory`.
-    case masked(directory: String)
+    /// A link to `/dev/null` at `path`, in `directory`.
+    case masked(path: String, directory: String)
     /// A link to a unit file of another name.
     case alias(of: String, directory: String)
     /// A link that leads nowhere inside the tree, or to something that is not a unit file.
@@ -91,10 +95,15 @@ public struct UnitLoader {
 
     // Aliases by the unit they name; then the units to list.
     var aliases: [String: [String]] = [:]
-    for (name, entry) in entries {
-      if case .alias(let target, _) = entry { aliases[target, default: []].append(name) }
-    }
     var ids: Set<String> = []
+    for (name, entry) in entries {
+      guard case .alias(let target, _) = entry else { continue }
+      if case .masked? = entries[target] {
+        if !Self.isTemplate(name) { ids.insert(name) }
+      } else {
+        aliases[target, default: []].append(name)
+      }
+    }
     for (name, entry) in entries where !Self.isTemplate(name) {
       switch entry {
       case .file, .masked, .broken: ids.insert(name)
@@ -105,7 +114,14 @@ public struct UnitLoader {
       if let template = Self.template(of: name), entries[template] != nil { ids.insert(name) }
     }
     let units = ids.sorted().map { id in
-      unit(id, entries: entries, aliases: aliases[id] ?? [], enabledBy: enabledBy)
+      // An instance has the aliases of its template, instantiated (autovt@tty1 for getty@tty1).
+      var names = aliases[id] ?? []
+      if let template = Self.template(of: id), let instance = Self.instance(of: id) {
+        names += (aliases[template] ?? []).map {
+          $0.replacingOccurrences(of: "@.service", with: "@\(instance).service")
+        }
+      }
+      return unit(id, entries: entries, aliases: names, enabledBy: enabledBy)
     }
     return OfflineUnits(units: units, diagnostics: diagnostics)
   }
@@ -130,7 +146,7 @@ public struct UnitLoader {
     case .special(let what): return .broken(path: path, why: "a \(what), not a unit file")
     case .missing: return .broken(path: path, why: "unreadable")
     case .symlink(let target):
-      if target == "/dev/null" { return .masked(directory: directory) }
+      if target == "/dev/null" { return .masked(path: path, directory: directory) }
       let resolved: TreeReader.Resolved
       do {
         resolved = try tree.resolve(real)
@@ -144,7 +160,7 @@ public struct UnitLoader {
             "\(path) links to \(target), above the tree's root: resolved inside the tree, as systemd --root does",
             unit: name))
       }
-      if resolved.path == "/dev/null" { return .masked(directory: directory) }
+      if resolved.path == "/dev/null" { return .masked(path: path, directory: directory) }
       guard Self.isPrintable(resolved.path) else {
         return .broken(path: path, why: "links to a path with control characters")
       }
@@ -163,14 +179,28 @@ public struct UnitLoader {
   private mutating func unit(
     _ id: String, entries: [String: Entry], aliases: [String], enabledBy: [String: [String]]
   ) -> OfflineUnit {
+    // An alias of a masked unit is a unit of its own that fails to load (systemd follows the
+    // alias to the mask): `error`, the mask as its fragment.
+    var aliasOfMasked = false
+    var entries = entries
+    if case .alias(let target, _)? = entries[id], case .masked? = entries[target] {
+      aliasOfMasked = true
+      entries[id] = entries[target]
+    }
     var unit = OfflineUnit(
       id: id, names: [id] + aliases.sorted(), loadState: "loaded", fragmentPath: nil, dropInPaths: [],
       files: [],
       unitFileState: nil, description: nil, type: nil, user: nil, dynamicUser: false)
     let template = Self.template(of: id)
+    let instance = template.map { _ in Self.instance(of: id) } ?? nil
     switch entries[id] ?? template.flatMap({ entries[$0] }) {
-    case .masked(let directory)?:
-      unit.loadState = "masked"
+    case .masked(let path, let directory)?:
+      // What `systemctl show` says of a masked unit: its id as description; the mask's path
+      // as fragment (systemd 247 said /dev/null; 252 the link's path).
+      unit.loadState = aliasOfMasked && (systemd ?? Int.max) >= 250 ? "error" : "masked"
+      unit.names = [id]
+      unit.description = id
+      unit.fragmentPath = (systemd ?? Int.max) < 250 ? "/dev/null" : path
       unit.unitFileState = UnitSearchPath.runtimeDirectories.contains(directory) ? "masked-runtime" : "masked"
       return unit
     case .broken(let path, let why)?:
@@ -199,7 +229,7 @@ public struct UnitLoader {
       unit.files.append(UnitSource(path: path, bytes: bytes))
     }
     let settings = Self.settings(of: unit.files, unit: id)
-    unit.description = settings.description
+    unit.description = settings.description.map { Self.expandSpecifiers($0, id: id, instance: instance) }
     unit.type = settings.type
     unit.user = settings.user
     unit.dynamicUser = settings.dynamicUser
@@ -358,6 +388,36 @@ public struct UnitLoader {
   static func isTemplate(_ name: String) -> Bool { name.hasSuffix("@.service") }
 
   static func isInstance(_ name: String) -> Bool { name.contains("@") && !isTemplate(name) }
+
+  /// `bar` for `foo@bar.service`.
+  static func instance(of name: String) -> String? {
+    guard isInstance(name), let at = name.firstIndex(of: "@") else { return nil }
+    return String(name[name.index(after: at)...].dropLast(".service".count))
+  }
+
+  /// The specifiers systemd expands in a description that a tree can tell (systemd.unit(5),
+  /// "Specifiers"): `%n` `%N` `%p` `%P` `%i` `%I` `%%`; any other is kept as written.
+  static func expandSpecifiers(_ text: String, id: String, instance: String?) -> String {
+    guard text.contains("%") else { return text }
+    let prefix = String(id.prefix { $0 != "@" && $0 != "." }.split(separator: "@").first ?? "")
+    var result = ""
+    var iterator = text.makeIterator()
+    while let character = iterator.next() {
+      guard character == "%", let code = iterator.next() else {
+        result.append(character)
+        continue
+      }
+      switch code {
+      case "n": result += id
+      case "N": result += String(id.dropLast(".service".count))
+      case "p", "P": result += prefix
+      case "i", "I": result += instance ?? ""
+      case "%": result += "%"
+      default: result += "%\(code)"
+      }
+    }
+    return result
+  }
 
   /// `foo@.service` for `foo@bar.service`.
   static func template(of name: String) -> String? {
