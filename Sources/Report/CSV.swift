@@ -54,7 +54,7 @@ public enum CSV {
   }
 
   /// The CSV files by name, each written into the sink `open` gives for it.
-  public static let files = ["services.csv", "checks.csv", "hosts.csv", "owners.csv"]
+  public static let files = ["services.csv", "checks.csv", "hosts.csv", "owners.csv", "packages.csv"]
 
   /// The most rows a spreadsheet opens (Excel, LibreOffice Calc). `checks.csv` has one row per
   /// host × service × check (about 80 per service): 10,000 hosts make 121 million rows and
@@ -83,6 +83,7 @@ public enum CSV {
     case "services.csv": services(input, into: &sink)
     case "checks.csv": checks(input, into: &sink)
     case "owners.csv": owners(input, into: &sink)
+    case "packages.csv": packages(input, into: &sink)
     default: hosts(input, into: &sink)
     }
   }
@@ -187,6 +188,33 @@ public enum CSV {
     }
   }
 
+  /// `packages.csv`: the per-package view (`PackageView`), one row per package × service.
+  public static func packages(_ input: ReportInput) -> String {
+    var sink = StringSink()
+    packages(input, into: &sink)
+    return sink.text
+  }
+
+  static func packages(_ input: ReportInput, into sink: inout some ReportSink) {
+    row(
+      [
+        "package", "versions", "service", "status", "hosts", "exposure_min", "exposure_median",
+        "exposure_max",
+        "missing",
+      ], into: &sink)
+    for entry in input.packages {
+      for service in entry.services {
+        row(
+          [
+            entry.package, entry.versions.joined(separator: " "), service.service, service.status,
+            String(service.hosts), service.exposure?.min.description ?? "",
+            service.exposure?.median.description ?? "", service.exposure?.max.description ?? "",
+            service.missing.joined(separator: " "),
+          ], into: &sink)
+      }
+    }
+  }
+
   /// `hosts.csv`: one row per host, failed ones with their reason.
   public static func hosts(_ input: ReportInput) -> String {
     var sink = StringSink()
@@ -199,7 +227,8 @@ public enum CSV {
     let rows = input.hosts.map { host -> [String] in
       let c = coverage[host.name]
       return [
-        host.name, host.address ?? "", host.port.map(String.init) ?? "", host.groups.joined(separator: " "),
+        host.name, host.kind, host.address ?? "", host.port.map(String.init) ?? "",
+        host.groups.joined(separator: " "),
         host.status.code.rawValue, host.status.reason ?? "", host.identity?.osID ?? "",
         host.identity?.osVersionID ?? "", host.identity?.systemdVersion.map(String.init) ?? "",
         String(host.services.count), c.map { String($0.hardened) } ?? "", c?.worstExposure?.description ?? "",
@@ -207,8 +236,8 @@ public enum CSV {
     }
     row(
       [
-        "host", "address", "port", "groups", "status", "reason", "os_id", "os_version", "systemd", "services",
-        "hardened", "worst_exposure",
+        "host", "kind", "address", "port", "groups", "status", "reason", "os_id", "os_version", "systemd",
+        "services", "hardened", "worst_exposure",
       ], into: &sink)
     for values in rows { row(values, into: &sink) }
   }

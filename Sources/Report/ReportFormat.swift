@@ -16,7 +16,7 @@ public enum ReportFormat: String, Sendable, CaseIterable, Codable {
     switch self {
     case .html: "report.html: one page for people, offline (coverage, hosts, owners)"
     case .md: "report.md: the same in Markdown, for a wiki, an issue, release notes"
-    case .csv: "services, hosts, owners, checks .csv: for spreadsheets and scripts"
+    case .csv: "services, hosts, owners, packages, checks .csv: for scripts"
     case .json: "report.json: the scan, coverage and hosts' services, for other tools"
     case .metrics: "unitaudit.prom: Prometheus metrics, for node_exporter's textfiles"
     case .junit: "junit.xml: a suite per host, a case per service, for CI (Jenkins)"

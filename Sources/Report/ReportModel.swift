@@ -45,6 +45,9 @@ public struct ReportInput: Sendable {
     self.comparedCoverage = comparedCoverage
   }
 
+  /// The per-package view (`PackageView`): package → its services.
+  public var packages: [PackageEntry] { PackageView.entries(hosts: hosts, coverage: coverage) }
+
   /// The change owners' view (`OwnerView`), judged on the coverage's day.
   public var owners: [OwnerEntry] {
     OwnerView.entries(
@@ -134,6 +137,19 @@ public struct ReportView: Sendable {
 
   /// A service that changed state from one scan of the history to the next.
   /// A row of the change owners' view.
+  /// One service of one package in the per-package table; the package's name and versions
+  /// are on its first service's row only.
+  public struct PackageRow: Sendable {
+    public var package: String
+    public var versions: String
+    public var service: String
+    public var status: String
+    public var hosts: Int
+    public var exposure: String
+    public var exposureSort: Int
+    public var missing: String
+  }
+
   public struct OwnerRow: Sendable {
     public var service: String
     public var status: String
@@ -199,6 +215,9 @@ public struct ReportView: Sendable {
   public var trendChanges: [TrendChange]
   public var hasTrendChanges: Bool
   /// The change owners' view, shown when the baseline tracks any service.
+  /// True when some service's package is known (the per-package view has rows).
+  public var hasPackages: Bool
+  public var packages: [PackageRow]
   public var hasOwners: Bool
   public var owners: [OwnerRow]
   public var ownerOptions: [String]

@@ -148,6 +148,7 @@ struct ReportDocument: Encodable {
   var required: [String]
   var coverage: CoverageReport
   var owners: [OwnerEntry]
+  var packages: [PackageEntry]
   var diff: ScanDiff?
 
   init(_ input: ReportInput) {
@@ -156,6 +157,7 @@ struct ReportDocument: Encodable {
     required = input.required
     coverage = input.coverage
     owners = input.owners
+    packages = input.packages
     diff = input.compare?.diff
   }
 
@@ -164,6 +166,9 @@ struct ReportDocument: Encodable {
   /// predicate. Absent values are `null`.
   struct Host: Encodable {
     var name: String
+    /// `host`, `tree` or `package`.
+    var kind: String
+    var offline: OfflineSource?
     var address: String?
     var port: Int?
     var groups: [String]
@@ -173,6 +178,8 @@ struct ReportDocument: Encodable {
 
     init(_ host: HostReport, input: ReportInput, requirements: [Requirement]) {
       name = host.name
+      kind = host.kind
+      offline = host.offline
       address = host.address
       port = host.port
       groups = host.groups
@@ -193,11 +200,15 @@ struct ReportDocument: Encodable {
       }
     }
 
-    enum CodingKeys: String, CodingKey { case name, address, port, groups, status, identity, services }
+    enum CodingKeys: String, CodingKey {
+      case name, kind, offline, address, port, groups, status, identity, services
+    }
 
     func encode(to encoder: any Encoder) throws {
       var c = encoder.container(keyedBy: CodingKeys.self)
       try c.encode(name, forKey: .name)
+      try c.encode(kind, forKey: .kind)
+      try c.encode(offline, forKey: .offline)
       try c.encode(address, forKey: .address)
       try c.encode(port, forKey: .port)
       try c.encode(groups, forKey: .groups)

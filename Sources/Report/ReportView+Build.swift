@@ -55,6 +55,9 @@ extension ReportView {
     trendChanges = input.trend.map(Self.trendChanges) ?? []
     hasTrendChanges = !trendChanges.isEmpty
 
+    let packageEntries = input.packages
+    hasPackages = packageEntries.contains { $0.package != PackageView.noPackage }
+    packages = hasPackages ? Self.packageRows(packageEntries) : []
     hasOwners = OwnerView.isTracked(input.baseline)
     owners = hasOwners ? input.owners.map(Self.ownerRow) : []
     ownerOptions = Set(owners.map(\.owner).filter { !$0.isEmpty }).sorted()
@@ -128,7 +131,8 @@ extension ReportView {
   static func hostRow(_ host: HostReport, coverage c: HostCoverage?) -> HostRow {
     let identity = host.identity
     return HostRow(
-      name: Inert.text(host.name),
+      // A tree or a package says so in the host column.
+      name: Inert.text(host.name) + (host.offline.map { " (\($0.kind.rawValue))" } ?? ""),
       address: Inert.text(
         [host.address, host.port.map(String.init)].compactMap { $0 }.joined(separator: ":")),
       groups: host.groups.map(Inert.text).joined(separator: ", "),
@@ -186,6 +190,21 @@ extension ReportView {
           change: "\(change.from.rawValue) → \(change.to.rawValue)", why: why)
       }
     }.sorted { $0.started < $1.started }
+  }
+
+  /// The per-package table: a row per service, the package named on its first.
+  static func packageRows(_ entries: [PackageEntry]) -> [PackageRow] {
+    entries.flatMap { entry in
+      entry.services.enumerated().map { index, service in
+        PackageRow(
+          package: index == 0 ? Inert.text(entry.package) : "",
+          versions: index == 0 ? Inert.text(entry.versions.joined(separator: ", ")) : "",
+          service: Inert.text(service.service), status: service.status, hosts: service.hosts,
+          exposure: service.exposure.map(spread) ?? "–",
+          exposureSort: service.exposure?.median.tenths ?? -1,
+          missing: service.missing.joined(separator: " "))
+      }
+    }
   }
 
   /// One service of the change owners' table.

@@ -245,7 +245,7 @@ struct ReportFormatTests {
     #expect(CSV.files(for: input, allChecks: false, rowLimit: rows) == CSV.files)
     #expect(
       CSV.files(for: input, allChecks: false, rowLimit: rows - 1) == [
-        "services.csv", "hosts.csv", "owners.csv",
+        "services.csv", "hosts.csv", "owners.csv", "packages.csv",
       ])
     #expect(CSV.files(for: input, allChecks: true, rowLimit: rows - 1) == CSV.files)
   }
@@ -350,7 +350,8 @@ struct ReportFormatTests {
     ).files
     #expect(
       written.map(\.lastPathComponent) == [
-        "services.csv", "checks.csv", "hosts.csv", "owners.csv", "report.md", "report.html", "report.json",
+        "services.csv", "checks.csv", "hosts.csv", "owners.csv", "packages.csv", "report.md", "report.html",
+        "report.json",
         "unitaudit.prom", "junit.xml", "unitaudit.sarif",
       ])
     // The metrics file was renamed into place: nothing else is left in the directory.

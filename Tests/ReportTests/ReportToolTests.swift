@@ -79,7 +79,8 @@ struct ReportToolTests {
       [[String]].self,
       from: Data(try Tools.run("read_csv.py", [directory.appendingPathComponent("hosts.csv").path]).utf8))
     let down = try #require(hosts.first { $0[0] == "down1" })
-    #expect(down[4] == "unreachable" && down[5].hasPrefix("<img src=x") && down[5].count > 32_000)
+    #expect(down[1] == "host")
+    #expect(down[5] == "unreachable" && down[6].hasPrefix("<img src=x") && down[6].count > 32_000)
   }
 
   @Test("promtool check metrics passes the metrics file, hostile values included, and of 1,000 hosts")
