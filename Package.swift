@@ -64,7 +64,7 @@ let package = Package(
     // The report templates (Templates/*.mustache), compiled in by the EmbedFiles plugin.
     .target(
       name: "ReportTemplates", path: "Templates",
-      exclude: ["report-screenshot.png", "report.html.mustache", "report.md.mustache"],
+      exclude: ["report-screenshot.png", "report.html.mustache", "report.md.mustache", "release-notes.md.mustache"],
       swiftSettings: strict, plugins: ["EmbedFiles"]),
     // Threads for blocking work (libssh, child processes, SQLite, libpq), off Swift's
     // cooperative pool: a pool of them, and a serial executor on one.

@@ -6,7 +6,8 @@ public struct PackageEntry: Sendable, Hashable, Codable {
   /// The package's name; `PackageView.noPackage` for units no package owns (an
   /// administrator's files in /etc, generated units).
   public var package: String
-  /// Its versions across the scan's hosts, trees and packages (one for a package scan).
+  /// Its versions across the scan's trees and packages, where the scan can tell them (one for
+  /// a package scan; none for running hosts, whose versions the probe does not ask).
   public var versions: [String]
   public var services: [PackageService]
 }
@@ -45,9 +46,7 @@ public enum PackageView {
         entry.hosts += 1
         if let exposure = service.overall?.exposure { entry.exposures.append(exposure) }
         packages[package, default: [:]][service.id] = entry
-        if let version = host.offline?.version, host.offline?.package == package {
-          versions[package, default: []].insert(version)
-        }
+        if let version = service.packageVersion { versions[package, default: []].insert(version) }
       }
     }
     return packages.keys.sorted { a, b in

@@ -68,49 +68,69 @@ public struct ScanDiff: Sendable, Hashable, Codable {
       for service in now.services where oldIDs.contains(service.id) {
         guard let previous = was.services.first(where: { $0.id == service.id }) else { continue }
         let entry = entries[service.id] ?? BaselineService(name: service.id)
-        let a = CoverageCalculator.judge(
-          previous, host: name, entry: entry, requirements: requirements, baseline: baseline, today: today,
-          systemd: was.identity?.systemdVersion)
-        let b = CoverageCalculator.judge(
-          service, host: name, entry: entry, requirements: requirements, baseline: baseline, today: today,
-          systemd: now.identity?.systemdVersion)
-        var gained: [DirectiveChange] = []
-        var lost: [DirectiveChange] = []
-        for (before, after) in zip(a.outcomes, b.outcomes) {
-          let was = before.state.isMet
-          let now = after.state.isMet
-          guard was != now else { continue }
-          let change = DirectiveChange(
-            directive: after.directive, before: Self.shown(before), after: Self.shown(after),
-            source: after.evaluation?.source ?? .default)
-          if now { gained.append(change) } else { lost.append(change) }
-        }
-        let allBefore = a.status == .hardened
-        let allAfter = b.status == .hardened
-        var exposureUp = false
-        var exposureDown = false
-        if let x = previous.overall?.exposure.tenths, let y = service.overall?.exposure.tenths {
-          exposureUp = y > x
-          exposureDown = y < x
-        }
-        let kind: ServiceChange.Kind?
-        if !lost.isEmpty || exposureUp || (allBefore && !allAfter) {
-          kind = .regressed
-        } else if allAfter && !allBefore {
-          kind = .hardened
-        } else if !gained.isEmpty || exposureDown {
-          kind = .improved
-        } else {
-          kind = nil
-        }
-        if let kind {
+        let compared = compare(
+          previous, systemd: was.identity?.systemdVersion, with: service,
+          systemd: now.identity?.systemdVersion,
+          host: name, entry: entry, requirements: requirements, baseline: baseline, today: today)
+        if let kind = compared.kind {
           diff.changes.append(
             ServiceChange(
               kind: kind, host: name, service: service.id, exposureBefore: previous.overall?.exposure,
-              exposureAfter: service.overall?.exposure, gained: gained, lost: lost))
+              exposureAfter: service.overall?.exposure, gained: compared.gained, lost: compared.lost))
         }
       }
     }
     return diff
+  }
+
+  /// One service before and after, judged against `requirements`: what it gained and lost,
+  /// its statuses, and the kind of change (nil when nothing that matters changed). A change
+  /// is `regressed` when a directive was lost, the exposure went up or it is no longer
+  /// hardened; `hardened` when it now meets every requirement; `improved` when it gained a
+  /// directive or its exposure went down.
+  public static func compare(
+    _ previous: ServiceRecord, systemd oldSystemd: Int?, with service: ServiceRecord,
+    systemd newSystemd: Int?,
+    host: String, entry: BaselineService, requirements: [Requirement], baseline: Baseline, today: String
+  ) -> (
+    kind: ServiceChange.Kind?, gained: [DirectiveChange], lost: [DirectiveChange], before: CoverageStatus,
+    after: CoverageStatus
+  ) {
+    let a = CoverageCalculator.judge(
+      previous, host: host, entry: entry, requirements: requirements, baseline: baseline, today: today,
+      systemd: oldSystemd)
+    let b = CoverageCalculator.judge(
+      service, host: host, entry: entry, requirements: requirements, baseline: baseline, today: today,
+      systemd: newSystemd)
+    var gained: [DirectiveChange] = []
+    var lost: [DirectiveChange] = []
+    for (before, after) in zip(a.outcomes, b.outcomes) {
+      let was = before.state.isMet
+      let now = after.state.isMet
+      guard was != now else { continue }
+      let change = DirectiveChange(
+        directive: after.directive, before: Self.shown(before), after: Self.shown(after),
+        source: after.evaluation?.source ?? .default)
+      if now { gained.append(change) } else { lost.append(change) }
+    }
+    let allBefore = a.status == .hardened
+    let allAfter = b.status == .hardened
+    var exposureUp = false
+    var exposureDown = false
+    if let x = previous.overall?.exposure.tenths, let y = service.overall?.exposure.tenths {
+      exposureUp = y > x
+      exposureDown = y < x
+    }
+    let kind: ServiceChange.Kind?
+    if !lost.isEmpty || exposureUp || (allBefore && !allAfter) {
+      kind = .regressed
+    } else if allAfter && !allBefore {
+      kind = .hardened
+    } else if !gained.isEmpty || exposureDown {
+      kind = .improved
+    } else {
+      kind = nil
+    }
+    return (kind, gained, lost, a.status, b.status)
   }
 }

@@ -234,8 +234,15 @@ private func readServices(_ sections: ProbeSections) -> [ServiceRecord] {
   let owners = parseDpkgOwners(sections["owners"]?.text ?? "").merging(
     parseDpkgOwners(sections["owners-twins"]?.text ?? "").map { (mergedUsrTwin(of: $0.key), $0.value) },
     uniquingKeysWith: { first, _ in first })
+  // `PACKAGE VERSION` lines: what an offline scan can tell of the owners' versions.
+  var versions: [String: String] = [:]
+  for line in (sections["owner-versions"]?.text ?? "").split(separator: "\n") {
+    let words = line.split(separator: " ", maxSplits: 1)
+    if words.count == 2 { versions[String(words[0])] = String(words[1]) }
+  }
   for index in services.indices {
     services[index].package = services[index].fragmentPath.flatMap { owners[$0] }
+    services[index].packageVersion = services[index].package.flatMap { versions[$0] }
   }
   return services
 }

@@ -81,8 +81,16 @@ public enum OfflineProbe {
     let fragments = Set(loaded.units.compactMap(\.fragmentPath)).subtracting(["/dev/null"])
     if let owner {
       out.section("owners", text: fragments.sorted().map { "\(owner): \($0)" }.joined(separator: "\n"))
+      if let version = source.version { out.section("owner-versions", text: "\(owner) \(version)") }
     } else if let dpkg {
-      out.section("owners", text: dpkg.owners(of: fragments))
+      let owners = dpkg.owners(of: fragments)
+      out.section("owners", text: owners)
+      // `PACKAGE VERSION` for each package that owns a unit, from the tree's dpkg status.
+      let names = Set(parseOwnerNames(owners))
+      out.section(
+        "owner-versions",
+        text: names.sorted().compactMap { name in dpkg.versions[name].map { "\(name) \($0)" } }.joined(
+          separator: "\n"))
     }
     out.section("cat", bytes: catOutput(loaded.units))
     let analysed = loaded.units.filter { $0.loadState == "loaded" }.map(\.id)
@@ -148,6 +156,14 @@ public enum OfflineProbe {
       }
     }
     return bytes
+  }
+}
+
+/// The package names of `dpkg-query -S` lines (`a, b: /path`).
+func parseOwnerNames(_ text: String) -> [String] {
+  text.split(separator: "\n").flatMap { line -> [String] in
+    guard let colon = line.range(of: ": /") else { return [] }
+    return line[..<colon.lowerBound].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
   }
 }
 

@@ -92,6 +92,14 @@ public struct ReportRenderer: Sendable {
     return text
   }
 
+  /// Release notes between two scans as Markdown (`release-notes.md`), ready to paste.
+  public func releaseNotes(_ notes: ReleaseNotes) throws(ReportError) -> String {
+    guard let text = library.render(ReleaseNotesView(notes), withTemplate: "release-notes.md") else {
+      throw .missingTemplate("release-notes.md")
+    }
+    return text
+  }
+
   /// The version of report.json's shape (`ReportDocument`), for the tools that read it. 3: a
   /// directive's `satisfied` is an object keyed by where the value came from.
   public static let jsonSchemaVersion = 3

@@ -18,6 +18,9 @@ public struct ServiceRecord: Codable, Sendable, Hashable {
   /// The package that owns `fragmentPath`, as the host's package manager says (dpkg-query
   /// -S; probe 2 on); nil when none does, or the host has no dpkg.
   public var package: String?
+  /// The installed version of `package`, where the scan can tell it (a tree's own package
+  /// database, a package file; not asked of a running host).
+  public var packageVersion: String?
   public var dropInPaths: [String]
   /// The file a generator read to produce the unit (a SysV init script), if any.
   public var sourcePath: String?

@@ -3,6 +3,7 @@ import Coverage
 import Foundation
 import Normalize
 import Report
+import ReportTemplates
 import Storage
 import UnitModel
 
@@ -24,11 +25,24 @@ struct DiffCommand: ParsableCommand {
   @Flag(help: "Print JSON.")
   var json = false
 
+  @Flag(
+    help: ArgumentHelp(
+      "Release notes: each scan's services pooled (two trees, two package sets, two releases), per package "
+        + "and service: hardened, improved, regressed, new, gone. Markdown, or JSON with --json."))
+  var releaseNotes = false
+
   func run() throws {
     let console = Console(quiet: false)
     let (baseline, required) = try selection.load()
     let before = try loadHosts(old, console: console)
     let after = try loadHosts(new, console: console)
+    if releaseNotes {
+      let notes = ReleaseNotes.compare(
+        before: before, after: after, baseline: baseline, required: required, today: selection.day)
+      if json { return try printJSON(notes) }
+      let renderer = try ReportRenderer(templates: BundledTemplates.all())
+      return print(try renderer.releaseNotes(notes), terminator: "")
+    }
     let diff = ScanDiff.compare(
       old: before, new: after, baseline: baseline, required: required, today: selection.day)
     if json { return try printJSON(diff) }

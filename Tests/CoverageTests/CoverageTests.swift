@@ -250,6 +250,74 @@ struct ScanDiffTests {
   }
 }
 
+@Suite("Release notes: two releases' services pooled, per package")
+struct ReleaseNotesTests {
+  static func packaged(_ service: ServiceRecord, _ package: String, _ version: String) -> ServiceRecord {
+    var service = service
+    service.package = package
+    service.packageVersion = version
+    return service
+  }
+
+  @Test("hardened, improved, regressed, new and gone per package and service, whatever the hosts are named")
+  func notes() throws {
+    let old = [
+      Fleet.host(
+        "bookworm",
+        [
+          Self.packaged(
+            Fleet.service("web.service", exposure: 80) { $0.privateTmp = Fleet.on() }, "nginx", "1.22"),
+          Self.packaged(
+            Fleet.service("db.service", exposure: 40) {
+              $0.privateTmp = Fleet.on()
+              $0.noNewPrivileges = Fleet.on()
+            }, "mariadb", "10.11"),
+          Self.packaged(Fleet.service("old.service", exposure: 90), "legacy", "1"),
+          Self.packaged(Fleet.service("same.service", exposure: 50), "same", "1"),
+        ])
+    ]
+    // Another name (a tree of the next release), and a second tree with a worse copy of one.
+    let new = [
+      Fleet.host(
+        "trixie",
+        [
+          Self.packaged(
+            Fleet.service("web.service", exposure: 30) {
+              $0.privateTmp = Fleet.on()
+              $0.protectSystem = Setting(.strict, source: Provenance(file: Fleet.vendor, line: 9))
+              $0.noNewPrivileges = Fleet.on()
+            }, "nginx", "1.26"),
+          Self.packaged(
+            Fleet.service("db.service", exposure: 45) { $0.privateTmp = Fleet.on() }, "mariadb", "11.4"),
+          Self.packaged(Fleet.service("new.service", exposure: 20), "fresh", "2"),
+          Self.packaged(Fleet.service("same.service", exposure: 50), "same", "1"),
+        ]),
+      Fleet.host(
+        "trixie-min",
+        [
+          Self.packaged(
+            Fleet.service("db.service", exposure: 60) { $0.privateTmp = Fleet.on() }, "mariadb", "11.4")
+        ]),
+    ]
+    let notes = ReleaseNotes.compare(
+      before: old, after: new, baseline: try Fleet.baseline, required: ["core"], today: "2026-11-22")
+    #expect(
+      notes.counts == ["hardened": 1, "improved": 0, "regressed": 1, "new": 1, "gone": 1, "unchanged": 1])
+    let nginx = try #require(notes.packages.first { $0.package == "nginx" })
+    #expect(nginx.versionBefore == "1.22" && nginx.versionAfter == "1.26")
+    let web = try #require(nginx.services.first)
+    #expect(web.kind == .hardened && web.statusBefore == "partial" && web.statusAfter == "hardened")
+    #expect(web.gained.map(\.directive) == [.protectSystem, .noNewPrivileges])
+    let db = try #require(notes.packages.first { $0.package == "mariadb" }?.services.first)
+    #expect(db.kind == .regressed && db.lost.map(\.directive) == [.noNewPrivileges])
+    #expect(db.exposureAfter?.tenths == 60, "the worst copy stands for the release")
+    #expect(notes.packages.first { $0.package == "fresh" }?.services.first?.kind == .new)
+    #expect(notes.packages.first { $0.package == "legacy" }?.services.first?.kind == .gone)
+    #expect(!notes.packages.contains { $0.package == "same" })
+    #expect(notes.before == "bookworm" && notes.after == "trixie, trixie-min")
+  }
+}
+
 @Suite("Baselines: the format, its errors, the bundled fedora-40")
 struct BaselineTests {
   @Test("malformed baselines get errors with file and line")

@@ -177,4 +177,43 @@ struct OfflineEndToEndTests {
     }
     return tally
   }
+
+  @Test(
+    "release notes from trees of bullseye, bookworm, trixie and testing: Markdown and JSON for each step",
+    .enabled(if: Fleet.configured != nil, "needs a booted fleet: Scripts/fleet up, then UNITAUDIT_FLEET=DIR"))
+  func releaseNotes() throws {
+    let fleet = try #require(Fleet.configured)
+    let work = try temporaryDirectory("release-notes")
+    defer { try? FileManager.default.removeItem(at: work) }
+    let releases = [
+      ("bullseye", "bullseye-web"), ("bookworm", "h2"), ("trixie", "trixie-web"), ("testing", "testing-web"),
+    ]
+    for (release, host) in releases {
+      let scan = try run([
+        try unitauditBinary(), "scan", "--root",
+        "\(release)=\(fleet.directory.appendingPathComponent("hosts/\(host)/root").path)", "-q", "-o",
+        work.appendingPathComponent(release).path,
+      ])
+      #expect(scan.status == 0, "\(scan.output)")
+    }
+    for (older, newer) in zip(releases, releases.dropFirst()) {
+      let paths = [work.appendingPathComponent(older.0).path, work.appendingPathComponent(newer.0).path]
+      let markdown = try run([try unitauditBinary(), "diff"] + paths + ["--release-notes"])
+      #expect(markdown.status == 0, "\(markdown.output)")
+      #expect(markdown.output.hasPrefix("# Service hardening: \(older.0) → \(newer.0)"))
+      let json = try run([try unitauditBinary(), "diff"] + paths + ["--release-notes", "--json"])
+      let notes = try JSONDecoder().decode(Notes.self, from: Data(json.output.utf8))
+      // Each step of Debian's releases adds and removes services, and the Markdown lists them.
+      #expect((notes.counts["new"] ?? 0) > 0 && markdown.output.contains("## New services"))
+      let sections = markdown.output.split(separator: "\n").filter { $0.hasPrefix("## ") }
+      print(
+        "release notes \(older.0) → \(newer.0): \(notes.counts.sorted { $0.key < $1.key }); \(sections.count) sections"
+      )
+      print(markdown.output)
+    }
+  }
+
+  struct Notes: Decodable {
+    var counts: [String: Int]
+  }
 }

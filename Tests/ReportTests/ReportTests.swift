@@ -367,7 +367,7 @@ struct ReportFormatTests {
   @Test("--templates: a template of the same name replaces the bundled one")
   func override() throws {
     var templates = BundledTemplates.all()
-    #expect(templates.keys.sorted() == ["report.html", "report.md"])
+    #expect(templates.keys.sorted() == ["release-notes.md", "report.html", "report.md"])
     templates["report.md"] =
       "{{% CONTENT_TYPE: MARKDOWN}}custom {{baselineName}} {{#rows}}[{{name}}]{{/rows}}"
     let text = try ReportRenderer(templates: templates).render(.md, try Sample.input())["report.md"]
@@ -481,5 +481,57 @@ struct TrendChartTests {
         days.last.map(String.init)
           == UTCDate.day(Date(timeIntervalSince1970: 1_767_571_200 + Double(count - 1) * 604_800)))
     }
+  }
+}
+
+@Suite("Release notes as Markdown")
+struct ReleaseNotesMarkdownTests {
+  @Test("a section per kind of change, the package and its versions on each row, hostile names inert")
+  func markdown() throws {
+    func service(_ id: String, _ exposure: Int, package: String, version: String, tmp: Bool) -> ServiceRecord
+    {
+      var hardening = HardeningSettings()
+      if tmp {
+        hardening.privateTmp = Setting(
+          true, source: Provenance(file: "/usr/lib/systemd/system/\(id)", line: 4))
+      }
+      var record = ServiceRecord(
+        id: id, loadState: "loaded", hardening: hardening,
+        overall: OverallExposure(exposure: Exposure(tenths: exposure), predicate: "OK"))
+      record.package = package
+      record.packageVersion = version
+      return record
+    }
+    let hostile = "evil|pkg<script>"
+    let before = [
+      HostReport(
+        name: "n", status: HostStatus(.ok),
+        services: [
+          service("a.service", 90, package: hostile, version: "1", tmp: false),
+          service("gone.service", 50, package: "old", version: "1", tmp: false),
+        ])
+    ]
+    let after = [
+      HostReport(
+        name: "n1", status: HostStatus(.ok),
+        services: [
+          service("a.service", 40, package: hostile, version: "2", tmp: true),
+          service("new.service", 20, package: "fresh", version: "1", tmp: false),
+        ])
+    ]
+    let baseline = try BaselineParser.parse(
+      "name: t\ntitle: T\nsets:\n  core: [PrivateTmp]\nservices: [a.service]\n", file: "t.yml")
+    let notes = ReleaseNotes.compare(
+      before: before, after: after, baseline: baseline, required: ["core"], today: "2026-12-07")
+    let text = try ReportRenderer(templates: BundledTemplates.all()).releaseNotes(notes)
+    #expect(text.contains("# Service hardening: n → n1"))
+    #expect(text.contains("1 hardened, 0 improved, 0 regressed, 1 new, 1 gone, 0 unchanged"))
+    #expect(text.contains("## Hardened") && text.contains("## New services") && text.contains("## Gone"))
+    #expect(!text.contains("## Regressed"))
+    #expect(
+      text.contains(
+        "| evil\\|pkg\\<script\\> (1 → 2) | a.service | not-started → hardened | 9.0 → 4.0 | +PrivateTmp=yes |"
+      ), "\(text)")
+    #expect(!text.contains("<script>"))
   }
 }
