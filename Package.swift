@@ -139,7 +139,7 @@ let package = Package(
     // End to end against the booted systemd fleet (Scripts/fleet).
     .testTarget(
       name: "EndToEndTests",
-      dependencies: ["Storage", "Coverage", "Normalize", "UnitModel", "TestSupport"], swiftSettings: strict),
+      dependencies: ["Storage", "Coverage", "Normalize", "Offline", "UnitModel", "TestSupport"], swiftSettings: strict),
     // The fuzz targets (one per parser), under libFuzzer (unitaudit-fuzz, Scripts/fuzz) and as
     // quick mutation tests bounded in time (FuzzTests, UNITAUDIT_FUZZ_SECONDS).
     .target(
@@ -160,7 +160,7 @@ let package = Package(
     // Offline audits: trees and packages read inert, against crafted and hostile inputs.
     .testTarget(
       name: "OfflineTests",
-      dependencies: ["Offline", "Collector", "Normalize", "UnitModel", "Inventory", "TestSupport"],
+      dependencies: ["Offline", "BlockingWork", "Collector", "Normalize", "UnitModel", "Inventory", "TestSupport"],
       swiftSettings: strict),
     // The scan directory, histories (SQLite, and PostgreSQL where UNITAUDIT_TEST_POSTGRES names
     // a server), merge and export.

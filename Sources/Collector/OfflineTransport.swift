@@ -69,15 +69,16 @@ public final class OfflineTransport: Transport {
           HostStatus(.probeFailed, reason: "cannot make a private directory to unpack into: \(error)"))
       }
       defer { try? FileManager.default.removeItem(at: root) }
-      let refused: [Diagnostic]
+      let unpacked: PackageUnpacker.Unpacked
       switch PackageUnpacker.unpack(host.address, format: format, into: root.path, limits: packageLimits) {
       case .failure(let error): return .failed(HostStatus(.probeFailed, reason: error.description))
-      case .success(let found): refused = found
+      case .success(let found): unpacked = found
       }
       output = OfflineProbe.evidence(
         tree: TreeReader(root: root.path), name: host.name,
         source: OfflineSource(kind: .package, path: host.address, package: info.name, version: info.version),
-        nonce: nonce, analyzer: analyzer, owner: info.name, extraDiagnostics: refused, deadline: deadline)
+        nonce: nonce, analyzer: analyzer, owner: info.name, splitUsr: unpacked.splitUsr,
+        extraDiagnostics: unpacked.diagnostics, deadline: deadline)
     }
     if output.stdout.count + output.stderr.count > limits.maxOutputBytes {
       output.stdout = Array(output.stdout.prefix(max(0, limits.maxOutputBytes - output.stderr.count)))

@@ -50,7 +50,8 @@ public struct OfflineAnalyzer: Sendable {
 public enum OfflineProbe {
   public static func evidence(
     tree: TreeReader, name: String, source: OfflineSource, nonce: String, analyzer: OfflineAnalyzer,
-    owner: String? = nil, extraDiagnostics: [Diagnostic] = [], deadline: Date = .distantFuture
+    owner: String? = nil, splitUsr: Bool? = nil, extraDiagnostics: [Diagnostic] = [],
+    deadline: Date = .distantFuture
   ) -> ProbeOutput {
     var out = SectionWriter(nonce: nonce)
     out.section("probe", text: "\(Probe.version)")
@@ -68,7 +69,8 @@ public enum OfflineProbe {
       systemd = Int(major)
     }
     var loader = UnitLoader(
-      tree: tree, searchPath: .of(splitUsr: dpkg?.systemdIsSplitUsr ?? Self.hasSplitUsrLayout(tree)),
+      tree: tree,
+      searchPath: .of(splitUsr: splitUsr ?? dpkg?.systemdIsSplitUsr ?? Self.hasSplitUsrLayout(tree)),
       systemd: systemd)
     let loaded = loader.load()
     out.section("show", text: loaded.units.map(showBlock).joined(separator: "\n\n"))

@@ -108,11 +108,19 @@ public enum PackageUnpacker {
     return .success(PackageInfo(name: lines[0], version: lines[1], architecture: lines[2]))
   }
 
-  /// Unpacks `file`'s unit files under `root` (a new, private directory); returns what was
-  /// refused on the way, each as a diagnostic.
+  /// What unpacking left: the diagnostics of what was refused, and whether the package
+  /// installs units under `/lib` (a split-/usr era package: Debian up to bookworm).
+  public struct Unpacked: Sendable {
+    public var diagnostics: [Diagnostic]
+    public var splitUsr: Bool
+  }
+
+  /// Unpacks `file`'s unit files under `root` (a new, private directory) as on a merged-/usr
+  /// system, where the package manager installs `/lib/…` through the `/lib → usr/lib` link:
+  /// they are written under `/usr/lib`, and `/lib` is made that link.
   public static func unpack(
     _ file: String, format: Format, into root: String, limits: PackageLimits
-  ) -> Result<[Diagnostic], PackageError> {
+  ) -> Result<Unpacked, PackageError> {
     let arguments: [String]
     switch format {
     case .deb:
@@ -138,6 +146,7 @@ public enum PackageUnpacker {
     var writer = TreeWriter(root: root)
     let reader = TreeReader(root: root)
     var diagnostics: [Diagnostic] = []
+    var splitUsr = false
     var streamError: ArchiveStreamError?
     func refuse(_ name: String, _ why: String) {
       guard diagnostics.count < 200 else { return }
@@ -147,7 +156,7 @@ public enum PackageUnpacker {
     let exit = ChildProcess.run(arguments, deadlineSeconds: limits.deadlineSeconds) { chunk in
       do throws(ArchiveStreamError) {
         for member in try stream.feed(chunk) {
-          let path: String
+          var path: String
           switch TreeWriter.treePath(member.name) {
           case .failure(let refusal):
             refuse(member.name, refusal.description)
@@ -155,6 +164,10 @@ public enum PackageUnpacker {
           case .success(let found): path = found
           }
           guard isUnitPath(path) else { continue }
+          if path.hasPrefix("/lib/") {
+            splitUsr = true
+            path = "/usr" + path
+          }
           var refusal: ArchiveRefusal?
           switch member.resolvedKind {
           case .directory: refusal = writer.directory(path)
@@ -167,7 +180,9 @@ public enum PackageUnpacker {
           case .symlink(let target): refusal = writer.symlink(path, target: target)
           case .hardLink(let target):
             switch TreeWriter.treePath(target) {
-            case .success(let targetPath): refusal = writer.hardLink(path, to: targetPath, reader: reader)
+            case .success(let targetPath):
+              let merged = targetPath.hasPrefix("/lib/") ? "/usr" + targetPath : targetPath
+              refusal = writer.hardLink(path, to: merged, reader: reader)
             case .failure(let why): refusal = why
             }
           case .special(let kind): refusal = .special(kind)
@@ -191,6 +206,12 @@ public enum PackageUnpacker {
         String(decoding: exit.stderr, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
       return .failure(PackageError(file: file, reason: "its payload cannot be read: \(said.prefix(200))"))
     }
-    return .success(diagnostics)
+    if splitUsr && symlink("usr/lib", root + "/lib") != 0 {
+      diagnostics.append(
+        Diagnostic(
+          .warning, code: "offline.member-refused",
+          "cannot link /lib to usr/lib: \(String(cString: strerror(errno)))"))
+    }
+    return .success(Unpacked(diagnostics: diagnostics, splitUsr: splitUsr))
   }
 }
