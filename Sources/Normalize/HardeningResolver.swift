@@ -152,6 +152,9 @@ public struct HardeningResolver {
     return invert ? state.subtracting(sum) : state.union(sum)
   }
 
+  /// Other names Linux gives an address family's number, with the name systemd prints for it.
+  static let addressFamilyAliases = ["AF_LOCAL": "AF_UNIX", "AF_FILE": "AF_UNIX", "AF_ROUTE": "AF_NETLINK"]
+
   private mutating func applyAddressFamilies(_ directive: Directive) {
     var text = Substring(directive.value)
     if text.isEmpty {
@@ -162,15 +165,18 @@ public struct HardeningResolver {
       let invert = text.first == "~"
       if invert { text = text.dropFirst() }
       var state = addressFamilies ?? (invert ? .deny : .allow, [])
-      for word in splitWords(String(text)) {
-        guard word.hasPrefix("AF_") else {
-          reject(directive, "unknown address family '\(word.prefix(40))' ignored")
+      for given in splitWords(String(text)) {
+        guard given.hasPrefix("AF_") else {
+          reject(directive, "unknown address family '\(given.prefix(40))' ignored")
           continue
         }
+        // systemd keeps families by number and names each by its first name in Linux's
+        // socket.h: AF_LOCAL and AF_FILE are AF_UNIX, AF_ROUTE is AF_NETLINK.
+        let word = Self.addressFamilyAliases[String(given)] ?? String(given)
         if invert == (state.mode == .deny) {
-          state.entries.insert(String(word))
+          state.entries.insert(word)
         } else {
-          state.entries.remove(String(word))
+          state.entries.remove(word)
         }
       }
       addressFamilies = state

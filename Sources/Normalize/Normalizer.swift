@@ -172,7 +172,7 @@ private func readSystemdVersion(
       findings.diagnostics.append(
         Diagnostic(
           .warning, code: "offline.systemd-version-unknown",
-          "the \(offline.kind.rawValue) has no systemd package in a database unitaudit reads (dpkg): every directive is taken as its systemd accepts it"
+          "the \(offline.kind.rawValue) has no systemd package in a database unitaudit reads (dpkg, rpm): every directive is taken as its systemd accepts it"
         ))
     }
     if analyzer < 250 {

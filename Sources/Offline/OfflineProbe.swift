@@ -61,8 +61,9 @@ public enum OfflineProbe {
     }
     out.section("offline", text: source.sectionText(analyzer: analyzer.version))
     let dpkg = DpkgDatabase(tree: tree)
+    let rpm = dpkg == nil && owner == nil ? RpmDatabase(tree: tree) : nil
     var systemd: Int?
-    if let version = dpkg?.versions["systemd"],
+    if let version = dpkg?.versions["systemd"] ?? rpm?.versions["systemd"],
       let major = version.split(whereSeparator: { !$0.isNumber }).first
     {
       out.section("systemd-version", text: "systemd \(major) (\(version))")
@@ -75,6 +76,11 @@ public enum OfflineProbe {
     let loaded = loader.load()
     out.section("show", text: loaded.units.map(showBlock).joined(separator: "\n\n"))
     var diagnostics = extraDiagnostics + loaded.diagnostics
+    diagnostics.append(
+      Diagnostic(
+        .note, code: "offline.runtime-unknown",
+        "read offline: active states, units that generators and instances make at boot, and what /run gets at run time are a running manager's, and not given"
+      ))
     if source.kind == .package && loaded.units.isEmpty {
       diagnostics.append(
         Diagnostic(.note, code: "offline.no-service", "the package ships no service unit"))
@@ -84,14 +90,15 @@ public enum OfflineProbe {
     if let owner {
       out.section("owners", text: fragments.sorted().map { "\(owner): \($0)" }.joined(separator: "\n"))
       if let version = source.version { out.section("owner-versions", text: "\(owner) \(version)") }
-    } else if let dpkg {
-      let owners = dpkg.owners(of: fragments)
+    } else if dpkg != nil || rpm != nil {
+      let owners = dpkg?.owners(of: fragments) ?? rpm?.owners(of: fragments) ?? ""
+      let versions = dpkg?.versions ?? rpm?.versions ?? [:]
       out.section("owners", text: owners)
-      // `PACKAGE VERSION` for each package that owns a unit, from the tree's dpkg status.
+      // `PACKAGE VERSION` for each package that owns a unit, from the tree's database.
       let names = Set(parseOwnerNames(owners))
       out.section(
         "owner-versions",
-        text: names.sorted().compactMap { name in dpkg.versions[name].map { "\(name) \($0)" } }.joined(
+        text: names.sorted().compactMap { name in versions[name].map { "\(name) \($0)" } }.joined(
           separator: "\n"))
     }
     out.section("cat", bytes: catOutput(loaded.units))

@@ -50,12 +50,15 @@ struct SecurityPolicyEndToEndTests {
             judged[service.id] = (status, clean)
           }
           let units = judged.keys.sorted()
+          // The script comes on stdin (`fleet.ssh`): the policy is a here-document of it.
           let script = """
-            f=$(mktemp); cat > "$f"
+            f=$(mktemp); cat > "$f" <<'UNITAUDIT_POLICY_END'
+            \(policy)
+            UNITAUDIT_POLICY_END
             systemd-analyze security --no-pager --security-policy="$f" \(units.joined(separator: " ")) 2>&1
             echo "exit $?"; rm -f "$f"
             """
-          let ssh = try fleet.ssh(host, script, input: policy)
+          let ssh = try fleet.ssh(host, script)
           if version < 250 {
             // The option came with systemd 250.
             #expect(

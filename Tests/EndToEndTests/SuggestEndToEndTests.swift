@@ -364,16 +364,17 @@ extension SuggestEndToEndTests {
 extension Fleet {
   /// Runs `script` on `host` as root through OpenSSH (the fleet's key and known hosts),
   /// given at most 60 s.
-  func ssh(_ host: HostReport, _ script: String, input: String = "") throws -> (status: Int32, output: String)
-  {
+  /// Runs `script` on `host` as root, the script on stdin (a host's drop-ins can make it
+  /// longer than one argument may be).
+  func ssh(_ host: HostReport, _ script: String) throws -> (status: Int32, output: String) {
     try run(
       [
         "/usr/bin/timeout", "60", "/usr/bin/ssh", "-i", key, "-o", "BatchMode=yes", "-o",
         "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=\(knownHosts)", "-o",
         "GlobalKnownHostsFile=/dev/null",
         "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=5", "-F", "/dev/null", "-p", String(host.port ?? 22),
-        "root@\(host.address ?? host.name)", "sh", "-c", shellQuote(script),
-      ], input: input)
+        "root@\(host.address ?? host.name)", "sh", "-s",
+      ], input: script)
   }
 
   /// Scans the fleet into `directory`; returns the hosts scanned without a problem.

@@ -95,6 +95,15 @@ struct HardeningResolverTests {
     #expect(
       resolve(["\(vendor)|RestrictAddressFamilies=none"]).settings.restrictAddressFamilies?.value
         == FilterList(mode: .allow, entries: []))
+    // One family under two names (fprintd's unit on bookworm): systemd prints AF_UNIX once.
+    #expect(
+      resolve(["\(vendor)|RestrictAddressFamilies=AF_UNIX AF_LOCAL AF_NETLINK AF_ROUTE"]).settings
+        .restrictAddressFamilies?.value == FilterList(mode: .allow, entries: ["AF_NETLINK", "AF_UNIX"]))
+    #expect(
+      resolve([
+        "\(vendor)|RestrictAddressFamilies=AF_UNIX AF_INET", "\(admin)|RestrictAddressFamilies=~AF_LOCAL",
+      ])
+      .settings.restrictAddressFamilies?.value == FilterList(mode: .allow, entries: ["AF_INET"]))
     #expect(
       resolve(["\(vendor)|RestrictAddressFamilies=AF_UNIX", "\(admin)|RestrictAddressFamilies="])
         .settings.restrictAddressFamilies == nil)

@@ -75,4 +75,53 @@ struct RPMPackageTests {
       #expect(service.checks["ProtectHome"]?.set == true)
     }
   }
+
+  @Test(
+    "an RPM-based tree: owners and versions from its rpm database (copied out of the tree first)",
+    .enabled(if: rpmbuild != nil, "needs rpmbuild and rpm (Debian's rpm)"))
+  func rpmTree() async throws {
+    let top = try temporaryDirectory("rpmtree")
+    let spec = top.appendingPathComponent("demo.spec")
+    try Self.spec.write(to: spec, atomically: true, encoding: .utf8)
+    let rpmbuild = try #require(Self.rpmbuild)
+    #expect(
+      try TestSupport.run([rpmbuild, "-bb", "--quiet", "--define", "_topdir \(top.path)", spec.path]).status
+        == 0)
+    let rpm = top.appendingPathComponent("RPMS/noarch/unitaudit-demo-1.2-3.noarch.rpm")
+    // A tree as an RPM-based system has it: the files in place, the package in the database.
+    let tree = try TreeBuilder("rpm-tree")
+    try tree.link("/lib", to: "usr/lib")
+    let database = tree.url("/usr/lib/sysimage/rpm").path
+    try FileManager.default.createDirectory(atPath: database, withIntermediateDirectories: true)
+    let rpmTool = try #require(ChildProcess.find("rpm"))
+    var installed = try TestSupport.run([rpmTool, "--dbpath", database, "--initdb"])
+    #expect(installed.status == 0, "\(installed.output)")
+    installed = try TestSupport.run([
+      rpmTool, "--dbpath", database, "-i", "--justdb", "--nodeps", "--noscripts", "--notriggers", rpm.path,
+    ])
+    #expect(installed.status == 0, "\(installed.output)")
+    try tree.file(
+      "/usr/lib/systemd/system/demo.service", "[Unit]\nDescription=Demo\n[Service]\nExecStart=/usr/bin/demo\n"
+    )
+    try tree.file("/usr/lib/systemd/system/other.service", "[Service]\nExecStart=/usr/bin/other\n")
+    let database2 = try #require(RpmDatabase(tree: TreeReader(root: tree.root.path)))
+    #expect(database2.versions["unitaudit-demo"] == "1.2-3")
+    #expect(
+      database2.owners(of: ["/usr/lib/systemd/system/demo.service", "/usr/lib/systemd/system/other.service"])
+        == "unitaudit-demo: /usr/lib/systemd/system/demo.service")
+    let transport = OfflineTransport(limits: ProbeLimits(deadlineSeconds: 60), concurrency: 1)
+    defer { transport.shutdown() }
+    let probe = Probe.random()
+    let run = await transport.run(probe, on: .offline(name: "fedora", path: tree.root.path, kind: .tree))
+    guard case .output(let output, _) = run.result else {
+      Issue.record("not read: \(run.result)")
+      return
+    }
+    let report = normalize(
+      HostEvidence(host: "fedora", nonce: probe.nonce, probeVersion: Probe.version, output: output),
+      label: HostLabel(name: "fedora", groups: ["tree"]))
+    #expect(report.service(named: "demo.service")?.package == "unitaudit-demo")
+    #expect(report.service(named: "demo.service")?.packageVersion == "1.2-3")
+    #expect(report.service(named: "other.service")?.package == nil)
+  }
 }
