@@ -143,7 +143,7 @@ let package = Package(
     // The fuzz targets (one per parser), under libFuzzer (unitaudit-fuzz, Scripts/fuzz) and as
     // quick mutation tests bounded in time (FuzzTests, UNITAUDIT_FUZZ_SECONDS).
     .target(
-      name: "FuzzTargets", dependencies: ["Normalize", "Inventory", "Coverage", "UnitModel"],
+      name: "FuzzTargets", dependencies: ["Normalize", "Inventory", "Coverage", "Offline", "UnitModel"],
       path: "Tests/FuzzTargets",
       swiftSettings: strict),
     .executableTarget(

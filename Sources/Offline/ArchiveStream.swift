@@ -63,8 +63,25 @@ struct ArchiveStream {
     self.wants = wants
   }
 
-  /// Feeds a chunk; returns the members completed by it.
-  mutating func feed(_ chunk: [UInt8]) throws(ArchiveStreamError) -> [ArchiveMember] {
+  /// Why the stream stopped before its end, when it did: nothing is read after it.
+  private(set) var failure: ArchiveStreamError?
+
+  /// Feeds a chunk; returns the members it completed, those before a damaged part of it too
+  /// (which `failure` then names), so that what is read does not depend on how the bytes
+  /// arrive.
+  mutating func feed(_ chunk: [UInt8]) -> [ArchiveMember] {
+    guard failure == nil, !finished else { return [] }
+    var members: [ArchiveMember] = []
+    do {
+      try read(chunk, into: &members)
+    } catch {
+      failure = error
+    }
+    return members
+  }
+
+  private mutating func read(_ chunk: [UInt8], into members: inout [ArchiveMember]) throws(ArchiveStreamError)
+  {
     consumed += chunk.count
     guard consumed <= totalLimit else { throw .tooLarge(limit: totalLimit) }
     if start > 0 && start >= buffer.count / 2 {
@@ -72,7 +89,6 @@ struct ArchiveStream {
       start = 0
     }
     buffer += chunk
-    var members: [ArchiveMember] = []
     while !finished {
       if var reading = current {
         let available = buffer.count - start
@@ -98,7 +114,6 @@ struct ArchiveStream {
       }
       if !parsed { break }
     }
-    return members
   }
 
   /// A member whose data has all arrived: long names and pax records are taken in, the rest
@@ -283,5 +298,46 @@ extension ArchiveMember {
       return .symlink(target: String(decoding: data, as: UTF8.self))
     }
     return kind
+  }
+}
+
+/// A package payload read whole from memory, as `PackageUnpacker` reads it from a pipe: its
+/// members (name, size, the bytes kept of a wanted file) and the error that stopped it, if
+/// any. For the fuzz target (`Tests/FuzzTargets`): a `newc` cpio when the bytes start with
+/// `0707`, a tar otherwise, handed over in chunks of `chunk` bytes.
+public struct ArchiveListing: Sendable, Hashable {
+  public struct Member: Sendable, Hashable {
+    public var name: String
+    public var size: Int
+    public var kept: Int?
+    /// The member's path in a tree, or nil when `TreeWriter` refuses it.
+    public var treePath: String?
+  }
+
+  public var members: [Member]
+  public var error: String?
+  public var consumed: Int
+
+  public init(_ bytes: [UInt8], chunk: Int, fileLimit: Int, totalLimit: Int) {
+    let format: ArchiveStream.Format = bytes.starts(with: Array("0707".utf8)) ? .cpio : .tar
+    var stream = ArchiveStream(format: format, fileLimit: fileLimit, totalLimit: totalLimit) { _ in true }
+    var members: [Member] = []
+    var stopped: String?
+    var offset = 0
+    while offset < bytes.count && !stream.finished {
+      let end = min(bytes.count, offset + max(1, chunk))
+      for member in stream.feed(Array(bytes[offset..<end])) {
+        let path = try? TreeWriter.treePath(member.name).get()
+        members.append(Member(name: member.name, size: member.size, kept: member.data?.count, treePath: path))
+      }
+      if let failure = stream.failure {
+        stopped = failure.description
+        break
+      }
+      offset = end
+    }
+    self.members = members
+    self.error = stopped
+    self.consumed = stream.consumed
   }
 }

@@ -147,60 +147,54 @@ public enum PackageUnpacker {
     let reader = TreeReader(root: root)
     var diagnostics: [Diagnostic] = []
     var splitUsr = false
-    var streamError: ArchiveStreamError?
     func refuse(_ name: String, _ why: String) {
       guard diagnostics.count < 200 else { return }
       diagnostics.append(
         Diagnostic(.warning, code: "offline.member-refused", "\(name.prefix(300)): \(why)"))
     }
     let exit = ChildProcess.run(arguments, deadlineSeconds: limits.deadlineSeconds) { chunk in
-      do throws(ArchiveStreamError) {
-        for member in try stream.feed(chunk) {
-          var path: String
-          switch TreeWriter.treePath(member.name) {
-          case .failure(let refusal):
-            refuse(member.name, refusal.description)
-            continue
-          case .success(let found): path = found
-          }
-          guard isUnitPath(path) else { continue }
-          if path.hasPrefix("/lib/") {
-            splitUsr = true
-            path = "/usr" + path
-          }
-          var refusal: ArchiveRefusal?
-          switch member.resolvedKind {
-          case .directory: refusal = writer.directory(path)
-          case .file:
-            guard let data = member.data else {
-              refusal = .tooLarge(limits.maxFileBytes)
-              break
-            }
-            refusal = writer.file(path, bytes: data)
-          case .symlink(let target): refusal = writer.symlink(path, target: target)
-          case .hardLink(let target):
-            switch TreeWriter.treePath(target) {
-            case .success(let targetPath):
-              let merged = targetPath.hasPrefix("/lib/") ? "/usr" + targetPath : targetPath
-              refusal = writer.hardLink(path, to: merged, reader: reader)
-            case .failure(let why): refusal = why
-            }
-          case .special(let kind): refusal = .special(kind)
-          }
-          if let refusal { refuse(member.name, refusal.description) }
+      for member in stream.feed(chunk) {
+        var path: String
+        switch TreeWriter.treePath(member.name) {
+        case .failure(let refusal):
+          refuse(member.name, refusal.description)
+          continue
+        case .success(let found): path = found
         }
-        return !stream.finished
-      } catch {
-        streamError = error
-        return false
+        guard isUnitPath(path) else { continue }
+        if path.hasPrefix("/lib/") {
+          splitUsr = true
+          path = "/usr" + path
+        }
+        var refusal: ArchiveRefusal?
+        switch member.resolvedKind {
+        case .directory: refusal = writer.directory(path)
+        case .file:
+          guard let data = member.data else {
+            refusal = .tooLarge(limits.maxFileBytes)
+            break
+          }
+          refusal = writer.file(path, bytes: data)
+        case .symlink(let target): refusal = writer.symlink(path, target: target)
+        case .hardLink(let target):
+          switch TreeWriter.treePath(target) {
+          case .success(let targetPath):
+            let merged = targetPath.hasPrefix("/lib/") ? "/usr" + targetPath : targetPath
+            refusal = writer.hardLink(path, to: merged, reader: reader)
+          case .failure(let why): refusal = why
+          }
+        case .special(let kind): refusal = .special(kind)
+        }
+        if let refusal { refuse(member.name, refusal.description) }
       }
+      return !stream.finished && stream.failure == nil
     }
     if let why = exit.failedToStart { return .failure(PackageError(file: file, reason: why)) }
     if exit.timedOut {
       return .failure(
         PackageError(file: file, reason: "unpacking did not finish within \(Int(limits.deadlineSeconds)) s"))
     }
-    if let streamError { return .failure(PackageError(file: file, reason: streamError.description)) }
+    if let failure = stream.failure { return .failure(PackageError(file: file, reason: failure.description)) }
     if !stream.finished && exit.status != 0 {
       let said =
         String(decoding: exit.stderr, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""

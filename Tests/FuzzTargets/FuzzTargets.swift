@@ -2,6 +2,7 @@ import Coverage
 import Foundation
 import Inventory
 import Normalize
+import Offline
 import UnitModel
 
 /// One fuzz target per parser that reads what hosts or users hand us. Each takes any bytes,
@@ -15,6 +16,8 @@ import UnitModel
 public enum FuzzTarget: String, CaseIterable, Sendable {
   case cat, show, securityJSON = "security-json", securityText = "security-text", probe, inventory, baseline
   case hostLine = "host-line"
+  /// A package's payload (tar, or cpio `newc` when it starts with `0707`), read as a stream.
+  case archive
 
   /// The nonce of the recorded probe output the `probe` target's seeds come from.
   public static let probeNonce = "32a6f83413e02f5232b52fd4d1b6b145"
@@ -48,6 +51,27 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         }
       }
       return clean
+    case .archive:
+      let whole = ArchiveListing(input, chunk: input.count, fileLimit: 4096, totalLimit: 1 << 20)
+      // The stream reads the same whatever the chunks it is handed.
+      for chunk in [1, 7, 512] {
+        let chunked = ArchiveListing(input, chunk: chunk, fileLimit: 4096, totalLimit: 1 << 20)
+        precondition(
+          chunked.members == whole.members && chunked.error == whole.error,
+          "the members differ with chunks of \(chunk) bytes")
+      }
+      for member in whole.members {
+        if let kept = member.kept { precondition(kept == member.size && kept <= 4096, "a member kept past its size") }
+        if let path = member.treePath {
+          let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+          precondition(path.hasPrefix("/") && !parts.isEmpty, "a tree path that is not absolute")
+          precondition(
+            !parts.contains { $0.isEmpty || $0 == ".." || $0 == "." || $0.utf8.contains(0) },
+            "a tree path with an empty part, '..', '.' or a NUL")
+        }
+      }
+      precondition(whole.error != nil || whole.consumed <= 1 << 20, "read past the payload limit")
+      return whole.error == nil && !whole.members.isEmpty
     case .show:
       let blocks = parseShowBlocks(text)
       precondition(blocks.allSatisfy { !$0.isEmpty }, "an empty show block")
