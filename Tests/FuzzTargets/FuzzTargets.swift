@@ -61,7 +61,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
           "the members differ with chunks of \(chunk) bytes")
       }
       for member in whole.members {
-        if let kept = member.kept { precondition(kept == member.size && kept <= 4096, "a member kept past its size") }
+        if let kept = member.kept {
+          precondition(kept == member.size && kept <= 4096, "a member kept past its size")
+        }
         if let path = member.treePath {
           let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
           precondition(path.hasPrefix("/") && !parts.isEmpty, "a tree path that is not absolute")

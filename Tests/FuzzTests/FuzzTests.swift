@@ -142,14 +142,17 @@ struct FuzzTests {
     )
   }
 
-  @Test("package payloads (tar, cpio): the same members whatever the chunks, sizes and tree paths within bounds")
+  @Test(
+    "package payloads (tar, cpio): the same members whatever the chunks, sizes and tree paths within bounds")
   func archive() throws {
     let seeds = try ["archive-gnu.tar", "archive-pax.tar", "archive-rpm.cpio"].map {
       try Self.file("FuzzTests/Seeds/\($0)")
     }
     Self.fuzz(
       .archive, seeds: seeds,
-      tokens: ["../", "./", "/", "ustar\u{0}00", "070701", "TRAILER!!!", "\u{0}", "0000777", "path=", "L", "2", "5"]
+      tokens: [
+        "../", "./", "/", "ustar\u{0}00", "070701", "TRAILER!!!", "\u{0}", "0000777", "path=", "L", "2", "5",
+      ]
     )
   }
 
