@@ -42,11 +42,15 @@ public final class OfflineTransport: Transport {
     var output: ProbeOutput
     switch kind {
     case .tree:
-      guard case .directory = TreeReader(root: "/").kind(host.address) else {
+      var isDirectory: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: host.address, isDirectory: &isDirectory),
+        isDirectory.boolValue
+      else {
         return .failed(HostStatus(.unreachable, reason: "\(host.address) is not a directory"))
       }
       output = OfflineProbe.evidence(
-        tree: TreeReader(root: host.address), name: host.name,
+        tree: TreeReader(root: host.address, limits: TreeLimits(maxTotalBytes: limits.maxOutputBytes / 2)),
+        name: host.name,
         source: OfflineSource(kind: .tree, path: host.address),
         nonce: nonce, analyzer: analyzer, deadline: deadline)
     case .package:
@@ -75,7 +79,8 @@ public final class OfflineTransport: Transport {
       case .success(let found): unpacked = found
       }
       output = OfflineProbe.evidence(
-        tree: TreeReader(root: root.path), name: host.name,
+        tree: TreeReader(root: root.path, limits: TreeLimits(maxTotalBytes: limits.maxOutputBytes / 2)),
+        name: host.name,
         source: OfflineSource(kind: .package, path: host.address, package: info.name, version: info.version),
         nonce: nonce, analyzer: analyzer, owner: info.name, splitUsr: unpacked.splitUsr,
         extraDiagnostics: unpacked.diagnostics, deadline: deadline)

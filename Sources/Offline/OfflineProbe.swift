@@ -72,7 +72,7 @@ public enum OfflineProbe {
     var loader = UnitLoader(
       tree: tree,
       searchPath: .of(splitUsr: splitUsr ?? dpkg?.systemdIsSplitUsr ?? Self.hasSplitUsrLayout(tree)),
-      systemd: systemd)
+      systemd: systemd, deadline: deadline)
     let loaded = loader.load()
     out.section("show", text: loaded.units.map(showBlock).joined(separator: "\n\n"))
     var diagnostics = extraDiagnostics + loaded.diagnostics

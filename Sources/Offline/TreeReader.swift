@@ -13,11 +13,18 @@ public struct TreeLimits: Sendable, Hashable {
   public var maxDirectoryEntries: Int
   /// Symbolic links followed while resolving one path (systemd's chase() allows 32).
   public var maxSymlinkHops: Int
+  /// Bytes of unit files read from one tree in all (a host's output cap, by default); the
+  /// units past it are left out, and the tree says so.
+  public var maxTotalBytes: Int
 
-  public init(maxFileBytes: Int = 4 << 20, maxDirectoryEntries: Int = 50_000, maxSymlinkHops: Int = 32) {
+  public init(
+    maxFileBytes: Int = 4 << 20, maxDirectoryEntries: Int = 50_000, maxSymlinkHops: Int = 32,
+    maxTotalBytes: Int = 64 << 20
+  ) {
     self.maxFileBytes = maxFileBytes
     self.maxDirectoryEntries = maxDirectoryEntries
     self.maxSymlinkHops = maxSymlinkHops
+    self.maxTotalBytes = maxTotalBytes
   }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Normalize
 import UnitModel
 
@@ -49,12 +50,29 @@ public struct UnitLoader {
   /// The tree's systemd major version, when known: what `systemctl show` says of a masked
   /// unit depends on it.
   let systemd: Int?
+  /// When loading stops: the units not loaded by then are left out, and the tree says so.
+  let deadline: Date
   private(set) var diagnostics: [Diagnostic] = []
+  /// Bytes of unit files read so far (bounded by `tree.limits.maxTotalBytes`).
+  private var bytesRead = 0
 
-  public init(tree: TreeReader, searchPath: UnitSearchPath, systemd: Int? = nil) {
+  public init(
+    tree: TreeReader, searchPath: UnitSearchPath, systemd: Int? = nil, deadline: Date = .distantFuture
+  ) {
     self.tree = tree
     self.searchPath = searchPath
     self.systemd = systemd
+    self.deadline = deadline
+  }
+
+  /// A unit file's bytes, within the tree's budget for all of them.
+  private mutating func read(_ path: String) throws(TreeReadError) -> [UInt8] {
+    guard bytesRead < tree.limits.maxTotalBytes else {
+      throw .unreadable("past the \(tree.limits.maxTotalBytes) bytes read from this tree in all: not read")
+    }
+    let bytes = try tree.read(path)
+    bytesRead += bytes.count
+    return bytes
   }
 
   /// What one name found first along the search path is.
@@ -113,7 +131,16 @@ public struct UnitLoader {
     for name in enabledBy.keys where Self.isInstance(name) && entries[name] == nil {
       if let template = Self.template(of: name), entries[template] != nil { ids.insert(name) }
     }
-    let units = ids.sorted().map { id in
+    var units: [OfflineUnit] = []
+    let sorted = ids.sorted()
+    for id in sorted {
+      guard Date() < deadline else {
+        diagnostics.append(
+          Diagnostic(
+            .error, code: "offline.deadline",
+            "the deadline passed after \(units.count) of \(sorted.count) units: the rest are left out"))
+        break
+      }
       // An instance has the aliases of its template, instantiated (autovt@tty1 for getty@tty1).
       var names = aliases[id] ?? []
       if let template = Self.template(of: id), let instance = Self.instance(of: id) {
@@ -121,7 +148,7 @@ public struct UnitLoader {
           $0.replacingOccurrences(of: "@.service", with: "@\(instance).service")
         }
       }
-      return unit(id, entries: entries, aliases: names, enabledBy: enabledBy)
+      units.append(unit(id, entries: entries, aliases: names, enabledBy: enabledBy))
     }
     return OfflineUnits(units: units, diagnostics: diagnostics)
   }
@@ -210,7 +237,7 @@ public struct UnitLoader {
       return unit
     case .file(let path, let resolved)?:
       do {
-        unit.files.append(UnitSource(path: path, bytes: try tree.read(resolved)))
+        unit.files.append(UnitSource(path: path, bytes: try read(resolved)))
         unit.fragmentPath = path
       } catch {
         unit.loadState = "bad-setting"
@@ -292,7 +319,7 @@ public struct UnitLoader {
     for file in chosen.keys.sorted() {
       guard let found = chosen[file], let found else { continue }
       do {
-        result.append((found.path, try tree.read(found.resolved)))
+        result.append((found.path, try read(found.resolved)))
       } catch {
         diagnostics.append(
           Diagnostic(.error, code: "offline.dropin-unreadable", "\(found.path): \(error)"))

@@ -156,6 +156,29 @@ struct HostileInputTests {
   }
 
   @Test(
+    "unit files past the bytes a tree may give in all, and units past the deadline, are left out and said so")
+  func totalBytesAndDeadline() throws {
+    let tree = try TreeBuilder("budget")
+    let body = "[Service]\nExecStart=/bin/x\n" + String(repeating: "# padding\n", count: 100)
+    for index in 0..<3 { try tree.file("/usr/lib/systemd/system/u\(index).service", body) }
+    var loader = UnitLoader(
+      tree: TreeReader(root: tree.root.path, limits: TreeLimits(maxTotalBytes: body.utf8.count * 2)),
+      searchPath: .of(splitUsr: false))
+    let loaded = loader.load()
+    #expect(loaded.units.map(\.loadState) == ["loaded", "loaded", "bad-setting"])
+    #expect(
+      loaded.diagnostics.contains {
+        $0.unit == "u2.service" && $0.message.contains("bytes read from this tree in all")
+      })
+    var late = UnitLoader(
+      tree: TreeReader(root: tree.root.path), searchPath: .of(splitUsr: false),
+      deadline: Date(timeIntervalSinceNow: -1))
+    let none = late.load()
+    #expect(none.units.isEmpty)
+    #expect(none.diagnostics.contains { $0.code == "offline.deadline" })
+  }
+
+  @Test(
     "packages: .. in a path, a link among the parents, a device node, an oversized unit: nothing written outside"
   )
   func hostilePackage() async throws {
