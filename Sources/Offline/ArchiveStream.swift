@@ -142,9 +142,11 @@ struct ArchiveStream {
     var records: [(String, String)] = []
     var index = 0
     while index < bytes.count {
+      // The length counts its own digits, the space and the closing newline: a record
+      // shorter than that, or longer than what is left, ends the reading.
       guard let space = bytes[index...].firstIndex(of: UInt8(ascii: " ")),
-        let length = Int(String(decoding: bytes[index..<space], as: UTF8.self)), length > 0,
-        index + length <= bytes.count
+        let length = Int(String(decoding: bytes[index..<space], as: UTF8.self)),
+        length >= space - index + 2, length <= bytes.count - index
       else { break }
       let record = bytes[(space + 1)..<(index + length - 1)]
       if let equals = record.firstIndex(of: UInt8(ascii: "=")) {
@@ -259,7 +261,12 @@ struct ArchiveStream {
     guard magic == "070701" || magic == "070702" else {
       throw .badHeader(offset: consumed - (buffer.count - start))
     }
-    func hex(_ index: Int) -> Int? { Int(Self.text(field(header, 6 + index * 8, 8)), radix: 16) }
+    // Eight hexadecimal digits each: no sign, no blank (Int(_:radix:) takes a sign).
+    func hex(_ index: Int) -> Int? {
+      let digits = field(header, 6 + index * 8, 8)
+      guard digits.allSatisfy({ Character(Unicode.Scalar($0)).isHexDigit }) else { return nil }
+      return Int(String(decoding: digits, as: UTF8.self), radix: 16)
+    }
     guard let mode = hex(1), let size = hex(6), let nameSize = hex(11), nameSize > 0, nameSize <= 4096 else {
       throw .badHeader(offset: consumed - (buffer.count - start))
     }

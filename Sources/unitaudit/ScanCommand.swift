@@ -16,7 +16,8 @@ import UnitModel
 struct ScanCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "scan",
-    abstract: "Probe hosts over SSH (or this machine) and write a scan directory.",
+    abstract:
+      "Probe hosts over SSH (or this machine), or read OS trees and packages offline; write a scan directory.",
     discussion: """
       Each host gets one SSH connection (libssh) running one read-only probe; results are \
       recorded in the scan directory as each host finishes: scan.db (the scan database: \
