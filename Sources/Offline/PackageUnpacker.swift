@@ -69,27 +69,50 @@ public enum PackageUnpacker {
     unitDirectories.contains { path.hasPrefix($0) || path + "/" == $0 }
   }
 
+  enum Purpose {
+    /// The header: name, version, architecture.
+    case info
+    /// The files, as one uncompressed stream (tar for a .deb, cpio for an .rpm).
+    case payload
+  }
+
+  /// The command line that reads `file`'s header or payload with the package's own tools,
+  /// which only read it.
+  static func command(_ purpose: Purpose, _ format: Format, _ file: String) -> Result<[String], PackageError>
+  {
+    let (tool, package, arguments): (String, String, [String]) =
+      switch (format, purpose) {
+      case (.deb, .info):
+        (
+          "dpkg-deb", "dpkg",
+          ["--show", "--showformat=${Package}\\n${Version}\\n${Architecture}\\n", "--", file]
+        )
+      case (.deb, .payload): ("dpkg-deb", "dpkg", ["--fsys-tarfile", "--", file])
+      case (.rpm, .info):
+        (
+          "rpm", "rpm",
+          [
+            "-qp", "--nosignature", "--nodigest", "--queryformat",
+            "%{NAME}\\n%{VERSION}-%{RELEASE}\\n%{ARCH}\\n", "--", file,
+          ]
+        )
+      case (.rpm, .payload): ("rpm2cpio", "rpm2cpio", [file])
+      }
+    guard let path = ChildProcess.find(tool) else {
+      return .failure(
+        PackageError(file: file, reason: "\(tool) is missing (on Debian: apt-get install \(package))"))
+    }
+    return .success([path] + arguments)
+  }
+
   /// The package's name, version and architecture.
   public static func info(of file: String, format: Format, deadline: Double) -> Result<
     PackageInfo, PackageError
   > {
     let arguments: [String]
-    switch format {
-    case .deb:
-      guard let tool = ChildProcess.find("dpkg-deb") else {
-        return .failure(
-          PackageError(file: file, reason: "dpkg-deb is missing (on Debian: apt-get install dpkg)"))
-      }
-      arguments = [tool, "--show", "--showformat=${Package}\\n${Version}\\n${Architecture}\\n", "--", file]
-    case .rpm:
-      guard let tool = ChildProcess.find("rpm") else {
-        return .failure(PackageError(file: file, reason: "rpm is missing (on Debian: apt-get install rpm)"))
-      }
-      arguments = [
-        tool, "-qp", "--nosignature", "--nodigest", "--queryformat",
-        "%{NAME}\\n%{VERSION}-%{RELEASE}\\n%{ARCH}\\n",
-        "--", file,
-      ]
+    switch command(.info, format, file) {
+    case .failure(let error): return .failure(error)
+    case .success(let found): arguments = found
     }
     var output: [UInt8] = []
     let exit = ChildProcess.run(arguments, deadlineSeconds: deadline) { chunk in
@@ -122,19 +145,9 @@ public enum PackageUnpacker {
     _ file: String, format: Format, into root: String, limits: PackageLimits
   ) -> Result<Unpacked, PackageError> {
     let arguments: [String]
-    switch format {
-    case .deb:
-      guard let tool = ChildProcess.find("dpkg-deb") else {
-        return .failure(
-          PackageError(file: file, reason: "dpkg-deb is missing (on Debian: apt-get install dpkg)"))
-      }
-      arguments = [tool, "--fsys-tarfile", "--", file]
-    case .rpm:
-      guard let tool = ChildProcess.find("rpm2cpio") else {
-        return .failure(
-          PackageError(file: file, reason: "rpm2cpio is missing (on Debian: apt-get install rpm2cpio)"))
-      }
-      arguments = [tool, file]
+    switch command(.payload, format, file) {
+    case .failure(let error): return .failure(error)
+    case .success(let found): arguments = found
     }
     var stream = ArchiveStream(
       format: format == .deb ? .tar : .cpio, fileLimit: limits.maxFileBytes,

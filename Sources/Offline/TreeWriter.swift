@@ -71,14 +71,22 @@ struct TreeWriter {
     }
   }
 
-  mutating func file(_ path: String, bytes: [UInt8]) -> ArchiveRefusal? {
+  /// Calls `make` with the opened parent directory of `path` and its last part, which is
+  /// removed first (a later member of a name replaces an earlier one, as tar does; `unlinkat`
+  /// removes a link itself, never what it points at).
+  private func replacing(_ path: String, _ make: (Int32, String) -> ArchiveRefusal?) -> ArchiveRefusal? {
     switch parent(of: path) {
     case .failure(let refusal): return refusal
     case .success(let directory):
       defer { close(directory) }
       let name = Self.lastPart(path)
-      // A later member of the same name replaces an earlier one, as tar does; never through a link.
       unlinkat(directory, name, 0)
+      return make(directory, name)
+    }
+  }
+
+  mutating func file(_ path: String, bytes: [UInt8]) -> ArchiveRefusal? {
+    let refusal = replacing(path) { directory, name in
       let descriptor = openat(directory, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
       guard descriptor >= 0 else { return .cannotWrite(String(cString: strerror(errno))) }
       defer { close(descriptor) }
@@ -88,26 +96,22 @@ struct TreeWriter {
         guard count > 0 else { return .cannotWrite(String(cString: strerror(errno))) }
         offset += count
       }
-      written[path] = bytes.count
-      files += 1
       return nil
     }
+    if refusal == nil {
+      written[path] = bytes.count
+      files += 1
+    }
+    return refusal
   }
 
   mutating func symlink(_ path: String, target: String) -> ArchiveRefusal? {
     guard !target.utf8.contains(0), !target.isEmpty else { return .nulInName }
-    switch parent(of: path) {
-    case .failure(let refusal): return refusal
-    case .success(let directory):
-      defer { close(directory) }
-      let name = Self.lastPart(path)
-      unlinkat(directory, name, 0)
-      guard symlinkat(target, directory, name) == 0 else {
-        return .cannotWrite(String(cString: strerror(errno)))
-      }
-      files += 1
-      return nil
+    let refusal = replacing(path) { directory, name in
+      symlinkat(target, directory, name) == 0 ? nil : .cannotWrite(String(cString: strerror(errno)))
     }
+    if refusal == nil { files += 1 }
+    return refusal
   }
 
   /// A hard link: a copy of a file written before, read back through the tree reader.
