@@ -43,8 +43,8 @@ struct ScanCommand: AsyncParsableCommand {
         unitaudit scan -H web1,root@db1:2222 --known-hosts fleet_known_hosts -o scan
         unitaudit scan --resume scan-2026-11
         unitaudit scan --local -o scan-here
-        unitaudit scan --root bookworm=/srv/trees/bookworm --root /srv/trees/trixie -o trees
-        unitaudit scan --package nginx-common_1.22.1-9_all.deb --package chrony-4.3-1.x86_64.rpm -o pkgs
+        unitaudit scan --root bookworm=/srv/bookworm --root /srv/trixie -o trees
+        unitaudit scan --package nginx-common_1.22.1-9_all.deb -o pkgs
 
       Exit status: 0 when every host was scanned, 1 when any host failed, 2 on usage or \
       inventory errors, 130 when interrupted.

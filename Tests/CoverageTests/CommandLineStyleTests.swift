@@ -69,7 +69,7 @@ struct CommandLineStyleTests {
       (["check"], "error: missing expected argument '<scan>'"),
       (["scan", "--local", "-o", missing, "--concurrency", "many"], "error: the value 'many' is invalid"),
       (["check", missing, "--max-exposure", "20"], "error: --max-exposure must be 0.0–10.0"),
-      (["scan"], "error: say which hosts to scan"),
+      (["scan"], "error: say what to scan"),
       (["baseline", "show", "no-such-baseline"], "error: no-such-baseline: no such baseline file"),
       (["coverage", missing], "error: \(missing)"),
     ]

@@ -179,7 +179,7 @@ struct InstallEndToEndTests {
     let report = try host.run("\(inFolder) report scan -o again --format md,csv")
     #expect(report.status == 0, "report: \(report.output)")
     #expect(
-      try host.succeed("ls \(folder)/again") == "checks.csv\nhosts.csv\nowners.csv\nreport.md\nservices.csv\n"
+      try host.succeed("ls \(folder)/again") == "checks.csv\nhosts.csv\nowners.csv\npackages.csv\nreport.md\nservices.csv\n"
     )
     let list = try host.succeed("\(inFolder) baseline list")
     #expect(list.contains("fedora-40"))
