@@ -179,8 +179,15 @@ struct InstallEndToEndTests {
     let report = try host.run("\(inFolder) report scan -o again --format md,csv")
     #expect(report.status == 0, "report: \(report.output)")
     #expect(
-      try host.succeed("ls \(folder)/again") == "checks.csv\nhosts.csv\nowners.csv\npackages.csv\nreport.md\nservices.csv\n"
+      try host.succeed("ls \(folder)/again")
+        == "checks.csv\nhosts.csv\nowners.csv\npackages.csv\nreport.md\nservices.csv\n"
     )
+    // Offline, the installed binary audits the host's own tree as a tree (its dpkg and
+    // systemd-analyze are the host's).
+    let offline = try host.run("\(inFolder) scan --root self=/ -q -o offline")
+    #expect(offline.status == 0, "scan --root: \(offline.output)")
+    let exported = try host.succeed("\(inFolder) export offline --jsonl")
+    #expect(exported.contains("\"kind\":\"tree\"") && exported.contains("\"systemd-journald.service\""))
     let list = try host.succeed("\(inFolder) baseline list")
     #expect(list.contains("fedora-40"))
     let show = try host.succeed("\(inFolder) baseline show fedora-40")
