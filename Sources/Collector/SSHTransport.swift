@@ -29,6 +29,7 @@ public final class SSHTransport: Transport {
       identityFiles: host.identityFile.map { [$0] } ?? scanOptions.identityFiles,
       agentSocket: scanOptions.agentSocket,
       configFile: scanOptions.sshConfig, knownHostsFile: scanOptions.knownHostsFile,
+      globalKnownHosts: scanOptions.globalKnownHosts,
       acceptNewHostKeys: scanOptions.acceptNewHostKeys, connectTimeout: scanOptions.connectTimeout,
       deadline: scanOptions.deadlineSeconds, maxOutputBytes: scanOptions.maxOutputBytes)
   }

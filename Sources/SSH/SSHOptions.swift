@@ -21,6 +21,10 @@ public struct SSHOptions: Sendable, Hashable {
   public var configFile: String?
   /// The known_hosts file checked strictly (`~/.ssh/known_hosts` by default).
   public var knownHostsFile: String
+  /// Whether the system-wide known hosts are checked too, as OpenSSH checks them: the
+  /// config's `GlobalKnownHostsFile`, else `/etc/ssh/ssh_known_hosts`. False: only
+  /// `knownHostsFile` (what `--known-hosts FILE` asks for).
+  public var globalKnownHosts: Bool
   /// Adds unknown host keys to `knownHostsFile` instead of refusing them (trust on first use).
   public var acceptNewHostKeys: Bool
   /// Seconds for the TCP connection, banner and key exchange, and for each later round trip.
@@ -33,6 +37,7 @@ public struct SSHOptions: Sendable, Hashable {
   public init(
     host: String, port: Int? = nil, user: String? = nil, identityFiles: [String] = [],
     agentSocket: String? = nil, configFile: String? = nil, knownHostsFile: String,
+    globalKnownHosts: Bool = false,
     acceptNewHostKeys: Bool = false, connectTimeout: Int, deadline: Double, maxOutputBytes: Int
   ) {
     self.host = host
@@ -42,6 +47,7 @@ public struct SSHOptions: Sendable, Hashable {
     self.agentSocket = agentSocket
     self.configFile = configFile
     self.knownHostsFile = knownHostsFile
+    self.globalKnownHosts = globalKnownHosts
     self.acceptNewHostKeys = acceptNewHostKeys
     self.connectTimeout = connectTimeout
     self.deadline = deadline

@@ -115,7 +115,9 @@ public final class SSHSession {
     }
     if let user = options.user { set(SSH_OPTIONS_USER, user) }
     set(SSH_OPTIONS_KNOWNHOSTS, options.knownHostsFile)
-    set(SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null")
+    // The system-wide file: the config's GlobalKnownHostsFile, or libssh's default
+    // (/etc/ssh/ssh_known_hosts), as OpenSSH reads them; none when only the given file counts.
+    if !options.globalKnownHosts { set(SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null") }
     set(SSH_OPTIONS_STRICTHOSTKEYCHECK, int: 1)
     if let agent = options.agentSocket { set(SSH_OPTIONS_IDENTITY_AGENT, agent) }
     var timeout = CLong(max(1, min(Double(options.connectTimeout), remaining.rounded(.up))))
@@ -164,11 +166,26 @@ public final class SSHSession {
     return port == 22 ? options.host : "[\(options.host)]:\(port)"
   }
 
+  /// The system-wide known hosts file the session checks, when it checks one.
+  private var globalKnownHostsFile: String? {
+    guard options.globalKnownHosts, let session else { return nil }
+    var value: UnsafeMutablePointer<CChar>?
+    guard ssh_options_get(session, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, &value) == SSH_OK, let value else {
+      return Self.defaultGlobalKnownHostsFile
+    }
+    defer { ssh_string_free_char(value) }
+    return String(cString: value)
+  }
+
+  /// Where OpenSSH and libssh look for the system-wide known hosts.
+  public static let defaultGlobalKnownHostsFile = "/etc/ssh/ssh_known_hosts"
+
   func verifyHostKey() throws(SSHError) {
     guard let session else { throw .failed("no session") }
     let key = serverKeyDescription()
-    let file = options.knownHostsFile
-    let fileExists = access(file, R_OK) == 0
+    let global = globalKnownHostsFile
+    let file = options.knownHostsFile + (global.map { " (or the system-wide \($0))" } ?? "")
+    let fileExists = access(options.knownHostsFile, R_OK) == 0 || global.map { access($0, R_OK) == 0 } == true
     let state = ssh_session_is_known_server(session)
     switch state {
     case SSH_KNOWN_HOSTS_OK:
@@ -177,7 +194,7 @@ public final class SSHSession {
       throw .hostKeyChanged(
         "REMOTE HOST KEY HAS CHANGED: \(endpoint) offered \(key), which differs from the key in \(file). "
           + "This can mean a man-in-the-middle attack, or that the host was reinstalled. Nothing was run. "
-          + "If the change is expected, remove the old entry (ssh-keygen -R '\(endpoint)' -f \(file)) and verify the new key."
+          + "If the change is expected, remove the old entry (ssh-keygen -R '\(endpoint)' -f FILE) and verify the new key."
       )
     case SSH_KNOWN_HOSTS_OTHER:
       throw .hostKeyChanged(
@@ -189,15 +206,20 @@ public final class SSHSession {
         let written = ssh_session_update_known_hosts(session)
         Self.knownHostsLock.unlock()
         guard written == SSH_OK else {
-          throw .hostKeyUnknown("could not record the new host key \(key) in \(file): \(errorText)")
+          throw .hostKeyUnknown(
+            "could not record the new host key \(key) in \(options.knownHostsFile): \(errorText)")
         }
         acceptedHostKey = "\(endpoint) \(key)"
         return
       }
-      let missing = fileExists ? "" : " (the file does not exist or is not readable)"
+      let missing =
+        fileExists
+        ? ""
+        : global == nil
+          ? " (the file does not exist or is not readable)" : " (neither file exists or is readable)"
       throw .hostKeyUnknown(
         "unknown host key: \(endpoint) offered \(key), which is not in \(file)\(missing). Nothing was run. "
-          + "Verify the fingerprint out of band, then add it (ssh-keyscan -p \(options.port ?? 22) \(options.host) >> \(file)) "
+          + "Verify the fingerprint out of band, then add it (ssh-keyscan -p \(options.port ?? 22) \(options.host) >> \(options.knownHostsFile)) "
           + "or rerun with --accept-new-host-keys to trust keys on first use.")
     default:
       throw .hostKeyUnknown("cannot check the host key of \(endpoint) against \(file): \(errorText)")

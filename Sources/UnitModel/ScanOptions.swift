@@ -26,6 +26,10 @@ public struct ScanOptions: Codable, Sendable, Hashable {
   public var sshConfig: String?
   /// The known_hosts file host keys are checked against.
   public var knownHostsFile: String
+  /// The system-wide known hosts are checked too (the SSH config's `GlobalKnownHostsFile`,
+  /// else `/etc/ssh/ssh_known_hosts`), as OpenSSH checks them; false when `--known-hosts FILE`
+  /// names the only file to trust.
+  public var globalKnownHosts: Bool
   /// Unknown host keys are trusted on first use and added to `knownHostsFile`.
   public var acceptNewHostKeys: Bool
   /// How many times `--resume` continued the scan.
@@ -42,8 +46,9 @@ public struct ScanOptions: Codable, Sendable, Hashable {
     deadlineSeconds: Double = ScanOptions.defaultDeadlineSeconds,
     connectTimeout: Int = ScanOptions.defaultConnectTimeout,
     graceSeconds: Double = ScanOptions.defaultGraceSeconds, user: String? = nil, identityFiles: [String] = [],
-    sshConfig: String?, knownHostsFile: String, acceptNewHostKeys: Bool = false, resumed: Int = 0,
-    history: String? = nil, agentSocket: String? = nil
+    sshConfig: String?, knownHostsFile: String, globalKnownHosts: Bool = true,
+    acceptNewHostKeys: Bool = false,
+    resumed: Int = 0, history: String? = nil, agentSocket: String? = nil
   ) {
     self.concurrency = concurrency
     self.maxOutputBytes = maxOutputBytes
@@ -54,6 +59,7 @@ public struct ScanOptions: Codable, Sendable, Hashable {
     self.identityFiles = identityFiles
     self.sshConfig = sshConfig
     self.knownHostsFile = knownHostsFile
+    self.globalKnownHosts = globalKnownHosts
     self.acceptNewHostKeys = acceptNewHostKeys
     self.resumed = resumed
     self.history = history
@@ -66,7 +72,7 @@ public struct ScanOptions: Codable, Sendable, Hashable {
   /// What the metadata records: every option but the agent socket.
   enum CodingKeys: String, CodingKey {
     case concurrency, maxOutputBytes, deadlineSeconds, connectTimeout, graceSeconds, user, identityFiles
-    case sshConfig, knownHostsFile, acceptNewHostKeys, resumed, history
+    case sshConfig, knownHostsFile, globalKnownHosts, acceptNewHostKeys, resumed, history
   }
 }
 
@@ -84,6 +90,7 @@ extension ScanOptions {
     public var identityFiles: [String] = []
     /// `.some(nil)`: read no SSH config (`--no-ssh-config`).
     public var sshConfig: String??
+    /// Given: the only known hosts file (the system-wide one is not read).
     public var knownHostsFile: String?
     /// Only ever turns acceptance on: a resumed scan that trusted new keys keeps doing so.
     public var acceptNewHostKeys = false
@@ -103,7 +110,10 @@ extension ScanOptions {
     if let value = overrides.user { options.user = value }
     if !overrides.identityFiles.isEmpty { options.identityFiles = overrides.identityFiles }
     if let value = overrides.sshConfig { options.sshConfig = value }
-    if let value = overrides.knownHostsFile { options.knownHostsFile = value }
+    if let value = overrides.knownHostsFile {
+      options.knownHostsFile = value
+      options.globalKnownHosts = false
+    }
     if overrides.acceptNewHostKeys { options.acceptNewHostKeys = true }
     if let value = overrides.history { options.history = value }
     return options

@@ -25,7 +25,9 @@ struct ScanCommand: AsyncParsableCommand {
       committed as it finishes; docs/scan-database.md) and evidence/ (the raw probe output of \
       every host, byte for byte, compressed).
 
-      Host keys are checked strictly against --known-hosts (default ~/.ssh/known_hosts). \
+      Host keys are checked strictly against ~/.ssh/known_hosts and the system-wide \
+      /etc/ssh/ssh_known_hosts (or the SSH config's GlobalKnownHostsFile), as OpenSSH \
+      checks them; --known-hosts FILE makes FILE the only one. \
       An unknown or changed key refuses the host and nothing runs on it; \
       --accept-new-host-keys trusts unknown keys on first use and records them.
 
@@ -107,7 +109,8 @@ struct ScanCommand: AsyncParsableCommand {
   @Option(
     name: .customLong("known-hosts"),
     help: ArgumentHelp(
-      "The known_hosts file to check host keys against (default ~/.ssh/known_hosts).", valueName: "file"))
+      "The only known_hosts file to check host keys against (default: ~/.ssh/known_hosts and the "
+        + "system-wide /etc/ssh/ssh_known_hosts).", valueName: "file"))
   var knownHosts: String?
 
   @Flag(
@@ -261,7 +264,11 @@ struct ScanCommand: AsyncParsableCommand {
     } else if let config = options.sshConfig, config != SSHSession.defaultConfigFile {
       throw CommandError.unreadableSSHConfig(config)
     }
-    if !FileManager.default.isReadableFile(atPath: options.knownHostsFile) && !options.acceptNewHostKeys {
+    let readable =
+      FileManager.default.isReadableFile(atPath: options.knownHostsFile)
+      || (options.globalKnownHosts
+        && FileManager.default.isReadableFile(atPath: SSHSession.defaultGlobalKnownHostsFile))
+    if !readable && !options.acceptNewHostKeys {
       warnings.append(
         "\(options.knownHostsFile) does not exist or is not readable: every host key will be unknown "
           + "(give --known-hosts FILE, or --accept-new-host-keys to trust keys on first use)")

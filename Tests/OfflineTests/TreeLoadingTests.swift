@@ -1,6 +1,7 @@
 import Foundation
 import Normalize
 import Offline
+import Synchronization
 import TestSupport
 import Testing
 import UnitModel
@@ -113,6 +114,41 @@ struct TreeLoadingTests {
     #expect(report.service(named: "m.service")?.isMasked == true)
   }
 
+  @Test(
+    "an analyzer older than 250 scores nothing and says so; one of 250 or later is run once per loaded unit")
+  func analyzerVersions() throws {
+    let tree = try Self.situations()
+    let probe = Probe.random()
+    let calls = CallLog()
+    for (version, scored) in [
+      ("systemd 247 (247.3-7+deb11u5)", false), ("systemd 252 (252.39-1~deb12u2)", true),
+    ] {
+      let analyzer = OfflineAnalyzer(version: version) { unit, root, _ in
+        calls.add(unit)
+        #expect(root == tree.root.path)
+        return .init(stdout: [], stderr: Array("Unit \(unit) not found.\n".utf8), exitStatus: 1)
+      }
+      let output = OfflineProbe.evidence(
+        tree: TreeReader(root: tree.root.path), name: "t",
+        source: OfflineSource(kind: .tree, path: tree.root.path),
+        nonce: probe.nonce, analyzer: analyzer)
+      let report = normalize(
+        HostEvidence(host: "t", nonce: probe.nonce, probeVersion: Probe.version, output: output),
+        label: HostLabel(name: "t"))
+      #expect(report.offline?.analyzer == version)
+      #expect(report.diagnostics.contains { $0.code == "offline.no-analyzer" } == !scored, "\(version)")
+      #expect(report.identity?.securityAnalysis == (scored ? .json : SecurityAnalysisSupport.none))
+      if scored {
+        // The loaded units, each analysed once; each failed analysis named on its unit.
+        #expect(
+          calls.units.sorted() == ["a.service", "c.service", "foo-bar.service", "s.service", "t@x.service"])
+        #expect(report.diagnostics.filter { $0.code == "security.offline-unanalysed" }.count == 5)
+      } else {
+        #expect(calls.units.isEmpty)
+      }
+    }
+  }
+
   @Test("split /usr: /lib is searched before /usr/lib, and drop-ins are shown in their resolved directory")
   func splitUsr() throws {
     let tree = try TreeBuilder("split")
@@ -162,4 +198,11 @@ struct TreeLoadingTests {
       #expect(compared > 50)
     }
   }
+}
+
+/// The units an analyzer was asked about (it runs on a transport's thread).
+final class CallLog: Sendable {
+  private let calls = Mutex<[String]>([])
+  func add(_ unit: String) { calls.withLock { $0.append(unit) } }
+  var units: [String] { calls.withLock { $0 } }
 }

@@ -125,6 +125,59 @@ struct SSHSessionTests {
     #expect(server.acceptedLogins() == 0)
   }
 
+  /// OpenSSH's verdict with the same files: 0 when it would run the command, 255 when host-key
+  /// checking refuses.
+  func openSSH(_ server: TestSSHServer, config: String, knownHosts: String) throws -> Int32 {
+    try TestSupport.run([
+      "/usr/bin/ssh", "-F", config, "-o", "UserKnownHostsFile=\(knownHosts)", "-o",
+      "StrictHostKeyChecking=yes",
+      "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "-i", server.keys.path("user_ed25519"), "-p",
+      String(server.port),
+      "\(NSUserName())@\(server.addresses[0])", "true",
+    ]).status
+  }
+
+  @Test(
+    "the system-wide known hosts (the config's GlobalKnownHostsFile) count as OpenSSH counts them; --known-hosts alone does not read them"
+  )
+  func globalKnownHosts() throws {
+    let server = try TestSSHServer()
+    defer { server.stop() }
+    let empty = try server.knownHosts("empty", keys: [])
+    let global = try server.knownHosts("global")
+    let wrongGlobal = try server.knownHosts("global-wrong", keys: ["other_host"])
+    func config(_ file: String) throws -> String {
+      let path = server.directory.appendingPathComponent("ssh_config-\(UUID().uuidString)").path
+      try "Host *\n  GlobalKnownHostsFile \(file)\n".write(toFile: path, atomically: true, encoding: .utf8)
+      return path
+    }
+    var opts = options(server, knownHosts: empty)
+    opts.globalKnownHosts = true
+    // The key only in the system-wide file: both accept.
+    opts.configFile = try config(global)
+    #expect(try SSHSession.run("echo global", options: opts).stdout == Array("global\n".utf8))
+    #expect(try openSSH(server, config: try #require(opts.configFile), knownHosts: empty) == 0)
+    // Another key for the host there: both refuse, libssh as a changed key.
+    opts.configFile = try config(wrongGlobal)
+    #expect {
+      try SSHSession.run("true", options: opts)
+    } throws: { error in
+      guard case .hostKeyChanged(let text) = error as? SSHError else { return false }
+      return text.contains("system-wide")
+    }
+    #expect(try openSSH(server, config: try #require(opts.configFile), knownHosts: empty) == 255)
+    // Only the given file (`--known-hosts FILE`): the system-wide one is not read.
+    opts.configFile = try config(global)
+    opts.globalKnownHosts = false
+    #expect {
+      try SSHSession.run("true", options: opts)
+    } throws: { error in
+      guard case .hostKeyUnknown = error as? SSHError else { return false }
+      return true
+    }
+    #expect(try openSSH(server, config: try config("/dev/null"), knownHosts: empty) == 255)
+  }
+
   @Test("--accept-new-host-keys records the key, and later connections check it")
   func acceptNew() throws {
     let server = try TestSSHServer()
