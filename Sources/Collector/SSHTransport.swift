@@ -27,6 +27,7 @@ public final class SSHTransport: Transport {
     SSHOptions(
       host: host.address, port: host.port, user: host.user ?? scanOptions.user,
       identityFiles: host.identityFile.map { [$0] } ?? scanOptions.identityFiles,
+      certificateFile: scanOptions.certificateFile,
       agentSocket: scanOptions.agentSocket,
       configFile: scanOptions.sshConfig, knownHostsFile: scanOptions.knownHostsFile,
       globalKnownHosts: scanOptions.globalKnownHosts,

@@ -40,10 +40,18 @@ public enum SSHConfigLint {
       let setting = String(value.lowercased().filter { $0 != "\"" })
       if lower == "proxyjump" || lower == "proxycommand", setting != "none" { proxied = true }
       if (lower == "stricthostkeychecking" && ["no", "off", "accept-new"].contains(setting))
-        || (["userknownhostsfile", "globalknownhostsfile"].contains(lower) && setting == "/dev/null")
+        || (lower == "userknownhostsfile" && setting == "/dev/null")
         || lower == "knownhostscommand"
       {
         weakening.append((number, body))
+      }
+      if lower == "certificatefile" {
+        problems.append(
+          SSHConfigProblem(
+            file: file, line: number,
+            message:
+              "CertificateFile is not read (libssh has no such option): keep the certificate beside its key as "
+              + "KEY-cert.pub, give --certificate FILE, or load both into ssh-agent"))
       }
       if value.isEmpty {
         problems.append(SSHConfigProblem(file: file, line: number, message: "'\(keyword)' has no value"))

@@ -15,6 +15,9 @@ public struct SSHOptions: Sendable, Hashable {
   public var user: String?
   /// Private keys to offer, in order. Empty: the agent, then the config's and default identities.
   public var identityFiles: [String]
+  /// An OpenSSH user certificate to present with the identity it certifies (`--certificate`);
+  /// nil: `KEY-cert.pub` beside each identity `KEY`, when there is one.
+  public var certificateFile: String?
   /// An ssh-agent socket; nil: `$SSH_AUTH_SOCK`.
   public var agentSocket: String?
   /// An OpenSSH client config to read (`~/.ssh/config` by default); nil reads none.
@@ -36,6 +39,7 @@ public struct SSHOptions: Sendable, Hashable {
 
   public init(
     host: String, port: Int? = nil, user: String? = nil, identityFiles: [String] = [],
+    certificateFile: String? = nil,
     agentSocket: String? = nil, configFile: String? = nil, knownHostsFile: String,
     globalKnownHosts: Bool = false,
     acceptNewHostKeys: Bool = false, connectTimeout: Int, deadline: Double, maxOutputBytes: Int
@@ -44,6 +48,7 @@ public struct SSHOptions: Sendable, Hashable {
     self.port = port
     self.user = user
     self.identityFiles = identityFiles
+    self.certificateFile = certificateFile
     self.agentSocket = agentSocket
     self.configFile = configFile
     self.knownHostsFile = knownHostsFile

@@ -232,19 +232,38 @@ public final class SSHSession {
     var tried: [String] = []
     if !options.identityFiles.isEmpty {
       for path in options.identityFiles {
-        var key: ssh_key?
-        let imported = ssh_pki_import_privkey_file(path, nil, unitaudit_no_passphrase, nil, &key)
-        guard imported == SSH_OK, let key else {
-          tried.append("key \(path) (unreadable, or encrypted: use ssh-agent for keys with a passphrase)")
-          continue
+        // The key with its user certificate first (as OpenSSH offers it), then the key alone.
+        let certificate =
+          options.certificateFile ?? (access(path + "-cert.pub", R_OK) == 0 ? path + "-cert.pub" : nil)
+        for withCertificate in certificate == nil ? [false] : [true, false] {
+          var key: ssh_key?
+          let imported = ssh_pki_import_privkey_file(path, nil, unitaudit_no_passphrase, nil, &key)
+          guard imported == SSH_OK, let key else {
+            tried.append("key \(path) (unreadable, or encrypted: use ssh-agent for keys with a passphrase)")
+            break
+          }
+          defer { ssh_key_free(key) }
+          var label = "key \(path)"
+          if withCertificate, let certificate {
+            var cert: ssh_key?
+            guard ssh_pki_import_cert_file(certificate, &cert) == SSH_OK, let cert else {
+              tried.append("certificate \(certificate) (unreadable, or not an OpenSSH certificate)")
+              continue
+            }
+            defer { ssh_key_free(cert) }
+            guard ssh_pki_copy_cert_to_privkey(cert, key) == SSH_OK else {
+              tried.append("certificate \(certificate) (it does not certify \(path))")
+              continue
+            }
+            label = "key \(path) with certificate \(certificate)"
+          }
+          let result = ssh_userauth_publickey(session, nil, key)
+          if result == SSH_AUTH_SUCCESS.rawValue { return }
+          if result == SSH_AUTH_ERROR.rawValue {
+            throw .authFailed("authentication as \(user) failed: \(errorText)")
+          }
+          tried.append(label)
         }
-        let result = ssh_userauth_publickey(session, nil, key)
-        ssh_key_free(key)
-        if result == SSH_AUTH_SUCCESS.rawValue { return }
-        if result == SSH_AUTH_ERROR.rawValue {
-          throw .authFailed("authentication as \(user) failed: \(errorText)")
-        }
-        tried.append("key \(path)")
       }
     } else {
       if options.agentSocket != nil || ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"] != nil {

@@ -22,6 +22,9 @@ public struct ScanOptions: Codable, Sendable, Hashable {
   public var user: String?
   /// Keys offered when the inventory names none; empty: ssh-agent, then the default keys.
   public var identityFiles: [String]
+  /// A user certificate presented with the key it certifies; nil: `KEY-cert.pub` beside each
+  /// key, when there is one.
+  public var certificateFile: String?
   /// The OpenSSH client config libssh reads; nil: none.
   public var sshConfig: String?
   /// The known_hosts file host keys are checked against.
@@ -46,7 +49,7 @@ public struct ScanOptions: Codable, Sendable, Hashable {
     deadlineSeconds: Double = ScanOptions.defaultDeadlineSeconds,
     connectTimeout: Int = ScanOptions.defaultConnectTimeout,
     graceSeconds: Double = ScanOptions.defaultGraceSeconds, user: String? = nil, identityFiles: [String] = [],
-    sshConfig: String?, knownHostsFile: String, globalKnownHosts: Bool = true,
+    certificateFile: String? = nil, sshConfig: String?, knownHostsFile: String, globalKnownHosts: Bool = true,
     acceptNewHostKeys: Bool = false,
     resumed: Int = 0, history: String? = nil, agentSocket: String? = nil
   ) {
@@ -57,6 +60,7 @@ public struct ScanOptions: Codable, Sendable, Hashable {
     self.graceSeconds = graceSeconds
     self.user = user
     self.identityFiles = identityFiles
+    self.certificateFile = certificateFile
     self.sshConfig = sshConfig
     self.knownHostsFile = knownHostsFile
     self.globalKnownHosts = globalKnownHosts
@@ -72,7 +76,7 @@ public struct ScanOptions: Codable, Sendable, Hashable {
   /// What the metadata records: every option but the agent socket.
   enum CodingKeys: String, CodingKey {
     case concurrency, maxOutputBytes, deadlineSeconds, connectTimeout, graceSeconds, user, identityFiles
-    case sshConfig, knownHostsFile, globalKnownHosts, acceptNewHostKeys, resumed, history
+    case certificateFile, sshConfig, knownHostsFile, globalKnownHosts, acceptNewHostKeys, resumed, history
   }
 }
 
@@ -88,6 +92,7 @@ extension ScanOptions {
     public var user: String?
     /// Empty: not given.
     public var identityFiles: [String] = []
+    public var certificateFile: String?
     /// `.some(nil)`: read no SSH config (`--no-ssh-config`).
     public var sshConfig: String??
     /// Given: the only known hosts file (the system-wide one is not read).
@@ -109,6 +114,7 @@ extension ScanOptions {
     if let value = overrides.graceSeconds { options.graceSeconds = value }
     if let value = overrides.user { options.user = value }
     if !overrides.identityFiles.isEmpty { options.identityFiles = overrides.identityFiles }
+    if let value = overrides.certificateFile { options.certificateFile = value }
     if let value = overrides.sshConfig { options.sshConfig = value }
     if let value = overrides.knownHostsFile {
       options.knownHostsFile = value

@@ -99,6 +99,13 @@ struct ScanCommand: AsyncParsableCommand {
   var identities: [String] = []
 
   @Option(
+    name: .customLong("certificate"),
+    help: ArgumentHelp(
+      "An OpenSSH user certificate to present with the key it certifies (default: KEY-cert.pub beside "
+        + "each key).", valueName: "file"))
+  var certificate: String?
+
+  @Option(
     name: .customLong("ssh-config"),
     help: ArgumentHelp("An OpenSSH client config to read (default ~/.ssh/config).", valueName: "file"))
   var sshConfig: String?
@@ -307,6 +314,7 @@ struct ScanCommand: AsyncParsableCommand {
     overrides.graceSeconds = grace
     overrides.user = user
     overrides.identityFiles = identities.map(expandHome)
+    overrides.certificateFile = certificate.map(expandHome)
     if noSSHConfig {
       overrides.sshConfig = .some(nil)
     } else if let sshConfig {

@@ -178,6 +178,76 @@ struct SSHSessionTests {
     #expect(try openSSH(server, config: try config("/dev/null"), knownHosts: empty) == 255)
   }
 
+  @Test("user certificates: KEY-cert.pub beside the key, --certificate, ssh-agent; OpenSSH decides the same")
+  func userCertificates() throws {
+    // A CA the server trusts for users, and a key of the user's that authorized_keys does not list.
+    let work = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "unitaudit-usercert-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: work) }
+    let d = work.path
+    _ = try sh(
+      """
+      ssh-keygen -q -t ed25519 -N '' -C ca -f \(d)/ca
+      ssh-keygen -q -t ed25519 -N '' -C user -f \(d)/user
+      ssh-keygen -q -s \(d)/ca -I unitaudit-test -n \(NSUserName()) -V -5m:+1h \(d)/user.pub
+      cp \(d)/user \(d)/plain && cp \(d)/user.pub \(d)/plain.pub
+      mkdir \(d)/elsewhere && cp \(d)/user-cert.pub \(d)/elsewhere/the-cert.pub
+      ssh-keygen -q -s \(d)/ca -I wrong-user -n someone-else -V -5m:+1h -O no-port-forwarding \(d)/plain.pub
+      mv \(d)/plain-cert.pub \(d)/elsewhere/wrong-principal-cert.pub
+      """)
+    let server = try TestSSHServer(extraConfig: ["TrustedUserCAKeys \(d)/ca.pub"])
+    defer { server.stop() }
+    let knownHosts = try server.knownHosts("kh")
+    func attempt(_ identity: String, certificate: String? = nil) -> Bool {
+      var opts = options(server, knownHosts: knownHosts, identity: nil)
+      opts.identityFiles = ["\(d)/\(identity)"]
+      opts.certificateFile = certificate
+      return (try? SSHSession.run("true", options: opts)) != nil
+    }
+    func openSSH(_ identity: String, certificate: String? = nil) throws -> Bool {
+      try TestSupport.run(
+        [
+          "/usr/bin/ssh", "-F", "/dev/null", "-o", "UserKnownHostsFile=\(knownHosts)", "-o",
+          "StrictHostKeyChecking=yes",
+          "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-i",
+          "\(d)/\(identity)",
+        ] + (certificate.map { ["-o", "CertificateFile=\($0)"] } ?? []) + [
+          "-p", String(server.port), "\(NSUserName())@\(server.addresses[0])", "true",
+        ]
+      ).status == 0
+    }
+    // The certificate beside the key: both log in.
+    let viaFile = try openSSH("user")
+    #expect(attempt("user") && viaFile)
+    // The key alone (no certificate beside it, not in authorized_keys): both refused.
+    let plain = try openSSH("plain")
+    #expect(!attempt("plain") && !plain)
+    // The certificate named (--certificate, CertificateFile): both log in.
+    #expect(attempt("plain", certificate: "\(d)/elsewhere/the-cert.pub"))
+    #expect(try openSSH("plain", certificate: "\(d)/elsewhere/the-cert.pub"))
+    // A certificate for another principal: both refused.
+    #expect(!attempt("plain", certificate: "\(d)/elsewhere/wrong-principal-cert.pub"))
+    #expect(!(try openSSH("plain", certificate: "\(d)/elsewhere/wrong-principal-cert.pub")))
+    // The key and its certificate in ssh-agent.
+    let socket = work.appendingPathComponent("agent.sock").path
+    let agent = try Spawned(["ssh-agent", "-D", "-a", socket], output: socket + ".log")
+    defer { agent.stop() }
+    let deadline = Date().addingTimeInterval(5)
+    while true {
+      do {
+        _ = try sh("ssh-add -q \(d)/user", environment: ["SSH_AUTH_SOCK": socket])
+        break
+      } catch  where Date() < deadline {
+        usleep(20_000)
+      }
+    }
+    #expect(try sh("ssh-add -l", environment: ["SSH_AUTH_SOCK": socket]).contains("CERT"))
+    var opts = options(server, knownHosts: knownHosts, identity: nil)
+    opts.agentSocket = socket
+    #expect(try SSHSession.run("echo agent", options: opts).stdout == Array("agent\n".utf8))
+  }
+
   @Test("--accept-new-host-keys records the key, and later connections check it")
   func acceptNew() throws {
     let server = try TestSSHServer()
@@ -349,5 +419,11 @@ struct SSHConfigTests {
     #expect(proxied.map(\.line) == [2, 7])
     #expect(proxied.allSatisfy { $0.message.contains("ProxyJump/ProxyCommand runs obeys it") })
     #expect(SSHConfigLint.check("Host *\n  ProxyJump none\n  StrictHostKeyChecking ask\n", file: "c").isEmpty)
+    // The system-wide file read (GlobalKnownHostsFile, even /dev/null: fewer keys trusted) is no
+    // weakening; CertificateFile, which libssh does not read, says what to do instead.
+    let certificate = SSHConfigLint.check(
+      "Host *\n  GlobalKnownHostsFile /dev/null\n  CertificateFile ~/.ssh/id_ed25519-cert.pub\n", file: "c")
+    #expect(certificate.map(\.line) == [3])
+    #expect(certificate.first?.message.contains("--certificate FILE") == true)
   }
 }
