@@ -200,15 +200,18 @@ struct SSHScanTests {
     let config = work.appendingPathComponent("ssh_config").path
     try "# no settings\n".write(toFile: config, atomically: true, encoding: .utf8)
     let knownHostsFile = try knownHosts(fleet)
-    // Every option away from its default.
+    // Every option away from its default (--known-hosts: that file only, not the system-wide one).
+    let certificate = work.appendingPathComponent("no-such-cert.pub").path
     let expected = ScanOptions(
       concurrency: 2, maxOutputBytes: 32 << 20, deadlineSeconds: 45, connectTimeout: 7, graceSeconds: 3,
-      user: NSUserName(), identityFiles: [keys.path("user_ed25519")], sshConfig: config,
-      knownHostsFile: knownHostsFile, acceptNewHostKeys: true)
+      user: NSUserName(), identityFiles: [keys.path("user_ed25519")], certificateFile: certificate,
+      sshConfig: config,
+      knownHostsFile: knownHostsFile, globalKnownHosts: false, acceptNewHostKeys: true)
     let arguments = [
       "--concurrency", "2", "--max-output", String(32 << 20), "--deadline", "45", "--connect-timeout", "7",
-      "--grace", "3", "--user", NSUserName(), "--identity", keys.path("user_ed25519"), "--ssh-config", config,
-      "--known-hosts", knownHostsFile, "--accept-new-host-keys",
+      "--grace", "3", "--user", NSUserName(), "--identity", keys.path("user_ed25519"), "--certificate",
+      certificate,
+      "--ssh-config", config, "--known-hosts", knownHostsFile, "--accept-new-host-keys",
     ]
     let log = work.appendingPathComponent("scan.log").path
     let interruptedRun = try scanInterrupted(
