@@ -5,10 +5,10 @@ import UnitModel
 /// Everything a report shows, computed once from a scan and its coverage. Pure.
 public struct ReportInput: Sendable {
   public var metadata: ScanMetadata
-  public var hosts: [HostReport]
+  public let hosts: [HostReport]
   public var baseline: Baseline
   public var required: [String]
-  public var coverage: CoverageReport
+  public let coverage: CoverageReport
   /// With `--compare`: the older scan's date and the diff to it.
   public var compare: (since: String, diff: ScanDiff)?
   /// With `--history`: the progress over the history's scans against the same baseline.
@@ -27,6 +27,9 @@ public struct ReportInput: Sendable {
   /// The policy gate's results when `check` made them (with its options); nil: the gate's
   /// defaults (`CheckResults(gateOf:)`).
   public var checkResults: CheckResults?
+  /// The per-package view (`PackageView`): package → its services. Made once here: the pages,
+  /// packages.csv and report.json each read it.
+  public let packages: [PackageEntry]
 
   public init(
     metadata: ScanMetadata, hosts: [HostReport], baseline: Baseline, required: [String],
@@ -43,10 +46,8 @@ public struct ReportInput: Sendable {
     self.trend = trend
     self.generatedAt = generatedAt
     self.comparedCoverage = comparedCoverage
+    self.packages = PackageView.entries(hosts: hosts, coverage: coverage)
   }
-
-  /// The per-package view (`PackageView`): package → its services.
-  public var packages: [PackageEntry] { PackageView.entries(hosts: hosts, coverage: coverage) }
 
   /// The change owners' view (`OwnerView`), judged on the coverage's day.
   public var owners: [OwnerEntry] {
