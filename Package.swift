@@ -35,8 +35,12 @@ let package = Package(
     // libpq from Debian's libpq-dev, for histories in PostgreSQL.
     .systemLibrary(
       name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+    // OpenSSL's libcrypto from Debian's libssl-dev (libssh-dev depends on it): the signatures
+    // of SSH certificates.
+    .systemLibrary(
+      name: "CLibCrypto", path: "Sources/CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
     // A small Swift wrapper over libssh: blocking, one session per thread.
-    .target(name: "SSH", dependencies: ["CLibSSH"], swiftSettings: strict),
+    .target(name: "SSH", dependencies: ["CLibSSH", "CLibCrypto"], swiftSettings: strict),
     // The scan model: Codable value types, no I/O. Its per-directive code is generated from
     // Directives.table by the GenerateDirectives plugin.
     .target(
@@ -143,7 +147,7 @@ let package = Package(
     // The fuzz targets (one per parser), under libFuzzer (unitaudit-fuzz, Scripts/fuzz) and as
     // quick mutation tests bounded in time (FuzzTests, UNITAUDIT_FUZZ_SECONDS).
     .target(
-      name: "FuzzTargets", dependencies: ["Normalize", "Inventory", "Coverage", "Offline", "UnitModel"],
+      name: "FuzzTargets", dependencies: ["Normalize", "Inventory", "Coverage", "Offline", "SSH", "UnitModel"],
       path: "Tests/FuzzTargets",
       swiftSettings: strict),
     .executableTarget(

@@ -87,6 +87,8 @@ extension SSHError {
     case .timeout: .timeout
     case .hostKeyUnknown: .hostKeyUnknown
     case .hostKeyChanged: .hostKeyChanged
+    case .hostKeyRevoked: .hostKeyRevoked
+    case .hostCertificateInvalid: .hostCertInvalid
     case .authFailed: .authFailed
     case .probeFailed, .failed: .probeFailed
     }

@@ -11,6 +11,11 @@ public enum SSHError: Error, CustomStringConvertible, Sendable, Hashable {
   case timeout(String)
   case hostKeyUnknown(String)
   case hostKeyChanged(String)
+  /// The host key, its certificate's key or the CA that signed it is `@revoked`.
+  case hostKeyRevoked(String)
+  /// The host presented a certificate that no CA of the known hosts vouches for, or one that
+  /// is not valid for it now, and its plain key is not known.
+  case hostCertificateInvalid(String)
   case authFailed(String)
   case probeFailed(String)
   case failed(String)
@@ -20,6 +25,7 @@ public enum SSHError: Error, CustomStringConvertible, Sendable, Hashable {
   public var description: String {
     switch self {
     case .unreachable(let text), .timeout(let text), .hostKeyUnknown(let text), .hostKeyChanged(let text),
+      .hostKeyRevoked(let text), .hostCertificateInvalid(let text),
       .authFailed(let text), .probeFailed(let text), .failed(let text), .dropped(let text):
       text
     }

@@ -8,15 +8,17 @@ import Foundation
 /// One libssh session, used from one thread only: connect, verify the host key strictly,
 /// authenticate with a key or the agent, run one command, disconnect. Blocking.
 public final class SSHSession {
-  private let options: SSHOptions
-  private var session: ssh_session?
+  let options: SSHOptions
+  private(set) var session: ssh_session?
   /// When work on this host began: the deadline counts from here, across redials.
   private let started: Date
-  private var warnings: [String] = []
-  private var acceptedHostKey: String?
+  var warnings: [String] = []
+  var acceptedHostKey: String?
+  /// The known hosts files' lines, read once the session knows which files it checks.
+  private(set) var knownHosts = KnownHosts()
 
   /// Serializes writes to known_hosts files across the threads of a scan.
-  private static let knownHostsLock = NSLock()
+  static let knownHostsLock = NSLock()
 
   public init(options: SSHOptions, started: Date = Date()) {
     self.options = options
@@ -70,7 +72,7 @@ public final class SSHSession {
 
   var remaining: Double { options.deadline - Date().timeIntervalSince(started) }
 
-  private var errorText: String {
+  var errorText: String {
     guard let session, let text = ssh_get_error(UnsafeMutableRawPointer(session)) else {
       return "unknown error"
     }
@@ -122,6 +124,9 @@ public final class SSHSession {
     if let agent = options.agentSocket { set(SSH_OPTIONS_IDENTITY_AGENT, agent) }
     var timeout = CLong(max(1, min(Double(options.connectTimeout), remaining.rounded(.up))))
     _ = ssh_options_set(created, SSH_OPTIONS_TIMEOUT, &timeout)
+    // The known hosts files as libssh will check them, for what libssh does not check:
+    // certificate authorities and revoked keys.
+    knownHosts = KnownHosts(files: [options.knownHostsFile] + (globalKnownHostsFile.map { [$0] } ?? []))
 
     guard remaining > 0 else { throw .timeout("no time left before connecting") }
     if ssh_connect(created) != SSH_OK {
@@ -139,90 +144,6 @@ public final class SSHSession {
         throw .dropped(text)
       }
       throw .unreachable(text)
-    }
-  }
-
-  /// The server's key as `TYPE SHA256:…`.
-  private func serverKeyDescription() -> String {
-    guard let session else { return "unknown key" }
-    var key: ssh_key?
-    guard ssh_get_server_publickey(session, &key) == SSH_OK, let key else { return "unknown key" }
-    defer { ssh_key_free(key) }
-    let type = ssh_key_type_to_char(ssh_key_type(key)).map { String(cString: $0) } ?? "unknown"
-    var hash: UnsafeMutablePointer<UInt8>?
-    var length = 0
-    guard ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &length) == 0, let digest = hash
-    else {
-      return type
-    }
-    defer { ssh_clean_pubkey_hash(&hash) }
-    guard let text = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, digest, length) else { return type }
-    defer { ssh_string_free_char(text) }
-    return "\(type) \(String(cString: text))"
-  }
-
-  private var endpoint: String {
-    let port = options.port ?? 22
-    return port == 22 ? options.host : "[\(options.host)]:\(port)"
-  }
-
-  /// The system-wide known hosts file the session checks, when it checks one.
-  private var globalKnownHostsFile: String? {
-    guard options.globalKnownHosts, let session else { return nil }
-    var value: UnsafeMutablePointer<CChar>?
-    guard ssh_options_get(session, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, &value) == SSH_OK, let value else {
-      return Self.defaultGlobalKnownHostsFile
-    }
-    defer { ssh_string_free_char(value) }
-    return String(cString: value)
-  }
-
-  /// Where OpenSSH and libssh look for the system-wide known hosts.
-  public static let defaultGlobalKnownHostsFile = "/etc/ssh/ssh_known_hosts"
-
-  func verifyHostKey() throws(SSHError) {
-    guard let session else { throw .failed("no session") }
-    let key = serverKeyDescription()
-    let global = globalKnownHostsFile
-    let file = options.knownHostsFile + (global.map { " (or the system-wide \($0))" } ?? "")
-    let fileExists = access(options.knownHostsFile, R_OK) == 0 || global.map { access($0, R_OK) == 0 } == true
-    let state = ssh_session_is_known_server(session)
-    switch state {
-    case SSH_KNOWN_HOSTS_OK:
-      return
-    case SSH_KNOWN_HOSTS_CHANGED:
-      throw .hostKeyChanged(
-        "REMOTE HOST KEY HAS CHANGED: \(endpoint) offered \(key), which differs from the key in \(file). "
-          + "This can mean a man-in-the-middle attack, or that the host was reinstalled. Nothing was run. "
-          + "If the change is expected, remove the old entry (ssh-keygen -R '\(endpoint)' -f FILE) and verify the new key."
-      )
-    case SSH_KNOWN_HOSTS_OTHER:
-      throw .hostKeyChanged(
-        "\(endpoint) offered \(key), but \(file) lists only keys of other types for this host; "
-          + "refused as a possible man-in-the-middle attack. Nothing was run.")
-    case SSH_KNOWN_HOSTS_UNKNOWN, SSH_KNOWN_HOSTS_NOT_FOUND:
-      if options.acceptNewHostKeys {
-        Self.knownHostsLock.lock()
-        let written = ssh_session_update_known_hosts(session)
-        Self.knownHostsLock.unlock()
-        guard written == SSH_OK else {
-          throw .hostKeyUnknown(
-            "could not record the new host key \(key) in \(options.knownHostsFile): \(errorText)")
-        }
-        acceptedHostKey = "\(endpoint) \(key)"
-        return
-      }
-      let missing =
-        fileExists
-        ? ""
-        : global == nil
-          ? " (the file does not exist or is not readable)" : " (neither file exists or is readable)"
-      throw .hostKeyUnknown(
-        "unknown host key: \(endpoint) offered \(key), which is not in \(file)\(missing). Nothing was run. "
-          + "Verify the fingerprint out of band, then add it (ssh-keyscan -p \(options.port ?? 22) \(options.host) >> \(options.knownHostsFile)) "
-          + "or rerun with --accept-new-host-keys to trust keys on first use.")
-    default:
-      throw .hostKeyUnknown("cannot check the host key of \(endpoint) against \(file): \(errorText)")
     }
   }
 
@@ -372,63 +293,5 @@ public final class SSHSession {
   /// `~/.ssh/known_hosts` of the user running unitaudit.
   public static var defaultKnownHostsFile: String {
     (ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()) + "/.ssh/known_hosts"
-  }
-}
-
-/// Output read straight into blocks mapped from the kernel, and joined once, at the end: each
-/// block is unmapped as soon as it has been copied, so a host's output costs its size plus one
-/// block, also while it is joined. Pieces from the heap stay resident after they are freed
-/// (the allocator keeps them), and a growing array copies itself on the way; mapped blocks
-/// go back to the kernel as soon as they are unmapped.
-final class OutputBuffer {
-  static let blockSize = 1 << 20
-  /// Full blocks, then the last one, which holds `used` bytes.
-  private var blocks: [UnsafeMutableRawBufferPointer] = []
-  private var used = 0
-  private(set) var count = 0
-
-  /// Where the next read goes: the free end of the last block, or of a new one. Nil when the
-  /// kernel refuses the memory.
-  func space() -> UnsafeMutableRawBufferPointer? {
-    if let last = blocks.last, used < last.count {
-      return UnsafeMutableRawBufferPointer(rebasing: last[used...])
-    }
-    let mapped = mmap(nil, Self.blockSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-    guard let mapped, mapped != MAP_FAILED else { return nil }
-    let block = UnsafeMutableRawBufferPointer(start: mapped, count: Self.blockSize)
-    blocks.append(block)
-    used = 0
-    return block
-  }
-
-  /// Keeps `bytes` more bytes of the space last handed out.
-  func commit(_ bytes: Int) {
-    used += bytes
-    count += bytes
-  }
-
-  /// The bytes in order, in one array of exactly their size; the buffer is empty afterwards.
-  func joined() -> [UInt8] {
-    let total = count
-    let bytes = [UInt8](unsafeUninitializedCapacity: total) { out, initialized in
-      var offset = 0
-      for (index, block) in blocks.enumerated() {
-        let size = index == blocks.count - 1 ? used : block.count
-        if size > 0, let source = block.baseAddress, let target = out.baseAddress {
-          (target + offset).initialize(from: source.assumingMemoryBound(to: UInt8.self), count: size)
-        }
-        offset += size
-        munmap(block.baseAddress, block.count)
-      }
-      initialized = offset
-    }
-    blocks = []
-    used = 0
-    count = 0
-    return bytes
-  }
-
-  deinit {
-    for block in blocks { munmap(block.baseAddress, block.count) }
   }
 }

@@ -10,6 +10,10 @@ public enum HostStatusCode: String, Codable, Sendable, CaseIterable {
   case timeout
   case hostKeyUnknown = "host-key-unknown"
   case hostKeyChanged = "host-key-changed"
+  /// The host key, or the certificate's key or CA, is `@revoked` in the known hosts.
+  case hostKeyRevoked = "host-key-revoked"
+  /// A host certificate refused (expired, for another name, not a host certificate, …).
+  case hostCertInvalid = "host-cert-invalid"
   case authFailed = "auth-failed"
   /// PID 1 is not systemd (a container, a non-systemd distribution).
   case noSystemd = "no-systemd"

@@ -3,6 +3,7 @@ import Foundation
 import Inventory
 import Normalize
 import Offline
+import SSH
 import UnitModel
 
 /// One fuzz target per parser that reads what hosts or users hand us. Each takes any bytes,
@@ -18,6 +19,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
   case hostLine = "host-line"
   /// A package's payload (tar, or cpio `newc` when it starts with `0707`), read as a stream.
   case archive
+  /// A host key or certificate blob a server presents, checked against a CA line for it; and
+  /// the bytes read as known_hosts lines.
+  case hostKey = "host-key"
 
   /// The nonce of the recorded probe output the `probe` target's seeds come from.
   public static let probeNonce = "32a6f83413e02f5232b52fd4d1b6b145"
@@ -74,6 +78,30 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
       }
       precondition(whole.error != nil || whole.consumed <= 1 << 20, "read past the payload limit")
       return whole.error == nil && !whole.members.isEmpty
+    case .hostKey:
+      let lines = KnownHosts(text: text, file: "kh")
+      let lineCount = text.split(separator: "\n", omittingEmptySubsequences: false).count
+      precondition(
+        lines.entries.allSatisfy { (1...lineCount).contains($0.line) }, "a known_hosts line out of range")
+      let certificate = SSHCertificate(blob: input)
+      if let certificate {
+        precondition(
+          Array(input.prefix(certificate.signedBytes.count)) == certificate.signedBytes,
+          "signed bytes not a prefix")
+      }
+      let ca = certificate.map { Data($0.signatureKey).base64EncodedString() } ?? "AAAA"
+      let known = KnownHosts(text: "@cert-authority * ssh-ed25519 \(ca)\n", file: "kh")
+      let outcome = HostKeyCheck.evaluate(
+        presented: input, host: "web1.example.org", port: 22, knownHosts: known,
+        now: Date(timeIntervalSince1970: 1_800_000_000))
+      if case .certificateAccepted = outcome {
+        precondition(
+          certificate?.kind == .host
+            && (certificate?.principals.isEmpty == true
+              || certificate?.principals.contains("web1.example.org") == true),
+          "a certificate accepted that is not a host certificate for the name")
+      }
+      return certificate != nil
     case .show:
       let blocks = parseShowBlocks(text)
       precondition(blocks.allSatisfy { !$0.isEmpty }, "an empty show block")

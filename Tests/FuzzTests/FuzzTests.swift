@@ -156,6 +156,21 @@ struct FuzzTests {
     )
   }
 
+  @Test("host keys and certificates a server presents: read within bounds, accepted only for the name")
+  func hostKey() throws {
+    let seeds = try ["host-certificate-ed25519.bin", "host-certificate-rsa.bin"].map {
+      try Self.file("FuzzTests/Seeds/\($0)")
+    }
+    Self.fuzz(
+      .hostKey, seeds: seeds,
+      tokens: [
+        "ssh-ed25519-cert-v01@openssh.com", "ssh-rsa-cert-v01@openssh.com", "web1.example.org",
+        "\u{0}\u{0}\u{0}\u{0}",
+        "\u{0}\u{0}\u{0}\u{2}", "\u{ff}\u{ff}\u{ff}\u{ff}", "force-command",
+      ]
+    )
+  }
+
   @Test("the probe's sections, normalized whole: no crash, same answer twice")
   func probe() throws {
     let nonce = FuzzTarget.probeNonce
