@@ -12,6 +12,8 @@ public final class SSHTransport: Transport {
   /// The scan's options; each connection's `SSHOptions` are made from them and the host.
   let scanOptions: ScanOptions
   private let pool: BlockingPool
+  /// The jump hosts' connections, shared by the hosts behind each.
+  private let relays = JumpRelayPool()
   /// The command line of the scan's probe, made once: every host of a scan runs the same
   /// probe, and making it (the script's placeholders, the quoting) costs half a millisecond.
   private let command = Mutex<(nonce: String, text: String)?>(nil)
@@ -22,9 +24,16 @@ public final class SSHTransport: Transport {
     self.pool = BlockingPool(threads: options.concurrency, name: "unitaudit-ssh")
   }
 
-  /// The libssh options for one host: the inventory's values win over the scan's.
+  /// What is wrong with a `ProxyJump` value, if anything.
+  public static func jumpProblem(_ spec: String) -> String? {
+    if case .failure(let error) = JumpHost.chain(spec) { return error.description }
+    return nil
+  }
+
+  /// The libssh options for one host: the inventory's values win over the scan's. A jump
+  /// value that does not parse was refused when the inventory or the command line was read.
   public func options(for host: FleetHost) -> SSHOptions {
-    SSHOptions(
+    var options = SSHOptions(
       host: host.address, port: host.port, user: host.user ?? scanOptions.user,
       identityFiles: host.identityFile.map { [$0] } ?? scanOptions.identityFiles,
       certificateFile: scanOptions.certificateFile,
@@ -33,9 +42,17 @@ public final class SSHTransport: Transport {
       globalKnownHosts: scanOptions.globalKnownHosts,
       acceptNewHostKeys: scanOptions.acceptNewHostKeys, connectTimeout: scanOptions.connectTimeout,
       deadline: scanOptions.deadlineSeconds, maxOutputBytes: scanOptions.maxOutputBytes)
+    if let spec = host.jump ?? scanOptions.jump, case .success(let chain) = JumpHost.chain(spec) {
+      options.jumpHosts = chain
+    }
+    options.jumpChannels = scanOptions.jumpChannels
+    return options
   }
 
   public func run(_ probe: Probe, on host: FleetHost) async -> TransportRun {
+    if let spec = host.jump ?? scanOptions.jump, let problem = Self.jumpProblem(spec) {
+      return TransportRun(.failed(HostStatus(.unreachable, reason: "not connected: \(problem)")))
+    }
     let options = options(for: host)
     let command = command.withLock { made in
       if let made, made.nonce == probe.nonce { return made.text }
@@ -43,16 +60,18 @@ public final class SSHTransport: Transport {
       made = (probe.nonce, text)
       return text
     }
-    let run = await pool.run { TransportRun(Self.probe(command, options: options)) }
+    let relays = relays
+    let run = await pool.run { TransportRun(Self.probe(command, options: options, relays: relays)) }
     return run
       ?? TransportRun(
         .failed(HostStatus(.probeFailed, reason: "the scan stopped before this host was probed")))
   }
 
   /// One host's session, on a pool thread.
-  private static func probe(_ command: String, options: SSHOptions) -> TransportResult {
+  private static func probe(_ command: String, options: SSHOptions, relays: JumpRelayPool) -> TransportResult
+  {
     do throws(SSHError) {
-      let output = try SSHSession.run(command, options: options)
+      let output = try SSHSession.run(command, options: options, relays: relays)
       var notes = output.warnings.map { Diagnostic(.warning, code: "ssh.config", $0) }
       if output.redials > 0 {
         notes.append(
@@ -77,7 +96,10 @@ public final class SSHTransport: Transport {
     }
   }
 
-  public func shutdown() { pool.shutdown() }
+  public func shutdown() {
+    pool.shutdown()
+    relays.shutdown()
+  }
 }
 
 extension SSHError {

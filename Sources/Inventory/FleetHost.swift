@@ -11,6 +11,8 @@ public struct FleetHost: Codable, Sendable, Hashable {
   public var user: String?
   /// A private key file for this host.
   public var identityFile: String?
+  /// Jump hosts to reach it through (a `ProxyJump` value: `[user@]host[:port]`, comma-separated).
+  public var jump: String?
   /// Inventory groups, sorted.
   public var groups: [String]
   /// Host variables from the inventory, as text.
@@ -21,7 +23,7 @@ public struct FleetHost: Codable, Sendable, Hashable {
 
   public init(
     name: String, address: String? = nil, port: Int? = nil, user: String? = nil,
-    identityFile: String? = nil, groups: [String] = [], vars: [String: String] = [:],
+    identityFile: String? = nil, jump: String? = nil, groups: [String] = [], vars: [String: String] = [:],
     source: Provenance? = nil
   ) {
     self.name = name
@@ -29,6 +31,7 @@ public struct FleetHost: Codable, Sendable, Hashable {
     self.port = port
     self.user = user
     self.identityFile = identityFile
+    self.jump = jump
     self.groups = groups
     self.vars = vars
     self.source = source

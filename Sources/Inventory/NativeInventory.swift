@@ -7,6 +7,7 @@ import Yams
 /// defaults:            # every host (optional)
 ///   user: audit
 ///   identity: ~/.ssh/audit_ed25519
+///   jump: audit@bastion.example.org   # ProxyJump: [user@]host[:port], comma-separated
 /// groups:              # per-group settings and variables (optional)
 ///   web: { user: deploy, vars: { tier: frontend } }
 /// hosts:
@@ -26,6 +27,7 @@ public enum NativeInventory {
     var port: Int?
     var user: String?
     var identity: String?
+    var jump: String?
     var vars: [String: VarValue] = [:]
 
     mutating func apply(_ other: Settings) {
@@ -33,6 +35,7 @@ public enum NativeInventory {
       port = other.port ?? port
       user = other.user ?? user
       identity = other.identity ?? identity
+      jump = other.jump ?? jump
       vars.merge(other.vars) { $1 }
     }
   }
@@ -123,7 +126,7 @@ public enum NativeInventory {
         hosts.append(
           FleetHost(
             name: name, address: merged.address, port: merged.port, user: merged.user,
-            identityFile: merged.identity, groups: Array(Set(groups)).sorted(),
+            identityFile: merged.identity, jump: merged.jump, groups: Array(Set(groups)).sorted(),
             vars: merged.vars.filter { !InventoryGraph.isSecret($0.key) }.mapValues(\.display),
             source: line.map { Provenance(file: source, line: $0, origin: .unknown) }))
       }
@@ -131,7 +134,7 @@ public enum NativeInventory {
     return ResolvedInventory(hosts: hosts, groups: groupNames.sorted(), warnings: warnings)
   }
 
-  static let settingKeys = ["address", "port", "user", "identity", "vars"]
+  static let settingKeys = ["address", "port", "user", "identity", "jump", "vars"]
 
   static func text(_ node: Node, source: String, what: String) throws(InventoryError) -> String {
     guard let scalar = node.scalar, !YAMLInventory.isNull(node), !scalar.string.isEmpty else {
@@ -160,6 +163,9 @@ public enum NativeInventory {
       case "address": result.address = try text(value, source: source, what: "an address")
       case "user": result.user = try text(value, source: source, what: "a user name")
       case "identity": result.identity = try text(value, source: source, what: "a key file")
+      case "jump":
+        result.jump = try text(
+          value, source: source, what: "jump hosts ([user@]host[:port], comma-separated)")
       case "port":
         let raw = try text(value, source: source, what: "a port")
         guard let port = Int(raw), (1...65535).contains(port) else {

@@ -56,7 +56,8 @@ extension InventoryGraph {
   /// The hosts in Ansible's order for `all` (each group's own hosts, then its children's,
   /// breadth first), with the connection settings Ansible would use: `ansible_host`,
   /// `ansible_port`, `ansible_user`, `ansible_ssh_private_key_file` (and their older
-  /// `ansible_ssh_*` spellings).
+  /// `ansible_ssh_*` spellings), and the jump hosts that `ansible_ssh_common_args` or
+  /// `ansible_ssh_extra_args` give (`-J …`, `-o ProxyJump=…`).
   public func resolve(warnings: [InventoryWarning] = []) throws(InventoryError) -> ResolvedInventory {
     var result: [FleetHost] = []
     let depths = depths()
@@ -99,6 +100,8 @@ extension InventoryGraph {
           name: name, address: try setting("ansible_host", "ansible_ssh_host"), port: port,
           user: try setting("ansible_user", "ansible_ssh_user"),
           identityFile: try setting("ansible_ssh_private_key_file", "ansible_private_key_file"),
+          jump: try [setting("ansible_ssh_common_args"), setting("ansible_ssh_extra_args")].compactMap { $0 }
+            .compactMap(SSHArguments.proxyJump).last,
           groups: groups,
           vars: shown, source: line.map { Provenance(file: source, line: $0, origin: .unknown) }))
     }

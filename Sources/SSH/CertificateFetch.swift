@@ -38,14 +38,24 @@ enum CertificateFetch {
     }
   }
 
-  /// Connects to `host`:`port` and returns the certificate blob the server presents for its
-  /// `plainType` key, within `timeout` seconds.
-  static func fetch(host: String, port: Int, plainType: String, timeout: Double) throws(Failure) -> [UInt8] {
+  /// Connects to `host`:`port` (or uses `connected`, a socket already connected to it, which
+  /// it closes) and returns the certificate blob the server presents for its `plainType` key,
+  /// within `timeout` seconds.
+  static func fetch(host: String, port: Int, plainType: String, timeout: Double, connected: Int32? = nil)
+    throws(Failure) -> [UInt8]
+  {
     guard let algorithms = certificateAlgorithms(for: plainType) else {
+      if let connected { close(connected) }
       throw .noCertificate("unitaudit asks for no certificate of a \(plainType) key")
     }
     let deadline = Date().addingTimeInterval(timeout)
-    let fd = try connect(host: host, port: port, deadline: deadline)
+    let fd: Int32
+    if let connected {
+      fd = connected
+      _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+    } else {
+      fd = try connect(host: host, port: port, deadline: deadline)
+    }
     defer { close(fd) }
     var stream = PacketStream(fd: fd, deadline: deadline)
     try stream.write(Array("SSH-2.0-unitaudit\r\n".utf8))

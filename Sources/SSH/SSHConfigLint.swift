@@ -10,8 +10,8 @@ public struct SSHConfigProblem: Sendable, Hashable, CustomStringConvertible {
 /// meant: unknown keywords (typos), keywords without a value, unbalanced quotes. libssh skips
 /// such lines silently; unitaudit reports them once per scan instead. It also names every
 /// line that would weaken host-key checking: unitaudit overrides them for its own
-/// connections, but the OpenSSH `ssh` that a ProxyJump or ProxyCommand runs obeys them for
-/// the jump host. Pure.
+/// connections (jump hosts included: `ProxyJump` is carried by unitaudit), but an OpenSSH
+/// `ssh` that a `ProxyCommand` runs obeys them. Pure.
 public enum SSHConfigLint {
   public static func check(_ text: String, file: String) -> [SSHConfigProblem] {
     var problems: [SSHConfigProblem] = []
@@ -38,7 +38,7 @@ public enum SSHConfigLint {
         continue
       }
       let setting = String(value.lowercased().filter { $0 != "\"" })
-      if lower == "proxyjump" || lower == "proxycommand", setting != "none" { proxied = true }
+      if lower == "proxycommand", setting != "none" { proxied = true }
       if (lower == "stricthostkeychecking" && ["no", "off", "accept-new"].contains(setting))
         || (lower == "userknownhostsfile" && setting == "/dev/null")
         || lower == "knownhostscommand"
@@ -64,8 +64,8 @@ public enum SSHConfigLint {
       let message =
         proxied
         ? "'\(line)' weakens host-key checking: unitaudit ignores it for its own connections, but the "
-          + "OpenSSH ssh that ProxyJump/ProxyCommand runs obeys it for the jump host; remove it, or "
-          + "keep it out of the Host blocks of jump hosts"
+          + "OpenSSH ssh that a ProxyCommand runs obeys it; remove it, keep it out of the Host blocks "
+          + "that command connects to, or use ProxyJump (which unitaudit carries itself)"
         : "'\(line)' weakens host-key checking: unitaudit ignores it (checking stays strict)"
       problems.append(SSHConfigProblem(file: file, line: number, message: message))
     }

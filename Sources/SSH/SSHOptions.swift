@@ -36,6 +36,14 @@ public struct SSHOptions: Sendable, Hashable {
   public var deadline: Double
   /// Bytes of stdout + stderr kept; past it the command is stopped and the output marked truncated.
   public var maxOutputBytes: Int
+  /// Jump hosts to go through, first reached first (`ProxyJump`); empty: none (`none`); nil:
+  /// the SSH config's `ProxyJump` for the host, if any.
+  public var jumpHosts: [JumpHost]?
+  /// Channels open at once through one jump host's connection.
+  public var jumpChannels: Int = 10
+  /// True for the connection to a jump host itself: the config's `ProxyJump` for it is not
+  /// followed (its hops come from the chain that leads to it).
+  public var isJumpHop = false
 
   public init(
     host: String, port: Int? = nil, user: String? = nil, identityFiles: [String] = [],

@@ -84,10 +84,17 @@ extension SSHSession {
     }
     var reader = SSHWireReader(plainKey)
     let type = reader.text() ?? ""
+    let connected: Int32?
+    do throws(SSHError) {
+      connected = try tunnelForCertificate(host: host, port: port)
+    } catch {
+      return .failure(.failed("no second tunnel for the certificate: \(error)"))
+    }
     return Result { () throws(CertificateFetch.Failure) in
       try CertificateFetch.fetch(
         host: host, port: port, plainType: type,
-        timeout: max(1, min(Double(options.connectTimeout), remaining)))
+        timeout: max(1, min(Double(options.connectTimeout), remaining)),
+        connected: connected)
     }
   }
 

@@ -11,18 +11,28 @@ public final class SSHSession {
   let options: SSHOptions
   private(set) var session: ssh_session?
   /// When work on this host began: the deadline counts from here, across redials.
-  private let started: Date
+  let started: Date
   var warnings: [String] = []
   var acceptedHostKey: String?
   /// The known hosts files' lines, read once the session knows which files it checks.
   private(set) var knownHosts = KnownHosts()
+  /// The jump hosts' connections, shared with the other sessions of a scan.
+  let relays: JumpRelayPool?
+  /// The jump hosts this session goes through (empty: none).
+  var jumps: [JumpHost] = []
+  /// The tunnel's socket when the session goes through jump hosts: libssh does not close a
+  /// socket it was given, so the session does, after libssh is done with it.
+  var tunnelSocket: Int32?
+  /// How many times the server dropped the connection before its greeting.
+  private(set) var redials = 0
 
   /// Serializes writes to known_hosts files across the threads of a scan.
   static let knownHostsLock = NSLock()
 
-  public init(options: SSHOptions, started: Date = Date()) {
+  public init(options: SSHOptions, started: Date = Date(), relays: JumpRelayPool? = nil) {
     self.options = options
     self.started = started
+    self.relays = relays
   }
 
   deinit {
@@ -30,6 +40,7 @@ public final class SSHSession {
       ssh_disconnect(session)
       ssh_free(session)
     }
+    if let tunnelSocket { close(tunnelSocket) }
   }
 
   /// Seconds to wait before dialling again when a server drops the connection before its
@@ -38,13 +49,29 @@ public final class SSHSession {
   /// can reach; it clears as soon as other connections authenticate.
   static let redialDelays = [0.5, 1.0, 2.0]
 
-  /// Runs `command` on the host and returns what it printed. Throws `SSHError`.
-  public static func run(_ command: String, options: SSHOptions) throws(SSHError) -> SSHCommandResult {
+  /// Runs `command` on the host and returns what it printed. Throws `SSHError`. Jump hosts
+  /// go through `relays` (a scan shares one among its hosts); without it, through connections
+  /// of this call's own.
+  public static func run(_ command: String, options: SSHOptions, relays: JumpRelayPool? = nil)
+    throws(SSHError)
+    -> SSHCommandResult
+  {
+    let own = relays == nil ? JumpRelayPool() : nil
+    defer { own?.shutdown() }
+    let session = try establish(options: options, relays: relays ?? own)
+    var result = try session.execute(command)
+    result.redials = session.redials
+    return result
+  }
+
+  /// A session connected, its host key checked and authenticated; dialled again when the
+  /// server drops the connection before its greeting.
+  static func establish(options: SSHOptions, relays: JumpRelayPool?) throws(SSHError) -> SSHSession {
     let started = Date()
     var delays = redialDelays[...]
     var drops: [String] = []
     while true {
-      let session = SSHSession(options: options, started: started)
+      let session = SSHSession(options: options, started: started, relays: relays)
       do {
         try session.connect()
       } catch .dropped(let text) {
@@ -56,7 +83,7 @@ public final class SSHSession {
             "the server closed the connection before its SSH greeting, \(drops.count) times (\(text)). "
               + "sshd does this past its MaxStartups limit of unauthenticated connections (scan with a "
               + "lower --concurrency, or raise MaxStartups on the host); a firewall or TCP wrapper that "
-              + "closes connections, or a ProxyJump/ProxyCommand that failed (its ssh's error is on "
+              + "closes connections, or a ProxyCommand that failed (its command's error is on "
               + "unitaudit's stderr), looks the same")
         }
         usleep(useconds_t(delay * 1_000_000))
@@ -64,9 +91,8 @@ public final class SSHSession {
       }
       try session.verifyHostKey()
       try session.authenticate()
-      var result = try session.execute(command)
-      result.redials = drops.count
-      return result
+      session.redials = drops.count
+      return session
     }
   }
 
@@ -79,7 +105,7 @@ public final class SSHSession {
     return String(cString: text)
   }
 
-  private func set(_ option: ssh_options_e, _ text: String) {
+  func set(_ option: ssh_options_e, _ text: String) {
     guard let session else { return }
     _ = text.withCString { ssh_options_set(session, option, $0) }
   }
@@ -129,6 +155,7 @@ public final class SSHSession {
     knownHosts = KnownHosts(files: [options.knownHostsFile] + (globalKnownHostsFile.map { [$0] } ?? []))
 
     guard remaining > 0 else { throw .timeout("no time left before connecting") }
+    try connectThroughJumpHosts()
     if ssh_connect(created) != SSH_OK {
       let text = errorText
       if text.localizedCaseInsensitiveContains("timeout")

@@ -42,6 +42,13 @@ public struct ScanOptions: Codable, Sendable, Hashable {
   /// An ssh-agent socket; nil: `$SSH_AUTH_SOCK`. Not recorded: it belongs to the session
   /// that runs the scan.
   public var agentSocket: String?
+  /// Jump hosts (a `ProxyJump` value) for hosts whose inventory entry names none; nil: the
+  /// SSH config's `ProxyJump`, if any.
+  public var jump: String?
+  /// Channels open at once through one jump host's connection.
+  public var jumpChannels: Int = ScanOptions.defaultJumpChannels
+  /// sshd's default `MaxSessions`: what a bastion is asked to carry at once per connection.
+  public static let defaultJumpChannels = 10
 
   public init(
     concurrency: Int = ScanOptions.defaultConcurrency,
@@ -77,6 +84,7 @@ public struct ScanOptions: Codable, Sendable, Hashable {
   enum CodingKeys: String, CodingKey {
     case concurrency, maxOutputBytes, deadlineSeconds, connectTimeout, graceSeconds, user, identityFiles
     case certificateFile, sshConfig, knownHostsFile, globalKnownHosts, acceptNewHostKeys, resumed, history
+    case jump, jumpChannels
   }
 }
 
@@ -100,6 +108,8 @@ extension ScanOptions {
     /// Only ever turns acceptance on: a resumed scan that trusted new keys keeps doing so.
     public var acceptNewHostKeys = false
     public var history: String?
+    public var jump: String?
+    public var jumpChannels: Int?
 
     public init() {}
   }
@@ -122,6 +132,8 @@ extension ScanOptions {
     }
     if overrides.acceptNewHostKeys { options.acceptNewHostKeys = true }
     if let value = overrides.history { options.history = value }
+    if let value = overrides.jump { options.jump = value }
+    if let value = overrides.jumpChannels { options.jumpChannels = value }
     return options
   }
 }

@@ -106,6 +106,20 @@ struct ScanCommand: AsyncParsableCommand {
   var certificate: String?
 
   @Option(
+    name: .customLong("jump"),
+    help: ArgumentHelp(
+      "Jump hosts for hosts whose inventory names none, as ssh -J takes them: [user@]host[:port], "
+        + "comma-separated, first reached first (default: the SSH config's ProxyJump).", valueName: "hops"))
+  var jump: String?
+
+  @Option(
+    name: .customLong("jump-channels"),
+    help: ArgumentHelp(
+      "Channels open at once through one jump host's connection (default \(ScanOptions.defaultJumpChannels)).",
+      valueName: "n"))
+  var jumpChannels: Int?
+
+  @Option(
     name: .customLong("ssh-config"),
     help: ArgumentHelp("An OpenSSH client config to read (default ~/.ssh/config).", valueName: "file"))
   var sshConfig: String?
@@ -190,6 +204,10 @@ struct ScanCommand: AsyncParsableCommand {
     if let maxOutput, maxOutput <= 0 { throw ValidationError("--max-output must be positive") }
     if let deadline, deadline <= 0 { throw ValidationError("--deadline must be positive") }
     if let connectTimeout, connectTimeout <= 0 { throw ValidationError("--connect-timeout must be positive") }
+    if let jump, let problem = SSHTransport.jumpProblem(jump) { throw ValidationError("--jump: \(problem)") }
+    if let jumpChannels, !(1...1024).contains(jumpChannels) {
+      throw ValidationError("--jump-channels must be from 1 to 1024")
+    }
     if sshConfig != nil && noSSHConfig {
       throw ValidationError("--ssh-config and --no-ssh-config exclude each other")
     }
@@ -321,6 +339,8 @@ struct ScanCommand: AsyncParsableCommand {
       overrides.sshConfig = expandHome(sshConfig)
     }
     overrides.knownHostsFile = knownHosts.map(expandHome)
+    overrides.jump = jump
+    overrides.jumpChannels = jumpChannels
     overrides.acceptNewHostKeys = acceptNewHostKeys
     overrides.history = history.map {
       PostgresLocation.isURL($0) ? $0 : URL(fileURLWithPath: expandHome($0)).path

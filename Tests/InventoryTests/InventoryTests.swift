@@ -179,6 +179,36 @@ struct InventoryTests {
     #expect(try Limit.select("web:!edge", from: inventory).map(\.name) == ["web1"])
   }
 
+  @Test(
+    "jump hosts: the native 'jump' key (defaults < groups < host), Ansible's -J and -o ProxyJump in its SSH args"
+  )
+  func jumps() throws {
+    let native = try NativeInventory.parse(
+      try YAMLInventory.compose(
+        """
+        defaults: { jump: audit@bastion:2222 }
+        groups: { dmz: { jump: "b1,b2" } }
+        hosts:
+          - { name: a }
+          - { name: b, groups: [dmz] }
+          - { name: c, groups: [dmz], jump: none }
+        """, source: "n.yml"), source: "n.yml")
+    #expect(native.hosts.map(\.jump) == ["audit@bastion:2222", "b1,b2", "none"])
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "unitaudit-jump-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let ini = directory.appendingPathComponent("hosts.ini").path
+    try """
+    a ansible_ssh_common_args='-J audit@bastion:2222'
+    b ansible_ssh_common_args='-o StrictHostKeyChecking=yes -o ProxyJump=b1,ops@b2'
+    c ansible_ssh_common_args="-o 'ProxyJump first'" ansible_ssh_extra_args='-Jsecond'
+    d ansible_ssh_common_args='-o ProxyCommand="ssh -W %h:%p bastion"'
+    """.write(toFile: ini, atomically: true, encoding: .utf8)
+    let ansible = try InventoryLoader.load(paths: [ini])
+    #expect(ansible.hosts.map(\.jump) == ["audit@bastion:2222", "b1,ops@b2", "second", nil])
+  }
+
   @Test("native format errors name the line")
   func nativeErrors() throws {
     func parse(_ text: String) throws -> ResolvedInventory {

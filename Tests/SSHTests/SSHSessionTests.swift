@@ -288,14 +288,19 @@ struct SSHSessionTests {
     }
     let keys = target.keys
     var opts = options(target, knownHosts: try target.knownHosts("kh"))
-    // ProxyJump as libssh 0.10 runs it (ssh -W, with the ssh's own defaults): the jump host's
-    // key is in no known_hosts that ssh reads, and with no terminal to ask on, it refuses.
+    // ProxyJump, carried by unitaudit itself: the jump host's key is checked against the same
+    // known hosts, which do not list it.
     let jumpConfig = target.directory.appendingPathComponent("jump_config").path
     try "Host \(target.addresses[0])\n  ProxyJump \(NSUserName())@\(jump.addresses[0]):\(jump.port)\n".write(
       toFile: jumpConfig, atomically: true, encoding: .utf8)
     opts.configFile = jumpConfig
-    #expect(throws: SSHError.self) { try SSHSession.run("echo reached", options: opts) }
-    // The explicit form docs/scanning.md recommends: ssh -F with its own known_hosts.
+    #expect {
+      try SSHSession.run("echo reached", options: opts)
+    } throws: { error in
+      guard case .hostKeyUnknown(let text) = error as? SSHError else { return false }
+      return text.hasPrefix("jump host")
+    }
+    // A ProxyCommand stays an external command: ssh -F with its own known_hosts.
     let hopConfig = target.directory.appendingPathComponent("hop_config").path
     let hopKnownHosts = target.directory.appendingPathComponent("hop_known_hosts").path
     try """
@@ -407,17 +412,22 @@ struct SSHConfigTests {
     #expect(problems[2].description.contains("quote"))
   }
 
-  @Test("config lines that weaken host-key checking are named, louder when a jump host obeys them")
+  @Test("config lines that weaken host-key checking are named, louder when a ProxyCommand's ssh obeys them")
   func lintWeakening() {
     let plain = SSHConfigLint.check(
       "Host lab*\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n", file: "cfg")
     #expect(plain.map(\.line) == [2, 3])
     #expect(plain.allSatisfy { $0.message.contains("unitaudit ignores it (checking stays strict)") })
+    // ProxyJump is carried by unitaudit, which ignores the line for the jump host too.
+    let jumped = SSHConfigLint.check(
+      "Host bastion\n  StrictHostKeyChecking=accept-new\nHost web*\n  ProxyJump bastion\n", file: "cfg")
+    #expect(jumped.map(\.line) == [2])
+    #expect(jumped.allSatisfy { $0.message.contains("unitaudit ignores it (checking stays strict)") })
     let proxied = SSHConfigLint.check(
-      "Host bastion\n  StrictHostKeyChecking=accept-new\nHost web*\n  ProxyJump bastion\n"
+      "Host bastion\n  StrictHostKeyChecking=accept-new\nHost web*\n  ProxyCommand ssh -W %h:%p bastion\n"
         + "Host *\n  StrictHostKeyChecking yes\n  KnownHostsCommand /bin/true\n", file: "cfg")
     #expect(proxied.map(\.line) == [2, 7])
-    #expect(proxied.allSatisfy { $0.message.contains("ProxyJump/ProxyCommand runs obeys it") })
+    #expect(proxied.allSatisfy { $0.message.contains("a ProxyCommand runs obeys it") })
     #expect(SSHConfigLint.check("Host *\n  ProxyJump none\n  StrictHostKeyChecking ask\n", file: "c").isEmpty)
     // The system-wide file read (GlobalKnownHostsFile, even /dev/null: fewer keys trusted) is no
     // weakening; CertificateFile, which libssh does not read, says what to do instead.

@@ -89,14 +89,18 @@ final class TestSSHServer {
   /// shell (root's bash) would otherwise run this machine's ~/.bashrc for every command — on
   /// the build machines that starts pyenv, ~0.2 s of CPU per session, which the test hosts
   /// do not model.
+  ///
+  /// With `namespace`, sshd runs in that network namespace (`ip netns exec`), reachable only
+  /// from where its addresses route.
   init(
     addresses: [String] = ["127.0.0.1"], hostKeys: [String] = ["host_ed25519", "host_rsa"],
-    extraConfig: [String] = [], environment: [String: String] = [:], matchBlocks: [String] = []
+    extraConfig: [String] = [], environment: [String: String] = [:], matchBlocks: [String] = [],
+    namespace: String? = nil
   ) throws {
     let keys = try TestKeys.shared.get()
     self.keys = keys
     self.addresses = addresses
-    let port = try freePort(on: addresses)
+    let port = namespace == nil ? try freePort(on: addresses) : Int.random(in: 20000...60000)
     self.port = port
     let directory = keys.directory.appendingPathComponent("sshd-\(UUID().uuidString)")
     self.directory = directory
@@ -125,11 +129,26 @@ final class TestSSHServer {
     let configPath = directory.appendingPathComponent("sshd_config").path
     try config.joined(separator: "\n").appending("\n").write(
       toFile: configPath, atomically: true, encoding: .utf8)
+    let logPath = directory.appendingPathComponent("sshd.log").path
     let process = try Spawned(
-      ["/usr/sbin/sshd", "-D", "-f", configPath, "-E", directory.appendingPathComponent("sshd.log").path],
+      (namespace.map { ["/usr/sbin/ip", "netns", "exec", $0] } ?? [])
+        + ["/usr/sbin/sshd", "-D", "-f", configPath, "-E", logPath],
       output: directory.appendingPathComponent("sshd.out").path)
     self.process = process
-    for address in addresses {
+    if namespace != nil {
+      // Not reachable from here: sshd's log says when it listens.
+      let deadline = Date().addingTimeInterval(10)
+      while !((try? String(contentsOfFile: logPath, encoding: .utf8))?.contains("Server listening") ?? false)
+      {
+        guard Date() < deadline, process.isRunning else {
+          throw TestError.setup(
+            "sshd did not listen in \(namespace ?? ""): \((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")"
+          )
+        }
+        usleep(20_000)
+      }
+    }
+    for address in addresses where namespace == nil {
       let deadline = Date().addingTimeInterval(10)
       while !canConnect(address, port) {
         guard Date() < deadline, process.isRunning else {
