@@ -55,7 +55,8 @@ public final class JumpRelayPool: Sendable {
 /// checked and authenticated like any host's, then driven by one thread of its own that
 /// carries bytes between `direct-tcpip` channels and socket pairs; other threads ask it for
 /// tunnels through a queue.
-final class JumpRelay: @unchecked Sendable {  // the session and tunnels are touched by the relay's thread only; the rest is behind Mutexes
+// @unchecked Sendable: the session and tunnels are touched by the relay's thread only; the rest is behind Mutexes.
+final class JumpRelay: @unchecked Sendable {
   let chain: [JumpHost]
   let template: SSHOptions
   private let pool: JumpRelayPool
@@ -69,12 +70,16 @@ final class JumpRelay: @unchecked Sendable {  // the session and tunnels are tou
   private let state = Mutex<State>(.starting)
   private let requests = Mutex<[Request]>([])
   private let started = DispatchSemaphore(value: 0)
+  /// Signalled when the relay's thread has freed its session and is about to end: OpenSSL's
+  /// exit handlers race with threads still using it, so `close` waits for this.
+  private let exited = DispatchSemaphore(value: 0)
   /// Written to wake the relay's thread: a request or a close.
   private let wakeRead: Int32
   private let wakeWrite: Int32
 
   /// A tunnel asked for and not yet open.
-  final class Request: @unchecked Sendable {  // written by the relay's thread before `done` is signalled, read after
+  // @unchecked Sendable: written by the relay's thread before `done` is signalled, read after.
+  final class Request: @unchecked Sendable {
     let host: String
     let port: Int
     let deadline: Date
@@ -118,9 +123,12 @@ final class JumpRelay: @unchecked Sendable {  // the session and tunnels are tou
     state.withLock { if case .closed = $0 { true } else { false } }
   }
 
+  /// Closes the connection and its tunnels, and waits for the relay's thread to be done.
   func close() {
     state.withLock { $0 = .closed }
     wake()
+    exited.wait()
+    exited.signal()
   }
 
   private func wake() {
@@ -140,6 +148,10 @@ final class JumpRelay: @unchecked Sendable {  // the session and tunnels are tou
     let request = Request(host: host, port: port, deadline: deadline)
     requests.withLock { $0.append(request) }
     wake()
+    // The relay may have ended after the state was read: then nothing takes the request.
+    if isClosed, requests.withLock({ queue in queue.contains { $0 === request } }) {
+      throw .unreachable("\(label): \(closedReasonForCallers)")
+    }
     let wait = max(0, deadline.timeIntervalSinceNow) + 2
     if request.done.wait(timeout: .now() + wait) == .timedOut {
       throw .timeout("\(label): no channel to \(host):\(port) before the host's deadline")
@@ -151,6 +163,16 @@ final class JumpRelay: @unchecked Sendable {  // the session and tunnels are tou
   // MARK: - The relay's thread
 
   private func main() {
+    serve()
+    exited.signal()
+  }
+
+  deinit {
+    Glibc.close(wakeRead)
+    Glibc.close(wakeWrite)
+  }
+
+  private func serve() {
     let session: SSHSession
     do throws(SSHError) {
       var options = template
@@ -175,6 +197,8 @@ final class JumpRelay: @unchecked Sendable {  // the session and tunnels are tou
     started.signal()
     ssh_set_blocking(raw, 0)
     run(raw)
+    // Closed before the queue is emptied: a request made from now on sees it and does not wait.
+    state.withLock { if case .ready = $0 { $0 = .closed } }
     for tunnel in tunnels { tunnel.finish() }
     tunnels = []
     for request in pending
@@ -187,9 +211,6 @@ final class JumpRelay: @unchecked Sendable {  // the session and tunnels are tou
       request.done.signal()
     }
     pending = []
-    state.withLock { if case .ready = $0 { $0 = .closed } }
-    Glibc.close(wakeRead)
-    Glibc.close(wakeWrite)
     withExtendedLifetime(session) {}
   }
 
@@ -211,7 +232,11 @@ final class JumpRelay: @unchecked Sendable {  // the session and tunnels are tou
 
   private var tunnels: [Tunnel] = []
   private var pending: [Request] = []
-  private var closedReason = "the jump host closed the connection"
+  private var closedReason = "the jump host closed the connection" {
+    didSet { closedReasonText.withLock { $0 = closedReason } }
+  }
+  private let closedReasonText = Mutex("the jump host closed the connection")
+  private var closedReasonForCallers: String { closedReasonText.withLock { $0 } }
 
   private func run(_ session: ssh_session) {
     var buffer = [UInt8](repeating: 0, count: 64 * 1024)
