@@ -28,7 +28,16 @@ public enum HostKeyCheck {
   public static func evaluate(
     presented: [UInt8], sessionKey: [UInt8]? = nil, host: String, port: Int, knownHosts: KnownHosts, now: Date
   ) -> Outcome {
-    let entries = knownHosts.matching(host: host, port: port)
+    evaluate(
+      presented: presented, sessionKey: sessionKey, host: host, port: port,
+      entries: knownHosts.matching(host: host, port: port), now: now)
+  }
+
+  /// The same, given the known hosts lines that match the host (`KnownHosts.matching`).
+  public static func evaluate(
+    presented: [UInt8], sessionKey: [UInt8]? = nil, host: String, port: Int, entries: [KnownHosts.Entry],
+    now: Date
+  ) -> Outcome {
     let revoked = entries.filter { $0.marker == .revoked }
     var reader = SSHWireReader(presented)
     let type = reader.text() ?? "unknown"
@@ -85,6 +94,46 @@ public enum HostKeyCheck {
       return .certifiedKeyKnown(problem: problem, place: known.place)
     }
     return .certificateInvalid(problem)
+  }
+
+  /// What the plain lines for a host say of a plain key, as libssh and OpenSSH judge it.
+  public enum PlainKeyVerdict: Equatable, Sendable {
+    /// The key is listed for the host (where).
+    case known(String)
+    /// Another key of the same type is listed for the host (where).
+    case changed(String)
+    /// Only keys of other types are listed for the host.
+    case otherTypes
+    case unknown
+  }
+
+  public static func plainKey(_ presented: [UInt8], among entries: [KnownHosts.Entry]) -> PlainKeyVerdict {
+    let plain = entries.filter { $0.marker == .none }
+    if let line = plain.first(where: { $0.key == presented }) { return .known(line.place) }
+    let type = keyType(presented)
+    if let line = plain.first(where: { keyType($0.key) == type }) { return .changed(line.place) }
+    return plain.isEmpty ? .unknown : .otherTypes
+  }
+
+  /// A key blob's type name (`ssh-ed25519`).
+  static func keyType(_ blob: [UInt8]) -> String? {
+    var reader = SSHWireReader(blob)
+    return reader.text()
+  }
+
+  /// The host key algorithms to offer for a host: those of its known plain keys first, as
+  /// libssh and OpenSSH order them, then the rest of `algorithms`.
+  public static func algorithmOrder(for entries: [KnownHosts.Entry], algorithms: [String]) -> [String] {
+    var first: [String] = []
+    for entry in entries where entry.marker == .none {
+      switch keyType(entry.key) {
+      case "ssh-rsa": first += ["rsa-sha2-512", "rsa-sha2-256"]
+      case let type?: first.append(type)
+      case nil: break
+      }
+    }
+    var seen = Set<String>()
+    return (first.filter { algorithms.contains($0) } + algorithms).filter { seen.insert($0).inserted }
   }
 
   /// Why a certificate signed by a trusted CA is not valid for `name` at `now`, if it is not.

@@ -1,10 +1,18 @@
 import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 /// The lines of OpenSSH known_hosts files as OpenSSH reads them (sshd(8), "SSH_KNOWN_HOSTS
 /// FILE FORMAT"): an optional marker (`@cert-authority`, `@revoked`), host patterns (`*` and
-/// `?` wildcards, `!` negation, `[host]:port`, hashed `|1|salt|hash` names), a key. libssh
-/// checks plain keys itself; these are read for what it does not do: certificate authorities,
-/// revoked keys, and the plain key inside a certificate.
+/// `?` wildcards, `!` negation, `[host]:port`, hashed `|1|salt|hash` names), a key.
+///
+/// Indexed for lookups by host: a line that names hosts plainly is found by name at once;
+/// only lines with patterns or hashed names are tried one by one for each host (hashed names
+/// cost one HMAC each, as in OpenSSH). A scan's hosts share one parse of each file
+/// (`cached(file:)`), so a known_hosts of 10,000 lines costs the same per host as one of 10.
 public struct KnownHosts: Sendable {
   public enum Marker: Sendable, Hashable {
     case none
@@ -23,20 +31,34 @@ public struct KnownHosts: Sendable {
   }
 
   public private(set) var entries: [Entry] = []
+  /// Entries by the one name they give (lowercased), as indices into `entries`.
+  private var byName: [String: [Int]] = [:]
+  /// Entries whose host field has patterns, negations or a hashed name.
+  private var patterned: [Int] = []
 
-  public init(entries: [Entry] = []) { self.entries = entries }
-
-  /// Reads the files in order; a file that does not exist or cannot be read adds nothing
-  /// (libssh and OpenSSH skip it too). Lines that do not parse are skipped, as OpenSSH skips them.
-  public init(files: [String]) {
-    for file in files {
-      guard let data = FileManager.default.contents(atPath: file) else { continue }
-      entries += Self.parse(String(decoding: data, as: UTF8.self), file: file)
-    }
+  public init(entries: [Entry] = []) {
+    for entry in entries { append(entry) }
   }
 
-  /// Reads the lines of one file's text; `file` names it in what is reported.
-  public init(text: String, file: String) { entries = Self.parse(text, file: file) }
+  /// Reads the lines of one file's text; `file` names it in what is reported. Lines that do
+  /// not parse are skipped, as OpenSSH skips them.
+  public init(text: String, file: String) {
+    for entry in Self.parse(text, file: file) { append(entry) }
+  }
+
+  /// Adds a line, indexed.
+  public mutating func append(_ entry: Entry) {
+    let index = entries.count
+    entries.append(entry)
+    let field = entry.hosts
+    if field.hasPrefix("|") || field.contains(where: { $0 == "*" || $0 == "?" || $0 == "!" }) {
+      patterned.append(index)
+    } else {
+      for name in Set(field.lowercased().split(separator: ",").map(String.init)) {
+        byName[name, default: []].append(index)
+      }
+    }
+  }
 
   static func parse(_ text: String, file: String) -> [Entry] {
     var entries: [Entry] = []
@@ -68,11 +90,86 @@ public struct KnownHosts: Sendable {
     return port == 22 ? lower : "[\(lower)]:\(port)"
   }
 
-  /// The entries whose host field matches `host` at `port`.
+  /// The entries whose host field matches `host` at `port`, in file order.
   public func matching(host: String, port: Int) -> [Entry] {
     let name = Self.lookupName(host: host, port: port)
-    return entries.filter { Self.hostField($0.hosts, matches: name) }
+    let found = (byName[name] ?? []) + patterned.filter { Self.hostField(entries[$0].hosts, matches: name) }
+    return found.sorted().map { entries[$0] }
   }
+
+  /// A file's lines, parsed once for as long as the file stays the same (device, inode,
+  /// size, modification time): the hosts of a scan share them. A file that does not exist or
+  /// cannot be read has none (libssh and OpenSSH skip it too).
+  public static func cached(file: String) -> KnownHosts {
+    var status = stat()
+    guard stat(file, &status) == 0 else { return KnownHosts() }
+    let identity = FileIdentity(status)
+    if let hit = cache.withLock({ $0[file] }), hit.identity == identity { return hit.hosts }
+    guard let data = FileManager.default.contents(atPath: file) else { return KnownHosts() }
+    let hosts = KnownHosts(text: String(decoding: data, as: UTF8.self), file: file)
+    cache.withLock { $0[file] = (identity, hosts) }
+    return hosts
+  }
+
+  /// Appends `line` (`NAME TYPE BASE64`) to `file`, and to its cached lines when the cache
+  /// holds the file as it was just before: trusting keys on first use then costs no parse of
+  /// the whole file per host. Callers serialize writes to one file.
+  public static func append(line: String, to file: String) throws(KnownHostsWriteError) {
+    var before = stat()
+    let existed = stat(file, &before) == 0
+    let fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+    guard fd >= 0 else { throw KnownHostsWriteError(file: file, reason: String(cString: strerror(errno))) }
+    defer { close(fd) }
+    // A file that does not end with a newline gets one first, or the line would join the last.
+    var prefix = ""
+    if existed, before.st_size > 0, let handle = FileHandle(forReadingAtPath: file) {
+      try? handle.seek(toOffset: UInt64(before.st_size - 1))
+      if handle.readData(ofLength: 1) != Data("\n".utf8) { prefix = "\n" }
+      try? handle.close()
+    }
+    let bytes = Array((prefix + line + "\n").utf8)
+    guard write(fd, bytes, bytes.count) == bytes.count else {
+      throw KnownHostsWriteError(file: file, reason: String(cString: strerror(errno)))
+    }
+    var after = stat()
+    guard fstat(fd, &after) == 0 else { return }
+    let parsed = Self.parse(line, file: file)
+    cache.withLock { cache in
+      guard existed, var hit = cache[file], hit.identity == FileIdentity(before) else {
+        cache[file] = nil
+        return
+      }
+      let lineNumber = (hit.hosts.entries.last?.line ?? 0) + 1
+      for var entry in parsed {
+        entry.line = lineNumber
+        hit.hosts.append(entry)
+      }
+      hit.identity = FileIdentity(after)
+      cache[file] = hit
+    }
+  }
+
+  /// What tells one version of a file from another.
+  struct FileIdentity: Equatable {
+    var device: UInt
+    var inode: UInt
+    var size: Int
+    var modified: timespec
+
+    init(_ status: stat) {
+      device = UInt(status.st_dev)
+      inode = UInt(status.st_ino)
+      size = Int(status.st_size)
+      modified = status.st_mtim
+    }
+
+    static func == (a: Self, b: Self) -> Bool {
+      a.device == b.device && a.inode == b.inode && a.size == b.size && a.modified.tv_sec == b.modified.tv_sec
+        && a.modified.tv_nsec == b.modified.tv_nsec
+    }
+  }
+
+  private static let cache = Mutex<[String: (identity: FileIdentity, hosts: KnownHosts)]>([:])
 
   /// Whether a known_hosts host field matches a looked-up name: a hashed name equals it, or
   /// one of its comma-separated patterns matches and no negated one does.
@@ -117,5 +214,28 @@ public struct KnownHosts: Sendable {
     }
     while p < pattern.endIndex, pattern[p] == UInt8(ascii: "*") { p += 1 }
     return p == pattern.endIndex
+  }
+}
+
+/// A known_hosts file that could not be written (`--accept-new-host-keys`).
+public struct KnownHostsWriteError: Error, CustomStringConvertible, Sendable {
+  public var file: String
+  public var reason: String
+  public var description: String { "cannot write \(file): \(reason)" }
+}
+
+/// The known hosts files a session checks, each as `KnownHosts.cached(file:)` has it.
+public struct KnownHostsFiles: Sendable {
+  public var files: [KnownHosts]
+
+  public init(_ files: [KnownHosts]) { self.files = files }
+
+  public static func cached(_ paths: [String]) -> KnownHostsFiles {
+    KnownHostsFiles(paths.map { KnownHosts.cached(file: $0) })
+  }
+
+  /// The lines of every file that match `host` at `port`, the files in order.
+  public func matching(host: String, port: Int) -> [KnownHosts.Entry] {
+    files.flatMap { $0.matching(host: host, port: port) }
   }
 }

@@ -99,15 +99,15 @@ extension SSHSession {
   }
 
   func verifyHostKey() throws(SSHError) {
-    guard let session else { throw .failed("no session") }
     let key = serverKeyDescription()
     let (host, port) = effectiveHostAndPort
     guard let blob = serverKeyBlob() else { throw .failed("libssh did not hand over the server's host key") }
+    let lines = knownHostLines
     var presented = blob
     var certificateMissing: String?
     if case .plainKey = HostKeyCheck.evaluate(
-      presented: blob, host: host, port: port, knownHosts: knownHosts, now: Date()),
-      knownHosts.matching(host: host, port: port).contains(where: { $0.marker == .certAuthority })
+      presented: blob, host: host, port: port, entries: lines, now: Date()),
+      lines.contains(where: { $0.marker == .certAuthority })
     {
       // A CA line names the host: its certificate is asked for on a second connection, and
       // trusted only if it certifies the key this session proved.
@@ -117,7 +117,7 @@ extension SSHSession {
       }
     }
     let outcome = HostKeyCheck.evaluate(
-      presented: presented, sessionKey: blob, host: host, port: port, knownHosts: knownHosts, now: Date())
+      presented: presented, sessionKey: blob, host: host, port: port, entries: lines, now: Date())
     switch outcome {
     case .plainKey:
       if let certificateMissing { warnings.append("no host certificate checked: \(certificateMissing)") }
@@ -137,35 +137,38 @@ extension SSHSession {
         "HOST CERTIFICATE REFUSED: \(endpoint) offered \(key): \(why). Nothing was run. This can mean a "
           + "man-in-the-middle attack, or a certificate that needs renewing or reissuing for this name.")
     }
-    let global = globalKnownHostsFile
+    let global = globalFile
     let file = options.knownHostsFile + (global.map { " (or the system-wide \($0))" } ?? "")
-    let fileExists = access(options.knownHostsFile, R_OK) == 0 || global.map { access($0, R_OK) == 0 } == true
-    let state = ssh_session_is_known_server(session)
-    switch state {
-    case SSH_KNOWN_HOSTS_OK:
+    switch HostKeyCheck.plainKey(blob, among: lines) {
+    case .known:
       return
-    case SSH_KNOWN_HOSTS_CHANGED:
+    case .changed(let place):
       throw .hostKeyChanged(
-        "REMOTE HOST KEY HAS CHANGED: \(endpoint) offered \(key), which differs from the key in \(file). "
+        "REMOTE HOST KEY HAS CHANGED: \(endpoint) offered \(key), which differs from the key at \(place) (known hosts: \(file)). "
           + "This can mean a man-in-the-middle attack, or that the host was reinstalled. Nothing was run. "
           + "If the change is expected, remove the old entry (ssh-keygen -R '\(endpoint)' -f FILE) and verify the new key."
       )
-    case SSH_KNOWN_HOSTS_OTHER:
+    case .otherTypes:
       throw .hostKeyChanged(
         "\(endpoint) offered \(key), but \(file) lists only keys of other types for this host; "
           + "refused as a possible man-in-the-middle attack. Nothing was run.")
-    case SSH_KNOWN_HOSTS_UNKNOWN, SSH_KNOWN_HOSTS_NOT_FOUND:
+    case .unknown:
       if options.acceptNewHostKeys {
+        guard let type = HostKeyCheck.keyType(blob) else { throw .failed("the host key has no type") }
+        let line =
+          "\(KnownHosts.lookupName(host: host, port: port)) \(type) \(Data(blob).base64EncodedString())"
         Self.knownHostsLock.lock()
-        let written = ssh_session_update_known_hosts(session)
-        Self.knownHostsLock.unlock()
-        guard written == SSH_OK else {
-          throw .hostKeyUnknown(
-            "could not record the new host key \(key) in \(options.knownHostsFile): \(errorText)")
+        defer { Self.knownHostsLock.unlock() }
+        do throws(KnownHostsWriteError) {
+          try KnownHosts.append(line: line, to: options.knownHostsFile)
+        } catch {
+          throw .hostKeyUnknown("could not record the new host key \(key): \(error)")
         }
         acceptedHostKey = "\(endpoint) \(key)"
         return
       }
+      let fileExists =
+        access(options.knownHostsFile, R_OK) == 0 || global.map { access($0, R_OK) == 0 } == true
       let missing =
         fileExists
         ? ""
@@ -178,8 +181,6 @@ extension SSHSession {
         "unknown host key: \(endpoint) offered \(key), which is not in \(file)\(missing).\(noCertificate ?? "") Nothing was run. "
           + "Verify the fingerprint out of band, then add it (ssh-keyscan -p \(options.port ?? 22) \(options.host) >> \(options.knownHostsFile)) "
           + "or rerun with --accept-new-host-keys to trust keys on first use.")
-    default:
-      throw .hostKeyUnknown("cannot check the host key of \(endpoint) against \(file): \(errorText)")
     }
   }
 }

@@ -14,8 +14,11 @@ public final class SSHSession {
   let started: Date
   var warnings: [String] = []
   var acceptedHostKey: String?
-  /// The known hosts files' lines, read once the session knows which files it checks.
-  private(set) var knownHosts = KnownHosts()
+  /// The known hosts lines for this host (from the files' shared, indexed parse), found
+  /// once the session knows which files it checks and the name and port it looks up.
+  private(set) var knownHostLines: [KnownHosts.Entry] = []
+  /// The system-wide known hosts file checked, when one is.
+  private(set) var globalFile: String?
   /// The jump hosts' connections, shared with the other sessions of a scan.
   let relays: JumpRelayPool?
   /// The jump hosts this session goes through (empty: none).
@@ -25,6 +28,13 @@ public final class SSHSession {
   var tunnelSocket: Int32?
   /// How many times the server dropped the connection before its greeting.
   private(set) var redials = 0
+
+  /// The host key algorithms offered, after those of the host's known keys: libssh's
+  /// defaults but for DSA and security keys, which no fleet host presents as its host key.
+  static let hostKeyAlgorithms = [
+    "ssh-ed25519", "ecdsa-sha2-nistp521", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp256", "rsa-sha2-512",
+    "rsa-sha2-256",
+  ]
 
   /// Serializes writes to known_hosts files across the threads of a scan.
   static let knownHostsLock = NSLock()
@@ -150,9 +160,19 @@ public final class SSHSession {
     if let agent = options.agentSocket { set(SSH_OPTIONS_IDENTITY_AGENT, agent) }
     var timeout = CLong(max(1, min(Double(options.connectTimeout), remaining.rounded(.up))))
     _ = ssh_options_set(created, SSH_OPTIONS_TIMEOUT, &timeout)
-    // The known hosts files as libssh will check them, for what libssh does not check:
-    // certificate authorities and revoked keys.
-    knownHosts = KnownHosts(files: [options.knownHostsFile] + (globalKnownHostsFile.map { [$0] } ?? []))
+    // The known hosts are checked by unitaudit (`HostKeyCheck`), against an index of the files
+    // that a scan's hosts share: libssh would read and match every line of them for every
+    // host, twice. libssh reads none; it is told which key types the host is known by.
+    globalFile = globalKnownHostsFile
+    let (host, port) = effectiveHostAndPort
+    knownHostLines = KnownHostsFiles.cached([options.knownHostsFile] + (globalFile.map { [$0] } ?? []))
+      .matching(host: host, port: port)
+    set(SSH_OPTIONS_KNOWNHOSTS, "/dev/null")
+    set(SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null")
+    set(
+      SSH_OPTIONS_HOSTKEYS,
+      HostKeyCheck.algorithmOrder(for: knownHostLines, algorithms: Self.hostKeyAlgorithms).joined(
+        separator: ","))
 
     guard remaining > 0 else { throw .timeout("no time left before connecting") }
     try connectThroughJumpHosts()

@@ -317,4 +317,47 @@ struct HostCertificateCheckTests {
     #expect(hosts.matching(host: "web1.example.org", port: 2222).map(\.marker) == [.revoked, .none])
     #expect(hosts.matching(host: "web10.example.org", port: 2222).map(\.marker) == [.revoked])
   }
+
+  @Test(
+    "known_hosts of 10,000 lines: each host finds its own lines, by name, pattern or hash; appended lines are found"
+  )
+  func largeFile() throws {
+    let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+    var lines = (0..<10_000).map { "[10.0.\($0 / 250).\($0 % 250)]:2222 \(key)" }
+    lines.append("web*.example.org,!web9.example.org \(key)")
+    let salt = Array("0123456789abcdefghij".utf8)
+    let hashed =
+      "|1|\(Data(salt).base64EncodedString())|\(Data(hmacForTests(salt, "db1.example.org")).base64EncodedString())"
+    lines.append("\(hashed) \(key)")
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "unitaudit-kh-\(UUID().uuidString)"
+    ).path
+    defer { unlink(path) }
+    try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    let hosts = KnownHosts.cached(file: path)
+    #expect(hosts.entries.count == 10_002)
+    #expect(hosts.matching(host: "10.0.7.42", port: 2222).map(\.line) == [7 * 250 + 42 + 1])
+    #expect(hosts.matching(host: "10.0.7.42", port: 22).isEmpty)
+    #expect(hosts.matching(host: "WEB1.example.org", port: 22).map(\.line) == [10_001])
+    #expect(hosts.matching(host: "web9.example.org", port: 22).isEmpty)
+    #expect(hosts.matching(host: "db1.example.org", port: 22).map(\.line) == [10_002])
+    try KnownHosts.append(line: "[10.9.9.9]:2222 \(key)", to: path)
+    let after = KnownHosts.cached(file: path)
+    #expect(after.matching(host: "10.9.9.9", port: 2222).map(\.line) == [10_003])
+    #expect(after.matching(host: "10.0.7.42", port: 2222).map(\.line) == [7 * 250 + 42 + 1])
+    // The file as OpenSSH reads it: the appended line is its last, whole.
+    let text = try String(contentsOfFile: path, encoding: .utf8)
+    #expect(text.hasSuffix("\n[10.9.9.9]:2222 \(key)\n"))
+  }
+}
+
+/// HMAC-SHA1 by OpenSSL's command line, as a second opinion on hashed names.
+func hmacForTests(_ key: [UInt8], _ text: String) -> [UInt8] {
+  let hexKey = key.map { String(format: "%02x", $0) }.joined()
+  let output =
+    (try? sh(
+      "printf '%s' '\(text)' | openssl dgst -sha1 -mac HMAC -macopt hexkey:\(hexKey) -binary | od -An -tx1"))
+    ?? ""
+  let hex = output.split(whereSeparator: { $0 == " " || $0 == "\n" })
+  return hex.compactMap { UInt8($0, radix: 16) }
 }
