@@ -5,8 +5,9 @@ import Foundation
   import Glibc
 #endif
 
-/// The host-key check of a session: libssh's check of plain keys against the known hosts,
-/// and `HostKeyCheck` for what libssh does not check (certificates, revoked keys).
+/// The host-key check of a session, against the known hosts lines for the host
+/// (`HostKeyCheck`): plain keys as libssh and OpenSSH check them, host certificates,
+/// revoked keys and CAs.
 extension SSHSession {
   /// The server's key as `TYPE SHA256:…`.
   private func serverKeyDescription() -> String {
