@@ -45,14 +45,6 @@ public enum SSHConfigLint {
       {
         weakening.append((number, body))
       }
-      if lower == "certificatefile" {
-        problems.append(
-          SSHConfigProblem(
-            file: file, line: number,
-            message:
-              "CertificateFile is not read (libssh has no such option): keep the certificate beside its key as "
-              + "KEY-cert.pub, give --certificate FILE, or load both into ssh-agent"))
-      }
       if value.isEmpty {
         problems.append(SSHConfigProblem(file: file, line: number, message: "'\(keyword)' has no value"))
       } else if value.filter({ $0 == "\"" }).count % 2 == 1 {

@@ -198,39 +198,15 @@ public final class SSHSession {
     guard let session else { throw .failed("no session") }
     let user = currentUser()
     var tried: [String] = []
+    let fromConfig = configCertificates(user: user)
     if !options.identityFiles.isEmpty {
       for path in options.identityFiles {
-        // The key with its user certificate first (as OpenSSH offers it), then the key alone.
-        let certificate =
-          options.certificateFile ?? (access(path + "-cert.pub", R_OK) == 0 ? path + "-cert.pub" : nil)
-        for withCertificate in certificate == nil ? [false] : [true, false] {
-          var key: ssh_key?
-          let imported = ssh_pki_import_privkey_file(path, nil, unitaudit_no_passphrase, nil, &key)
-          guard imported == SSH_OK, let key else {
-            tried.append("key \(path) (unreadable, or encrypted: use ssh-agent for keys with a passphrase)")
-            break
-          }
-          defer { ssh_key_free(key) }
-          var label = "key \(path)"
-          if withCertificate, let certificate {
-            var cert: ssh_key?
-            guard ssh_pki_import_cert_file(certificate, &cert) == SSH_OK, let cert else {
-              tried.append("certificate \(certificate) (unreadable, or not an OpenSSH certificate)")
-              continue
-            }
-            defer { ssh_key_free(cert) }
-            guard ssh_pki_copy_cert_to_privkey(cert, key) == SSH_OK else {
-              tried.append("certificate \(certificate) (it does not certify \(path))")
-              continue
-            }
-            label = "key \(path) with certificate \(certificate)"
-          }
-          let result = ssh_userauth_publickey(session, nil, key)
-          if result == SSH_AUTH_SUCCESS.rawValue { return }
-          if result == SSH_AUTH_ERROR.rawValue {
-            throw .authFailed("authentication as \(user) failed: \(errorText)")
-          }
-          tried.append(label)
+        // The key with its user certificates first (as OpenSSH offers them), then alone.
+        let named =
+          options.certificateFile.map { [$0] }
+          ?? (access(path + "-cert.pub", R_OK) == 0 ? [path + "-cert.pub"] : [])
+        if try offer(path, certificates: named, alsoTry: fromConfig, alone: true, user: user, tried: &tried) {
+          return
         }
       }
     } else {
@@ -239,6 +215,18 @@ public final class SSHSession {
         if result == SSH_AUTH_SUCCESS.rawValue { return }
         if result == SSH_AUTH_ERROR.rawValue && remaining <= 0 { throw .timeout("authentication timed out") }
         tried.append("ssh-agent")
+      }
+      // The config's certificates go with the default keys they certify.
+      if !fromConfig.isEmpty {
+        let home = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
+        for name in ["id_ed25519", "id_ecdsa", "id_rsa"] where access("\(home)/.ssh/\(name)", R_OK) == 0 {
+          if try offer(
+            "\(home)/.ssh/\(name)", certificates: [], alsoTry: fromConfig, alone: false, user: user,
+            tried: &tried)
+          {
+            return
+          }
+        }
       }
       let result = ssh_userauth_publickey_auto(session, nil, nil)
       if result == SSH_AUTH_SUCCESS.rawValue { return }
@@ -249,6 +237,64 @@ public final class SSHSession {
       "authentication as \(user) refused; tried \(tried.isEmpty ? "nothing" : tried.joined(separator: ", ")) "
         + "(\(errorText)). Check the user, the key (-i/--identity or the inventory) and the host's authorized_keys."
     )
+  }
+
+  /// The config's `CertificateFile` lines for this host (`SSHConfigCertificates`), which
+  /// libssh does not read; lines it cannot evaluate are named in the warnings.
+  private func configCertificates(user: String) -> [String] {
+    guard let config = options.configFile, let data = FileManager.default.contents(atPath: config) else {
+      return []
+    }
+    let (hostName, _) = effectiveHostAndPort
+    let found = SSHConfigCertificates.find(
+      in: String(decoding: data, as: UTF8.self), file: config, host: options.host, hostName: hostName,
+      remoteUser: user, home: ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory(),
+      localUser: NSUserName())
+    warnings += found.skipped
+    return found.files
+  }
+
+  /// Offers the key at `path`: with each of `certificates` (each must certify it), then with
+  /// each of `alsoTry` that certifies it (the config's, which may be for other keys), then, if
+  /// `alone`, by itself. True when the server accepted one.
+  private func offer(
+    _ path: String, certificates: [String], alsoTry: [String], alone: Bool, user: String,
+    tried: inout [String]
+  ) throws(SSHError) -> Bool {
+    guard let session else { throw .failed("no session") }
+    var attempts: [(certificate: String?, named: Bool)] =
+      certificates.map { ($0, true) } + alsoTry.filter { !certificates.contains($0) }.map { ($0, false) }
+    if alone { attempts.append((nil, true)) }
+    for (certificate, named) in attempts {
+      var key: ssh_key?
+      let imported = ssh_pki_import_privkey_file(path, nil, unitaudit_no_passphrase, nil, &key)
+      guard imported == SSH_OK, let key else {
+        tried.append("key \(path) (unreadable, or encrypted: use ssh-agent for keys with a passphrase)")
+        return false
+      }
+      defer { ssh_key_free(key) }
+      var label = "key \(path)"
+      if let certificate {
+        var cert: ssh_key?
+        guard ssh_pki_import_cert_file(certificate, &cert) == SSH_OK, let cert else {
+          tried.append("certificate \(certificate) (unreadable, or not an OpenSSH certificate)")
+          continue
+        }
+        defer { ssh_key_free(cert) }
+        guard ssh_pki_copy_cert_to_privkey(cert, key) == SSH_OK else {
+          if named { tried.append("certificate \(certificate) (it does not certify \(path))") }
+          continue
+        }
+        label = "key \(path) with certificate \(certificate)"
+      }
+      let result = ssh_userauth_publickey(session, nil, key)
+      if result == SSH_AUTH_SUCCESS.rawValue { return true }
+      if result == SSH_AUTH_ERROR.rawValue {
+        throw .authFailed("authentication as \(user) failed: \(errorText)")
+      }
+      tried.append(label)
+    }
+    return false
   }
 
   private func currentUser() -> String {

@@ -178,7 +178,9 @@ struct SSHSessionTests {
     #expect(try openSSH(server, config: try config("/dev/null"), knownHosts: empty) == 255)
   }
 
-  @Test("user certificates: KEY-cert.pub beside the key, --certificate, ssh-agent; OpenSSH decides the same")
+  @Test(
+    "user certificates: KEY-cert.pub beside the key, --certificate, the config's CertificateFile, ssh-agent; OpenSSH decides the same"
+  )
   func userCertificates() throws {
     // A CA the server trusts for users, and a key of the user's that authorized_keys does not list.
     let work = FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -226,6 +228,24 @@ struct SSHSessionTests {
     // The certificate named (--certificate, CertificateFile): both log in.
     #expect(attempt("plain", certificate: "\(d)/elsewhere/the-cert.pub"))
     #expect(try openSSH("plain", certificate: "\(d)/elsewhere/the-cert.pub"))
+    // CertificateFile in the SSH config, for this host, beside one for another key: both log in.
+    let config = "\(d)/ssh_config"
+    try """
+    Host \(server.addresses[0])
+      CertificateFile \(d)/elsewhere/wrong-principal-cert.pub
+      CertificateFile \(d)/elsewhere/the-cert.pub
+    """.write(toFile: config, atomically: true, encoding: .utf8)
+    var fromConfig = options(server, knownHosts: knownHosts, identity: nil)
+    fromConfig.identityFiles = ["\(d)/plain"]
+    fromConfig.configFile = config
+    #expect((try? SSHSession.run("true", options: fromConfig)) != nil)
+    let openSSHConfig = try TestSupport.run([
+      "/usr/bin/ssh", "-F", config, "-o", "UserKnownHostsFile=\(knownHosts)", "-o",
+      "StrictHostKeyChecking=yes",
+      "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-i", "\(d)/plain",
+      "-p", String(server.port), "\(NSUserName())@\(server.addresses[0])", "true",
+    ]).status
+    #expect(openSSHConfig == 0)
     // A certificate for another principal: both refused.
     #expect(!attempt("plain", certificate: "\(d)/elsewhere/wrong-principal-cert.pub"))
     #expect(!(try openSSH("plain", certificate: "\(d)/elsewhere/wrong-principal-cert.pub")))
@@ -430,10 +450,44 @@ struct SSHConfigTests {
     #expect(proxied.allSatisfy { $0.message.contains("a ProxyCommand runs obeys it") })
     #expect(SSHConfigLint.check("Host *\n  ProxyJump none\n  StrictHostKeyChecking ask\n", file: "c").isEmpty)
     // The system-wide file read (GlobalKnownHostsFile, even /dev/null: fewer keys trusted) is no
-    // weakening; CertificateFile, which libssh does not read, says what to do instead.
-    let certificate = SSHConfigLint.check(
-      "Host *\n  GlobalKnownHostsFile /dev/null\n  CertificateFile ~/.ssh/id_ed25519-cert.pub\n", file: "c")
-    #expect(certificate.map(\.line) == [3])
-    #expect(certificate.first?.message.contains("--certificate FILE") == true)
+    // weakening; CertificateFile is read by unitaudit.
+    #expect(
+      SSHConfigLint.check(
+        "Host *\n  GlobalKnownHostsFile /dev/null\n  CertificateFile ~/.ssh/id_ed25519-cert.pub\n", file: "c"
+      ).isEmpty)
+  }
+
+  @Test("the config's CertificateFile lines for a host: Host and Match blocks, negation, expansions")
+  func configCertificates() {
+    let text = """
+      CertificateFile ~/.ssh/global-cert.pub
+      Host web* !web9
+        CertificateFile %d/.ssh/%r@%h-cert.pub
+      Host db1
+        CertificateFile /etc/db-cert.pub
+      Match host 10.0.0.*
+        CertificateFile "/etc/by-address-%%-cert.pub"
+      Match exec "true"
+        CertificateFile /etc/never-cert.pub
+      Include other.conf
+      """
+    func find(_ host: String, _ hostName: String) -> SSHConfigCertificates.Found {
+      SSHConfigCertificates.find(
+        in: text, file: "cfg", host: host, hostName: hostName, remoteUser: "audit", home: "/home/me",
+        localUser: "me")
+    }
+    let web1 = find("web1", "10.0.0.5")
+    #expect(
+      web1.files == [
+        "/home/me/.ssh/global-cert.pub", "/home/me/.ssh/audit@10.0.0.5-cert.pub",
+        "/etc/by-address-%-cert.pub",
+      ])
+    #expect(
+      web1.skipped == [
+        "cfg:9: CertificateFile in a Match block unitaudit does not evaluate",
+        "cfg:10: Include is not followed for CertificateFile",
+      ])
+    #expect(find("web9", "web9").files == ["/home/me/.ssh/global-cert.pub"])
+    #expect(find("DB1", "db1.example.org").files == ["/home/me/.ssh/global-cert.pub", "/etc/db-cert.pub"])
   }
 }
