@@ -101,7 +101,7 @@ extension InventoryGraph {
           user: try setting("ansible_user", "ansible_ssh_user"),
           identityFile: try setting("ansible_ssh_private_key_file", "ansible_private_key_file"),
           jump: try [setting("ansible_ssh_common_args"), setting("ansible_ssh_extra_args")].compactMap { $0 }
-            .compactMap(SSHArguments.proxyJump).last,
+            .compactMap(SSHArguments.proxyJump).first,
           groups: groups,
           vars: shown, source: line.map { Provenance(file: source, line: $0, origin: .unknown) }))
     }

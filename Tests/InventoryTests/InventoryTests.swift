@@ -202,11 +202,11 @@ struct InventoryTests {
     try """
     a ansible_ssh_common_args='-J audit@bastion:2222'
     b ansible_ssh_common_args='-o StrictHostKeyChecking=yes -o ProxyJump=b1,ops@b2'
-    c ansible_ssh_common_args="-o 'ProxyJump first'" ansible_ssh_extra_args='-Jsecond'
+    c ansible_ssh_common_args="-o 'ProxyJump first' -J third" ansible_ssh_extra_args='-Jsecond'
     d ansible_ssh_common_args='-o ProxyCommand="ssh -W %h:%p bastion"'
     """.write(toFile: ini, atomically: true, encoding: .utf8)
     let ansible = try InventoryLoader.load(paths: [ini])
-    #expect(ansible.hosts.map(\.jump) == ["audit@bastion:2222", "b1,ops@b2", "second", nil])
+    #expect(ansible.hosts.map(\.jump) == ["audit@bastion:2222", "b1,ops@b2", "first", nil])
   }
 
   @Test("native format errors name the line")
