@@ -104,7 +104,9 @@ struct HostileInputTests {
     #expect(bound == 0, "cannot make a socket at \(socketPath)")
     let started = Date()
     let (report, _) = try await scan(tree.root.path, kind: .tree)
-    #expect(Date().timeIntervalSince(started) < 30)
+    // A hang would last forever; the bound leaves room for a loaded 2-core machine running the
+    // other suites at once (a run took 36 s there).
+    #expect(Date().timeIntervalSince(started) < 120)
     #expect(report.service(named: "ok.service")?.loadState == "loaded")
     let refused = Set(report.diagnostics.filter { $0.code == "offline.unit-unreadable" }.compactMap(\.unit))
     #expect(

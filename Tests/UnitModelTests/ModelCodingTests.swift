@@ -55,7 +55,10 @@ struct ModelCodingTests {
         OverallExposure.self, from: Data(#"{"exposure":9.6,"predicate":"UNSAFE"}"#.utf8)) == overall)
     #expect(
       try encode(HostStatus(.hostKeyUnknown, reason: "r")) == #"{"code":"host-key-unknown","reason":"r"}"#)
-    #expect(HostStatusCode.allCases.count == 10)
+    #expect(
+      try encode(HostStatus(.hostCertInvalid, reason: "r")) == #"{"code":"host-cert-invalid","reason":"r"}"#)
+    #expect(HostStatusCode.allCases.count == 12)
+    #expect(HostStatusCode.allCases.allSatisfy { $0.rawValue.allSatisfy { $0.isLowercase || $0 == "-" } })
   }
 
   /// Found by the host-line fuzz target: `1e300` trapped converting to tenths, in JSONDecoder's
