@@ -39,6 +39,15 @@ public final class JumpRelayPool: Sendable {
     return try relay.tunnel(to: host, port: port, deadline: deadline)
   }
 
+  /// The most channels each jump host's connection had open or opening at once, by jump host.
+  public var peakChannels: [JumpHost: Int] {
+    relays.withLock { relays in
+      var peaks: [JumpHost: Int] = [:]
+      for relay in relays.values { peaks[relay.hop] = max(peaks[relay.hop] ?? 0, relay.peak.withLock { $0 }) }
+      return peaks
+    }
+  }
+
   /// Closes every bastion connection (its open tunnels with it).
   public func shutdown() {
     let all = relays.withLock { relays in
@@ -70,6 +79,8 @@ final class JumpRelay: @unchecked Sendable {
   private let state = Mutex<State>(.starting)
   private let requests = Mutex<[Request]>([])
   private let started = DispatchSemaphore(value: 0)
+  /// The most channels open or opening at once on this connection.
+  let peak = Mutex(0)
   /// Signalled when the relay's thread has freed its session and is about to end: OpenSSL's
   /// exit handlers race with threads still using it, so `close` waits for this.
   private let exited = DispatchSemaphore(value: 0)
@@ -285,23 +296,30 @@ final class JumpRelay: @unchecked Sendable {
   private func openChannels(_ session: ssh_session) -> Bool {
     var progress = false
     var stillPending: [Request] = []
+    // Channels open or opening: what the limit counts.
+    var inUse = tunnels.count + pending.filter { $0.channel != nil }.count
     for request in pending {
       if request.deadline < Date() {
-        if let channel = request.channel { ssh_channel_free(channel) }
+        if let channel = request.channel {
+          ssh_channel_free(channel)
+          inUse -= 1
+        }
         complete(
           request, .failure(.timeout("\(label): no channel to \(request.host):\(request.port) in time")))
         progress = true
         continue
       }
       if request.channel == nil {
-        guard tunnels.count + stillPending.filter({ $0.channel != nil }).count < max(1, template.jumpChannels)
-        else {
+        guard inUse < max(1, template.jumpChannels) else {
           stillPending.append(request)
           continue
         }
         request.channel = ssh_channel_new(session)
+        inUse += 1
+        peak.withLock { $0 = max($0, inUse) }
       }
       guard let channel = request.channel else {
+        inUse -= 1
         complete(request, .failure(.failed("\(label): libssh could not make a channel")))
         continue
       }
@@ -315,6 +333,7 @@ final class JumpRelay: @unchecked Sendable {
         let text = ssh_get_error(UnsafeMutableRawPointer(session)).map { String(cString: $0) } ?? "refused"
         ssh_channel_free(channel)
         request.channel = nil
+        inUse -= 1
         complete(
           request,
           .failure(
@@ -325,6 +344,8 @@ final class JumpRelay: @unchecked Sendable {
       guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0
       else {
         ssh_channel_free(channel)
+        request.channel = nil
+        inUse -= 1
         complete(request, .failure(.failed("\(label): no socket pair: \(String(cString: strerror(errno)))")))
         continue
       }

@@ -78,7 +78,7 @@ struct JumpHostTests {
   }
 
   @Test(
-    "hosts reachable only through two jump hosts are probed; each jump host logs in once for all of them",
+    "hosts reachable only through two jump hosts are probed; each jump host logs in once for all of them, within its channel limit",
     .enabled(if: getuid() == 0, "network namespaces need root"))
   func twoHops() throws {
     let spaces = try JumpNamespaces()
@@ -99,13 +99,19 @@ struct JumpHostTests {
     }
     let relays = JumpRelayPool()
     let outputs = Mutex<[String]>([])
-    let each = targets.map { options($0, knownHosts: kh, jumps: chain) }
+    // Six hosts at once through a second jump host that may carry two channels at once.
+    let each = targets.map { target in
+      var limited = options(target, knownHosts: kh, jumps: chain)
+      limited.jumpChannels = 2
+      return limited
+    }
     DispatchQueue.concurrentPerform(iterations: each.count) { index in
       let text =
         (try? SSHSession.run("echo reached-$PPID", options: each[index], relays: relays))
         .map { String(decoding: $0.stdout, as: UTF8.self) } ?? "failed"
       outputs.withLock { $0.append(text) }
     }
+    #expect(relays.peakChannels == [chain[0]: 1, chain[1]: 2])
     relays.shutdown()
     #expect(
       outputs.withLock { $0 }.filter { $0.hasPrefix("reached-") }.count == targets.count,
