@@ -152,17 +152,15 @@ public final class SSHSession {
       _ = ssh_options_set(created, SSH_OPTIONS_PORT, &value)
     }
     if let user = options.user { set(SSH_OPTIONS_USER, user) }
-    set(SSH_OPTIONS_KNOWNHOSTS, options.knownHostsFile)
-    // The system-wide file: the config's GlobalKnownHostsFile, or libssh's default
-    // (/etc/ssh/ssh_known_hosts), as OpenSSH reads them; none when only the given file counts.
-    if !options.globalKnownHosts { set(SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null") }
     set(SSH_OPTIONS_STRICTHOSTKEYCHECK, int: 1)
     if let agent = options.agentSocket { set(SSH_OPTIONS_IDENTITY_AGENT, agent) }
     var timeout = CLong(max(1, min(Double(options.connectTimeout), remaining.rounded(.up))))
     _ = ssh_options_set(created, SSH_OPTIONS_TIMEOUT, &timeout)
     // The known hosts are checked by unitaudit (`HostKeyCheck`), against an index of the files
     // that a scan's hosts share: libssh would read and match every line of them for every
-    // host, twice. libssh reads none; it is told which key types the host is known by.
+    // host, twice. libssh reads none; it is told which key types the host is known by. The
+    // files: the given one, and the system-wide one (the config's GlobalKnownHostsFile, else
+    // /etc/ssh/ssh_known_hosts) unless only the given file counts.
     globalFile = globalKnownHostsFile
     let (host, port) = effectiveHostAndPort
     knownHostLines = KnownHostsFiles.cached([options.knownHostsFile] + (globalFile.map { [$0] } ?? []))
