@@ -11,6 +11,9 @@ public struct Collector: Sendable {
   public var probe: Probe
   public var store: ScanStore
   public var concurrency: Int
+  /// The sections the scan's recent hosts printed, read once for the hosts that print them
+  /// again byte for byte.
+  let memo = NormalizeMemo()
 
   public init(transport: any Transport, probe: Probe, store: ScanStore, concurrency: Int) {
     self.transport = transport
@@ -62,7 +65,7 @@ public struct Collector: Sendable {
     case .output(let output, let notes):
       let captured = HostEvidence(
         host: host.name, nonce: probe.nonce, probeVersion: Probe.version, output: output)
-      report = normalize(captured, label: label)
+      report = normalize(captured, label: label, memo: memo)
       report.diagnostics = notes + report.diagnostics
       evidence = captured
     case .failed(let status):

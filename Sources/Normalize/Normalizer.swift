@@ -19,11 +19,13 @@ public struct HostLabel: Sendable, Hashable {
 /// always gives the same report, so old scans can be normalized again.
 ///
 /// Nothing a host sends can make this throw or crash: every problem becomes a diagnostic on
-/// the host, and the host's status says whether its data is complete. The stages, in order:
+/// the host, and the host's status says whether its data is complete. A scan passes one
+/// `memo` for all its hosts: the sections a recent host printed byte for byte are not read
+/// again (the report is the same either way). The stages, in order:
 /// the sections (or why there are none), the damage to the output, the identity, the
 /// services `systemctl show` lists with their packages, their unit files and effective
 /// settings, their exposure, and the status.
-public func normalize(_ evidence: HostEvidence, label: HostLabel) -> HostReport {
+public func normalize(_ evidence: HostEvidence, label: HostLabel, memo: NormalizeMemo? = nil) -> HostReport {
   var report = HostReport(
     name: label.name, address: label.address, port: label.port, groups: label.groups,
     status: HostStatus(.ok))
@@ -59,11 +61,11 @@ public func normalize(_ evidence: HostEvidence, label: HostLabel) -> HostReport 
   report.identity = identity
   checkListings(sections, offline: offline != nil, &findings)
   var services = readServices(sections)
-  readUnitFiles(sections, into: &services, systemd: identity.systemdVersion, &findings)
+  readUnitFiles(sections, into: &services, systemd: identity.systemdVersion, memo: memo, &findings)
   if offline != nil {
     readOfflineExposure(sections, into: &services, analysis: identity.securityAnalysis, &findings)
   } else {
-    readExposure(sections, into: &services, analysis: identity.securityAnalysis, &findings)
+    readExposure(sections, into: &services, analysis: identity.securityAnalysis, memo: memo, &findings)
   }
   report.services = services.sorted { $0.id < $1.id }
   report.diagnostics = findings.diagnostics
@@ -250,7 +252,8 @@ private func readServices(_ sections: ProbeSections) -> [ServiceRecord] {
 /// Each service's unit files from `systemctl cat`, their directives with file and line, and
 /// the effective settings those give on this host's systemd.
 private func readUnitFiles(
-  _ sections: ProbeSections, into services: inout [ServiceRecord], systemd: Int?, _ findings: inout Findings
+  _ sections: ProbeSections, into services: inout [ServiceRecord], systemd: Int?, memo: NormalizeMemo?,
+  _ findings: inout Findings
 ) {
   guard let cat = sections["cat"] else {
     if services.contains(where: { $0.loadState == "loaded" }) {
@@ -261,36 +264,67 @@ private func readUnitFiles(
     }
     return
   }
-  let expected = services.filter { $0.loadState == "loaded" || $0.isMasked }.map {
-    ExpectedUnitFiles(unit: $0.id, masked: $0.isMasked, paths: $0.files.map(\.path))
+  let key = NormalizeMemo.UnitFilesKey(
+    cat: SectionBytes(bytes: cat.stdout), ids: services.map(\.id),
+    expected: services.filter { $0.loadState == "loaded" || $0.isMasked }.map {
+      ExpectedUnitFiles(unit: $0.id, masked: $0.isMasked, paths: $0.files.map(\.path))
+    }, systemd: systemd)
+  let reading =
+    memo?.unitFiles.value(for: key) { readUnitFileSection(key) } ?? readUnitFileSection(key)
+  findings.diagnostics += reading.diagnostics
+  for (index, unit) in zip(services.indices, reading.units) {
+    services[index].directives = unit.directives
+    services[index].hardening = unit.hardening
   }
-  let split = splitCatOutput(cat.text, expected: expected)
-  findings.diagnostics += split.diagnostics
-  for index in services.indices {
+}
+
+/// What the `cat` section says of each service of `key.ids`, in that order: its directives,
+/// with file and line, and the effective settings they give on the host's systemd; and the
+/// diagnostics, in the order they were found.
+struct UnitFilesReading: Sendable {
+  struct Unit: Sendable {
+    var directives: [Directive]
+    var hardening: HardeningSettings
+  }
+  var diagnostics: [Diagnostic] = []
+  var units: [Unit] = []
+}
+
+private func readUnitFileSection(_ key: NormalizeMemo.UnitFilesKey) -> UnitFilesReading {
+  let split = splitCatOutput(String(decoding: key.cat.bytes, as: UTF8.self), expected: key.expected)
+  var reading = UnitFilesReading(diagnostics: split.diagnostics)
+  reading.units.reserveCapacity(key.ids.count)
+  for id in key.ids {
     var directives: [Directive] = []
-    for file in split.files[services[index].id] ?? [] {
-      let parsed = parseUnitFile(file, unit: services[index].id)
+    for file in split.files[id] ?? [] {
+      let parsed = parseUnitFile(file, unit: id)
       directives += parsed.directives
-      findings.diagnostics += parsed.diagnostics
+      reading.diagnostics += parsed.diagnostics
     }
-    services[index].directives = directives
-    let resolved = HardeningResolver.resolve(directives, unit: services[index].id, systemd: systemd)
-    services[index].hardening = resolved.settings
-    findings.diagnostics += resolved.diagnostics
+    let resolved = HardeningResolver.resolve(directives, unit: id, systemd: key.systemd)
+    reading.diagnostics += resolved.diagnostics
+    reading.units.append(UnitFilesReading.Unit(directives: directives, hardening: resolved.settings))
   }
+  return reading
 }
 
 /// Each service's exposure and checks from `systemd-analyze security` (JSON from systemd 250,
 /// the text table from 240).
 private func readExposure(
   _ sections: ProbeSections, into services: inout [ServiceRecord], analysis kind: SecurityAnalysisSupport,
-  _ findings: inout Findings
+  memo: NormalizeMemo?, _ findings: inout Findings
 ) {
   let analysis: SecurityAnalysis
   if let json = sections["security"] {
-    analysis = parseSecurityJSON(stdout: json.stdout, stderr: json.errorText)
+    let key = NormalizeMemo.SecurityKey(
+      json: true, stdout: SectionBytes(bytes: json.stdout), stderr: SectionBytes(bytes: json.stderr))
+    let read = { parseSecurityJSON(stdout: json.stdout, stderr: json.errorText) }
+    analysis = memo?.security.value(for: key, make: read) ?? read()
   } else if let text = sections["security-text"] {
-    analysis = parseSecurityText(stdout: text.text, stderr: text.errorText)
+    let key = NormalizeMemo.SecurityKey(
+      json: false, stdout: SectionBytes(bytes: text.stdout), stderr: SectionBytes(bytes: text.stderr))
+    let read = { parseSecurityText(stdout: text.text, stderr: text.errorText) }
+    analysis = memo?.security.value(for: key, make: read) ?? read()
   } else {
     if kind != .none, services.contains(where: { $0.loadState == "loaded" }) {
       findings.problem(

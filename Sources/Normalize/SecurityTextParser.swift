@@ -10,8 +10,15 @@ public func parseSecurityText(stdout: String, stderr: String) -> SecurityAnalysi
   var units: [String: SecurityAnalysis.UnitResult] = [:]
   var checks: SecurityChecks = [:]
   var columns: TextColumns?
-  for rawLine in stdout.split(separator: "\n", omittingEmptySubsequences: false) {
-    let line = Array(rawLine)
+  // Lines are sliced as Substrings of the output, by Character offsets (the mark in the
+  // first column is one Character of several bytes), never copied into arrays of Characters.
+  // Split at newline bytes, unless there is a carriage return: "\r\n" is one Character,
+  // which a split at the Character "\n" does not cut.
+  let lines: [Substring] =
+    stdout.utf8.contains(UInt8(ascii: "\r"))
+    ? stdout.split(separator: "\n", omittingEmptySubsequences: false)
+    : stdout.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { Substring($0) }
+  for rawLine in lines {
     if let overall = parseOverallLine(rawLine) {
       units[overall.unit] = SecurityAnalysis.UnitResult(
         unit: overall.unit, overall: overall.exposure, checks: checks)
@@ -19,17 +26,27 @@ public func parseSecurityText(stdout: String, stderr: String) -> SecurityAnalysi
       columns = nil
       continue
     }
-    if let header = headerColumns(line) {
+    if let header = headerColumns(rawLine) {
       columns = header
       continue
     }
-    guard let columns, line.count > columns.description, !rawLine.trimmingWhitespace().isEmpty else {
+    guard let columns, let mark = rawLine.first, !rawLine.trimmingWhitespace().isEmpty,
+      let descriptionStart = rawLine.index(
+        rawLine.startIndex, offsetBy: columns.description, limitedBy: rawLine.endIndex),
+      descriptionStart != rawLine.endIndex
+    else {
       continue
     }
-    let mark = line[0]
-    let name = String(line[2..<min(columns.description, line.count)]).trimmingWhitespace()
-    let rest = String(line[columns.description...])
-    var words = rest.split(separator: " ", omittingEmptySubsequences: true)
+    let nameStart =
+      rawLine.index(rawLine.startIndex, offsetBy: 2, limitedBy: descriptionStart) ?? descriptionStart
+    let name = rawLine[nameStart..<descriptionStart].trimmingWhitespace()
+    let rest = rawLine[descriptionStart...]
+    // Words split at space bytes when the row is ASCII (a description always is); otherwise
+    // at the Character " " (a space with a combining mark after it is another Character).
+    var words: [Substring] =
+      rest.utf8.allSatisfy({ $0 < 0x80 })
+      ? rest.utf8.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: true).map { Substring($0) }
+      : rest.split(separator: " ", omittingEmptySubsequences: true)
     var exposure: Exposure?
     // The exposure always has a decimal point; the debug columns before it never do.
     if let last = words.last, last.contains("."), let value = Exposure(parsing: String(last)),
@@ -86,20 +103,42 @@ private struct TextColumns {
   var graded: Bool
 }
 
-private func headerColumns(_ line: [Character]) -> TextColumns? {
-  let text = String(line)
-  guard text.trimmingWhitespace().hasPrefix("NAME"), let desc = text.range(of: "DESCRIPTION"),
-    text.range(of: "EXPOSURE") != nil
+private func headerColumns(_ line: Substring) -> TextColumns? {
+  guard line.trimmingWhitespace().hasPrefix("NAME"), let desc = line.range(of: "DESCRIPTION"),
+    line.range(of: "EXPOSURE") != nil
   else { return nil }
   return TextColumns(
-    description: text.distance(from: text.startIndex, to: desc.lowerBound),
-    graded: text.range(of: " WEIGHT ") != nil && text.range(of: " BADNESS ") != nil
-      && text.range(of: " RANGE ") != nil)
+    description: line.distance(from: line.startIndex, to: desc.lowerBound),
+    graded: line.range(of: " WEIGHT ") != nil && line.range(of: " BADNESS ") != nil
+      && line.range(of: " RANGE ") != nil)
+}
+
+/// Whether `line` holds `needle`, byte for byte: a quick test before the line is searched
+/// the slower way.
+private func containsBytes(_ line: Substring, _ needle: StaticString) -> Bool {
+  var line = line
+  let count = needle.utf8CodeUnitCount
+  return line.withUTF8 { haystack in
+    guard count > 0, haystack.count >= count, let base = haystack.baseAddress else { return count == 0 }
+    var from = 0
+    while from <= haystack.count - count {
+      guard let found = memchr(base + from, Int32(needle.utf8Start[0]), haystack.count - count - from + 1)
+      else {
+        return false
+      }
+      let at = UnsafeRawPointer(found) - UnsafeRawPointer(base)
+      if memcmp(base + at, needle.utf8Start, count) == 0 { return true }
+      from = at + 1
+    }
+    return false
+  }
 }
 
 private func parseOverallLine(_ line: Substring) -> (unit: String, exposure: OverallExposure?)? {
   let marker = "Overall exposure level for "
-  guard let range = line.range(of: marker) else { return nil }
+  guard containsBytes(line, "Overall exposure level for "), let range = line.range(of: marker) else {
+    return nil
+  }
   let rest = line[range.upperBound...]
   guard let colon = rest.range(of: ": ", options: .backwards) else { return nil }
   let unit = String(rest[..<colon.lowerBound])

@@ -5,6 +5,11 @@ import UnitModel
 /// recorded (a host recorded twice, by a resumed scan, keeps its first place and its last
 /// record).
 public func readScan(_ directory: URL) throws -> Scan {
+  try readingScanDatabase(directory) { database, scan in try database.storedScan(scan) }
+}
+
+/// Runs `body` with a scan directory's database, open read-only, and the number of its scan.
+func readingScanDatabase<T>(_ directory: URL, _ body: (ScanTables, Int64) throws -> T) throws -> T {
   try requireScanDirectory(directory)
   let databasePath = directory.appendingPathComponent(ScanStore.databaseFile).path
   guard FileManager.default.fileExists(atPath: databasePath) else {
@@ -16,7 +21,7 @@ public func readScan(_ directory: URL) throws -> Scan {
   guard let scan = try database.scans().first?.id else {
     throw StorageError.notAScan(directory.path, "its \(ScanStore.databaseFile) holds no scan")
   }
-  return try database.storedScan(scan)
+  return try body(database, scan)
 }
 
 /// Refuses a path that is not a directory, in words that say so.

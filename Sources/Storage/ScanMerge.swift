@@ -55,14 +55,23 @@ public enum ScanMerge {
     try await store.writePlan(plan.sorted { $0.name < $1.name })
     let hosts = loaded.flatMap { directory, scan in scan.hosts.map { (directory, $0) } }
       .sorted { $0.1.name < $1.1.name }
-    for (directory, host) in hosts {
-      var evidence: HostEvidence?
-      if let relative = host.evidence {
-        evidence = try EvidenceFolder.read(directory.appendingPathComponent(relative))
+    // Each shard's database open once, its evidence copied as stored (compressed).
+    var sources: [URL: (database: ScanTables, scan: Int64)] = [:]
+    defer { for source in sources.values { try? source.database.close() } }
+    for (directory, _) in loaded {
+      let database = try ScanTables.openSQLite(
+        directory.appendingPathComponent(ScanStore.databaseFile).path, readOnly: true)
+      guard let scan = try database.scans().first?.id else {
+        try? database.close()
+        throw StorageError.notAScan(directory.path, "its \(ScanStore.databaseFile) holds no scan")
       }
-      var copy = host
-      copy.evidence = nil
-      try await store.append(copy, evidence: evidence)
+      sources[directory] = (database, scan)
+    }
+    for (directory, host) in hosts {
+      let evidence = try sources[directory].flatMap {
+        try $0.database.evidence(host: host.name, scan: $0.scan)
+      }
+      try await store.append(host, stored: evidence)
     }
     metadata.state = .complete
     metadata.finishedAt = loaded.compactMap(\.scan.metadata.finishedAt).max()

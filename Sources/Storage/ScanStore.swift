@@ -7,17 +7,17 @@ import UnitModel
   import Glibc
 #endif
 
-/// The scan directory: `scan.db` (the scan database, see `StoreSchema`: the metadata, the
-/// plan, and each host, committed in one transaction as it finishes, so an interrupted scan
-/// loses nothing) and `evidence/` (the raw probe output of each host, byte for byte,
-/// compressed); `readScan` reads it back.
+/// The scan directory: `scan.db`, the scan database (see `StoreSchema`): the metadata, the
+/// plan, and each host with its evidence (the raw probe output, byte for byte, compressed),
+/// committed in one transaction as it finishes, so an interrupted scan loses nothing.
+/// `readScan` reads it back, `Evidence.read` a host's evidence.
 ///
 /// Directories are created 0700 and files 0600: a scan describes a fleet's weak points.
 ///
 /// The store owns its databases (the scan's, and a history's): they are used on its
 /// executor only, so they need no lock, and no lock is held while a history server answers.
 public actor ScanStore {
-  /// Every write blocks (SQLite, the evidence files, a history server that may stall for
+  /// Every write blocks (SQLite, a history server that may stall for
   /// seconds while it reconnects): the stores' methods run off the cooperative pool, on one
   /// thread of their own that every store of the process shares.
   private static let executor = ThreadExecutor(name: "unitaudit-store")
@@ -32,9 +32,10 @@ public actor ScanStore {
   /// a second scan or `--resume` of it is refused instead of writing beside it. The kernel
   /// lets go when the process ends, however it ends.
   private var lock: Int32?
+  /// The evidence's zstd context, made with the first host's evidence and kept.
+  private var compressor: ZstdCompressor?
 
   public static let databaseFile = "scan.db"
-  public static let evidenceDirectory = "evidence"
 
   /// Creates a new scan directory (which must not exist or be empty).
   public static func create(at directory: URL, metadata: ScanMetadata) throws -> ScanStore {
@@ -45,8 +46,7 @@ public actor ScanStore {
     }
     do {
       try manager.createDirectory(
-        at: directory.appendingPathComponent(evidenceDirectory), withIntermediateDirectories: true,
-        attributes: [.posixPermissions: 0o700])
+        at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
       try manager.setAttributes([.posixPermissions: 0o700], ofItemAtPath: path)
     } catch {
       throw StorageError.cannotCreate(path, "\(error.localizedDescription)")
@@ -119,15 +119,25 @@ public actor ScanStore {
     history = (historyDatabase, number)
   }
 
-  /// Records one finished host: its evidence first, then the host, in one transaction.
-  /// Returns the host as recorded (with its evidence path).
+  /// Records one finished host with its evidence (none for a host that was not probed), in
+  /// one transaction. Returns the host as recorded.
   @discardableResult
   public func append(_ report: HostReport, evidence: HostEvidence?) throws -> HostReport {
-    var report = report
+    var stored: Evidence.Stored?
     if let evidence {
-      report.evidence = try writeEvidence(evidence, for: report.name)
+      let compressor = try self.compressor ?? ZstdCompressor()
+      self.compressor = compressor
+      do { stored = try Evidence.encode(evidence, compressor: compressor) } catch {
+        throw StorageError.cannotWrite(directory.path, "the evidence of \(report.name) (\(error))")
+      }
     }
-    try database.record(report, scan: scan)
+    return try append(report, stored: stored)
+  }
+
+  /// Records one host with evidence as another scan stored it (`merge`).
+  @discardableResult
+  func append(_ report: HostReport, stored evidence: Evidence.Stored?) throws -> HostReport {
+    try database.record(report, evidence: evidence, scan: scan)
     if let history { try history.database.record(report, scan: history.scan) }
     return report
   }
@@ -174,67 +184,6 @@ public actor ScanStore {
     }
     try database.close()
     if let history { try history.database.close() }
-  }
-
-  private func writeEvidence(_ evidence: HostEvidence, for host: String) throws -> String {
-    let relative = "\(Self.evidenceDirectory)/\(evidenceName(for: host))"
-    let folder = directory.appendingPathComponent(relative)
-    // `evidence/` is made with the store, so one mkdir mostly does; FileManager checks every
-    // level of the path each time.
-    if mkdir(folder.path, 0o700) != 0 && errno != EEXIST {
-      do {
-        try FileManager.default.createDirectory(
-          at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-      } catch {
-        throw StorageError.cannotCreate(folder.path, "\(error.localizedDescription)")
-      }
-    }
-    try EvidenceFolder.write(evidence, to: folder)
-    return relative
-  }
-
-  /// Writes to a temporary file, then renames it into place: a reader sees all or nothing.
-  static func writeAtomically(_ data: some DataProtocol, to url: URL) throws {
-    try writeAtomically(to: url) { try $0.write(contentsOf: data) }
-  }
-
-  /// Writes through `body` to a temporary file, synced, then renames it into place.
-  static func writeAtomically(to url: URL, _ body: (FileHandle) throws -> Void) throws {
-    let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
-    let path = temporary.path
-    let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-    guard fd >= 0 else { throw StorageError.cannotWrite(path, String(cString: strerror(errno))) }
-    let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
-    do {
-      try body(handle)
-      try handle.synchronize()
-      try handle.close()
-    } catch {
-      throw StorageError.cannotWrite(path, "\(error)")
-    }
-    guard rename(path, url.path) == 0 else {
-      throw StorageError.cannotWrite(url.path, String(cString: strerror(errno)))
-    }
-  }
-
-}
-
-/// A file-system-safe, collision-free folder name for a host's evidence.
-func evidenceName(for host: String) -> String {
-  let safe = String(
-    host.unicodeScalars.prefix(80).map {
-      ($0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0)))
-        ? Character($0) : "_"
-    })
-  if safe == host && !safe.isEmpty && !safe.hasPrefix(".") { return safe }
-  let hash = FNV1a.hash(host.utf8)
-  let stem = safe.drop { $0 == "." }
-  return "\(stem.isEmpty ? "host" : String(stem))-\(String(hash, radix: 16).leftPadded(to: 16))"
-}
-
-extension String {
-  fileprivate func leftPadded(to width: Int) -> String {
-    count >= width ? self : String(repeating: "0", count: width - count) + self
   }
 }
 

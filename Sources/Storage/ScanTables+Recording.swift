@@ -5,11 +5,31 @@ import UnitModel
 /// parts, checks and states stored once.
 extension ScanTables {
 
-  /// Records one finished host of `scan` in one transaction: its row, and its services as
-  /// numbers of stored configurations and states. A host recorded again (a resumed scan)
-  /// replaces the earlier record and keeps its place.
-  public func record(_ host: HostReport, scan: Int64) throws {
-    try record([host], scan: scan)
+  /// Records one finished host of `scan` in one transaction: its row, its evidence (none
+  /// for a host that was not probed), and its services as numbers of stored configurations
+  /// and states. A host recorded again (a resumed scan) replaces the earlier record and
+  /// evidence and keeps its place.
+  public func record(_ host: HostReport, evidence: Evidence.Stored? = nil, scan: Int64) throws {
+    let rows = try Self.hostRows([host])
+    try writingHosts { db, known, added in
+      for (host, record) in rows {
+        try insert(host, record: record, evidence: evidence, scan: scan, db: db, known: &known, added: &added)
+      }
+    }
+  }
+
+  /// The evidence recorded for the host named `host` of `scan`.
+  func evidence(host: String, scan: Int64) throws -> Evidence.Stored? {
+    try reading { db in
+      try db.rows(
+        """
+        SELECT evidence.meta, evidence.stdout, evidence.stderr FROM evidence
+        JOIN host ON host.id = evidence.host WHERE host.scan = ? AND host.name = ?
+        """, [.integer(scan), .text(host)]
+      ).first.map { row in
+        Evidence.Stored(meta: try row.text(0), stdout: try row.blob(1), stderr: try row.blob(2))
+      }
+    }
   }
 
   /// Records hosts in one transaction (converting or copying a whole scan).
@@ -17,7 +37,7 @@ extension ScanTables {
     let rows = try Self.hostRows(hosts)
     try writingHosts { db, known, added in
       for (host, record) in rows {
-        try insert(host, record: record, scan: scan, db: db, known: &known, added: &added)
+        try insert(host, record: record, evidence: nil, scan: scan, db: db, known: &known, added: &added)
       }
     }
   }
@@ -43,8 +63,8 @@ extension ScanTables {
   private static let servicesPerInsert = 256
 
   func insert(
-    _ host: HostReport, record: String, scan: Int64, db: any StoreSQL, known: inout StoredNumbers,
-    added: inout StoredNumbers
+    _ host: HostReport, record: String, evidence: Evidence.Stored?, scan: Int64, db: any StoreSQL,
+    known: inout StoredNumbers, added: inout StoredNumbers
   ) throws {
     // Hosts of one image report the same problems: their diagnostics are a part too.
     let diagnosticsPart =
@@ -59,6 +79,15 @@ extension ScanTables {
         RETURNING id
         """, [.integer(scan), .text(host.name), .text(record), StoreValue(diagnosticsPart)])
     else { throw StorageError.cannotWrite(location, "the host row of \(host.name) was not written") }
+    if let evidence {
+      try db.execute(
+        """
+        INSERT INTO evidence (host, meta, stdout, stderr) VALUES (?, ?, ?, ?)
+        ON CONFLICT (host) DO UPDATE SET meta = excluded.meta, stdout = excluded.stdout, stderr = excluded.stderr
+        """, [.integer(hostID), .text(evidence.meta), .blob(evidence.stdout), .blob(evidence.stderr)])
+    } else {
+      try db.execute("DELETE FROM evidence WHERE host = ?", [.integer(hostID)])
+    }
     try db.execute("DELETE FROM service WHERE host = ?", [.integer(hostID)])
     var values: [StoreValue] = []
     for (position, service) in host.services.enumerated() {

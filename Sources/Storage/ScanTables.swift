@@ -126,7 +126,7 @@ public final class ScanTables {
       }
       let number = try Self.insertScan(json, db: db)
       for (host, record) in rows {
-        try insert(host, record: record, scan: number, db: db, known: &known, added: &added)
+        try insert(host, record: record, evidence: nil, scan: number, db: db, known: &known, added: &added)
       }
       return number
     }

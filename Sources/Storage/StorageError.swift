@@ -16,7 +16,7 @@ public enum StorageError: Error, CustomStringConvertible, Sendable {
   case busy(String)
   /// A history that cannot be used: its location (a PostgreSQL URL), and why.
   case historyUnusable(String, String)
-  /// An evidence folder that cannot be read: the folder, and why.
+  /// A host's evidence that cannot be read: which host of which scan, and why.
   case badEvidence(String, String)
   /// Scans to merge that share hosts: each shared host and the scans that hold it.
   case overlap([String: [String]])
@@ -41,7 +41,7 @@ public enum StorageError: Error, CustomStringConvertible, Sendable {
       "\(path) already holds scan \(id) (number \(number) in `unitaudit history list`)"
     case .unsupportedSchema(let path, let version):
       "\(path) has scan schema version \(version); this unitaudit reads version \(ScanMetadata.currentSchemaVersion) only: use the unitaudit that wrote it"
-    case .badEvidence(let folder, let why): "\(folder) is not an evidence folder: \(why)"
+    case .badEvidence(let what, let why): "cannot read the evidence of \(what): \(why)"
     case .overlap(let hosts):
       "the scans overlap: \(hosts.count) host\(hosts.count == 1 ? " is" : "s are") in more than one: "
         + hosts.keys.sorted().prefix(10).map {

@@ -73,6 +73,20 @@ public enum StoreSchema {
         .generated("systemd", .integer, from: "record", "identity.systemdVersion"),
       ], constraints: ["UNIQUE (scan, name)"]),
     Table(
+      "evidence",
+      """
+      What each probed host printed, byte for byte, written in the transaction that records
+      the host: stdout and stderr each one zstd frame (its size and a checksum inside), and
+      meta, what is needed to read them again, as JSON (the probe's nonce and version, the
+      exit status, whether the output cap cut it, why the connection was lost, the sizes).
+      Only a scan directory's database holds evidence; a history's table stays empty.
+      """,
+      [
+        Column("host", .integer, "PRIMARY KEY REFERENCES host (id) ON DELETE CASCADE"),
+        Column("meta", .text, "NOT NULL"), Column("stdout", .blob, "NOT NULL"),
+        Column("stderr", .blob, "NOT NULL"),
+      ]),
+    Table(
       "config",
       """
       Each distinct service configuration once: its pieces, and summary, the unit and

@@ -1,7 +1,7 @@
 /// The raw result of running the probe on one host, byte for byte, before any parsing.
 ///
-/// Kept on disk in `evidence/` so that a scan can be normalized again by a newer unitaudit
-/// and audited later.
+/// Kept in the scan database (its `evidence` table) so that a scan can be normalized again by
+/// a newer unitaudit and audited later.
 public struct ProbeOutput: Sendable, Hashable {
   public var stdout: [UInt8]
   public var stderr: [UInt8]

@@ -117,15 +117,13 @@ public struct HostRecord: Codable, Sendable, Hashable {
   public var startedAt: Date?
   /// Wall time of the probe, connection included, in milliseconds.
   public var durationMs: Int?
-  /// The evidence directory of this host, relative to the scan directory.
-  public var evidence: String?
   /// Set when the "host" is an OS tree or a package read offline; nil for a running host.
   public var offline: OfflineSource?
 
   public init(
     name: String, address: String? = nil, port: Int? = nil, groups: [String] = [],
     status: HostStatus, identity: HostIdentity? = nil, startedAt: Date? = nil, durationMs: Int? = nil,
-    evidence: String? = nil, offline: OfflineSource? = nil
+    offline: OfflineSource? = nil
   ) {
     self.name = name
     self.address = address
@@ -135,7 +133,6 @@ public struct HostRecord: Codable, Sendable, Hashable {
     self.identity = identity
     self.startedAt = startedAt
     self.durationMs = durationMs
-    self.evidence = evidence
     self.offline = offline
   }
 
@@ -160,13 +157,12 @@ public struct HostReport: Codable, Sendable, Hashable {
   public init(
     name: String, address: String? = nil, port: Int? = nil, groups: [String] = [],
     status: HostStatus, identity: HostIdentity? = nil, services: [ServiceRecord] = [],
-    diagnostics: [Diagnostic] = [], startedAt: Date? = nil, durationMs: Int? = nil,
-    evidence: String? = nil
+    diagnostics: [Diagnostic] = [], startedAt: Date? = nil, durationMs: Int? = nil
   ) {
     self.init(
       record: HostRecord(
         name: name, address: address, port: port, groups: groups, status: status, identity: identity,
-        startedAt: startedAt, durationMs: durationMs, evidence: evidence),
+        startedAt: startedAt, durationMs: durationMs),
       services: services, diagnostics: diagnostics)
   }
 

@@ -21,9 +21,9 @@ struct ScanCommand: AsyncParsableCommand {
     discussion: """
       Each host gets one SSH connection (libssh) running one read-only probe; results are \
       recorded in the scan directory as each host finishes: scan.db (the scan database: \
-      what was scanned, how and when, the resolved hosts, and every host normalized, each \
-      committed as it finishes; docs/scan-database.md) and evidence/ (the raw probe output of \
-      every host, byte for byte, compressed).
+      what was scanned, how and when, the resolved hosts, and every host normalized with \
+      its evidence, the raw probe output byte for byte, compressed; each host committed as \
+      it finishes; docs/scan-database.md).
 
       Host keys are checked strictly against ~/.ssh/known_hosts and the system-wide \
       /etc/ssh/ssh_known_hosts (or the SSH config's GlobalKnownHostsFile), as OpenSSH \

@@ -78,15 +78,20 @@ struct FleetEndToEndTests {
     try checkNewerValuesInReports(scanned, scan: scanDirectory)
     try checkSARIF(scan: scanDirectory, inventory: fleet.inventory, failed: ["dead", refused])
     // Each host's evidence, compressed, stays small, and reads back as what the host sent.
+    let sizes = try TestSupport.run([
+      "/usr/bin/sqlite3", "-readonly", scanDirectory.appendingPathComponent("scan.db").path,
+      """
+      SELECT host.name, length(evidence.stdout) + length(evidence.stderr) + length(evidence.meta)
+      FROM evidence JOIN host ON host.id = evidence.host
+      """,
+    ]).output.split(separator: "\n").reduce(into: [String: Int]()) { sizes, line in
+      let fields = line.split(separator: "|")
+      if fields.count == 2, let size = Int(fields[1]) { sizes[String(fields[0])] = size }
+    }
     for host in scanned {
-      let folder = scanDirectory.appendingPathComponent(try #require(host.evidence))
-      let size = try FileManager.default.contentsOfDirectory(atPath: folder.path).reduce(0) {
-        $0
-          + ((try FileManager.default.attributesOfItem(atPath: folder.appendingPathComponent($1).path)[.size]
-            as? Int) ?? 0)
-      }
+      let size = try #require(sizes[host.name], "\(host.name) has no evidence")
       #expect(size <= 200_000, "\(host.name): evidence of \(size) bytes")
-      let evidence = try EvidenceFolder.read(folder)
+      let evidence = try Evidence.read(scan: scanDirectory, host: host.name)
       #expect(evidence.output.stdout.count > 100_000, "\(host.name)")
     }
 

@@ -148,7 +148,7 @@ struct InstallEndToEndTests {
     #expect(scan.status == 0, "scan --local --report: \(scan.output)")
     let files = try host.succeed("cd \(folder) && ls -A . scan scan/report")
     for name in [
-      "scan.db", "evidence", "report", "report.html", "report.md", "report.json",
+      "scan.db", "report", "report.html", "report.md", "report.json",
       "services.csv",
       "hosts.csv", "checks.csv", "owners.csv",
     ] {

@@ -68,4 +68,36 @@ struct OutputBufferTests {
     #expect(next.count == OutputBuffer.blockSize)
     #expect(buffer.count == OutputBuffer.blockSize)
   }
+
+  @Test("a usual output's blocks go to the next output, which reads back only its own bytes")
+  func reusesBlocks() throws {
+    let spare = SpareBlocks(limit: 4)
+    let first = OutputBuffer(spare: spare)
+    try Self.write(Array(repeating: 0xAA, count: OutputBuffer.blockSize + 10), into: first, read: 65536)
+    #expect(first.joined().count == OutputBuffer.blockSize + 10)
+    #expect(spare.count == 2)
+    // The next output is handed a kept block, whose old bytes are not part of it.
+    let second = OutputBuffer(spare: spare)
+    try Self.write([1, 2, 3], into: second, read: 3)
+    #expect(spare.count == 1)
+    #expect(second.joined() == [1, 2, 3])
+    #expect(spare.count == 2)
+  }
+
+  @Test("an output of more than a few blocks, and blocks past the limit, go back to the kernel")
+  func largeOutputUnmapped() throws {
+    let spare = SpareBlocks(limit: 3)
+    let large = OutputBuffer(spare: spare)
+    let size = (OutputBuffer.reusedBlocks + 1) * OutputBuffer.blockSize
+    try Self.write(Array(repeating: 7, count: size), into: large, read: 1 << 20)
+    #expect(large.joined().count == size)
+    #expect(spare.count == 0)
+    // Usual outputs fill the spare blocks up to the limit and no further.
+    let buffers = [OutputBuffer(spare: spare), OutputBuffer(spare: spare)]
+    for buffer in buffers {
+      try Self.write(Array(repeating: 2, count: OutputBuffer.blockSize + 1), into: buffer, read: 1 << 20)
+    }
+    for buffer in buffers { #expect(buffer.joined().count == OutputBuffer.blockSize + 1) }
+    #expect(spare.count == 3)
+  }
 }

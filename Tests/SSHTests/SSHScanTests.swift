@@ -102,9 +102,9 @@ struct SSHScanTests {
     #expect(reports.allSatisfy { $0.services.count > 50 })
     let loaded = try readScan(directory)
     #expect(Set(loaded.hosts.map(\.name)) == Set(hosts.map(\.name)))
-    let evidence = try FileManager.default.contentsOfDirectory(
-      atPath: directory.appendingPathComponent("evidence").path)
-    #expect(evidence.count == 100)
+    for host in hosts {
+      #expect(try Evidence.read(scan: directory, host: host.name).output.stdout.count > 100_000)
+    }
     fleet.forEach { $0.stop() }
     let logins = fleet.map { $0.acceptedLogins() }
     #expect(logins.reduce(0, +) == 100)
@@ -297,8 +297,7 @@ struct SSHScanTests {
     #expect(host.status.reason?.contains("more than the output cap") == true, "\(host.status)")
     #expect(host.diagnostics.map(\.code) == ["probe.truncated-before-sections"])
     // The evidence keeps what arrived up to the cap, and says it was cut.
-    let evidence = try EvidenceFolder.read(
-      directory.appendingPathComponent("evidence/\(server.addresses[0])"))
+    let evidence = try Evidence.read(scan: directory, host: host.name)
     #expect(evidence.output.truncated)
     #expect(evidence.output.stdout.count + evidence.output.stderr.count <= 1 << 20)
     #expect(evidence.output.stdout.count > 0)

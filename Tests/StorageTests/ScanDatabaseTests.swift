@@ -32,7 +32,7 @@ struct ScanDatabaseTests {
     }
     // One file, private, in rollback-journal mode once closed: nothing beside it.
     #expect(
-      try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["evidence", "scan.db"])
+      try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["scan.db"])
     #expect(try mode(directory.appendingPathComponent("scan.db").path) == 0o600)
   }
 

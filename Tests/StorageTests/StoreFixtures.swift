@@ -22,7 +22,6 @@ enum StoreFixtures {
         label: HostLabel(name: name, address: "127.0.77.1", port: 22, groups: ["fleet"]))
       host.startedAt = Date(timeIntervalSince1970: 1_795_000_123)
       host.durationMs = 1234
-      host.evidence = "evidence/\(name)"
       return host
     }
   }

@@ -6,8 +6,8 @@ import UnitModel
 /// `stdout` and `stderr` as the host printed them (uncompressed, so that they can be read and
 /// diffed, or as `NAME.zst` where a whole host's output would weigh megabytes), and
 /// `meta.json` with the host, nonce, probe version and exit status. The fault hosts
-/// and the scale fleet replay the same files. A scan's evidence folder is another format,
-/// compressed, which `EvidenceFolder` reads.
+/// and the scale fleet replay the same files. A scan's evidence is another form, compressed
+/// in its scan database, which `Evidence` reads.
 public enum RecordedProbe {
   private struct Meta: Decodable {
     var host: String
