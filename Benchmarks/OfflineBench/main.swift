@@ -82,11 +82,9 @@ guard !templates.isEmpty else {
 }
 
 // Normalize: every real evidence, repeated to 100 normalizations, then per host.
-let evidenceDirectory = source.appendingPathComponent("evidence")
 var evidences: [(HostEvidence, HostLabel)] = []
-for name in try FileManager.default.contentsOfDirectory(atPath: evidenceDirectory.path).sorted() {
-  let folder = evidenceDirectory.appendingPathComponent(name)
-  guard let evidence = try? EvidenceFolder.read(folder) else { continue }
+for host in real.hosts.map(\.name).sorted() {
+  guard let evidence = try? Evidence.read(scan: source, host: host) else { continue }
   evidences.append((evidence, HostLabel(name: evidence.host)))
 }
 if CommandLine.arguments.contains("--profile") {
