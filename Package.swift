@@ -90,7 +90,7 @@ let package = Package(
     // scan directory.
     .target(
       name: "Collector",
-      dependencies: ["UnitModel", "Normalize", "Inventory", "SSH", "BlockingWork", "Storage", "Offline"],
+      dependencies: ["UnitModel", "Normalize", "Inventory", "SSH", "BlockingWork", "Storage", "Offline", "Coverage"],
       swiftSettings: strict),
     .executableTarget(
       name: "unitaudit",
@@ -143,7 +143,7 @@ let package = Package(
     // End to end against the booted systemd fleet (Scripts/fleet).
     .testTarget(
       name: "EndToEndTests",
-      dependencies: ["Storage", "Coverage", "Normalize", "Offline", "UnitModel", "TestSupport"], swiftSettings: strict),
+      dependencies: ["Storage", "Collector", "Coverage", "Normalize", "Offline", "UnitModel", "TestSupport"], swiftSettings: strict),
     // The fuzz targets (one per parser), under libFuzzer (unitaudit-fuzz, Scripts/fuzz) and as
     // quick mutation tests bounded in time (FuzzTests, UNITAUDIT_FUZZ_SECONDS).
     .target(

@@ -74,6 +74,18 @@ public final class SSHSession {
     return result
   }
 
+  /// A session, connected, its host key checked and authenticated, for several commands in a
+  /// row (`command`); every command must end within `options.deadline` of the connection.
+  /// Blocks: call it on a thread of its own. Jump hosts go through `relays`.
+  public static func open(options: SSHOptions, relays: JumpRelayPool) throws(SSHError) -> SSHSession {
+    try establish(options: options, relays: relays)
+  }
+
+  /// Runs one more `command` on the host of a session made by `open`.
+  public func command(_ command: String) throws(SSHError) -> SSHCommandResult {
+    try execute(command)
+  }
+
   /// A session connected, its host key checked and authenticated; dialled again when the
   /// server drops the connection before its greeting.
   static func establish(options: SSHOptions, relays: JumpRelayPool?) throws(SSHError) -> SSHSession {

@@ -1,9 +1,10 @@
 import ArgumentParser
+import Collector
 import Coverage
 import Foundation
 import UnitModel
 
-struct SuggestCommand: ParsableCommand {
+struct SuggestCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "suggest",
     abstract: "A candidate drop-in per baseline service that is not hardened: the lines that close its gap.",
@@ -25,6 +26,19 @@ struct SuggestCommand: ParsableCommand {
 
         unitaudit suggest fleet-scan --service cups.service
         unitaudit suggest fleet-scan --host 'web*' -o drop-ins
+
+      With --canary HOST (and --allow-restarts, which says you accept it), each drop-in is \
+      tried on that host: applied at runtime only (/run/systemd/system/UNIT.d/), the \
+      service restarted and judged (active after --settle seconds, not restarting in a loop, \
+      no error lines in its journal that a plain restart does not print, --health commands), \
+      the lines that break it found and left out with why; then the host is put back as it \
+      was. Only services running on the canary are tried, one at a time. A killed run leaves \
+      a journal in the scan directory: --canary-restore (or the next canary run) puts the \
+      hosts back. docs/suggest.md says what it does to a host.
+
+        unitaudit suggest fleet-scan --canary web01 --allow-restarts
+        unitaudit suggest scan --canary web01 --allow-restarts --health X=CMD
+        unitaudit suggest fleet-scan --canary-restore
       """)
 
   @Argument(help: ArgumentHelp("A scan directory.", valueName: "scan"))
@@ -53,7 +67,61 @@ struct SuggestCommand: ParsableCommand {
   @Flag(help: "Print the suggestions as JSON.")
   var json = false
 
-  func run() throws {
+  @Option(
+    name: .customLong("canary"),
+    help: ArgumentHelp(
+      "Try the drop-ins on this host of the scan (a name, repeatable; never a pattern).", valueName: "host"))
+  var canaries: [String] = []
+
+  @Flag(help: "Consent: the canary hosts' services are restarted, with drop-ins that may stop them.")
+  var allowRestarts = false
+
+  @Option(
+    name: .customLong("health"),
+    help: ArgumentHelp(
+      "A command the canary runs after restarting UNIT, which must exit 0 (repeatable).",
+      valueName: "unit=command"))
+  var health: [String] = []
+
+  @Option(
+    help: ArgumentHelp("Seconds a restarted service is given before it is judged.", valueName: "seconds"))
+  var settle = 5
+
+  @Option(help: ArgumentHelp("Seconds one restart may take.", valueName: "seconds"))
+  var restartTimeout = 90
+
+  @Flag(help: "Only put back what an interrupted canary run left on its hosts, then stop.")
+  var canaryRestore = false
+
+  func validate() throws {
+    if !canaries.isEmpty && !allowRestarts {
+      throw ValidationError(
+        "--canary restarts services on \(canaries.joined(separator: ", ")) with drop-ins that may stop them: "
+          + "add --allow-restarts to say that is what you want")
+    }
+    for name in canaries where name.contains(where: { "*?[],".contains($0) }) {
+      throw ValidationError("--canary takes host names, not patterns: '\(name)'")
+    }
+    for entry in health where !entry.contains("=") {
+      throw ValidationError("--health takes UNIT=COMMAND: '\(entry)'")
+    }
+    if settle < 0 || restartTimeout < 1 {
+      throw ValidationError("--settle and --restart-timeout are seconds (≥ 0, ≥ 1)")
+    }
+  }
+
+  func run() async throws {
+    if canaryRestore {
+      let lines: [String]
+      do { lines = try await CanaryRun.restore(scan: URL(fileURLWithPath: scan)) } catch {
+        throw ValidationError("\(error)")
+      }
+      for line in lines { print(terminalSafe(line)) }
+      if lines.isEmpty {
+        print("nothing to put back: the canary journal of \(scan) has no drop-in left applied")
+      }
+      return
+    }
     let console = Console(quiet: false)
     let (baseline, required) = try selection.load()
     for name in services where baseline.service(named: name) == nil {
@@ -67,8 +135,28 @@ struct SuggestCommand: ParsableCommand {
     let suggestions = Suggest.suggestions(
       hosts: hosts, baseline: baseline, required: required, services: services.isEmpty ? nil : Set(services),
       today: selection.day)
+    var results: [CanaryResult] = []
+    if !canaries.isEmpty {
+      let health = Dictionary(
+        self.health.map { entry in
+          let parts = entry.split(separator: "=", maxSplits: 1)
+          return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
+        }, uniquingKeysWith: { _, last in last })
+      do {
+        results = try await CanaryRun.run(
+          scan: URL(fileURLWithPath: scan), canaries: canaries, suggestions: suggestions,
+          options: CanaryOptions(settleSeconds: settle, restartTimeout: restartTimeout, health: health),
+          progress: { console.info($0) })
+      } catch {
+        throw ValidationError("\(error)")
+      }
+    }
     if json { return try printJSON(suggestions) }
-    let texts = suggestions.map { Suggest.dropIn($0, baseline: baseline.name, required: required) }
+    let texts = suggestions.map {
+      canaries.isEmpty
+        ? Suggest.dropIn($0, baseline: baseline.name, required: required)
+        : Suggest.verifiedDropIn($0, baseline: baseline.name, required: required, results: results)
+    }
     if let output {
       let root = URL(fileURLWithPath: output)
       for (suggestion, text) in zip(suggestions, texts) {
@@ -103,6 +191,15 @@ struct SuggestCommand: ParsableCommand {
         "predicted on \(effect.predicted) of \(effect.pairs) host × service: mean exposure "
           + String(format: "%.1f -> %.1f", before, after)
           + "; MEDIUM or better \(effect.mediumOrBetterBefore) -> \(effect.mediumOrBetterAfter)")
+    }
+    for result in results {
+      let what =
+        result.skipped.map { "not tried: \($0)" }
+        ?? "kept \(result.kept.count), left out \(result.dropped.count) in \(result.trials) restarts"
+      summary("  canary \(result.host): \(result.unit): \(what)")
+      if let problem = result.restoreProblem {
+        console.error("  CANARY \(result.host): \(result.unit) \(problem)")
+      }
     }
     let review = suggestions.filter { $0.lines.contains { $0.review != nil } }.count
     let empty = suggestions.filter(\.lines.isEmpty).count

@@ -1,0 +1,454 @@
+import BlockingWork
+import Coverage
+import Foundation
+import Inventory
+import SSH
+import Storage
+import Synchronization
+import UnitModel
+
+/// How a canary run judges a drop-in: the time a restarted service is given to settle, the
+/// limit on one restart, and health commands per unit.
+public struct CanaryOptions: Sendable {
+  public var settleSeconds: Int
+  public var restartTimeout: Int
+  /// `UNIT` → a shell command run on the host that must exit 0 (`curl -sf http://localhost/`).
+  public var health: [String: String]
+
+  public init(settleSeconds: Int = 5, restartTimeout: Int = 90, health: [String: String] = [:]) {
+    self.settleSeconds = settleSeconds
+    self.restartTimeout = restartTimeout
+    self.health = health
+  }
+}
+
+/// What `CanaryRun` does to a canary host, recorded on the collector before it is done: one
+/// JSON line per drop-in applied, and one when it was removed. Lines without their removal
+/// are what a killed run left on a host; `CanaryRun.restore` removes them.
+public struct CanaryJournalEntry: Sendable, Codable, Hashable {
+  public enum Event: String, Sendable, Codable { case applied, removed }
+  public var event: Event
+  public var host: String
+  public var unit: String
+  /// The drop-in's path on the host (always under /run/systemd/system).
+  public var path: String
+  /// The unit's ActiveState before the canary touched it.
+  public var wasActive: Bool
+}
+
+/// The canary mode of `suggest`: on explicitly named hosts, each suggested drop-in applied at
+/// runtime only (`/run/systemd/system/UNIT.d/`), the service restarted and judged (active
+/// after the settle time, not restarting in a loop, no error-level journal lines a plain
+/// restart does not print, the health command), the lines that break it found
+/// (`LineSearch`), and the host put back as it was. One service at a time per host; hosts in
+/// parallel, each on a thread of its own (libssh blocks).
+public enum CanaryRun {
+  /// The name of the runtime drop-in a canary writes.
+  public static let dropInName = "50-unitaudit-canary.conf"
+  /// The file of a scan directory that journals what canaries applied.
+  public static let journalFile = "canary-journal.jsonl"
+
+  public static func dropInPath(_ unit: String) -> String { "/run/systemd/system/\(unit).d/\(dropInName)" }
+
+  /// Units whose restart could cut the connection the run uses: judged also by a second,
+  /// fresh login, and put back over the first one.
+  static let sshUnits: Set<String> = ["ssh.service", "sshd.service"]
+
+  /// The canary run of `suggestions` on the hosts of the scan in `directory` named in
+  /// `canaries` (names, never patterns): what an earlier run left is put back first, then
+  /// every suggested service that runs on a canary is tried there; the results are written
+  /// to the scan directory (`canary.json`) and returned.
+  public static func run(
+    scan directory: URL, canaries: [String], suggestions: [Suggestion], options: CanaryOptions,
+    progress: @escaping @Sendable (String) -> Void
+  ) async throws -> [CanaryResult] {
+    let scan = try readScan(directory)
+    let plan = Dictionary(
+      try ScanStore.readPlan(directory).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+    var chosen: [(host: FleetHost, report: HostReport)] = []
+    for name in canaries {
+      guard let report = scan.hosts.first(where: { $0.name == name }), let host = plan[name] else {
+        throw CanaryError.unknownHost(name, directory.path)
+      }
+      guard report.offline == nil, report.status.code.hasData else {
+        throw CanaryError.notACanary(
+          name, report.offline != nil ? "it was read offline" : "it has no data in the scan")
+      }
+      chosen.append((host, report))
+    }
+    let journal = directory.appendingPathComponent(journalFile)
+    for line in await restore(journal: journal, hosts: plan, scanOptions: scan.metadata.options) {
+      progress("put back from an earlier run: \(line)")
+    }
+    let results = await run(
+      suggestions, on: chosen, scanOptions: scan.metadata.options, options: options, journal: journal,
+      progress: progress)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    do {
+      try encoder.encode(results).write(to: directory.appendingPathComponent("canary.json"), options: .atomic)
+    } catch {
+      throw CanaryError.cannotWrite(directory.appendingPathComponent("canary.json").path, "\(error)")
+    }
+    return results
+  }
+
+  /// Puts back what the journal of the scan in `directory` says a canary run left.
+  public static func restore(scan directory: URL) async throws -> [String] {
+    let scan = try readScan(directory)
+    let plan = Dictionary(
+      try ScanStore.readPlan(directory).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+    return await restore(
+      journal: directory.appendingPathComponent(journalFile), hosts: plan, scanOptions: scan.metadata.options)
+  }
+
+  /// Runs `suggestions` on `hosts`; each service is tried on the canaries that run it.
+  /// `progress` gets one line per step worth telling.
+  public static func run(
+    _ suggestions: [Suggestion], on hosts: [(host: FleetHost, report: HostReport)], scanOptions: ScanOptions,
+    options: CanaryOptions, journal: URL, progress: @escaping @Sendable (String) -> Void
+  ) async -> [CanaryResult] {
+    let transport = SSHTransport(options: scanOptions)
+    let pool = BlockingPool(threads: max(1, hosts.count), name: "unitaudit-canary")
+    defer {
+      pool.shutdown()
+      transport.shutdown()
+    }
+    let writer = JournalWriter(journal)
+    return await withTaskGroup(of: [CanaryResult].self) { group in
+      for (host, report) in hosts {
+        let sshOptions = transport.options(for: host)
+        let units = suggestions.filter { suggestion in
+          report.services.contains { $0.id == suggestion.unit && $0.activeState == "active" }
+        }
+        let skipped = suggestions.filter { !units.contains($0) && $0.hosts.contains(report.name) }
+        group.addTask {
+          var results = skipped.map {
+            CanaryResult(
+              host: report.name, systemd: report.identity?.systemdVersion, unit: $0.unit,
+              skipped: "not running on this host when it was scanned")
+          }
+          let tried =
+            await pool.run {
+              CanaryHost.runAll(
+                units, host: report.name, systemd: report.identity?.systemdVersion, ssh: sshOptions,
+                options: options, journal: writer, progress: progress)
+            } ?? []
+          results += tried
+          return results
+        }
+      }
+      var all: [CanaryResult] = []
+      for await results in group { all += results }
+      return all.sorted { ($0.unit, $0.host) < ($1.unit, $1.host) }
+    }
+  }
+
+  /// Removes what the journal says a canary left on its hosts (a run killed or cut off),
+  /// reloads systemd and restarts the units that were active; returns one line per host and
+  /// unit put back, or why it could not be.
+  public static func restore(
+    journal: URL, hosts: [String: FleetHost], scanOptions: ScanOptions
+  ) async -> [String] {
+    let open = JournalWriter.openEntries(journal)
+    guard !open.isEmpty else { return [] }
+    let transport = SSHTransport(options: scanOptions)
+    let pool = BlockingPool(threads: 1, name: "unitaudit-canary")
+    defer {
+      pool.shutdown()
+      transport.shutdown()
+    }
+    let writer = JournalWriter(journal)
+    var lines: [String] = []
+    for (name, entries) in Dictionary(grouping: open, by: \.host).sorted(by: { $0.key < $1.key }) {
+      guard let host = hosts[name] else {
+        lines.append(
+          "\(name): not in the scan's plan; remove \(entries.map(\.path).joined(separator: ", ")) by hand")
+        continue
+      }
+      let options = transport.options(for: host)
+      let done: [String] =
+        await pool.run {
+          do {
+            let relays = JumpRelayPool()
+            defer { relays.shutdown() }
+            let remote = try CanaryHost(options: options, relays: relays)
+            return entries.map { entry in
+              let state = remote.putBack(entry)
+              writer.append(
+                CanaryJournalEntry(
+                  event: .removed, host: entry.host, unit: entry.unit, path: entry.path,
+                  wasActive: entry.wasActive))
+              return "\(name): \(entry.unit): drop-in removed; \(state)"
+            }
+          } catch {
+            return ["\(name): cannot connect to restore (\(error)); the journal keeps its entries"]
+          }
+        } ?? []
+      lines += done
+    }
+    return lines
+  }
+}
+
+public enum CanaryError: Error, CustomStringConvertible {
+  case unknownHost(String, String)
+  case notACanary(String, String)
+  case cannotWrite(String, String)
+
+  public var description: String {
+    switch self {
+    case .unknownHost(let name, let scan):
+      "\(scan) has no host named '\(name)' (--canary takes host names of the scan)"
+    case .notACanary(let name, let why): "\(name) cannot be a canary: \(why)"
+    case .cannotWrite(let path, let why): "cannot write \(path): \(why)"
+    }
+  }
+}
+
+/// Appends journal lines, each synced: a kill after `applied` must find it on disk.
+final class JournalWriter: Sendable {
+  let url: URL
+  private let lock = Mutex(())
+
+  init(_ url: URL) { self.url = url }
+
+  func append(_ entry: CanaryJournalEntry) {
+    guard var line = try? JSONEncoder().encode(entry) else { return }
+    line.append(0x0A)
+    lock.withLock { _ in
+      let fd = open(url.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+      guard fd >= 0 else { return }
+      defer { close(fd) }
+      _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+      fsync(fd)
+    }
+  }
+
+  /// The drop-ins applied and not removed, per the journal at `url`.
+  static func openEntries(_ url: URL) -> [CanaryJournalEntry] {
+    guard let data = try? Data(contentsOf: url) else { return [] }
+    var open: [String: CanaryJournalEntry] = [:]
+    for line in data.split(separator: 0x0A) {
+      guard let entry = try? JSONDecoder().decode(CanaryJournalEntry.self, from: Data(line)) else { continue }
+      let key = "\(entry.host)\u{0}\(entry.path)"
+      switch entry.event {
+      case .applied: open[key] = open[key] ?? entry
+      case .removed: open[key] = nil
+      }
+    }
+    return open.values.sorted { ($0.host, $0.path) < ($1.host, $1.path) }
+  }
+}
+
+/// One canary host over one SSH session: every step a shell command. Blocking.
+final class CanaryHost {
+  let session: SSHSession
+  let options: SSHOptions
+  let relays: JumpRelayPool
+
+  init(options: SSHOptions, relays: JumpRelayPool) throws(SSHError) {
+    var long = options
+    // The session lives for the whole run; each step bounds itself (`timeout`).
+    long.deadline = 24 * 3600
+    self.options = long
+    self.relays = relays
+    session = try SSHSession.open(options: long, relays: relays)
+  }
+
+  /// `command` run through `sh`, its stdout and exit status (nil: no status).
+  func shell(_ command: String) throws(SSHError) -> (output: String, status: Int32?) {
+    let result = try session.command(command)
+    return (String(decoding: result.stdout, as: UTF8.self), result.exitStatus)
+  }
+
+  static func quote(_ text: String) -> String {
+    "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+  }
+
+  struct UnitState {
+    var active: String
+    var sub: String
+    var restarts: Int?
+  }
+
+  func state(_ unit: String) throws(SSHError) -> UnitState {
+    let lines = try shell(
+      "systemctl show -p ActiveState -p SubState -p NRestarts --value \(Self.quote(unit))"
+    ).output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    return UnitState(
+      active: lines.first ?? "", sub: lines.count > 1 ? lines[1] : "",
+      restarts: lines.count > 2 ? Int(lines[2]) : nil)
+  }
+
+  /// The journal's last cursor: entries after it are this restart's.
+  func cursor() throws(SSHError) -> String {
+    try shell("journalctl -n 1 -o export --no-pager 2>/dev/null | sed -n 's/^__CURSOR=//p'").output
+      .trimmingCharacters(in: .whitespacesAndNewlines)
+  }
+
+  func apply(_ unit: String, _ lines: [String]) throws(SSHError) {
+    let path = CanaryRun.dropInPath(unit)
+    let body =
+      "# Written by a unitaudit canary run; removed when it ends.\n[Service]\n"
+      + lines.joined(separator: "\n") + "\n"
+    _ = try shell(
+      "mkdir -p \(Self.quote((path as NSString).deletingLastPathComponent)) && printf '%s' \(Self.quote(body)) > \(Self.quote(path)) && systemctl daemon-reload"
+    )
+  }
+
+  func remove(_ unit: String) throws(SSHError) {
+    let path = CanaryRun.dropInPath(unit)
+    _ = try shell(
+      "rm -f \(Self.quote(path)); rmdir \(Self.quote((path as NSString).deletingLastPathComponent)) 2>/dev/null; systemctl daemon-reload"
+    )
+  }
+
+  /// Restarts `unit` with `lines` applied (none: without a drop-in) and judges it against
+  /// `reference`, the error lines of the restart without one.
+  func trial(
+    _ unit: String, _ lines: [String], options: CanaryOptions, reference: Set<String>
+  ) throws(SSHError) -> CanaryTrial {
+    if lines.isEmpty { try remove(unit) } else { try apply(unit, lines) }
+    let mark = try cursor()
+    let restart = try shell("timeout \(options.restartTimeout) systemctl restart \(Self.quote(unit)) 2>&1")
+    // A manual restart resets NRestarts: read it once the restart is done, then after the
+    // settle time; a rise is systemd restarting the service on its own.
+    let before = try state(unit)
+    _ = try shell("sleep \(options.settleSeconds)")
+    let after = try state(unit)
+    let errors = try shell(
+      "journalctl -u \(Self.quote(unit)) -p err --no-pager -o cat"
+        + (mark.isEmpty ? "" : " --after-cursor=\(Self.quote(mark))")
+    )
+    .output.split(separator: "\n").map(String.init)
+    let new = errors.filter { !reference.contains($0) }
+    var reason: String?
+    if restart.status == 124 {
+      reason = "the restart did not finish within \(options.restartTimeout) s"
+    } else if restart.status != 0 {
+      reason =
+        "systemctl restart failed (exit \(restart.status.map(String.init) ?? "none")): "
+        + restart.output.trimmingCharacters(in: .whitespacesAndNewlines)
+    } else if after.active != "active" {
+      reason = "\(after.active) (\(after.sub)) \(options.settleSeconds) s after the restart"
+    } else if let a = before.restarts, let b = after.restarts, b > a {
+      reason = "systemd restarted it \(b - a) time(s) on its own after the restart"
+    } else if !new.isEmpty && !lines.isEmpty {
+      reason = "\(new.count) error line(s) in its journal that a restart without the drop-in does not print"
+    }
+    if reason == nil, let command = options.health[unit] {
+      let health = try shell("timeout 30 sh -c \(Self.quote(command)) >/dev/null 2>&1")
+      if health.status != 0 {
+        reason = "the health command failed (exit \(health.status.map(String.init) ?? "none"))"
+      }
+    }
+    if reason == nil, CanaryRun.sshUnits.contains(unit) {
+      // The first session survives sshd's restart; a fresh login shows whether a new one can.
+      do {
+        let second = try SSHSession.open(options: options.sshProbe(self.options), relays: relays)
+        _ = try second.command("true")
+      } catch {
+        reason = "a new SSH login fails after the restart (\(error)); put back over the session already open"
+      }
+    }
+    return CanaryTrial(
+      lines: lines, passed: reason == nil, reason: reason, journal: lines.isEmpty ? errors : new)
+  }
+
+  /// Removes the drop-in of `entry` and puts its unit back in the state it had.
+  func putBack(_ entry: CanaryJournalEntry) -> String {
+    do {
+      try remove(entry.unit)
+      if entry.wasActive {
+        _ = try shell("timeout 90 systemctl restart \(Self.quote(entry.unit))")
+      }
+      let state = try state(entry.unit)
+      if entry.wasActive && state.active != "active" {
+        return "NOT RUNNING AGAIN: \(state.active) (\(state.sub))"
+      }
+      return "\(state.active) (\(state.sub))"
+    } catch {
+      return "NOT PUT BACK: \(error)"
+    }
+  }
+
+  /// Every unit of `suggestions` on this host, one after the other.
+  static func runAll(
+    _ suggestions: [Suggestion], host: String, systemd: Int?, ssh: SSHOptions, options: CanaryOptions,
+    journal: JournalWriter, progress: @Sendable (String) -> Void
+  ) -> [CanaryResult] {
+    let relays = JumpRelayPool()
+    defer { relays.shutdown() }
+    let remote: CanaryHost
+    do { remote = try CanaryHost(options: ssh, relays: relays) } catch {
+      return suggestions.map {
+        CanaryResult(host: host, systemd: systemd, unit: $0.unit, skipped: "cannot connect: \(error)")
+      }
+    }
+    var results: [CanaryResult] = []
+    for suggestion in suggestions {
+      let unit = suggestion.unit
+      var result = CanaryResult(host: host, systemd: systemd, unit: unit)
+      do {
+        let now = try remote.state(unit)
+        if now.active != "active" {
+          result.skipped = "not running now (\(now.active), \(now.sub))"
+          results.append(result)
+          continue
+        }
+      } catch {
+        result.skipped = "the connection broke (\(error))"
+        results.append(result)
+        return results
+      }
+      let entry = CanaryJournalEntry(
+        event: .applied, host: host, unit: unit, path: CanaryRun.dropInPath(unit), wasActive: true)
+      journal.append(entry)
+      do {
+        progress("\(host): \(unit): restart without a drop-in, for reference")
+        let plain = try remote.trial(unit, [], options: options, reference: [])
+        if !plain.passed {
+          result.skipped = "a restart without any drop-in already fails: \(plain.reason ?? "")"
+        } else {
+          let reference = Set(plain.journal)
+          let review = suggestion.lines.filter { $0.review != nil }.map(\.assignment)
+          let rest = suggestion.lines.filter { $0.review == nil }.map(\.assignment)
+          let found = try LineSearch.search(review: review, rest: rest) { lines in
+            progress("\(host): \(unit): trying \(lines.count) line(s)")
+            return try remote.trial(unit, lines, options: options, reference: reference)
+          }
+          result.kept = found.kept
+          result.dropped = found.dropped
+          result.trials = found.trials + 1
+          for dropped in found.dropped {
+            progress("\(host): \(unit): \(dropped.line) broke it: \(dropped.trial.reason ?? "")")
+          }
+        }
+      } catch {
+        result.skipped =
+          "the connection broke during the run (\(error)); `suggest --canary-restore` puts it back"
+        results.append(result)
+        return results
+      }
+      let state = remote.putBack(entry)
+      journal.append(
+        CanaryJournalEntry(event: .removed, host: host, unit: unit, path: entry.path, wasActive: true))
+      if state.hasPrefix("NOT") { result.restoreProblem = state }
+      progress(
+        "\(host): \(unit): kept \(result.kept.count) of \(suggestion.lines.count) line(s); put back: \(state)"
+      )
+      results.append(result)
+    }
+    return results
+  }
+}
+
+extension CanaryOptions {
+  /// The options of a second, short login to the same host.
+  func sshProbe(_ options: SSHOptions) -> SSHOptions {
+    var probe = options
+    probe.deadline = 30
+    return probe
+  }
+}

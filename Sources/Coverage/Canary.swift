@@ -1,0 +1,154 @@
+import UnitModel
+
+/// What one trial of a drop-in showed on a canary host: the service restarted with `lines`
+/// applied at runtime, and systemd's verdict on it. Pure data; `CanaryRun` (Collector) makes
+/// them.
+public struct CanaryTrial: Sendable, Hashable, Codable {
+  /// The drop-in's assignments applied in this trial (empty: the restart without a drop-in
+  /// that the others are compared with).
+  public var lines: [String]
+  public var passed: Bool
+  /// Why it failed, in words: `inactive (failed)`, `restarted 5 times`, `2 new error lines`,
+  /// `health command failed (exit 7)`, `restart timed out`.
+  public var reason: String?
+  /// The unit's error-level journal lines of this restart that the restart without a drop-in
+  /// did not print.
+  public var journal: [String]
+
+  public init(lines: [String], passed: Bool, reason: String? = nil, journal: [String] = []) {
+    self.lines = lines
+    self.passed = passed
+    self.reason = reason
+    self.journal = journal
+  }
+}
+
+/// One service's canary run on one host: the lines kept (the largest set found that leaves
+/// the service working), the lines that broke it with the trial that showed it, and whether
+/// the host was left as it was.
+public struct CanaryResult: Sendable, Hashable, Codable {
+  public struct Dropped: Sendable, Hashable, Codable {
+    public var line: String
+    public var trial: CanaryTrial
+  }
+
+  public var host: String
+  public var systemd: Int?
+  public var unit: String
+  /// Set when the service was not tried: why (not running there, the plain restart already
+  /// fails, the connection broke).
+  public var skipped: String?
+  public var kept: [String]
+  public var dropped: [Dropped]
+  public var trials: Int
+  /// Set when the service did not come back as it was after the drop-in was removed: its state.
+  public var restoreProblem: String?
+
+  public init(
+    host: String, systemd: Int?, unit: String, skipped: String? = nil, kept: [String] = [],
+    dropped: [Dropped] = [], trials: Int = 0, restoreProblem: String? = nil
+  ) {
+    self.host = host
+    self.systemd = systemd
+    self.unit = unit
+    self.skipped = skipped
+    self.kept = kept
+    self.dropped = dropped
+    self.trials = trials
+    self.restoreProblem = restoreProblem
+  }
+}
+
+/// The search for the lines of a drop-in that leave a service working. Pure: the trials are
+/// the caller's.
+public enum LineSearch {
+  /// The lines of `review` and `rest` that pass `trial` together, found group by group: the
+  /// whole drop-in first; when it fails, the unflagged lines (`rest`), then the `review`
+  /// lines, each group added to the lines kept so far if it passes, else halved down to the
+  /// single lines that fail, which are dropped with the trial that showed it. Assumes a line
+  /// that breaks the service breaks it whatever else is applied. Kept lines come back as
+  /// `rest` then `review`, each in the order given.
+  public static func search(
+    review: [String], rest: [String], trial: ([String]) throws -> CanaryTrial
+  ) rethrows -> (kept: [String], dropped: [CanaryResult.Dropped], trials: Int) {
+    var trials = 0
+    func run(_ lines: [String]) throws -> CanaryTrial {
+      trials += 1
+      return try trial(lines)
+    }
+    let all = rest + review
+    if all.isEmpty { return ([], [], 0) }
+    if try run(all).passed { return (all, [], trials) }
+    var kept: [String] = []
+    var dropped: [CanaryResult.Dropped] = []
+    func add(_ group: ArraySlice<String>) throws {
+      guard !group.isEmpty else { return }
+      let result = try run(kept + group)
+      if result.passed {
+        kept += group
+      } else if group.count == 1, let line = group.first {
+        dropped.append(CanaryResult.Dropped(line: line, trial: result))
+      } else {
+        let middle = group.startIndex + group.count / 2
+        try add(group[..<middle])
+        try add(group[middle...])
+      }
+    }
+    try add(rest[...])
+    try add(review[...])
+    return (order(kept, like: all), dropped, trials)
+  }
+
+  private static func order(_ lines: [String], like reference: [String]) -> [String] {
+    let wanted = Set(lines)
+    return reference.filter { wanted.contains($0) }
+  }
+}
+
+extension Suggest {
+  /// The drop-in after a canary run: each line that was tried says on which hosts (and
+  /// systemd versions) it left the service working; a line that broke it on some host is
+  /// left out, commented with why and the journal lines that show it.
+  public static func verifiedDropIn(
+    _ suggestion: Suggestion, baseline: String, required: [String], results: [CanaryResult]
+  ) -> String {
+    let tried = results.filter { $0.unit == suggestion.unit && $0.skipped == nil }
+    guard !tried.isEmpty else {
+      var text = dropIn(suggestion, baseline: baseline, required: required)
+      let reasons = results.filter { $0.unit == suggestion.unit }.compactMap { r in
+        r.skipped.map { "\(r.host): \($0)" }
+      }
+      text +=
+        "# Not verified on a canary" + (reasons.isEmpty ? ".\n" : ": \(reasons.joined(separator: "; "))\n")
+      return text
+    }
+    func hosts(_ results: [CanaryResult]) -> String {
+      results.map { "\($0.host)" + ($0.systemd.map { " (systemd \($0))" } ?? "") }.joined(separator: ", ")
+    }
+    var text = "# \(suggestion.path)\n"
+    text += "# Suggested by unitaudit for \(suggestion.service) against \(baseline) "
+    text += "(\(required.joined(separator: ", "))), verified on \(tried.count) canary host"
+    text += tried.count == 1 ? ": " : "s: "
+    text += hosts(tried) + ".\n"
+    for fragment in suggestion.fragments { text += "# Unit file: \(fragment)\n" }
+    text += "[Service]\n"
+    for line in suggestion.lines {
+      text += "# \(line.requirement); missing on \(line.missingOn) of \(suggestion.hosts.count)\n"
+      let broke = tried.compactMap { result in
+        result.dropped.first { $0.line == line.assignment }.map { (result, $0.trial) }
+      }
+      if broke.isEmpty {
+        text += "# verified on \(hosts(tried))\n"
+        text += line.assignment + "\n"
+      } else {
+        for (result, trial) in broke {
+          text +=
+            "# LEFT OUT: it broke \(suggestion.unit) on \(hosts([result])): \(trial.reason ?? "failed")\n"
+          for journal in trial.journal.prefix(5) { text += "#   journal: \(journal)\n" }
+        }
+        text += "# " + line.assignment + "\n"
+      }
+    }
+    return text
+  }
+}

@@ -1,0 +1,213 @@
+import Collector
+import Coverage
+import Foundation
+import Storage
+import TestSupport
+import Testing
+import UnitModel
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// `unitaudit suggest --canary` on the fleet: drop-ins tried on one host, what they keep
+/// applied on another, a run killed midway and put back, and ssh.service.
+@Suite("End to end: canary runs of suggested drop-ins", .tags(.e2e), .exclusive, .serialized)
+struct CanaryEndToEndTests {
+  static let canary = "h1"
+  static let second = "h2"
+  static let settle = "2"
+
+  /// Every canary drop-in left on `host`, and the units of `units` not active there.
+  static func leftovers(_ fleet: Fleet, _ host: HostReport, _ units: [String]) throws -> (
+    dropIns: [String], inactive: [String]
+  ) {
+    let found = try fleet.ssh(
+      host,
+      "ls /run/systemd/system/*.d/\(CanaryRun.dropInName) 2>/dev/null; echo @@; for u in \(units.joined(separator: " ")); do echo \"$u $(systemctl is-active $u)\"; done"
+    ).output
+    let parts = found.components(separatedBy: "@@\n")
+    let dropIns = (parts.first ?? "").split(separator: "\n").map(String.init)
+    let inactive = (parts.count > 1 ? parts[1] : "").split(separator: "\n").filter {
+      !$0.hasSuffix(" active")
+    }
+    .map(String.init)
+    return (dropIns, inactive)
+  }
+
+  /// The baseline services with a suggestion that run on both `a` and `b`, at most `limit`,
+  /// ssh.service left out.
+  static func shared(_ suggestions: [Suggestion], _ a: HostReport, _ b: HostReport, limit: Int)
+    -> [Suggestion]
+  {
+    func running(_ host: HostReport, _ unit: String) -> Bool {
+      host.services.contains { $0.id == unit && $0.activeState == "active" && $0.subState == "running" }
+    }
+    return Array(
+      suggestions.filter {
+        !$0.lines.isEmpty && $0.unit != "ssh.service" && running(a, $0.unit) && running(b, $0.unit)
+      }.prefix(limit))
+  }
+
+  @Test(
+    "drop-ins verified on a canary keep the services working on a second host; the canary is put back",
+    .enabled(if: Fleet.configured != nil, "needs a booted fleet: Scripts/fleet up, then UNITAUDIT_FLEET=DIR"))
+  func verifiedOnASecondHost() async throws {
+    let fleet = try #require(Fleet.configured)
+    let work = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "e2e-canary-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: work) }
+    let scan = work.appendingPathComponent("scan")
+    let hosts = try fleet.scan(into: scan)
+    let canary = try #require(hosts.first { $0.name == Self.canary })
+    let second = try #require(hosts.first { $0.name == Self.second })
+    let listed = try run([try unitauditBinary(), "suggest", scan.path, "--json"])
+    let all = try JSONDecoder().decode([Suggestion].self, from: Data(listed.output.utf8))
+    let chosen = Self.shared(all, canary, second, limit: 4)
+    try #require(chosen.count >= 2, "services running on both \(Self.canary) and \(Self.second)")
+
+    // Without consent, nothing runs.
+    let refused = try run([try unitauditBinary(), "suggest", scan.path, "--canary", Self.canary])
+    #expect(refused.status != 0 && refused.output.contains("--allow-restarts"))
+    let pattern = try run([try unitauditBinary(), "suggest", scan.path, "--canary", "h*", "--allow-restarts"])
+    #expect(pattern.status != 0 && pattern.output.contains("not patterns"))
+
+    let out = work.appendingPathComponent("verified")
+    let canaryRun = try run(
+      [
+        try unitauditBinary(), "suggest", scan.path, "--canary", Self.canary, "--allow-restarts", "--settle",
+        Self.settle, "-o", out.path,
+      ] + chosen.flatMap { ["--service", $0.service] })
+    #expect(canaryRun.status == 0, "\(canaryRun.output)")
+    let results = try JSONDecoder().decode(
+      [CanaryResult].self, from: Data(contentsOf: scan.appendingPathComponent("canary.json")))
+    #expect(Set(results.map(\.unit)) == Set(chosen.map(\.unit)), "\(canaryRun.output)")
+    #expect(results.allSatisfy { $0.skipped == nil && $0.restoreProblem == nil }, "\(results)")
+
+    // The canary is as it was: no drop-in of the run, every tried service active.
+    let after = try Self.leftovers(fleet, canary, chosen.map(\.unit))
+    #expect(after.dropIns.isEmpty, "\(after.dropIns)")
+    #expect(after.inactive.isEmpty, "\(after.inactive)")
+
+    // The verified drop-ins, applied on the second host and restarted: each service stays
+    // active, with no error line a plain restart does not print.
+    defer {
+      _ = try? fleet.ssh(
+        second,
+        chosen.map { "rm -rf /run/systemd/system/\($0.unit).d/50-hardening.conf" }.joined(separator: "; ")
+          + "; systemctl daemon-reload; "
+          + chosen.map { "systemctl restart \($0.unit)" }.joined(separator: "; "))
+    }
+    var failures: [String] = []
+    for suggestion in chosen {
+      let text = try String(
+        contentsOf: out.appendingPathComponent("\(suggestion.unit).d/50-hardening.conf"), encoding: .utf8)
+      let kept = text.split(separator: "\n").filter { !$0.hasPrefix("#") && $0.contains("=") }
+      let result = try #require(results.first { $0.unit == suggestion.unit })
+      #expect(Set(kept.map(String.init)) == Set(result.kept), "\(suggestion.unit)")
+      let unit = suggestion.unit
+      let script = """
+        c=$(journalctl -n 1 -o export | sed -n 's/^__CURSOR=//p'); systemctl restart \(unit); sleep \(Self.settle)
+        journalctl -u \(unit) -p err -o cat --after-cursor="$c" | sort -u > /tmp/plain
+        mkdir -p /run/systemd/system/\(unit).d
+        cat > /run/systemd/system/\(unit).d/50-hardening.conf <<'UNITAUDIT_END'
+        \(text)UNITAUDIT_END
+        systemctl daemon-reload
+        c=$(journalctl -n 1 -o export | sed -n 's/^__CURSOR=//p'); systemctl restart \(unit); sleep \(Self.settle)
+        echo "state $(systemctl is-active \(unit))"
+        journalctl -u \(unit) -p err -o cat --after-cursor="$c" | sort -u | comm -23 - /tmp/plain | sed 's/^/new /'
+        """
+      let applied = try fleet.ssh(second, script)
+      if !applied.output.contains("state active") || applied.output.contains("\nnew ") {
+        failures.append("\(unit): \(applied.output)")
+      }
+    }
+    #expect(failures.isEmpty, "\(failures)")
+    print(
+      "canary \(Self.canary) → \(Self.second): "
+        + results.map { "\($0.unit) kept \($0.kept.count), left out \($0.dropped.map(\.line))" }.joined(
+          separator: "; "))
+  }
+
+  @Test(
+    "killed with -9 in the middle of a run, --canary-restore leaves no drop-in and every service as it was",
+    .enabled(if: Fleet.configured != nil, "needs a booted fleet: Scripts/fleet up, then UNITAUDIT_FLEET=DIR"))
+  func killedAndRestored() async throws {
+    let fleet = try #require(Fleet.configured)
+    let work = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "e2e-canary-kill-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: work) }
+    let scan = work.appendingPathComponent("scan")
+    let hosts = try fleet.scan(into: scan)
+    let canary = try #require(hosts.first { $0.name == Self.canary })
+    let listed = try run([try unitauditBinary(), "suggest", scan.path, "--json"])
+    let all = try JSONDecoder().decode([Suggestion].self, from: Data(listed.output.utf8))
+    let chosen = Self.shared(all, canary, canary, limit: 3)
+    try #require(!chosen.isEmpty)
+
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: try unitauditBinary())
+    process.arguments =
+      [
+        "suggest", scan.path, "--canary", Self.canary, "--allow-restarts", "--settle", "3", "-o",
+        work.appendingPathComponent("out").path,
+      ]
+      + chosen.flatMap { ["--service", $0.service] }
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    // Killed once a drop-in is applied (the journal says so) and a trial is under way.
+    let journal = scan.appendingPathComponent("canary-journal.jsonl")
+    var applied = false
+    for _ in 0..<300 where !applied {
+      try await Task.sleep(for: .milliseconds(100))
+      applied = ((try? String(contentsOf: journal, encoding: .utf8)) ?? "").contains("\"applied\"")
+    }
+    try #require(applied, "the run never applied a drop-in")
+    try await Task.sleep(for: .seconds(5))
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+
+    let restored = try run([try unitauditBinary(), "suggest", scan.path, "--canary-restore"])
+    #expect(restored.status == 0, "\(restored.output)")
+    #expect(restored.output.contains("drop-in removed"), "\(restored.output)")
+    let after = try Self.leftovers(fleet, canary, chosen.map(\.unit))
+    #expect(after.dropIns.isEmpty, "\(after.dropIns)")
+    #expect(after.inactive.isEmpty, "\(after.inactive)")
+    // Nothing more to put back.
+    let again = try run([try unitauditBinary(), "suggest", scan.path, "--canary-restore"])
+    #expect(again.output.contains("nothing to put back"), "\(again.output)")
+  }
+
+  @Test(
+    "ssh.service on a canary: judged by a fresh login, the run keeps its own access and the host stays reachable",
+    .enabled(if: Fleet.configured != nil, "needs a booted fleet: Scripts/fleet up, then UNITAUDIT_FLEET=DIR"))
+  func sshService() async throws {
+    let fleet = try #require(Fleet.configured)
+    let work = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "e2e-canary-ssh-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: work) }
+    let scan = work.appendingPathComponent("scan")
+    let hosts = try fleet.scan(into: scan)
+    let canary = try #require(hosts.first { $0.name == Self.canary })
+    let listed = try run([try unitauditBinary(), "suggest", scan.path, "--json", "--service", "sshd.service"])
+    let all = try JSONDecoder().decode([Suggestion].self, from: Data(listed.output.utf8))
+    let ssh = try #require(all.first { $0.unit == "ssh.service" })
+    let result = try run([
+      try unitauditBinary(), "suggest", scan.path, "--canary", Self.canary, "--allow-restarts", "--settle",
+      Self.settle, "--service", ssh.service,
+    ])
+    #expect(result.status == 0, "\(result.output)")
+    let results = try JSONDecoder().decode(
+      [CanaryResult].self, from: Data(contentsOf: scan.appendingPathComponent("canary.json")))
+    let tried = try #require(results.first { $0.unit == "ssh.service" })
+    #expect(tried.skipped == nil && tried.restoreProblem == nil, "\(tried)")
+    // Any line that stopped new logins was left out, and said so.
+    for dropped in tried.dropped where dropped.trial.reason?.contains("new SSH login") == true {
+      #expect(result.output.contains(dropped.line), "\(result.output)")
+    }
+    let after = try Self.leftovers(fleet, canary, ["ssh.service"])
+    #expect(after.dropIns.isEmpty && after.inactive.isEmpty, "\(after)")
+    #expect(try fleet.ssh(canary, "true").status == 0)
+  }
+}
