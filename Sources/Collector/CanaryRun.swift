@@ -34,6 +34,8 @@ public struct CanaryJournalEntry: Sendable, Codable, Hashable {
   public var path: String
   /// The unit's ActiveState before the canary touched it.
   public var wasActive: Bool
+  /// When, in seconds since 1970.
+  public var at: Double = Date().timeIntervalSince1970
 }
 
 /// The canary mode of `suggest`: on explicitly named hosts, each suggested drop-in applied at
@@ -225,6 +227,16 @@ final class JournalWriter: Sendable {
     }
   }
 
+  /// When a canary first applied a drop-in to `unit` on `host`, per the journal.
+  func firstApplied(host: String, unit: String) -> Double? {
+    guard let data = try? Data(contentsOf: url) else { return nil }
+    return data.split(separator: 0x0A).compactMap { line in
+      (try? JSONDecoder().decode(CanaryJournalEntry.self, from: Data(line))).flatMap {
+        $0.event == .applied && $0.host == host && $0.unit == unit ? $0.at : nil
+      }
+    }.min()
+  }
+
   /// The drop-ins applied and not removed, per the journal at `url`.
   static func openEntries(_ url: URL) -> [CanaryJournalEntry] {
     guard let data = try? Data(contentsOf: url) else { return [] }
@@ -273,12 +285,16 @@ final class CanaryHost {
   }
 
   func state(_ unit: String) throws(SSHError) -> UnitState {
-    let lines = try shell(
-      "systemctl show -p ActiveState -p SubState -p NRestarts --value \(Self.quote(unit))"
-    ).output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    // KEY=VALUE lines: systemctl prints properties in its own order, not the order asked.
+    var values: [String: String] = [:]
+    let shown = try shell("systemctl show -p ActiveState -p SubState -p NRestarts \(Self.quote(unit))").output
+    for line in shown.split(separator: "\n") {
+      guard let equals = line.firstIndex(of: "=") else { continue }
+      values[String(line[..<equals])] = String(line[line.index(after: equals)...])
+    }
     return UnitState(
-      active: lines.first ?? "", sub: lines.count > 1 ? lines[1] : "",
-      restarts: lines.count > 2 ? Int(lines[2]) : nil)
+      active: values["ActiveState"] ?? "", sub: values["SubState"] ?? "",
+      restarts: values["NRestarts"].flatMap { Int($0) })
   }
 
   /// The journal's last cursor: entries after it are this restart's.
@@ -411,7 +427,14 @@ final class CanaryHost {
         if !plain.passed {
           result.skipped = "a restart without any drop-in already fails: \(plain.reason ?? "")"
         } else {
-          let reference = Set(plain.journal)
+          // Not new: what the unit printed at error level in this boot before any canary
+          // touched it (per this scan's journal), and on the plain restart. A service that
+          // logs an error from time to time (a log file it cannot open) is not broken by the
+          // drop-in that happens to be on then.
+          let until = journal.firstApplied(host: host, unit: unit) ?? entry.at
+          let earlier = try remote.shell(
+            "journalctl -u \(CanaryHost.quote(unit)) -p err -b --no-pager -o cat --until=@\(Int(until))")
+          let reference = Set(plain.journal).union(earlier.output.split(separator: "\n").map(String.init))
           let review = suggestion.lines.filter { $0.review != nil }.map(\.assignment)
           let rest = suggestion.lines.filter { $0.review == nil }.map(\.assignment)
           let found = try LineSearch.search(review: review, rest: rest) { lines in
