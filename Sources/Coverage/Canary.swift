@@ -72,9 +72,15 @@ public enum LineSearch {
     review: [String], rest: [String], trial: ([String]) throws -> CanaryTrial
   ) rethrows -> (kept: [String], dropped: [CanaryResult.Dropped], trials: Int) {
     var trials = 0
+    // A set of lines already tried is not tried again (the whole drop-in, when the
+    // unflagged lines pass and the REVIEW lines are added back to them).
+    var tried: [Set<String>: CanaryTrial] = [:]
     func run(_ lines: [String]) throws -> CanaryTrial {
+      if let known = tried[Set(lines)] { return known }
       trials += 1
-      return try trial(lines)
+      let result = try trial(lines)
+      tried[Set(lines)] = result
+      return result
     }
     let all = rest + review
     if all.isEmpty { return ([], [], 0) }
@@ -150,5 +156,59 @@ extension Suggest {
       }
     }
     return text
+  }
+}
+
+/// A canary run's figures over the host × service pairs it tried: the mean exposure systemd
+/// would report (predicted from each host's own grading of its checks) before, with the full
+/// suggestion, with its unflagged lines only, and with the lines the canaries kept; and how
+/// many services each closes the whole gap of (every suggested line applied). Pure.
+public struct CanaryFigures: Sendable, Hashable, Codable {
+  public var pairs: Int
+  public var predicted: Int
+  public var meanBefore: Double?
+  public var meanFull: Double?
+  public var meanUnflagged: Double?
+  public var meanVerified: Double?
+  /// Pairs whose whole suggestion the canary kept; whose suggestion has no REVIEW line.
+  public var wholeVerified: Int
+  public var wholeUnflagged: Int
+
+  public init(hosts: [HostReport], suggestions: [Suggestion], results: [CanaryResult]) {
+    var before: [Double] = []
+    var full: [Double] = []
+    var unflagged: [Double] = []
+    var verified: [Double] = []
+    pairs = 0
+    wholeVerified = 0
+    wholeUnflagged = 0
+    for result in results where result.skipped == nil {
+      guard let suggestion = suggestions.first(where: { $0.unit == result.unit }),
+        let service = hosts.first(where: { $0.name == result.host })?.services.first(where: {
+          $0.id == result.unit
+        })
+      else { continue }
+      pairs += 1
+      if result.dropped.isEmpty { wholeVerified += 1 }
+      if !suggestion.lines.contains(where: { $0.review != nil }) { wholeUnflagged += 1 }
+      let variants = [
+        suggestion.lines.map(\.assignment), suggestion.lines.filter { $0.review == nil }.map(\.assignment),
+        result.kept,
+      ]
+      let predictions = variants.map { try? ExposurePrediction.predict(service, adding: $0).get() }
+      guard let reported = service.overall?.exposure, predictions.allSatisfy({ $0 != nil }) else { continue }
+      before.append(Double(reported.tenths) / 10)
+      full.append(Double(predictions[0]?.tenths ?? 0) / 10)
+      unflagged.append(Double(predictions[1]?.tenths ?? 0) / 10)
+      verified.append(Double(predictions[2]?.tenths ?? 0) / 10)
+    }
+    predicted = before.count
+    func mean(_ values: [Double]) -> Double? {
+      values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
+    }
+    meanBefore = mean(before)
+    meanFull = mean(full)
+    meanUnflagged = mean(unflagged)
+    meanVerified = mean(verified)
   }
 }

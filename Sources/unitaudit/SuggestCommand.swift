@@ -201,6 +201,15 @@ struct SuggestCommand: AsyncParsableCommand {
         console.error("  CANARY \(result.host): \(result.unit) \(problem)")
       }
     }
+    if !results.isEmpty {
+      let figures = CanaryFigures(hosts: hosts, suggestions: suggestions, results: results)
+      func mean(_ value: Double?) -> String { value.map { String(format: "%.1f", $0) } ?? "?" }
+      summary(
+        "canary: \(figures.pairs) host × service tried; mean exposure \(mean(figures.meanBefore)) -> "
+          + "\(mean(figures.meanVerified)) with the verified lines (full suggestion \(mean(figures.meanFull)), "
+          + "unflagged lines only \(mean(figures.meanUnflagged)), over \(figures.predicted) predicted); "
+          + "whole drop-in kept on \(figures.wholeVerified) (no line to review on \(figures.wholeUnflagged))")
+    }
     let review = suggestions.filter { $0.lines.contains { $0.review != nil } }.count
     let empty = suggestions.filter(\.lines.isEmpty).count
     summary(

@@ -14,9 +14,12 @@ import UnitModel
 /// applied on another, a run killed midway and put back, and ssh.service.
 @Suite("End to end: canary runs of suggested drop-ins", .tags(.e2e), .exclusive, .serialized)
 struct CanaryEndToEndTests {
-  static let canary = "h1"
-  static let second = "h2"
+  static let canary = "h2"
+  static let second = "trixie-web"
   static let settle = "2"
+  /// A drop-in that keeps a service from starting may hold its restart for the unit's whole
+  /// start timeout (90 s by default): the tests bound each restart.
+  static let bounds = ["--settle", settle, "--restart-timeout", "15"]
 
   /// Every canary drop-in left on `host`, and the units of `units` not active there.
   static func leftovers(_ fleet: Fleet, _ host: HostReport, _ units: [String]) throws -> (
@@ -75,9 +78,9 @@ struct CanaryEndToEndTests {
     let out = work.appendingPathComponent("verified")
     let canaryRun = try run(
       [
-        try unitauditBinary(), "suggest", scan.path, "--canary", Self.canary, "--allow-restarts", "--settle",
-        Self.settle, "-o", out.path,
-      ] + chosen.flatMap { ["--service", $0.service] })
+        try unitauditBinary(), "suggest", scan.path, "--canary", Self.canary, "--allow-restarts", "-o",
+        out.path,
+      ] + Self.bounds + chosen.flatMap { ["--service", $0.service] })
     #expect(canaryRun.status == 0, "\(canaryRun.output)")
     let results = try JSONDecoder().decode(
       [CanaryResult].self, from: Data(contentsOf: scan.appendingPathComponent("canary.json")))
@@ -193,10 +196,11 @@ struct CanaryEndToEndTests {
     let listed = try run([try unitauditBinary(), "suggest", scan.path, "--json", "--service", "sshd.service"])
     let all = try JSONDecoder().decode([Suggestion].self, from: Data(listed.output.utf8))
     let ssh = try #require(all.first { $0.unit == "ssh.service" })
-    let result = try run([
-      try unitauditBinary(), "suggest", scan.path, "--canary", Self.canary, "--allow-restarts", "--settle",
-      Self.settle, "--service", ssh.service,
-    ])
+    let result = try run(
+      [
+        try unitauditBinary(), "suggest", scan.path, "--canary", Self.canary, "--allow-restarts", "--service",
+        ssh.service,
+      ] + Self.bounds)
     #expect(result.status == 0, "\(result.output)")
     let results = try JSONDecoder().decode(
       [CanaryResult].self, from: Data(contentsOf: scan.appendingPathComponent("canary.json")))
