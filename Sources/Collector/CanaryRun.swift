@@ -255,7 +255,7 @@ final class JournalWriter: Sendable {
 
 /// One canary host over one SSH session: every step a shell command. Blocking.
 final class CanaryHost {
-  let session: SSHSession
+  private(set) var session: SSHSession
   let options: SSHOptions
   let relays: JumpRelayPool
 
@@ -266,6 +266,25 @@ final class CanaryHost {
     self.options = long
     self.relays = relays
     session = try SSHSession.open(options: long, relays: relays)
+  }
+
+  /// A new session, after a restart cut the one in use: tried for up to `seconds` (the undo
+  /// timer of an SSH unit puts sshd back within them).
+  func reconnect(within seconds: Double) -> Bool {
+    let until = Date().addingTimeInterval(seconds)
+    while true {
+      if let fresh = try? SSHSession.open(options: options, relays: relays) {
+        session = fresh
+        return true
+      }
+      if Date() > until { return false }
+      sleep(3)
+    }
+  }
+
+  /// The name of the transient timer that undoes an SSH unit's trial if the run cannot.
+  static func undoUnit(_ unit: String) -> String {
+    "unitaudit-canary-undo-" + String(unit.map { $0.isLetter || $0.isNumber ? $0 : "-" })
   }
 
   /// `command` run through `sh`, its stdout and exit status (nil: no status).
@@ -323,6 +342,39 @@ final class CanaryHost {
   /// Restarts `unit` with `lines` applied (none: without a drop-in) and judges it against
   /// `reference`, the error lines of the restart without one.
   func trial(
+    _ unit: String, _ lines: [String], options: CanaryOptions, reference: Set<String>
+  ) throws(SSHError) -> CanaryTrial {
+    let ssh = CanaryRun.sshUnits.contains(unit)
+    // For the SSH server, a dead man's switch first: a transient timer on the host that
+    // removes the drop-in and restarts the unit unless the run stops it after judging.
+    let undoAfter = options.restartTimeout + options.settleSeconds + 90
+    if ssh && !lines.isEmpty {
+      let path = CanaryRun.dropInPath(unit)
+      _ = try shell(
+        "systemctl stop \(Self.undoUnit(unit)).timer 2>/dev/null; systemctl reset-failed \(Self.undoUnit(unit)) 2>/dev/null; "
+          + "systemd-run --quiet --unit=\(Self.undoUnit(unit)) --on-active=\(undoAfter) /bin/sh -c "
+          + Self.quote(
+            "rm -f \(Self.quote(path)); systemctl daemon-reload; systemctl restart \(Self.quote(unit))"))
+    }
+    do {
+      let judged = try judge(unit, lines, options: options, reference: reference)
+      if ssh && !lines.isEmpty {
+        _ = try shell("systemctl stop \(Self.undoUnit(unit)).timer 2>/dev/null; true")
+      }
+      return judged
+    } catch {
+      // The restart cut the session the run works over: a failed trial, judged from a new
+      // session (within the undo timer's time, which puts sshd back if new logins fail).
+      guard reconnect(within: Double(undoAfter + 60)) else { throw error }
+      if ssh { _ = try shell("systemctl stop \(Self.undoUnit(unit)).timer 2>/dev/null; true") }
+      return CanaryTrial(
+        lines: lines, passed: false,
+        reason:
+          "the restart cut the SSH session the run works over (\(error)); judged and put back over a new one")
+    }
+  }
+
+  private func judge(
     _ unit: String, _ lines: [String], options: CanaryOptions, reference: Set<String>
   ) throws(SSHError) -> CanaryTrial {
     if lines.isEmpty { try remove(unit) } else { try apply(unit, lines) }
