@@ -52,21 +52,36 @@ struct CanaryEndToEndTests {
       }.prefix(limit))
   }
 
+  /// A fresh scan of the fleet in a folder of its own, and the suggestions for it.
+  struct Prepared {
+    let fleet: Fleet
+    let work: URL
+    var scan: URL { work.appendingPathComponent("scan") }
+    let hosts: [HostReport]
+    let suggestions: [Suggestion]
+
+    init(_ name: String, suggest arguments: [String] = []) throws {
+      fleet = try #require(Fleet.configured)
+      work = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-\(name)-\(UUID().uuidString)")
+      hosts = try fleet.scan(into: work.appendingPathComponent("scan"))
+      let listed = try run(
+        [try unitauditBinary(), "suggest", work.appendingPathComponent("scan").path, "--json"] + arguments)
+      suggestions = try JSONDecoder().decode([Suggestion].self, from: Data(listed.output.utf8))
+    }
+
+    func host(_ name: String) throws -> HostReport { try #require(hosts.first { $0.name == name }) }
+  }
+
   @Test(
     "drop-ins verified on a canary keep the services working on a second host; the canary is put back",
     .enabled(if: Fleet.configured != nil, "needs a booted fleet: Scripts/fleet up, then UNITAUDIT_FLEET=DIR"))
   func verifiedOnASecondHost() async throws {
-    let fleet = try #require(Fleet.configured)
-    let work = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "e2e-canary-\(UUID().uuidString)")
-    defer { try? FileManager.default.removeItem(at: work) }
-    let scan = work.appendingPathComponent("scan")
-    let hosts = try fleet.scan(into: scan)
-    let canary = try #require(hosts.first { $0.name == Self.canary })
-    let second = try #require(hosts.first { $0.name == Self.second })
-    let listed = try run([try unitauditBinary(), "suggest", scan.path, "--json"])
-    let all = try JSONDecoder().decode([Suggestion].self, from: Data(listed.output.utf8))
-    let chosen = Self.shared(all, canary, second, limit: 4)
+    let setting = try Prepared("canary")
+    defer { try? FileManager.default.removeItem(at: setting.work) }
+    let (fleet, work, scan) = (setting.fleet, setting.work, setting.scan)
+    let canary = try setting.host(Self.canary)
+    let second = try setting.host(Self.second)
+    let chosen = Self.shared(setting.suggestions, canary, second, limit: 4)
     try #require(chosen.count >= 2, "services running on both \(Self.canary) and \(Self.second)")
 
     // Without consent, nothing runs.
@@ -136,16 +151,11 @@ struct CanaryEndToEndTests {
     "killed with -9 in the middle of a run, --canary-restore leaves no drop-in and every service as it was",
     .enabled(if: Fleet.configured != nil, "needs a booted fleet: Scripts/fleet up, then UNITAUDIT_FLEET=DIR"))
   func killedAndRestored() async throws {
-    let fleet = try #require(Fleet.configured)
-    let work = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "e2e-canary-kill-\(UUID().uuidString)")
-    defer { try? FileManager.default.removeItem(at: work) }
-    let scan = work.appendingPathComponent("scan")
-    let hosts = try fleet.scan(into: scan)
-    let canary = try #require(hosts.first { $0.name == Self.canary })
-    let listed = try run([try unitauditBinary(), "suggest", scan.path, "--json"])
-    let all = try JSONDecoder().decode([Suggestion].self, from: Data(listed.output.utf8))
-    let chosen = Self.shared(all, canary, canary, limit: 3)
+    let setting = try Prepared("canary-kill")
+    defer { try? FileManager.default.removeItem(at: setting.work) }
+    let (fleet, work, scan) = (setting.fleet, setting.work, setting.scan)
+    let canary = try setting.host(Self.canary)
+    let chosen = Self.shared(setting.suggestions, canary, canary, limit: 3)
     try #require(!chosen.isEmpty)
 
     let process = Process()
@@ -186,16 +196,11 @@ struct CanaryEndToEndTests {
     "ssh.service on a canary: judged by a fresh login, the run keeps its own access and the host stays reachable",
     .enabled(if: Fleet.configured != nil, "needs a booted fleet: Scripts/fleet up, then UNITAUDIT_FLEET=DIR"))
   func sshService() async throws {
-    let fleet = try #require(Fleet.configured)
-    let work = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "e2e-canary-ssh-\(UUID().uuidString)")
-    defer { try? FileManager.default.removeItem(at: work) }
-    let scan = work.appendingPathComponent("scan")
-    let hosts = try fleet.scan(into: scan)
-    let canary = try #require(hosts.first { $0.name == Self.canary })
-    let listed = try run([try unitauditBinary(), "suggest", scan.path, "--json", "--service", "sshd.service"])
-    let all = try JSONDecoder().decode([Suggestion].self, from: Data(listed.output.utf8))
-    let ssh = try #require(all.first { $0.unit == "ssh.service" })
+    let setting = try Prepared("canary-ssh", suggest: ["--service", "sshd.service"])
+    defer { try? FileManager.default.removeItem(at: setting.work) }
+    let (fleet, scan) = (setting.fleet, setting.scan)
+    let canary = try setting.host(Self.canary)
+    let ssh = try #require(setting.suggestions.first { $0.unit == "ssh.service" })
     let result = try run(
       [
         try unitauditBinary(), "suggest", scan.path, "--canary", Self.canary, "--allow-restarts", "--service",
