@@ -159,7 +159,7 @@ let package = Package(
     // The transports and fan-out: a real local scan, the probe script.
     .testTarget(
       name: "CollectorTests",
-      dependencies: ["Collector", "Storage", "Normalize", "UnitModel", "Inventory", "TestSupport"],
+      dependencies: ["Collector", "Coverage", "Storage", "Normalize", "UnitModel", "Inventory", "TestSupport"],
       swiftSettings: strict),
     // Offline audits: trees and packages read inert, against crafted and hostile inputs.
     .testTarget(

@@ -49,6 +49,8 @@ public enum CanaryRun {
   public static let dropInName = "50-unitaudit-canary.conf"
   /// The file of a scan directory that journals what canaries applied.
   public static let journalFile = "canary-journal.jsonl"
+  /// The file of a scan directory with the last canary run's results.
+  public static let resultsFile = "canary.json"
 
   public static func dropInPath(_ unit: String) -> String { "/run/systemd/system/\(unit).d/\(dropInName)" }
 
@@ -58,41 +60,76 @@ public enum CanaryRun {
 
   /// The canary run of `suggestions` on the hosts of the scan in `directory` named in
   /// `canaries` (names, never patterns): what an earlier run left is put back first, then
-  /// every suggested service that runs on a canary is tried there; the results are written
-  /// to the scan directory (`canary.json`) and returned.
+  /// every suggested service that runs on a canary is tried there; then, on each host named
+  /// in `confirm`, the lines the canaries kept are applied as they are and judged once. The
+  /// results are written to the scan directory (`canary.json`) and returned.
   public static func run(
-    scan directory: URL, canaries: [String], suggestions: [Suggestion], options: CanaryOptions,
-    progress: @escaping @Sendable (String) -> Void
+    scan directory: URL, canaries: [String], confirm: [String] = [], suggestions: [Suggestion],
+    options: CanaryOptions, progress: @escaping @Sendable (String) -> Void
   ) async throws -> [CanaryResult] {
     let scan = try readScan(directory)
     let plan = Dictionary(
       try ScanStore.readPlan(directory).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-    var chosen: [(host: FleetHost, report: HostReport)] = []
-    for name in canaries {
-      guard let report = scan.hosts.first(where: { $0.name == name }), let host = plan[name] else {
-        throw CanaryError.unknownHost(name, directory.path)
-      }
-      guard report.offline == nil, report.status.code.hasData else {
-        throw CanaryError.notACanary(
-          name, report.offline != nil ? "it was read offline" : "it has no data in the scan")
-      }
-      chosen.append((host, report))
+    if let both = confirm.first(where: canaries.contains) {
+      throw CanaryError.bothRoles(both)
     }
+    func hosts(_ names: [String]) throws -> [(host: FleetHost, report: HostReport)] {
+      try names.map { name in
+        guard let report = scan.hosts.first(where: { $0.name == name }), let host = plan[name] else {
+          throw CanaryError.unknownHost(name, directory.path)
+        }
+        guard report.offline == nil, report.status.code.hasData else {
+          throw CanaryError.notACanary(
+            name, report.offline != nil ? "it was read offline" : "it has no data in the scan")
+        }
+        return (host, report)
+      }
+    }
+    let chosen = try hosts(canaries)
+    let confirming = try hosts(confirm)
     let journal = directory.appendingPathComponent(journalFile)
     for line in await restore(journal: journal, hosts: plan, scanOptions: scan.metadata.options) {
       progress("put back from an earlier run: \(line)")
     }
-    let results = await run(
-      suggestions, on: chosen, scanOptions: scan.metadata.options, options: options, journal: journal,
-      progress: progress)
+    var results = await run(
+      suggestions, on: chosen, role: .canary, scanOptions: scan.metadata.options, options: options,
+      journal: journal, progress: progress)
+    if !confirming.isEmpty {
+      // Each suggestion cut down to the lines every canary kept; those with none left, or
+      // that no canary tried, have nothing to confirm.
+      let verified = suggestions.compactMap { suggestion -> Suggestion? in
+        guard let lines = Suggest.verifiedLines(suggestion, results: results), !lines.isEmpty else {
+          return nil
+        }
+        var cut = suggestion
+        cut.lines = suggestion.lines.filter { lines.contains($0.assignment) }
+        return cut
+      }
+      results += await run(
+        verified, on: confirming, role: .confirm, scanOptions: scan.metadata.options, options: options,
+        journal: journal, progress: progress)
+    }
+    results.sort { ($0.unit, $0.role.rawValue, $0.host) < ($1.unit, $1.role.rawValue, $1.host) }
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     do {
-      try encoder.encode(results).write(to: directory.appendingPathComponent("canary.json"), options: .atomic)
+      try encoder.encode(results).write(to: directory.appendingPathComponent(resultsFile), options: .atomic)
     } catch {
-      throw CanaryError.cannotWrite(directory.appendingPathComponent("canary.json").path, "\(error)")
+      throw CanaryError.cannotWrite(directory.appendingPathComponent(resultsFile).path, "\(error)")
     }
     return results
+  }
+
+  /// The results of the last canary run on the scan in `directory` (`canary.json`); none when
+  /// no run wrote any.
+  public static func results(scan directory: URL) throws -> [CanaryResult] {
+    let url = directory.appendingPathComponent(resultsFile)
+    guard FileManager.default.fileExists(atPath: url.path) else { return [] }
+    do {
+      return try JSONDecoder().decode([CanaryResult].self, from: Data(contentsOf: url))
+    } catch {
+      throw CanaryError.unreadable(url.path, "\(error)")
+    }
   }
 
   /// Puts back what the journal of the scan in `directory` says a canary run left.
@@ -104,11 +141,13 @@ public enum CanaryRun {
       journal: directory.appendingPathComponent(journalFile), hosts: plan, scanOptions: scan.metadata.options)
   }
 
-  /// Runs `suggestions` on `hosts`; each service is tried on the canaries that run it.
+  /// Runs `suggestions` on `hosts`; each service is tried on the hosts that run it, in
+  /// `role` (a canary searches the lines, a confirming host judges them as they are).
   /// `progress` gets one line per step worth telling.
   public static func run(
-    _ suggestions: [Suggestion], on hosts: [(host: FleetHost, report: HostReport)], scanOptions: ScanOptions,
-    options: CanaryOptions, journal: URL, progress: @escaping @Sendable (String) -> Void
+    _ suggestions: [Suggestion], on hosts: [(host: FleetHost, report: HostReport)], role: CanaryResult.Role,
+    scanOptions: ScanOptions, options: CanaryOptions, journal: URL,
+    progress: @escaping @Sendable (String) -> Void
   ) async -> [CanaryResult] {
     let transport = SSHTransport(options: scanOptions)
     let pool = BlockingPool(threads: max(1, hosts.count), name: "unitaudit-canary")
@@ -127,13 +166,14 @@ public enum CanaryRun {
         group.addTask {
           var results = skipped.map {
             CanaryResult(
-              host: report.name, systemd: report.identity?.systemdVersion, unit: $0.unit,
+              role: role, host: report.name, systemd: report.identity?.systemdVersion, unit: $0.unit,
               skipped: "not running on this host when it was scanned")
           }
           let tried =
             await pool.run {
               CanaryHost.runAll(
-                units, host: report.name, systemd: report.identity?.systemdVersion, ssh: sshOptions,
+                units, role: role, host: report.name, systemd: report.identity?.systemdVersion,
+                ssh: sshOptions,
                 options: options, journal: writer, progress: progress)
             } ?? []
           results += tried
@@ -142,7 +182,7 @@ public enum CanaryRun {
       }
       var all: [CanaryResult] = []
       for await results in group { all += results }
-      return all.sorted { ($0.unit, $0.host) < ($1.unit, $1.host) }
+      return all
     }
   }
 
@@ -197,6 +237,8 @@ public enum CanaryError: Error, CustomStringConvertible {
   case unknownHost(String, String)
   case notACanary(String, String)
   case cannotWrite(String, String)
+  case unreadable(String, String)
+  case bothRoles(String)
 
   public var description: String {
     switch self {
@@ -204,6 +246,10 @@ public enum CanaryError: Error, CustomStringConvertible {
       "\(scan) has no host named '\(name)' (--canary takes host names of the scan)"
     case .notACanary(let name, let why): "\(name) cannot be a canary: \(why)"
     case .cannotWrite(let path, let why): "cannot write \(path): \(why)"
+    case .unreadable(let path, let why):
+      "\(path) is not a canary run's results (\(why)); run `suggest --canary` again to remake it"
+    case .bothRoles(let name):
+      "\(name) is named by both --canary and --confirm: a confirming host must be one the lines were not chosen on"
     }
   }
 }
@@ -390,8 +436,11 @@ final class CanaryHost {
         + (mark.isEmpty ? "" : " --after-cursor=\(Self.quote(mark))")
     )
     .output.split(separator: "\n").map(String.init)
-    let new = errors.filter { !reference.contains($0) }
+    let new = CanaryTrial.newLines(errors, reference: reference)
     var reason: String?
+    // Set when the new journal lines are the only reason so far: the other checks still run,
+    // so that a trial judged again on its journal (`CanaryTrial.rejudged`) has passed them.
+    var onJournal = false
     if restart.status == 124 {
       reason = "the restart did not finish within \(options.restartTimeout) s"
     } else if restart.status != 0 {
@@ -403,25 +452,29 @@ final class CanaryHost {
     } else if let a = before.restarts, let b = after.restarts, b > a {
       reason = "systemd restarted it \(b - a) time(s) on its own after the restart"
     } else if !new.isEmpty && !lines.isEmpty {
-      reason = "\(new.count) error line(s) in its journal that a restart without the drop-in does not print"
+      reason = CanaryTrial.journalReason(new.count)
+      onJournal = true
     }
-    if reason == nil, let command = options.health[unit] {
+    if reason == nil || onJournal, let command = options.health[unit] {
       let health = try shell("timeout 30 sh -c \(Self.quote(command)) >/dev/null 2>&1")
       if health.status != 0 {
         reason = "the health command failed (exit \(health.status.map(String.init) ?? "none"))"
+        onJournal = false
       }
     }
-    if reason == nil, CanaryRun.sshUnits.contains(unit) {
+    if CanaryRun.sshUnits.contains(unit) && (reason == nil || onJournal) {
       // The first session survives sshd's restart; a fresh login shows whether a new one can.
       do {
         let second = try SSHSession.open(options: options.sshProbe(self.options), relays: relays)
         _ = try second.command("true")
       } catch {
         reason = "a new SSH login fails after the restart (\(error)); put back over the session already open"
+        onJournal = false
       }
     }
     return CanaryTrial(
-      lines: lines, passed: reason == nil, reason: reason, journal: lines.isEmpty ? errors : new)
+      lines: lines, passed: reason == nil, reason: reason, journal: lines.isEmpty ? errors : new,
+      failedOnJournal: onJournal)
   }
 
   /// Removes the drop-in of `entry` and puts its unit back in the state it had.
@@ -441,9 +494,11 @@ final class CanaryHost {
     }
   }
 
-  /// Every unit of `suggestions` on this host, one after the other.
+  /// Every unit of `suggestions` on this host, one after the other: as a canary, the lines
+  /// that leave it working searched; as a confirming host, all of its lines judged at once.
   static func runAll(
-    _ suggestions: [Suggestion], host: String, systemd: Int?, ssh: SSHOptions, options: CanaryOptions,
+    _ suggestions: [Suggestion], role: CanaryResult.Role, host: String, systemd: Int?, ssh: SSHOptions,
+    options: CanaryOptions,
     journal: JournalWriter, progress: @Sendable (String) -> Void
   ) -> [CanaryResult] {
     let relays = JumpRelayPool()
@@ -451,13 +506,14 @@ final class CanaryHost {
     let remote: CanaryHost
     do { remote = try CanaryHost(options: ssh, relays: relays) } catch {
       return suggestions.map {
-        CanaryResult(host: host, systemd: systemd, unit: $0.unit, skipped: "cannot connect: \(error)")
+        CanaryResult(
+          role: role, host: host, systemd: systemd, unit: $0.unit, skipped: "cannot connect: \(error)")
       }
     }
     var results: [CanaryResult] = []
     for suggestion in suggestions {
       let unit = suggestion.unit
-      var result = CanaryResult(host: host, systemd: systemd, unit: unit)
+      var result = CanaryResult(role: role, host: host, systemd: systemd, unit: unit)
       do {
         let now = try remote.state(unit)
         if now.active != "active" {
@@ -486,18 +542,48 @@ final class CanaryHost {
           let until = journal.firstApplied(host: host, unit: unit) ?? entry.at
           let earlier = try remote.shell(
             "journalctl -u \(CanaryHost.quote(unit)) -p err -b --no-pager -o cat --until=@\(Int(until))")
-          let reference = Set(plain.journal).union(earlier.output.split(separator: "\n").map(String.init))
-          let review = suggestion.lines.filter { $0.review != nil }.map(\.assignment)
-          let rest = suggestion.lines.filter { $0.review == nil }.map(\.assignment)
-          let found = try LineSearch.search(review: review, rest: rest) { lines in
-            progress("\(host): \(unit): trying \(lines.count) line(s)")
-            return try remote.trial(unit, lines, options: options, reference: reference)
+          var reference = Set(plain.journal).union(earlier.output.split(separator: "\n").map(String.init))
+          var restarts = 1
+          var controlled = false
+          // A trial that fails for its journal lines alone: once per service, a second restart
+          // without the drop-in shows what the unit prints on any restart after the first (a
+          // state the first one left: logind's sessions of users it no longer knows), which is
+          // not the drop-in's doing; the trial is judged again against it.
+          func judged(_ lines: [String]) throws(SSHError) -> CanaryTrial {
+            let trial = try remote.trial(unit, lines, options: options, reference: reference)
+            restarts += 1
+            guard trial.failedOnJournal, !controlled else { return trial }
+            controlled = true
+            progress(
+              "\(host): \(unit): restart without a drop-in again, to tell its own error lines from the drop-in's"
+            )
+            let again = try remote.trial(unit, [], options: options, reference: [])
+            restarts += 1
+            guard again.passed else { return trial }
+            reference.formUnion(again.journal)
+            return trial.rejudged(reference: reference)
           }
-          result.kept = found.kept
-          result.dropped = found.dropped
-          result.trials = found.trials + 1
-          for dropped in found.dropped {
-            progress("\(host): \(unit): \(dropped.line) broke it: \(dropped.trial.reason ?? "")")
+          if role == .confirm {
+            let lines = suggestion.lines.map(\.assignment)
+            progress("\(host): \(unit): confirming \(lines.count) verified line(s)")
+            let check = try judged(lines)
+            result.check = check
+            result.kept = check.passed ? lines : []
+            result.trials = restarts
+            progress("\(host): \(unit): " + (check.passed ? "confirmed" : "FAILED: \(check.reason ?? "")"))
+          } else {
+            let review = suggestion.lines.filter { $0.review != nil }.map(\.assignment)
+            let rest = suggestion.lines.filter { $0.review == nil }.map(\.assignment)
+            let found = try LineSearch.search(review: review, rest: rest) { lines in
+              progress("\(host): \(unit): trying \(lines.count) line(s)")
+              return try judged(lines)
+            }
+            result.kept = found.kept
+            result.dropped = found.dropped
+            result.trials = restarts
+            for dropped in found.dropped {
+              progress("\(host): \(unit): \(dropped.line) broke it: \(dropped.trial.reason ?? "")")
+            }
           }
         }
       } catch {

@@ -14,24 +14,86 @@ public struct CanaryTrial: Sendable, Hashable, Codable {
   /// The unit's error-level journal lines of this restart that the restart without a drop-in
   /// did not print.
   public var journal: [String]
+  /// Failed for its new journal lines alone (active, not restarting, healthy).
+  public var failedOnJournal: Bool
 
-  public init(lines: [String], passed: Bool, reason: String? = nil, journal: [String] = []) {
+  public init(
+    lines: [String], passed: Bool, reason: String? = nil, journal: [String] = [],
+    failedOnJournal: Bool = false
+  ) {
     self.lines = lines
     self.passed = passed
     self.reason = reason
     self.journal = journal
+    self.failedOnJournal = failedOnJournal
+  }
+
+  /// The reason given for `count` new error lines.
+  public static func journalReason(_ count: Int) -> String {
+    "\(count) error line(s) in its journal that a restart without the drop-in does not print"
+  }
+
+  /// This trial judged again against a larger `reference` (a later restart without the
+  /// drop-in): a trial that failed for its journal alone passes when none of its lines is new
+  /// any more.
+  public func rejudged(reference: Set<String>) -> CanaryTrial {
+    guard failedOnJournal else { return self }
+    let still = Self.newLines(journal, reference: reference)
+    if still.isEmpty { return CanaryTrial(lines: lines, passed: true) }
+    return CanaryTrial(
+      lines: lines, passed: false, reason: Self.journalReason(still.count), journal: still,
+      failedOnJournal: true)
+  }
+}
+
+extension CanaryTrial {
+  /// A journal line with each run of digits replaced by `#`: lines of the same shape are the
+  /// same message about other ids (a PID, a session, a job), so a restart that prints
+  /// `User of session c17 not known.` where the plain restart printed `… c13 …` says nothing
+  /// new.
+  public static func shape(_ line: String) -> String {
+    var shaped = String.UnicodeScalarView()
+    var inDigits = false
+    for scalar in line.unicodeScalars {
+      if ("0"..."9").contains(scalar) {
+        if !inDigits { shaped.append("#") }
+        inDigits = true
+      } else {
+        shaped.append(scalar)
+        inDigits = false
+      }
+    }
+    return String(shaped)
+  }
+
+  /// The lines of `journal` whose shape no line of `reference` has, in order.
+  public static func newLines(_ journal: [String], reference: Set<String>) -> [String] {
+    let known = Set(reference.map(shape))
+    return journal.filter { !known.contains(shape($0)) }
   }
 }
 
 /// One service's canary run on one host: the lines kept (the largest set found that leaves
 /// the service working), the lines that broke it with the trial that showed it, and whether
-/// the host was left as it was.
+/// the host was left as it was. On a confirming host (`--confirm`), the one trial of the lines
+/// the canaries kept.
 public struct CanaryResult: Sendable, Hashable, Codable {
   public struct Dropped: Sendable, Hashable, Codable {
     public var line: String
     public var trial: CanaryTrial
+
+    public init(line: String, trial: CanaryTrial) {
+      self.line = line
+      self.trial = trial
+    }
   }
 
+  /// `canary`: the lines were searched on this host. `confirm`: the lines the canaries kept
+  /// were applied here as they are, once, to show they hold on a host that did not choose
+  /// them.
+  public enum Role: String, Sendable, Hashable, Codable { case canary, confirm }
+
+  public var role: Role
   public var host: String
   public var systemd: Int?
   public var unit: String
@@ -40,14 +102,19 @@ public struct CanaryResult: Sendable, Hashable, Codable {
   public var skipped: String?
   public var kept: [String]
   public var dropped: [Dropped]
+  /// Restarts of the unit, the ones without a drop-in included.
   public var trials: Int
   /// Set when the service did not come back as it was after the drop-in was removed: its state.
   public var restoreProblem: String?
+  /// On a confirming host: the trial of the canaries' lines (`kept` holds them when it passed).
+  public var check: CanaryTrial?
 
   public init(
-    host: String, systemd: Int?, unit: String, skipped: String? = nil, kept: [String] = [],
-    dropped: [Dropped] = [], trials: Int = 0, restoreProblem: String? = nil
+    role: Role = .canary, host: String, systemd: Int?, unit: String, skipped: String? = nil,
+    kept: [String] = [], dropped: [Dropped] = [], trials: Int = 0, restoreProblem: String? = nil,
+    check: CanaryTrial? = nil
   ) {
+    self.role = role
     self.host = host
     self.systemd = systemd
     self.unit = unit
@@ -56,6 +123,7 @@ public struct CanaryResult: Sendable, Hashable, Codable {
     self.dropped = dropped
     self.trials = trials
     self.restoreProblem = restoreProblem
+    self.check = check
   }
 }
 
@@ -112,16 +180,26 @@ public enum LineSearch {
 }
 
 extension Suggest {
+  /// The lines of `suggestion` that every canary which tried it kept; nil when no canary
+  /// tried it. What a confirming host applies and what the verified drop-in sets.
+  public static func verifiedLines(_ suggestion: Suggestion, results: [CanaryResult]) -> [String]? {
+    let tried = results.filter { $0.unit == suggestion.unit && $0.role == .canary && $0.skipped == nil }
+    guard !tried.isEmpty else { return nil }
+    let broke = Set(tried.flatMap { $0.dropped.map(\.line) })
+    return suggestion.lines.map(\.assignment).filter { !broke.contains($0) }
+  }
+
   /// The drop-in after a canary run: each line that was tried says on which hosts (and
   /// systemd versions) it left the service working; a line that broke it on some host is
   /// left out, commented with why and the journal lines that show it.
   public static func verifiedDropIn(
     _ suggestion: Suggestion, baseline: String, required: [String], results: [CanaryResult]
   ) -> String {
-    let tried = results.filter { $0.unit == suggestion.unit && $0.skipped == nil }
+    let tried = results.filter { $0.unit == suggestion.unit && $0.role == .canary && $0.skipped == nil }
+    let confirming = results.filter { $0.unit == suggestion.unit && $0.role == .confirm && $0.skipped == nil }
     guard !tried.isEmpty else {
       var text = dropIn(suggestion, baseline: baseline, required: required)
-      let reasons = results.filter { $0.unit == suggestion.unit }.compactMap { r in
+      let reasons = results.filter { $0.unit == suggestion.unit && $0.role == .canary }.compactMap { r in
         r.skipped.map { "\(r.host): \($0)" }
       }
       text +=
@@ -136,6 +214,14 @@ extension Suggest {
     text += "(\(required.joined(separator: ", "))), verified on \(tried.count) canary host"
     text += tried.count == 1 ? ": " : "s: "
     text += hosts(tried) + ".\n"
+    let confirmed = confirming.filter { $0.check?.passed == true }
+    if !confirmed.isEmpty {
+      text += "# Confirmed as it is (one restart, every line below applied) on \(hosts(confirmed)).\n"
+    }
+    for failed in confirming where failed.check?.passed != true {
+      text += "# FAILED as it is on \(hosts([failed])): \(failed.check?.reason ?? "not judged")\n"
+      for journal in (failed.check?.journal ?? []).prefix(5) { text += "#   journal: \(journal)\n" }
+    }
     for fragment in suggestion.fragments { text += "# Unit file: \(fragment)\n" }
     text += "[Service]\n"
     for line in suggestion.lines {
@@ -182,7 +268,7 @@ public struct CanaryFigures: Sendable, Hashable, Codable {
     pairs = 0
     wholeVerified = 0
     wholeUnflagged = 0
-    for result in results where result.skipped == nil {
+    for result in results where result.skipped == nil && result.role == .canary {
       guard let suggestion = suggestions.first(where: { $0.unit == result.unit }),
         let service = hosts.first(where: { $0.name == result.host })?.services.first(where: {
           $0.id == result.unit
@@ -210,5 +296,54 @@ public struct CanaryFigures: Sendable, Hashable, Codable {
     meanFull = mean(full)
     meanUnflagged = mean(unflagged)
     meanVerified = mean(verified)
+  }
+}
+
+/// What the canary runs of a scan say about one unit, for the reports (the change owners'
+/// view): on which hosts the lines were searched and kept, on which the kept lines were
+/// confirmed as they are or failed, and how many lines were kept of those suggested. Pure.
+public struct CanaryVerdict: Sendable, Hashable, Codable {
+  public var unit: String
+  /// The canaries that tried the unit.
+  public var canaries: [String]
+  /// Confirming hosts where the kept lines, applied as they are, left the unit working.
+  public var confirmed: [String]
+  /// Confirming hosts where they did not, with why.
+  public var failed: [String: String]
+  /// Lines every canary kept, and lines tried.
+  public var kept: Int
+  public var tried: Int
+
+  /// The hosts the lines were shown to work on: the canaries and the confirming hosts.
+  public var verifiedOn: Int { canaries.count + confirmed.count }
+
+  /// The verdicts of `results`, one per unit that some host tried.
+  public static func verdicts(_ results: [CanaryResult]) -> [String: CanaryVerdict] {
+    var verdicts: [String: CanaryVerdict] = [:]
+    for (unit, runs) in Dictionary(grouping: results.filter { $0.skipped == nil }, by: \.unit) {
+      let canaries = runs.filter { $0.role == .canary }
+      guard !canaries.isEmpty else { continue }
+      let lines = Set(canaries.flatMap { $0.kept + $0.dropped.map(\.line) })
+      let broke = Set(canaries.flatMap { $0.dropped.map(\.line) })
+      let confirming = runs.filter { $0.role == .confirm }
+      verdicts[unit] = CanaryVerdict(
+        unit: unit, canaries: canaries.map(\.host).sorted(),
+        confirmed: confirming.filter { $0.check?.passed == true }.map(\.host).sorted(),
+        failed: Dictionary(
+          confirming.filter { $0.check?.passed != true }.map { ($0.host, $0.check?.reason ?? "not judged") },
+          uniquingKeysWith: { first, _ in first }),
+        kept: lines.subtracting(broke).count, tried: lines.count)
+    }
+    return verdicts
+  }
+
+  /// In words, for a report's cell: `12/14 lines verified on 3 hosts` (and where it failed).
+  public var summary: String {
+    var text = "\(kept)/\(tried) lines verified on \(verifiedOn) host\(verifiedOn == 1 ? "" : "s")"
+    if !failed.isEmpty {
+      text +=
+        "; failed on " + failed.keys.sorted().map { "\($0) (\(failed[$0] ?? ""))" }.joined(separator: ", ")
+    }
+    return text
   }
 }

@@ -17,10 +17,13 @@ public struct OwnerEntry: Sendable, Hashable, Codable {
   public var targetDay: String?
   /// Past its target day and neither hardened, exempt nor absent.
   public var overdue: Bool
+  /// What canary runs (`suggest --canary`) showed of its suggested drop-in; nil without one.
+  public var canary: CanaryVerdict?
 }
 
 /// The change owners' view of a scan against a baseline: every service that carries tracking
-/// fields, and every installed service that is not hardened (work without an owner yet).
+/// fields, every installed service that is not hardened (work without an owner yet), and
+/// every service a canary run tried.
 /// Ordered by target day (none last), then name. Pure.
 public enum OwnerView {
   /// Whether any service of `baseline` names an owner, tracker, target or note.
@@ -28,8 +31,10 @@ public enum OwnerView {
     baseline.services.contains { $0.tracking != nil }
   }
 
+  /// `canary`: the verdicts of the scan's canary run by unit (`CanaryVerdict.verdicts`).
   public static func entries(
-    coverage: CoverageReport, compared: CoverageReport? = nil, baseline: Baseline, today: String
+    coverage: CoverageReport, compared: CoverageReport? = nil, baseline: Baseline, today: String,
+    canary: [String: CanaryVerdict] = [:]
   ) -> [OwnerEntry] {
     let before = Dictionary(
       (compared?.services ?? []).map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
@@ -38,14 +43,15 @@ public enum OwnerView {
     let entries = coverage.services.compactMap { covered -> OwnerEntry? in
       guard let service = services[covered.name] else { return nil }
       let open = covered.status == .partial || covered.status == .notStarted
-      guard service.tracking != nil || open else { return nil }
+      let verdict = covered.unitIDs.lazy.compactMap { canary[$0] }.first
+      guard service.tracking != nil || open || verdict != nil else { return nil }
       let day = baseline.targetDay(of: service)
       let was = before[covered.name]
       return OwnerEntry(
         service: covered.name, status: covered.status, hosts: covered.hosts.count, exposure: covered.exposure,
         comparedStatus: was?.status, comparedExposure: was?.exposure,
         tracking: service.tracking ?? Tracking(),
-        targetDay: day, overdue: open && day.map { $0 < today } == true)
+        targetDay: day, overdue: open && day.map { $0 < today } == true, canary: verdict)
     }
     return entries.sorted { a, b in
       switch (a.targetDay, b.targetDay) {

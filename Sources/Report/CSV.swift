@@ -174,6 +174,7 @@ public enum CSV {
       [
         "service", "status", "hosts", "exposure_min", "exposure_median", "exposure_max", "compared_status",
         "compared_exposure_median", "owner", "tracker", "target", "target_day", "overdue", "note",
+        "canary_lines_kept", "canary_lines_tried", "canary_hosts", "confirmed_on", "confirm_failed_on",
       ], into: &sink)
     for entry in input.owners {
       row(
@@ -184,6 +185,10 @@ public enum CSV {
           entry.comparedExposure?.median.description ?? "", entry.tracking.owner ?? "",
           entry.tracking.tracker ?? "", entry.tracking.target ?? "", entry.targetDay ?? "",
           entry.overdue ? "yes" : "no", entry.tracking.note ?? "",
+          entry.canary.map { String($0.kept) } ?? "", entry.canary.map { String($0.tried) } ?? "",
+          entry.canary?.canaries.joined(separator: " ") ?? "",
+          entry.canary?.confirmed.joined(separator: " ") ?? "",
+          entry.canary?.failed.keys.sorted().joined(separator: " ") ?? "",
         ], into: &sink)
     }
   }

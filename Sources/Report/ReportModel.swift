@@ -30,6 +30,8 @@ public struct ReportInput: Sendable {
   /// The per-package view (`PackageView`): package → its services. Made once here: the pages,
   /// packages.csv and report.json each read it.
   public let packages: [PackageEntry]
+  /// What the scan's canary run showed, by unit (`CanaryVerdict.verdicts`); empty without one.
+  public var canary: [String: CanaryVerdict] = [:]
 
   public init(
     metadata: ScanMetadata, hosts: [HostReport], baseline: Baseline, required: [String],
@@ -52,7 +54,8 @@ public struct ReportInput: Sendable {
   /// The change owners' view (`OwnerView`), judged on the coverage's day.
   public var owners: [OwnerEntry] {
     OwnerView.entries(
-      coverage: coverage, compared: comparedCoverage, baseline: baseline, today: coverage.today)
+      coverage: coverage, compared: comparedCoverage, baseline: baseline, today: coverage.today,
+      canary: canary)
   }
 }
 
@@ -168,6 +171,10 @@ public struct ReportView: Sendable {
     public var targetSort: String
     public var overdue: Bool
     public var note: String
+    /// The canary verdict in words (`CanaryVerdict.summary`); empty without one.
+    public var canary: String
+    /// Hosts the verified lines worked on, for sorting (-1: not tried).
+    public var canarySort: Int
   }
 
   public struct TrendChange: Sendable {
@@ -220,6 +227,8 @@ public struct ReportView: Sendable {
   public var hasPackages: Bool
   public var packages: [PackageRow]
   public var hasOwners: Bool
+  /// True when the scan has canary verdicts (the owners' table shows a column for them).
+  public var hasCanary: Bool
   public var owners: [OwnerRow]
   public var ownerOptions: [String]
   public var overdueCount: Int

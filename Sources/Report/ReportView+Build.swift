@@ -58,7 +58,8 @@ extension ReportView {
     let packageEntries = input.packages
     hasPackages = packageEntries.contains { $0.package != PackageView.noPackage }
     packages = hasPackages ? Self.packageRows(packageEntries) : []
-    hasOwners = OwnerView.isTracked(input.baseline)
+    hasCanary = !input.canary.isEmpty
+    hasOwners = OwnerView.isTracked(input.baseline) || hasCanary
     owners = hasOwners ? input.owners.map(Self.ownerRow) : []
     ownerOptions = Set(owners.map(\.owner).filter { !$0.isEmpty }).sorted()
     overdueCount = owners.filter(\.overdue).count
@@ -223,7 +224,8 @@ extension ReportView {
       trackerMarkdown: (entry.tracking.tracker ?? "").replacingOccurrences(of: "|", with: "%7C"),
       target: Inert.text(entry.targetDay.map { $0 == target ? target : "\(target) (\($0))" } ?? ""),
       targetSort: entry.targetDay ?? "9999", overdue: entry.overdue,
-      note: Inert.text(entry.tracking.note ?? ""))
+      note: Inert.text(entry.tracking.note ?? ""),
+      canary: Inert.text(entry.canary?.summary ?? ""), canarySort: entry.canary?.verifiedOn ?? -1)
   }
 
   public static func day(_ date: Date) -> String { UTCDate.minute(date) }

@@ -22,11 +22,12 @@ public struct ReportWriter: Sendable {
 
   /// A scan's reports into `directory` (made if missing): coverage against `baseline`'s
   /// `required` sets, with the changes since `older` when given, in each of `formats`.
-  /// `today` (`YYYY-MM-DD`) decides which waivers have expired.
+  /// `today` (`YYYY-MM-DD`) decides which waivers have expired; `canary`, the scan's canary run
+  /// (`suggest --canary`), shows in the change owners' view.
   public func report(
     scan: Scan, older: Scan?, baseline: Baseline, required: [String], today: String,
     formats: [ReportFormat], to directory: URL, allChecks: Bool = false, trend: Trend? = nil,
-    toolVersion: String = "unknown", hostSources: [String: Provenance] = [:]
+    toolVersion: String = "unknown", hostSources: [String: Provenance] = [:], canary: [CanaryResult] = []
   ) throws -> Outcome {
     let scan = scan.inNameOrder()
     let older = older?.inNameOrder()
@@ -47,6 +48,7 @@ public struct ReportWriter: Sendable {
       comparedCoverage: comparedCoverage)
     input.toolVersion = toolVersion
     input.hostSources = hostSources
+    input.canary = CanaryVerdict.verdicts(canary)
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     var leftOut: Int?
     if formats.contains(.csv), !allChecks, case let rows = CSV.checksRowCount(input),

@@ -11,9 +11,11 @@ import UnitModel
 struct Console: Sendable {
   var quiet: Bool
 
+  /// A line on stdout, flushed: progress shows as it happens in a log or a pipe too.
   func info(_ line: String) {
     guard !quiet else { return }
     print(line)
+    fflush(nil)  // every output stream: `stdout` is not concurrency-safe to name
   }
 
   func error(_ line: String) {

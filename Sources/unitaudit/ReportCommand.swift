@@ -1,4 +1,5 @@
 import ArgumentParser
+import Collector
 import Coverage
 import Foundation
 import Report
@@ -92,7 +93,8 @@ struct ReportCommand: ParsableCommand {
     let outcome = try writer.report(
       scan: loaded, older: older, baseline: baseline, required: required, today: selection.day,
       formats: formats, to: directory, allChecks: checksCSV, trend: trend, toolVersion: BuildInfo.version,
-      hostSources: formats.contains(.sarif) ? hostSources(of: scan) : [:])
+      hostSources: formats.contains(.sarif) ? hostSources(of: scan) : [:],
+      canary: try CanaryRun.results(scan: URL(fileURLWithPath: scan)))
     noteChecksLeftOut(outcome, console: console)
     for note in outcome.notes { console.error("warning: \(note)") }
     for file in outcome.files { console.info("wrote \(file.path)") }

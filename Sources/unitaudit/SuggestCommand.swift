@@ -34,9 +34,13 @@ struct SuggestCommand: AsyncParsableCommand {
       the lines that break it found and left out with why; then the host is put back as it \
       was. Only services running on the canary are tried, one at a time. A killed run leaves \
       a journal in the scan directory: --canary-restore (or the next canary run) puts the \
-      hosts back. docs/suggest.md says what it does to a host.
+      hosts back. With --confirm HOST, the lines the canaries kept are then applied as they \
+      are on that host (one that did not choose them) and judged the same way. The results \
+      (SCAN/canary.json) show in the reports' change owners' view. docs/suggest.md says what \
+      it does to a host.
 
         unitaudit suggest fleet-scan --canary web01 --allow-restarts
+        unitaudit suggest fleet-scan --canary web01 --confirm web02 --allow-restarts
         unitaudit suggest scan --canary web01 --allow-restarts --health X=CMD
         unitaudit suggest fleet-scan --canary-restore
       """)
@@ -73,7 +77,16 @@ struct SuggestCommand: AsyncParsableCommand {
       "Try the drop-ins on this host of the scan (a name, repeatable; never a pattern).", valueName: "host"))
   var canaries: [String] = []
 
-  @Flag(help: "Consent: the canary hosts' services are restarted, with drop-ins that may stop them.")
+  @Option(
+    name: .customLong("confirm"),
+    help: ArgumentHelp(
+      "After the canaries, apply the lines they kept on this host as they are and judge them (a name, repeatable).",
+      valueName: "host"))
+  var confirm: [String] = []
+
+  @Flag(
+    help:
+      "Consent: the canary and confirming hosts' services are restarted, with drop-ins that may stop them.")
   var allowRestarts = false
 
   @Option(
@@ -94,13 +107,16 @@ struct SuggestCommand: AsyncParsableCommand {
   var canaryRestore = false
 
   func validate() throws {
+    if !confirm.isEmpty && canaries.isEmpty {
+      throw ValidationError("--confirm applies what canaries kept: name them with --canary")
+    }
     if !canaries.isEmpty && !allowRestarts {
       throw ValidationError(
-        "--canary restarts services on \(canaries.joined(separator: ", ")) with drop-ins that may stop them: "
-          + "add --allow-restarts to say that is what you want")
+        "--canary restarts services on \((canaries + confirm).joined(separator: ", ")) with drop-ins that may "
+          + "stop them: add --allow-restarts to say that is what you want")
     }
-    for name in canaries where name.contains(where: { "*?[],".contains($0) }) {
-      throw ValidationError("--canary takes host names, not patterns: '\(name)'")
+    for name in canaries + confirm where name.contains(where: { "*?[],".contains($0) }) {
+      throw ValidationError("--canary and --confirm take host names, not patterns: '\(name)'")
     }
     for entry in health where !entry.contains("=") {
       throw ValidationError("--health takes UNIT=COMMAND: '\(entry)'")
@@ -144,7 +160,7 @@ struct SuggestCommand: AsyncParsableCommand {
         }, uniquingKeysWith: { _, last in last })
       do {
         results = try await CanaryRun.run(
-          scan: URL(fileURLWithPath: scan), canaries: canaries, suggestions: suggestions,
+          scan: URL(fileURLWithPath: scan), canaries: canaries, confirm: confirm, suggestions: suggestions,
           options: CanaryOptions(settleSeconds: settle, restartTimeout: restartTimeout, health: health),
           progress: { console.info($0) })
       } catch {
@@ -193,10 +209,15 @@ struct SuggestCommand: AsyncParsableCommand {
           + "; MEDIUM or better \(effect.mediumOrBetterBefore) -> \(effect.mediumOrBetterAfter)")
     }
     for result in results {
-      let what =
-        result.skipped.map { "not tried: \($0)" }
-        ?? "kept \(result.kept.count), left out \(result.dropped.count) in \(result.trials) restarts"
-      summary("  canary \(result.host): \(result.unit): \(what)")
+      let what: String
+      if let skipped = result.skipped {
+        what = "not tried: \(skipped)"
+      } else if let check = result.check {
+        what = check.passed ? "confirmed, \(check.lines.count) lines" : "FAILED: \(check.reason ?? "")"
+      } else {
+        what = "kept \(result.kept.count), left out \(result.dropped.count) in \(result.trials) restarts"
+      }
+      summary("  \(result.role.rawValue) \(result.host): \(result.unit): \(what)")
       if let problem = result.restoreProblem {
         console.error("  CANARY \(result.host): \(result.unit) \(problem)")
       }
@@ -209,6 +230,15 @@ struct SuggestCommand: AsyncParsableCommand {
           + "\(mean(figures.meanVerified)) with the verified lines (full suggestion \(mean(figures.meanFull)), "
           + "unflagged lines only \(mean(figures.meanUnflagged)), over \(figures.predicted) predicted); "
           + "whole drop-in kept on \(figures.wholeVerified) (no line to review on \(figures.wholeUnflagged))")
+      let confirmations = results.filter { $0.role == .confirm && $0.skipped == nil }
+      if !confirmations.isEmpty {
+        let failed = confirmations.filter { $0.check?.passed != true }
+        summary(
+          "confirm: \(confirmations.count - failed.count) of \(confirmations.count) host × service kept working "
+            + "with the verified lines as they are"
+            + (failed.isEmpty
+              ? "" : "; FAILED: " + failed.map { "\($0.host) \($0.unit)" }.joined(separator: ", ")))
+      }
     }
     let review = suggestions.filter { $0.lines.contains { $0.review != nil } }.count
     let empty = suggestions.filter(\.lines.isEmpty).count

@@ -92,4 +92,89 @@ struct CanaryTests {
       results: [CanaryResult(host: "a1", systemd: 252, unit: "web.service", skipped: "not running now")])
     #expect(skipped.hasSuffix("# Not verified on a canary: a1: not running now\n"))
   }
+
+  @Test(
+    "confirming hosts: they apply the lines every canary kept; the drop-in and the verdict say where they held"
+  )
+  func confirmations() throws {
+    let suggestion = Suggestion(
+      service: "web.service", unit: "web.service", status: .notStarted, hosts: ["a1", "b1", "c1"],
+      oldestSystemd: 252,
+      lines: ["PrivateTmp=yes", "ProtectHome=yes", "PrivateNetwork=yes"].map {
+        Suggestion.Line(
+          directive: .privateTmp, requirement: String($0.prefix { $0 != "=" }), assignment: $0, missingOn: 3,
+          review: nil)
+      }, leftOut: [], fragments: [], packages: [], exposures: [])
+    let broke = CanaryTrial(lines: ["PrivateNetwork=yes"], passed: false, reason: "inactive (failed)")
+    var results = [
+      CanaryResult(
+        host: "a1", systemd: 252, unit: "web.service", kept: ["PrivateTmp=yes", "ProtectHome=yes"],
+        dropped: [CanaryResult.Dropped(line: "PrivateNetwork=yes", trial: broke)], trials: 4),
+      CanaryResult(
+        host: "b1", systemd: 257, unit: "web.service", kept: ["PrivateTmp=yes", "PrivateNetwork=yes"],
+        dropped: [CanaryResult.Dropped(line: "ProtectHome=yes", trial: broke)], trials: 4),
+    ]
+    // What every canary kept: a line one canary dropped is out.
+    #expect(Suggest.verifiedLines(suggestion, results: results) == ["PrivateTmp=yes"])
+    #expect(Suggest.verifiedLines(suggestion, results: []) == nil)
+    results.append(
+      CanaryResult(
+        role: .confirm, host: "c1", systemd: 247, unit: "web.service", kept: ["PrivateTmp=yes"], trials: 2,
+        check: CanaryTrial(lines: ["PrivateTmp=yes"], passed: true)))
+    results.append(
+      CanaryResult(
+        role: .confirm, host: "d1", systemd: 262, unit: "web.service", trials: 2,
+        check: CanaryTrial(
+          lines: ["PrivateTmp=yes"], passed: false, reason: "inactive (failed)",
+          journal: ["web: cannot open /tmp"])))
+    // A confirming host never counts as a canary (nor changes the lines).
+    #expect(Suggest.verifiedLines(suggestion, results: results) == ["PrivateTmp=yes"])
+    let text = Suggest.verifiedDropIn(suggestion, baseline: "s", required: ["core"], results: results)
+    #expect(text.contains("verified on 2 canary hosts: a1 (systemd 252), b1 (systemd 257)."))
+    #expect(
+      text.contains("# Confirmed as it is (one restart, every line below applied) on c1 (systemd 247).\n"))
+    #expect(
+      text.contains(
+        "# FAILED as it is on d1 (systemd 262): inactive (failed)\n#   journal: web: cannot open /tmp\n"))
+    let verdict = try #require(CanaryVerdict.verdicts(results)["web.service"])
+    #expect(
+      verdict.canaries == ["a1", "b1"] && verdict.confirmed == ["c1"]
+        && verdict.failed.keys.sorted() == ["d1"])
+    #expect(verdict.kept == 1 && verdict.tried == 3 && verdict.verifiedOn == 3)
+    // Only confirmations, or only skipped runs: no verdict.
+    #expect(CanaryVerdict.verdicts(Array(results.suffix(2))).isEmpty)
+    #expect(
+      CanaryVerdict.verdicts([
+        CanaryResult(host: "a1", systemd: 252, unit: "web.service", skipped: "not running")
+      ])
+      .isEmpty)
+  }
+
+  @Test("journal lines that differ only in their numbers are the same message; other lines are new")
+  func journalShapes() {
+    #expect(CanaryTrial.shape("User of session c17 not known.") == "User of session c# not known.")
+    #expect(CanaryTrial.shape("pid 4021: exit 1") == "pid #: exit #")
+    let reference: Set<String> = ["User of session c13 not known.", "Failed to bind 10.0.0.1:53"]
+    let journal = [
+      "User of session c17 not known.", "Failed to bind 10.0.0.2:53",
+      "Failed to save seat data /run/systemd/seats/seat0: Not a directory",
+    ]
+    #expect(
+      CanaryTrial.newLines(journal, reference: reference) == [
+        "Failed to save seat data /run/systemd/seats/seat0: Not a directory"
+      ])
+    #expect(CanaryTrial.newLines(journal, reference: []) == journal)
+    // Judged again against a later restart without the drop-in: passes only when every line
+    // is accounted for, and only a trial that failed for its journal alone.
+    let failed = CanaryTrial(
+      lines: ["ProtectProc=invisible"], passed: false, reason: CanaryTrial.journalReason(2),
+      journal: Array(journal.prefix(2)), failedOnJournal: true)
+    #expect(
+      failed.rejudged(reference: ["User of session c3 not known.", "Failed to bind 10.0.0.9:53"]).passed)
+    let still = failed.rejudged(reference: ["User of session c3 not known."])
+    #expect(!still.passed && still.journal == ["Failed to bind 10.0.0.2:53"] && still.failedOnJournal)
+    #expect(still.reason == CanaryTrial.journalReason(1))
+    let inactive = CanaryTrial(lines: ["PrivateNetwork=yes"], passed: false, reason: "inactive (failed)")
+    #expect(inactive.rejudged(reference: Set(journal)) == inactive)
+  }
 }

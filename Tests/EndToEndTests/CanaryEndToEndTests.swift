@@ -11,7 +11,8 @@ import UnitModel
 #endif
 
 /// `unitaudit suggest --canary` on the fleet: drop-ins tried on one host, what they keep
-/// applied on another, a run killed midway and put back, and ssh.service.
+/// applied on another (by `--confirm` and by hand), a run killed midway and put back, and
+/// ssh.service.
 @Suite("End to end: canary runs of suggested drop-ins", .tags(.e2e), .exclusive, .serialized)
 struct CanaryEndToEndTests {
   static let canary = "h2"
@@ -81,7 +82,8 @@ struct CanaryEndToEndTests {
     let (fleet, work, scan) = (setting.fleet, setting.work, setting.scan)
     let canary = try setting.host(Self.canary)
     let second = try setting.host(Self.second)
-    let chosen = Self.shared(setting.suggestions, canary, second, limit: 4)
+    // Every service with a suggestion running on both (ssh.service has a test of its own).
+    let chosen = Self.shared(setting.suggestions, canary, second, limit: .max)
     try #require(chosen.count >= 2, "services running on both \(Self.canary) and \(Self.second)")
 
     // Without consent, nothing runs.
@@ -89,23 +91,58 @@ struct CanaryEndToEndTests {
     #expect(refused.status != 0 && refused.output.contains("--allow-restarts"))
     let pattern = try run([try unitauditBinary(), "suggest", scan.path, "--canary", "h*", "--allow-restarts"])
     #expect(pattern.status != 0 && pattern.output.contains("not patterns"))
+    let both = try run(
+      [
+        try unitauditBinary(), "suggest", scan.path, "--canary", Self.canary, "--confirm", Self.canary,
+        "--allow-restarts",
+      ])
+    #expect(both.status != 0 && both.output.contains("both --canary and --confirm"), "\(both.output)")
 
     let out = work.appendingPathComponent("verified")
     let canaryRun = try run(
       [
-        try unitauditBinary(), "suggest", scan.path, "--canary", Self.canary, "--allow-restarts", "-o",
-        out.path,
+        try unitauditBinary(), "suggest", scan.path, "--canary", Self.canary, "--confirm", Self.second,
+        "--allow-restarts", "-o", out.path,
       ] + Self.bounds + chosen.flatMap { ["--service", $0.service] })
     #expect(canaryRun.status == 0, "\(canaryRun.output)")
-    let results = try JSONDecoder().decode(
-      [CanaryResult].self, from: Data(contentsOf: scan.appendingPathComponent("canary.json")))
+    let all = try CanaryRun.results(scan: scan)
+    let results = all.filter { $0.role == .canary }
     #expect(Set(results.map(\.unit)) == Set(chosen.map(\.unit)), "\(canaryRun.output)")
     #expect(results.allSatisfy { $0.skipped == nil && $0.restoreProblem == nil }, "\(results)")
+    // --confirm: the kept lines, applied as they are on the second host, held for every
+    // service (each kept at least one line here).
+    let confirmed = all.filter { $0.role == .confirm }
+    #expect(Set(confirmed.map(\.unit)) == Set(results.filter { !$0.kept.isEmpty }.map(\.unit)), "\(all)")
+    for result in confirmed {
+      let kept = try #require(results.first { $0.unit == result.unit }).kept
+      #expect(
+        result.host == Self.second && result.skipped == nil && result.restoreProblem == nil, "\(result)")
+      #expect(result.check?.passed == true && Set(result.kept) == Set(kept), "\(result)")
+    }
+    #expect(
+      canaryRun.output.contains(
+        "confirm: \(confirmed.count) of \(confirmed.count) host × service kept working"))
 
-    // The canary is as it was: no drop-in of the run, every tried service active.
-    let after = try Self.leftovers(fleet, canary, chosen.map(\.unit))
-    #expect(after.dropIns.isEmpty, "\(after.dropIns)")
-    #expect(after.inactive.isEmpty, "\(after.inactive)")
+    // Both hosts are as they were: no drop-in of the run, every tried service active.
+    for host in [canary, second] {
+      let after = try Self.leftovers(fleet, host, chosen.map(\.unit))
+      #expect(after.dropIns.isEmpty, "\(host.name): \(after.dropIns)")
+      #expect(after.inactive.isEmpty, "\(host.name): \(after.inactive)")
+    }
+
+    // The report's change owners' view says where the lines were verified.
+    let report = try run(
+      [
+        try unitauditBinary(), "report", scan.path, "--format", "csv", "-o",
+        work.appendingPathComponent("report").path,
+      ])
+    #expect(report.status == 0, "\(report.output)")
+    let owners = try String(contentsOf: work.appendingPathComponent("report/owners.csv"), encoding: .utf8)
+    for result in confirmed {
+      let service = try #require(chosen.first { $0.unit == result.unit }).service
+      let row = owners.components(separatedBy: "\r\n").first { $0.hasPrefix(service + ",") } ?? ""
+      #expect(row.hasSuffix(",\(Self.canary),\(Self.second),"), "\(result.unit): \(row)")
+    }
 
     // The verified drop-ins, applied on the second host and restarted: each service stays
     // active, with no error line a plain restart does not print.
@@ -142,7 +179,7 @@ struct CanaryEndToEndTests {
     }
     #expect(failures.isEmpty, "\(failures)")
     print(
-      "canary \(Self.canary) → \(Self.second): "
+      "canary \(Self.canary), confirmed by hand on \(Self.second): "
         + results.map { "\($0.unit) kept \($0.kept.count), left out \($0.dropped.map(\.line))" }.joined(
           separator: "; "))
   }
@@ -193,30 +230,43 @@ struct CanaryEndToEndTests {
   }
 
   @Test(
-    "ssh.service on a canary: judged by a fresh login, the run keeps its own access and the host stays reachable",
+    "ssh.service on a canary and a confirming host: judged by a fresh login, the run keeps its own access, both stay reachable",
     .enabled(if: Fleet.configured != nil, "needs a booted fleet: Scripts/fleet up, then UNITAUDIT_FLEET=DIR"))
   func sshService() async throws {
     let setting = try Prepared("canary-ssh", suggest: ["--service", "sshd.service"])
     defer { try? FileManager.default.removeItem(at: setting.work) }
     let (fleet, scan) = (setting.fleet, setting.scan)
     let canary = try setting.host(Self.canary)
+    let second = try setting.host(Self.second)
     let ssh = try #require(setting.suggestions.first { $0.unit == "ssh.service" })
     let result = try run(
       [
-        try unitauditBinary(), "suggest", scan.path, "--canary", Self.canary, "--allow-restarts", "--service",
-        ssh.service,
+        try unitauditBinary(), "suggest", scan.path, "--canary", Self.canary, "--confirm", Self.second,
+        "--allow-restarts", "--service", ssh.service,
       ] + Self.bounds)
     #expect(result.status == 0, "\(result.output)")
-    let results = try JSONDecoder().decode(
-      [CanaryResult].self, from: Data(contentsOf: scan.appendingPathComponent("canary.json")))
-    let tried = try #require(results.first { $0.unit == "ssh.service" })
+    let results = try CanaryRun.results(scan: scan)
+    let tried = try #require(results.first { $0.unit == "ssh.service" && $0.role == .canary })
     #expect(tried.skipped == nil && tried.restoreProblem == nil, "\(tried)")
     // Any line that stopped new logins was left out, and said so.
     for dropped in tried.dropped where dropped.trial.reason?.contains("new SSH login") == true {
       #expect(result.output.contains(dropped.line), "\(result.output)")
     }
-    let after = try Self.leftovers(fleet, canary, ["ssh.service"])
-    #expect(after.dropIns.isEmpty && after.inactive.isEmpty, "\(after)")
-    #expect(try fleet.ssh(canary, "true").status == 0)
+    // On the confirming host (another systemd), the kept lines judged the same way: by a
+    // fresh login too, and put back whatever the verdict.
+    if !tried.kept.isEmpty {
+      let confirmed = try #require(results.first { $0.unit == "ssh.service" && $0.role == .confirm })
+      #expect(confirmed.skipped == nil && confirmed.restoreProblem == nil, "\(confirmed)")
+      #expect(confirmed.check != nil, "\(confirmed)")
+    }
+    for host in [canary, second] {
+      let after = try Self.leftovers(fleet, host, ["ssh.service"])
+      #expect(after.dropIns.isEmpty && after.inactive.isEmpty, "\(host.name): \(after)")
+      #expect(try fleet.ssh(host, "true").status == 0)
+    }
+    print(
+      "ssh.service: "
+        + results.map { "\($0.role) \($0.host): kept \($0.kept), \($0.check?.reason ?? "")" }.joined(
+          separator: "; "))
   }
 }

@@ -217,7 +217,7 @@ struct ReportFormatTests {
     let lines = csv.components(separatedBy: "\r\n").filter { !$0.isEmpty }
     #expect(
       lines.first
-        == "service,status,hosts,exposure_min,exposure_median,exposure_max,compared_status,compared_exposure_median,owner,tracker,target,target_day,overdue,note"
+        == "service,status,hosts,exposure_min,exposure_median,exposure_max,compared_status,compared_exposure_median,owner,tracker,target,target_day,overdue,note,canary_lines_kept,canary_lines_tried,canary_hosts,confirmed_on,confirm_failed_on"
     )
     #expect(
       lines.contains {
@@ -234,6 +234,47 @@ struct ReportFormatTests {
     for index in untracked.baseline.services.indices { untracked.baseline.services[index].tracking = nil }
     #expect(try Sample.render(.html, untracked)["report.html"]?.contains("owners-h") == false)
     #expect(try Sample.render(.md, untracked)["report.md"]?.contains("## Change owners") == false)
+    #expect(!html.contains(">Canary</button>"))
+  }
+
+  @Test("a canary run's verdicts show in the change owners' view, even for a baseline that tracks nothing")
+  func canaryVerdicts() throws {
+    var input = try Sample.input(compare: Sample.hosts(hardenedWeb: false))
+    for index in input.baseline.services.indices { input.baseline.services[index].tracking = nil }
+    let trial = CanaryTrial(lines: ["PrivateNetwork=yes"], passed: false, reason: "inactive (failed)")
+    input.canary = CanaryVerdict.verdicts([
+      CanaryResult(
+        host: "web1", systemd: 252, unit: "db.service", kept: ["PrivateTmp=yes", "ProtectHome=yes"],
+        dropped: [CanaryResult.Dropped(line: "PrivateNetwork=yes", trial: trial)], trials: 4),
+      CanaryResult(
+        role: .confirm, host: "web2", systemd: 257, unit: "db.service",
+        kept: ["PrivateTmp=yes", "ProtectHome=yes"],
+        trials: 2, check: CanaryTrial(lines: ["PrivateTmp=yes", "ProtectHome=yes"], passed: true)),
+      CanaryResult(
+        role: .confirm, host: "web3", systemd: 247, unit: "db.service", trials: 2,
+        check: CanaryTrial(
+          lines: ["PrivateTmp=yes", "ProtectHome=yes"], passed: false, reason: "inactive (failed)")),
+    ])
+    let verdict = try #require(input.canary["db.service"])
+    #expect(verdict.kept == 2 && verdict.tried == 3 && verdict.verifiedOn == 2)
+    #expect(verdict.summary == "2/3 lines verified on 2 hosts; failed on web3 (inactive (failed))")
+    let html = try #require(try Sample.render(.html, input)["report.html"])
+    #expect(html.contains("<h2 id=\"owners-h\">Change owners</h2>"))
+    #expect(html.contains(">Canary</button>"))
+    #expect(
+      html.contains(
+        "<td data-sort=\"2\">2/3 lines verified on 2 hosts; failed on web3 (inactive (failed))</td>"))
+    let markdown = try #require(try Sample.render(.md, input)["report.md"])
+    #expect(
+      markdown.contains(" | 2/3 lines verified on 2 hosts; failed on web3 (inactive (failed)) |"),
+      "\(markdown)")
+    let csv = try #require(try Sample.render(.csv, input)["owners.csv"])
+    #expect(
+      csv.components(separatedBy: "\r\n").contains {
+        $0.hasPrefix("db.service,") && $0.hasSuffix(",2,3,web1,web2,web3")
+      }, "\(csv)")
+    let json = try #require(try Sample.render(.json, input)["report.json"])
+    #expect(json.contains("\"confirmed\""))
   }
 
   @Test("checks.csv is left out past a spreadsheet's rows, unless asked for")
