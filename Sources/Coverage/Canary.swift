@@ -192,8 +192,10 @@ extension Suggest {
   /// The drop-in after a canary run: each line that was tried says on which hosts (and
   /// systemd versions) it left the service working; a line that broke it on some host is
   /// left out, commented with why and the journal lines that show it.
+  /// `hosts`: the scan's, for the exposure predicted with the verified lines.
   public static func verifiedDropIn(
-    _ suggestion: Suggestion, baseline: String, required: [String], results: [CanaryResult]
+    _ suggestion: Suggestion, baseline: String, required: [String], results: [CanaryResult],
+    hosts: [HostReport] = []
   ) -> String {
     let tried = results.filter { $0.unit == suggestion.unit && $0.role == .canary && $0.skipped == nil }
     let confirming = results.filter { $0.unit == suggestion.unit && $0.role == .confirm && $0.skipped == nil }
@@ -206,23 +208,36 @@ extension Suggest {
         "# Not verified on a canary" + (reasons.isEmpty ? ".\n" : ": \(reasons.joined(separator: "; "))\n")
       return text
     }
-    func hosts(_ results: [CanaryResult]) -> String {
+    func named(_ results: [CanaryResult]) -> String {
       results.map { "\($0.host)" + ($0.systemd.map { " (systemd \($0))" } ?? "") }.joined(separator: ", ")
     }
     var text = "# \(suggestion.path)\n"
     text += "# Suggested by unitaudit for \(suggestion.service) against \(baseline) "
     text += "(\(required.joined(separator: ", "))), verified on \(tried.count) canary host"
     text += tried.count == 1 ? ": " : "s: "
-    text += hosts(tried) + ".\n"
+    text += named(tried) + ".\n"
     let confirmed = confirming.filter { $0.check?.passed == true }
     if !confirmed.isEmpty {
-      text += "# Confirmed as it is (one restart, every line below applied) on \(hosts(confirmed)).\n"
+      text += "# Confirmed as it is (one restart, every line below applied) on \(named(confirmed)).\n"
     }
     for failed in confirming where failed.check?.passed != true {
-      text += "# FAILED as it is on \(hosts([failed])): \(failed.check?.reason ?? "not judged")\n"
+      text += "# FAILED as it is on \(named([failed])): \(failed.check?.reason ?? "not judged")\n"
       for journal in (failed.check?.journal ?? []).prefix(5) { text += "#   journal: \(journal)\n" }
     }
     for fragment in suggestion.fragments { text += "# Unit file: \(fragment)\n" }
+    let present = hosts.filter { suggestion.hosts.contains($0.name) }.compactMap { host in
+      host.service(named: suggestion.service).map { (host, $0) }
+    }
+    let verified = predicted(present, adding: verifiedLines(suggestion, results: results) ?? [])
+    if let medians = Suggestion.medians(verified) {
+      let count = verified.filter { $0.after != nil }.count
+      text +=
+        "# Exposure (systemd-analyze security): \(medians.before) -> \(medians.after) predicted with the "
+      text += "verified lines"
+      if let full = suggestion.predictedMedians { text += " (\(full.after) with every suggested line)" }
+      text +=
+        suggestion.hosts.count == 1 ? ".\n" : "; median of \(count) of \(suggestion.hosts.count) hosts.\n"
+    }
     text += "[Service]\n"
     for line in suggestion.lines {
       text += "# \(line.requirement); missing on \(line.missingOn) of \(suggestion.hosts.count)\n"
@@ -230,18 +245,30 @@ extension Suggest {
         result.dropped.first { $0.line == line.assignment }.map { (result, $0.trial) }
       }
       if broke.isEmpty {
-        text += "# verified on \(hosts(tried))\n"
+        text += "# verified on \(named(tried))\n"
         text += line.assignment + "\n"
       } else {
         for (result, trial) in broke {
           text +=
-            "# LEFT OUT: it broke \(suggestion.unit) on \(hosts([result])): \(trial.reason ?? "failed")\n"
+            "# LEFT OUT: it broke \(suggestion.unit) on \(named([result])): \(trial.reason ?? "failed")\n"
           for journal in trial.journal.prefix(5) { text += "#   journal: \(journal)\n" }
         }
         text += "# " + line.assignment + "\n"
       }
     }
     return text
+  }
+}
+
+extension CanaryResult {
+  /// The exposure `hosts` says this host reported for the unit, and the one predicted with the
+  /// lines kept; nil when either is unknown.
+  public func exposure(in hosts: [HostReport]) -> (before: Exposure, after: Exposure)? {
+    guard let service = hosts.first(where: { $0.name == host })?.services.first(where: { $0.id == unit }),
+      let before = service.overall?.exposure,
+      let after = try? ExposurePrediction.predict(service, adding: kept).get()
+    else { return nil }
+    return (before, after)
   }
 }
 

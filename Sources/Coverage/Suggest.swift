@@ -22,7 +22,10 @@ public struct Suggestion: Sendable, Hashable, Codable {
   public var exposures: [PredictedExposure]
 
   /// The median exposure before and after over the hosts with a prediction; nil when none has.
-  public var predictedMedians: (before: Exposure, after: Exposure)? {
+  public var predictedMedians: (before: Exposure, after: Exposure)? { Self.medians(exposures) }
+
+  /// The median exposure before and after over the entries of `exposures` with a prediction.
+  static func medians(_ exposures: [PredictedExposure]) -> (before: Exposure, after: Exposure)? {
     let pairs = exposures.compactMap { entry in entry.before.flatMap { b in entry.after.map { (b, $0) } } }
     guard let before = Spread(pairs.map(\.0)), let after = Spread(pairs.map(\.1)) else { return nil }
     return (before.median, after.median)
@@ -117,17 +120,7 @@ public enum Suggest {
           leftOut.append(.init(directive: directive, reason: reason.text))
         }
       }
-      let assignments = lines.map(\.assignment)
-      let exposures = present.map { host, service in
-        switch ExposurePrediction.predict(service, adding: assignments) {
-        case .success(let after):
-          PredictedExposure(
-            host: host.name, before: service.overall?.exposure, after: after, unpredicted: nil)
-        case .failure(let why):
-          PredictedExposure(
-            host: host.name, before: service.overall?.exposure, after: nil, unpredicted: why.reason)
-        }
-      }
+      let exposures = predicted(present, adding: lines.map(\.assignment))
       let units = Dictionary(grouping: present.map(\.1.id), by: { $0 }).mapValues(\.count)
       let unit = units.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key ?? entry.name
       return Suggestion(
@@ -192,6 +185,22 @@ public enum Suggest {
       if row.kind == .boolean ? (set != "yes" && word == "yes") : rank(set) > rank(word) { word = set }
     }
     return .success("\(row.name)=\(word)")
+  }
+
+  /// Per host, the exposure it reported for its service and the one predicted with
+  /// `assignments` added.
+  static func predicted(_ present: [(HostReport, ServiceRecord)], adding assignments: [String])
+    -> [PredictedExposure]
+  {
+    present.map { host, service in
+      switch ExposurePrediction.predict(service, adding: assignments) {
+      case .success(let after):
+        PredictedExposure(host: host.name, before: service.overall?.exposure, after: after, unpredicted: nil)
+      case .failure(let why):
+        PredictedExposure(
+          host: host.name, before: service.overall?.exposure, after: nil, unpredicted: why.reason)
+      }
+    }
   }
 
   /// The drop-in's text: a comment header (what it is for, the oldest systemd it was made

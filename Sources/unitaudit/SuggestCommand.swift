@@ -171,7 +171,8 @@ struct SuggestCommand: AsyncParsableCommand {
     let texts = suggestions.map {
       canaries.isEmpty
         ? Suggest.dropIn($0, baseline: baseline.name, required: required)
-        : Suggest.verifiedDropIn($0, baseline: baseline.name, required: required, results: results)
+        : Suggest.verifiedDropIn(
+          $0, baseline: baseline.name, required: required, results: results, hosts: hosts)
     }
     if let output {
       let root = URL(fileURLWithPath: output)
@@ -215,7 +216,9 @@ struct SuggestCommand: AsyncParsableCommand {
       } else if let check = result.check {
         what = check.passed ? "confirmed, \(check.lines.count) lines" : "FAILED: \(check.reason ?? "")"
       } else {
-        what = "kept \(result.kept.count), left out \(result.dropped.count) in \(result.trials) restarts"
+        what =
+          "kept \(result.kept.count), left out \(result.dropped.count) in \(result.trials) restarts"
+          + (result.exposure(in: hosts).map { "; exposure \($0.before) -> \($0.after) predicted" } ?? "")
       }
       summary("  \(result.role.rawValue) \(result.host): \(result.unit): \(what)")
       if let problem = result.restoreProblem {

@@ -1,7 +1,7 @@
-import Coverage
 import Testing
 import UnitModel
 
+@testable import Coverage
 @testable import Normalize
 
 /// Predicted exposure against systemd's own answer, on outputs recorded on the fleet: a
@@ -109,5 +109,47 @@ struct ExposurePredictionTests {
     // The check is kept, without a grade.
     #expect(parsed.units["a.service"]?.checks["PrivateTmp"]?.set == false)
     #expect(parsed.units["a.service"]?.checks["PrivateTmp"]?.grade == nil)
+  }
+}
+
+@Suite("Predicted exposure of a verified drop-in")
+struct VerifiedExposureTests {
+  @Test("the verified drop-in's header predicts the exposure with the lines the canaries kept")
+  func verifiedHeader() throws {
+    let service = try ExposurePredictionTests.service("grade_nginx_262", unit: "nginx.service", text: false)
+    let lines = try ExposurePredictionTests.assignments("grade_nginx_262")
+    let host = HostReport(name: "web1", status: HostStatus(.ok), services: [service])
+    let suggestion = Suggestion(
+      service: "nginx.service", unit: "nginx.service", status: .notStarted, hosts: ["web1"],
+      oldestSystemd: 262,
+      lines: lines.map {
+        Suggestion.Line(
+          directive: .privateTmp, requirement: String($0.prefix { $0 != "=" }), assignment: $0, missingOn: 1,
+          review: nil)
+      }, leftOut: [], fragments: [], packages: [],
+      exposures: [
+        PredictedExposure(
+          host: "web1", before: service.overall?.exposure,
+          after: try ExposurePrediction.predict(service, adding: lines).get(), unpredicted: nil)
+      ])
+    let dropped = try #require(lines.last)
+    let kept = Array(lines.dropLast())
+    let result = CanaryResult(
+      host: "web1", systemd: 262, unit: "nginx.service", kept: kept,
+      dropped: [
+        CanaryResult.Dropped(
+          line: dropped, trial: CanaryTrial(lines: [dropped], passed: false, reason: "inactive"))
+      ], trials: 3)
+    let before = try #require(service.overall?.exposure)
+    let verified = try ExposurePrediction.predict(service, adding: kept).get()
+    let full = try ExposurePrediction.predict(service, adding: lines).get()
+    let text = Suggest.verifiedDropIn(
+      suggestion, baseline: "s", required: ["core"], results: [result], hosts: [host])
+    #expect(
+      text.contains(
+        "# Exposure (systemd-analyze security): \(before) -> \(verified) predicted with the verified lines (\(full) with every suggested line).\n"
+      ), "\(text)")
+    #expect(result.exposure(in: [host])?.after == verified)
+    #expect(verified >= full && verified < before)
   }
 }
