@@ -54,6 +54,11 @@ public enum CanaryRun {
 
   public static func dropInPath(_ unit: String) -> String { "/run/systemd/system/\(unit).d/\(dropInName)" }
 
+  /// The name of the transient timer that undoes an SSH unit's trial if the run cannot.
+  public static func undoUnit(_ unit: String) -> String {
+    "unitaudit-canary-undo-" + String(unit.map { $0.isLetter || $0.isNumber ? $0 : "-" })
+  }
+
   /// Units whose restart could cut the connection the run uses: judged also by a second,
   /// fresh login, and put back over the first one.
   static let sshUnits: Set<String> = ["ssh.service", "sshd.service"]
@@ -328,11 +333,6 @@ final class CanaryHost {
     }
   }
 
-  /// The name of the transient timer that undoes an SSH unit's trial if the run cannot.
-  static func undoUnit(_ unit: String) -> String {
-    "unitaudit-canary-undo-" + String(unit.map { $0.isLetter || $0.isNumber ? $0 : "-" })
-  }
-
   /// `command` run through `sh`, its stdout and exit status (nil: no status).
   func shell(_ command: String) throws(SSHError) -> (output: String, status: Int32?) {
     let result = try session.command(command)
@@ -397,22 +397,22 @@ final class CanaryHost {
     if ssh && !lines.isEmpty {
       let path = CanaryRun.dropInPath(unit)
       _ = try shell(
-        "systemctl stop \(Self.undoUnit(unit)).timer 2>/dev/null; systemctl reset-failed \(Self.undoUnit(unit)) 2>/dev/null; "
-          + "systemd-run --quiet --unit=\(Self.undoUnit(unit)) --on-active=\(undoAfter) /bin/sh -c "
+        "systemctl stop \(CanaryRun.undoUnit(unit)).timer 2>/dev/null; systemctl reset-failed \(CanaryRun.undoUnit(unit)) 2>/dev/null; "
+          + "systemd-run --quiet --unit=\(CanaryRun.undoUnit(unit)) --on-active=\(undoAfter) /bin/sh -c "
           + Self.quote(
             "rm -f \(Self.quote(path)); systemctl daemon-reload; systemctl restart \(Self.quote(unit))"))
     }
     do {
       let judged = try judge(unit, lines, options: options, reference: reference)
       if ssh && !lines.isEmpty {
-        _ = try shell("systemctl stop \(Self.undoUnit(unit)).timer 2>/dev/null; true")
+        _ = try shell("systemctl stop \(CanaryRun.undoUnit(unit)).timer 2>/dev/null; true")
       }
       return judged
     } catch {
       // The restart cut the session the run works over: a failed trial, judged from a new
       // session (within the undo timer's time, which puts sshd back if new logins fail).
       guard reconnect(within: Double(undoAfter + 60)) else { throw error }
-      if ssh { _ = try shell("systemctl stop \(Self.undoUnit(unit)).timer 2>/dev/null; true") }
+      if ssh { _ = try shell("systemctl stop \(CanaryRun.undoUnit(unit)).timer 2>/dev/null; true") }
       return CanaryTrial(
         lines: lines, passed: false,
         reason:

@@ -269,4 +269,38 @@ struct CanaryEndToEndTests {
         + results.map { "\($0.role) \($0.host): kept \($0.kept), \($0.check?.reason ?? "")" }.joined(
           separator: "; "))
   }
+
+  @Test(
+    "a trial that cuts the run's own SSH session fails, is judged from a new session, and the host is put back",
+    .enabled(if: Fleet.configured != nil, "needs a booted fleet: Scripts/fleet up, then UNITAUDIT_FLEET=DIR"))
+  func cutSession() async throws {
+    let setting = try Prepared("canary-cut", suggest: ["--service", "sshd.service"])
+    defer { try? FileManager.default.removeItem(at: setting.work) }
+    let (fleet, scan) = (setting.fleet, setting.scan)
+    // h5: a host no other canary test touches.
+    let host = try setting.host("h5")
+    let ssh = try #require(setting.suggestions.first { $0.unit == "ssh.service" })
+    let marker = try #require(ssh.lines.first { $0.assignment == "PrivateTmp=yes" }?.assignment)
+    // The health command ends every root SSH session when the drop-in holds the marker line:
+    // the run's own connection breaks in the middle of those trials, as a restart that takes
+    // the sessions with it would break it.
+    let cut =
+      "if grep -qx \(marker) \(CanaryRun.dropInPath("ssh.service")) 2>/dev/null; then pkill -f 'sshd: root'; fi; true"
+    let result = try run(
+      [
+        try unitauditBinary(), "suggest", scan.path, "--canary", host.name, "--allow-restarts", "--service",
+        ssh.service, "--health", "ssh.service=\(cut)",
+      ] + Self.bounds)
+    #expect(result.status == 0, "\(result.output)")
+    let tried = try #require(try CanaryRun.results(scan: scan).first { $0.unit == "ssh.service" })
+    #expect(tried.skipped == nil && tried.restoreProblem == nil, "\(tried)")
+    let dropped = try #require(tried.dropped.first { $0.line == marker }, "\(tried)")
+    #expect(dropped.trial.reason?.contains("cut the SSH session") == true, "\(dropped)")
+    #expect(!tried.kept.isEmpty && !tried.kept.contains(marker), "\(tried.kept)")
+    // Put back: no drop-in, sshd active, the undo timer stopped, the host reachable.
+    let after = try Self.leftovers(fleet, host, ["ssh.service"])
+    #expect(after.dropIns.isEmpty && after.inactive.isEmpty, "\(after)")
+    let timer = try fleet.ssh(host, "systemctl is-active \(CanaryRun.undoUnit("ssh.service")).timer").output
+    #expect(timer.trimmingCharacters(in: .whitespacesAndNewlines) != "active", "\(timer)")
+  }
 }
