@@ -32,6 +32,9 @@ let package = Package(
     // zstd from Debian's libzstd-dev, for the evidence folders.
     .systemLibrary(
       name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+    // zlib from Debian's zlib1g-dev: the gzip a host compressed the probe's output with.
+    .systemLibrary(
+      name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
     // libpq from Debian's libpq-dev, for histories in PostgreSQL.
     .systemLibrary(
       name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
@@ -90,7 +93,10 @@ let package = Package(
     // scan directory.
     .target(
       name: "Collector",
-      dependencies: ["UnitModel", "Normalize", "Inventory", "SSH", "BlockingWork", "Storage", "Offline", "Coverage"],
+      dependencies: [
+        "UnitModel", "Normalize", "Inventory", "SSH", "BlockingWork", "Storage", "Offline", "Coverage", "CZlib",
+        "CZstd",
+      ],
       swiftSettings: strict),
     .executableTarget(
       name: "unitaudit",

@@ -19,6 +19,7 @@ STAGES = [
     ("evidence: zstd compression", [r"^ZSTD_", r"Evidence\.encode|EvidenceFolder\.write|writeEvidence|ScanStore\.append"]),
     # Builds before the evidence moved into the scan database wrote three files per host.
     ("evidence: files (create, write, sync, rename)", [r"EvidenceFolder\.write|ScanStore\.writeEvidence"]),
+    ("SSH: decompressing what the host compressed", [r"CompressedOutput"]),
     ("SSH: decryption and MACs", [r"EVP_(Decrypt|Cipher)|chacha|poly1305|aes|gcm|ghash|ossl_cipher", r"SSHSession\.execute"]),
     ("SSH: joining the output blocks", [r"OutputBuffer\.joined"]),
     ("SSH: reading the channel (libssh packets, copies)", [r"SSHSession\.execute"]),

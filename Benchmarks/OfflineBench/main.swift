@@ -139,6 +139,34 @@ if CommandLine.arguments.contains("--profile") {
       t = Date()
     }
   }
+  // Each host's security section, the fastest of 10 parses: JSON (systemd ≥ 250) or the
+  // text table (240–249).
+  for (evidence, label) in evidences {
+    let sections = ProbeSections(
+      stdout: evidence.output.stdout, stderr: evidence.output.stderr, nonce: evidence.nonce)
+    var fastest = (parse: Double.infinity, normalize: Double.infinity)
+    var form = "none"
+    for _ in 0..<10 {
+      let start = Date()
+      if let json = sections["security"] {
+        form = "json"
+        _ = parseSecurityJSON(stdout: json.stdout, stderr: json.errorText)
+      } else if let text = sections["security-text"] {
+        form = "text"
+        _ = parseSecurityText(stdout: text.text, stderr: text.errorText)
+      }
+      let parsed = Date()
+      _ = normalize(evidence, label: label)
+      fastest = (
+        min(fastest.parse, parsed.timeIntervalSince(start)),
+        min(fastest.normalize, Date().timeIntervalSince(parsed))
+      )
+    }
+    print(
+      String(
+        format: "  %@: security (%@) %.1f ms, whole normalize %.1f ms (fastest of 10)", label.name, form,
+        fastest.parse * 1000, fastest.normalize * 1000))
+  }
   print(
     String(
       format: "per host: normalize %.1f ms, record in the scan database %.1f ms",

@@ -56,19 +56,22 @@ public final class SSHTransport: Transport {
     let options = options(for: host)
     let command = command.withLock { made in
       if let made, made.nonce == probe.nonce { return made.text }
-      let text = probe.remoteCommand
+      let text = probe.remoteCommand(compressed: scanOptions.remoteCompression)
       made = (probe.nonce, text)
       return text
     }
     let relays = relays
-    let run = await pool.run { TransportRun(Self.probe(command, options: options, relays: relays)) }
+    let run = await pool.run {
+      TransportRun(Self.probe(command, probe: probe, options: options, relays: relays))
+    }
     return run
       ?? TransportRun(
         .failed(HostStatus(.probeFailed, reason: "the scan stopped before this host was probed")))
   }
 
-  /// One host's session, on a pool thread.
-  private static func probe(_ command: String, options: SSHOptions, relays: JumpRelayPool) -> TransportResult
+  /// One host's session, on a pool thread; its stdout decompressed when the host compressed it.
+  private static func probe(_ command: String, probe: Probe, options: SSHOptions, relays: JumpRelayPool)
+    -> TransportResult
   {
     do throws(SSHError) {
       let output = try SSHSession.run(command, options: options, relays: relays)
@@ -86,11 +89,11 @@ public final class SSHTransport: Transport {
             .note, code: "ssh.host-key-accepted",
             "accepted a new host key (trust on first use): \(key), added to \(options.knownHostsFile)"))
       }
+      let received = ProbeOutput(
+        stdout: output.stdout, stderr: output.stderr, exitStatus: output.exitStatus,
+        truncated: output.truncated, connectionLost: output.connectionLost)
       return .output(
-        ProbeOutput(
-          stdout: output.stdout, stderr: output.stderr, exitStatus: output.exitStatus,
-          truncated: output.truncated, connectionLost: output.connectionLost),
-        notes: notes)
+        CompressedOutput.decode(received, probe: probe, limit: options.maxOutputBytes), notes: notes)
     } catch {
       return .failed(HostStatus(error.statusCode, reason: error.description))
     }

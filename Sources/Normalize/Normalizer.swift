@@ -99,6 +99,12 @@ private struct Findings {
           .error, code: "probe.connection-lost",
           "the connection broke before the probe's exit status arrived: \(lost)"))
     }
+    if let transfer = output.transfer, let damage = transfer.damage {
+      problem(
+        "the host's \(transfer.encoding.rawValue) output could not be read to its end (\(damage)); "
+          + "what decompressed before is kept",
+        Diagnostic(.error, code: "probe.transfer-damaged", damage))
+    }
     for section in sections.ordered where !section.isComplete {
       problem(
         "section '\(section.name)' was cut short",
@@ -133,6 +139,9 @@ private func unreadableStatus(_ output: ProbeOutput) -> HostStatus {
     reason = "the connection broke before the probe's output began (\(lost))"
   }
   if let status = output.exitStatus { reason += " (exit status \(status))" }
+  if let transfer = output.transfer, let damage = transfer.damage {
+    reason += "; its \(transfer.encoding.rawValue) stream could not be read to its end: \(damage)"
+  }
   if !errPreview.isEmpty {
     reason += "; stderr: \(errPreview.trimmingWhitespace())"
   } else if !preview.isEmpty {

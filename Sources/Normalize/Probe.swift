@@ -1,3 +1,5 @@
+import UnitModel
+
 /// The probe: one POSIX `sh` script that runs on a host and prints every section the
 /// normalizer needs, in one round trip.
 ///
@@ -50,8 +52,29 @@ public struct Probe: Sendable, Hashable {
       .replacingOccurrences(of: "@PROPS@", with: Self.showProperties.joined(separator: ","))
   }
 
-  /// A command line that runs the script under `/bin/sh` whatever the remote login shell is.
-  public var remoteCommand: String { "/bin/sh -c " + shellQuote(script) }
+  /// The command line unitaudit sends over SSH: the script under `/bin/sh`, whatever the
+  /// remote login shell is. `compressed`: its stdout piped through the first compressor the
+  /// host has (`TransferEncoding`'s order), after the stream line that names it; a host with
+  /// none sends it as the script prints it. Its stderr is never compressed.
+  public func remoteCommand(compressed: Bool = true) -> String {
+    let plain = "/bin/sh -c " + shellQuote(script)
+    guard compressed else { return plain }
+    // The script is the wrapper's $1: quoted once, run by the branch the host can take.
+    var wrapper = ""
+    for (index, encoding) in TransferEncoding.allCases.enumerated() {
+      wrapper += index == 0 ? "if" : "elif"
+      wrapper += " command -v \(encoding.program) >/dev/null 2>&1; then\n"
+      wrapper += "  echo '\(streamLine(encoding))'; /bin/sh -c \"$1\" | \(encoding.hostCommand)\n"
+    }
+    wrapper += "else\n  exec /bin/sh -c \"$1\"\nfi"
+    return "/bin/sh -c " + shellQuote(wrapper) + " unitaudit-probe " + shellQuote(script)
+  }
+
+  /// The line (without its newline) the remote command prints on stdout before the output
+  /// it compressed with `encoding`.
+  public func streamLine(_ encoding: TransferEncoding) -> String {
+    markerPrefix + "stream " + encoding.rawValue
+  }
 
   /// The script, kept readable: `unitaudit probe` prints it for review.
   static let template = #"""

@@ -100,7 +100,7 @@ public func parseSecurityJSON(stdout bytes: [UInt8], stderr: String) -> Security
   }
 
   var units: [String: SecurityAnalysis.UnitResult] = [:]
-  var order = CheckFieldOrder(distinct)
+  var order = CheckFieldOrder(fields: distinct.map(\.field), checks: distinct.map(\.check))
   for (index, entry) in summary.enumerated() {
     let entry = value(entry)
     guard let unit = entry["unit"]?.string else { continue }
@@ -149,15 +149,16 @@ struct CheckFieldOrder {
   private let fields: [String]
   private var lastRanks: [Int] = []
   private var lastKeys: [String] = []
-  private let distinct: [DistinctCheck]
+  /// The distinct checks, and the field of each.
+  private let checks: [SecurityCheck]
 
-  init(_ distinct: [DistinctCheck]) {
-    self.distinct = distinct
-    let sorted = distinct.indices.sorted { distinct[$0].field < distinct[$1].field }
-    var rank = Array(repeating: 0, count: distinct.count)
+  init(fields distinctFields: [String], checks: [SecurityCheck]) {
+    self.checks = checks
+    let sorted = distinctFields.indices.sorted { distinctFields[$0] < distinctFields[$1] }
+    var rank = Array(repeating: 0, count: distinctFields.count)
     var fields: [String] = []
     for index in sorted {
-      if fields.last != distinct[index].field { fields.append(distinct[index].field) }
+      if fields.last != distinctFields[index] { fields.append(distinctFields[index]) }
       rank[index] = fields.count - 1
     }
     self.rank = rank
@@ -178,7 +179,7 @@ struct CheckFieldOrder {
     for (position, index) in order.enumerated() {
       if position + 1 < order.count, rank[numbers[order[position + 1]]] == rank[numbers[index]] { continue }
       ranks.append(rank[numbers[index]])
-      values.append(distinct[numbers[index]].check)
+      values.append(checks[numbers[index]])
     }
     if ranks != lastRanks {
       lastRanks = ranks

@@ -21,7 +21,7 @@ public enum Evidence {
     let meta = EvidenceMeta(
       host: evidence.host, nonce: evidence.nonce, probeVersion: evidence.probeVersion,
       exitStatus: output.exitStatus, truncated: output.truncated, connectionLost: output.connectionLost,
-      stdoutBytes: output.stdout.count, stderrBytes: output.stderr.count)
+      stdoutBytes: output.stdout.count, stderrBytes: output.stderr.count, transfer: output.transfer)
     var frames: [[UInt8]] = []
     for bytes in [output.stdout, output.stderr] {
       var frame: [UInt8] = []
@@ -59,7 +59,7 @@ public enum Evidence {
       host: recorded.host, nonce: recorded.nonce, probeVersion: recorded.probeVersion,
       output: ProbeOutput(
         stdout: out, stderr: err, exitStatus: recorded.exitStatus, truncated: recorded.truncated,
-        connectionLost: recorded.connectionLost))
+        connectionLost: recorded.connectionLost, transfer: recorded.transfer))
   }
 
   /// One stream, decompressed and checked against its recorded size.
@@ -90,10 +90,13 @@ public struct EvidenceMeta: Codable, Sendable, Hashable {
   /// The sizes of the streams before compression.
   public var stdoutBytes: Int
   public var stderrBytes: Int
+  /// How stdout crossed the wire when the host compressed it (the stored stdout is what
+  /// the probe printed, decompressed).
+  public var transfer: ProbeTransfer?
 
   public init(
     host: String, nonce: String, probeVersion: Int, exitStatus: Int32?, truncated: Bool,
-    connectionLost: String? = nil, stdoutBytes: Int, stderrBytes: Int
+    connectionLost: String? = nil, stdoutBytes: Int, stderrBytes: Int, transfer: ProbeTransfer? = nil
   ) {
     self.host = host
     self.nonce = nonce
@@ -103,5 +106,6 @@ public struct EvidenceMeta: Codable, Sendable, Hashable {
     self.connectionLost = connectionLost
     self.stdoutBytes = stdoutBytes
     self.stderrBytes = stderrBytes
+    self.transfer = transfer
   }
 }

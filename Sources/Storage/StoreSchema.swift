@@ -78,7 +78,9 @@ public enum StoreSchema {
       What each probed host printed, byte for byte, written in the transaction that records
       the host: stdout and stderr each one zstd frame (its size and a checksum inside), and
       meta, what is needed to read them again, as JSON (the probe's nonce and version, the
-      exit status, whether the output cap cut it, why the connection was lost, the sizes).
+      exit status, whether the output cap cut it, why the connection was lost, the sizes, and
+      transfer: how the host compressed stdout on the wire and the bytes received). stdout is
+      what the probe printed, decompressed.
       Only a scan directory's database holds evidence; a history's table stays empty.
       """,
       [

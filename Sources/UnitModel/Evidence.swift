@@ -12,16 +12,54 @@ public struct ProbeOutput: Sendable, Hashable {
   /// Why the connection ended before the probe did (a reset, a server that died), when it
   /// did; the output is what arrived before.
   public var connectionLost: String?
+  /// How stdout crossed the wire when the host compressed it; `stdout` is then what the
+  /// probe printed, decompressed. Nil: it came as the probe printed it.
+  public var transfer: ProbeTransfer?
 
   public init(
     stdout: [UInt8], stderr: [UInt8], exitStatus: Int32?, truncated: Bool = false,
-    connectionLost: String? = nil
+    connectionLost: String? = nil, transfer: ProbeTransfer? = nil
   ) {
     self.stdout = stdout
     self.stderr = stderr
     self.exitStatus = exitStatus
     self.truncated = truncated
     self.connectionLost = connectionLost
+    self.transfer = transfer
+  }
+}
+
+/// A compressor the remote command pipes the probe's stdout through when the host has it:
+/// the first of these found on the host's PATH, in this order. The probe's output (mostly
+/// `systemd-analyze security`'s JSON) shrinks 10–40×: less to send, decrypt and read.
+public enum TransferEncoding: String, Sendable, Hashable, Codable, CaseIterable {
+  case zstd, gzip
+
+  /// The host's program.
+  public var program: String { rawValue }
+
+  /// The command that compresses its stdin to its stdout, at the fastest level.
+  public var hostCommand: String {
+    switch self {
+    case .zstd: "zstd -q -1 -c"
+    case .gzip: "gzip -1 -c"
+    }
+  }
+}
+
+/// How a host's stdout crossed the wire, and what became of it.
+public struct ProbeTransfer: Sendable, Hashable, Codable {
+  public var encoding: TransferEncoding
+  /// The compressed bytes received.
+  public var bytes: Int
+  /// What was wrong with the compressed stream (damaged, or ended before its end without a
+  /// lost connection to explain it); the output is what decompressed before.
+  public var damage: String?
+
+  public init(encoding: TransferEncoding, bytes: Int, damage: String? = nil) {
+    self.encoding = encoding
+    self.bytes = bytes
+    self.damage = damage
   }
 }
 

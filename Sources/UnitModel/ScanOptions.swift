@@ -49,6 +49,9 @@ public struct ScanOptions: Codable, Sendable, Hashable {
   public var jumpChannels: Int = ScanOptions.defaultJumpChannels
   /// sshd's default `MaxSessions`: what a bastion is asked to carry at once per connection.
   public static let defaultJumpChannels = 10
+  /// Hosts compress the probe's stdout with zstd or gzip, when they have either
+  /// (`Probe.remoteCommand`); false: it comes as the probe prints it.
+  public var remoteCompression = true
 
   public init(
     concurrency: Int = ScanOptions.defaultConcurrency,
@@ -84,7 +87,7 @@ public struct ScanOptions: Codable, Sendable, Hashable {
   enum CodingKeys: String, CodingKey {
     case concurrency, maxOutputBytes, deadlineSeconds, connectTimeout, graceSeconds, user, identityFiles
     case certificateFile, sshConfig, knownHostsFile, globalKnownHosts, acceptNewHostKeys, resumed, history
-    case jump, jumpChannels
+    case jump, jumpChannels, remoteCompression
   }
 }
 
@@ -110,6 +113,7 @@ extension ScanOptions {
     public var history: String?
     public var jump: String?
     public var jumpChannels: Int?
+    public var remoteCompression: Bool?
 
     public init() {}
   }
@@ -134,6 +138,7 @@ extension ScanOptions {
     if let value = overrides.history { options.history = value }
     if let value = overrides.jump { options.jump = value }
     if let value = overrides.jumpChannels { options.jumpChannels = value }
+    if let value = overrides.remoteCompression { options.remoteCompression = value }
     return options
   }
 }

@@ -17,14 +17,26 @@ struct ProbeCommand: ParsableCommand {
 
   @Flag(
     name: .customLong("remote-command"),
-    help: "Print the one-line command unitaudit sends over SSH (what other tools run for a comparison).")
+    help: """
+      Print the one-line command unitaudit sends over SSH: the script, its stdout compressed on \
+      the host by zstd or gzip when either is there, after a line naming which.
+      """)
   var remoteCommand = false
+
+  @Flag(
+    help: """
+      With --remote-command: the command without compression, whose stdout is the script's \
+      (what line-oriented tools such as pdsh or clush can carry; what `scan \
+      --no-remote-compression` sends).
+      """)
+  var uncompressed = false
 
   func run() throws {
     let probe = nonce.map(Probe.init(nonce:)) ?? Probe.random()
     guard probe.hasValidNonce else {
       throw ValidationError("--nonce must be 32 lowercase hex digits")
     }
-    print(remoteCommand ? probe.remoteCommand : probe.script)
+    if uncompressed && !remoteCommand { throw ValidationError("--uncompressed goes with --remote-command") }
+    print(remoteCommand ? probe.remoteCommand(compressed: !uncompressed) : probe.script)
   }
 }

@@ -167,6 +167,13 @@ struct ScanCommand: AsyncParsableCommand {
   var grace: Double?
 
   @Flag(
+    name: .customLong("no-remote-compression"),
+    help:
+      "Have hosts send the probe's output as it is printed (by default a host that has zstd or gzip compresses it: 10–40× fewer bytes)."
+  )
+  var noRemoteCompression = false
+
+  @Flag(
     help:
       "Render the reports (HTML, Markdown, CSV, JSON against fedora-40) into DIR/report when the scan ends.")
   var report = false
@@ -341,6 +348,7 @@ struct ScanCommand: AsyncParsableCommand {
     overrides.knownHostsFile = knownHosts.map(expandHome)
     overrides.jump = jump
     overrides.jumpChannels = jumpChannels
+    if noRemoteCompression { overrides.remoteCompression = false }
     overrides.acceptNewHostKeys = acceptNewHostKeys
     overrides.history = history.map {
       PostgresLocation.isURL($0) ? $0 : URL(fileURLWithPath: expandHome($0)).path

@@ -139,4 +139,72 @@ struct ProbeScriptTests {
     #expect(Probe.random().nonce != probe.nonce)
     #expect(shellQuote("a'b") == #"'a'\''b'"#)
   }
+
+  /// A directory of links to every program on this machine's PATH but the compressors, with
+  /// `keep` linked in: a host that has only that one (or none).
+  func tools(keeping keep: TransferEncoding?, in work: URL) throws -> URL {
+    let tools = work.appendingPathComponent("tools-\(keep?.program ?? "none")")
+    try FileManager.default.createDirectory(at: tools, withIntermediateDirectories: true)
+    let compressors = Set(TransferEncoding.allCases.map(\.program))
+    for directory in ["/usr/local/bin", "/usr/bin", "/bin"] {
+      for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+      where !compressors.contains(name) || name == keep?.program {
+        let link = tools.appendingPathComponent(name).path
+        if !FileManager.default.fileExists(atPath: link) {
+          try? FileManager.default.createSymbolicLink(
+            atPath: link, withDestinationPath: directory + "/" + name)
+        }
+      }
+    }
+    return tools
+  }
+
+  @Test(
+    "the remote command sends the script's stdout through the host's zstd, else gzip, else as it is",
+    .enabled(if: unshare != nil, "needs unshare(1) and a private mount namespace (root, or user namespaces)"))
+  func remoteCompression() throws {
+    let work = try temporaryDirectory("probe-compressed")
+    let bin = work.appendingPathComponent("bin")
+    try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+    for (name, text) in [("systemctl", Self.fakeSystemctl), ("systemd-analyze", Self.fakeAnalyze)] {
+      let url = bin.appendingPathComponent(name)
+      try Data(text.utf8).write(to: url)
+      try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
+    }
+    let probe = Probe.random()
+    func run(_ command: String, tools: URL) throws -> ProbeOutput {
+      let log = work.appendingPathComponent("log").path
+      let wrapper = """
+        mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/system && \
+        FAKE_LOG=\(shellQuote(log)) PWNED=/nonexistent PATH=\(shellQuote(bin.path)):\(shellQuote(tools.path)) \
+        exec \(command)
+        """
+      guard
+        case .output(let output, _) = runProcess(
+          (Self.unshare ?? []) + ["/bin/sh", "-c", wrapper], limits: ProbeLimits())
+      else { throw TestFailure("the probe did not run") }
+      return output
+    }
+    let plain = try run(probe.remoteCommand(compressed: false), tools: try tools(keeping: nil, in: work))
+    #expect(plain.stdout.starts(with: Array((probe.markerPrefix + "begin probe -").utf8)))
+    let expected = normalize(
+      HostEvidence(host: "fake", nonce: probe.nonce, probeVersion: Probe.version, output: plain),
+      label: HostLabel(name: "fake"))
+    #expect(expected.services.count == 3, "\(expected.status)")
+    let branches: [(TransferEncoding?, TransferEncoding?)] = [(.zstd, .zstd), (.gzip, .gzip), (nil, nil)]
+    for (kept, sent) in branches {
+      let received = try run(probe.remoteCommand(), tools: try tools(keeping: kept, in: work))
+      #expect(received.exitStatus == 0)
+      let output = CompressedOutput.decode(received, probe: probe, limit: ScanOptions.defaultMaxOutputBytes)
+      #expect(output.transfer?.encoding == sent, "\(String(describing: kept))")
+      #expect(output.transfer?.damage == nil)
+      if sent != nil { #expect(received.stdout.count * 2 < output.stdout.count) }
+      // Byte for byte the script's own stdout, and the same host.
+      #expect(output.stdout == plain.stdout, "\(String(describing: kept))")
+      let report = normalize(
+        HostEvidence(host: "fake", nonce: probe.nonce, probeVersion: Probe.version, output: output),
+        label: HostLabel(name: "fake"))
+      #expect(report.services == expected.services && report.status == expected.status)
+    }
+  }
 }

@@ -302,4 +302,68 @@ struct SSHScanTests {
     #expect(evidence.output.stdout.count + evidence.output.stderr.count <= 1 << 20)
     #expect(evidence.output.stdout.count > 0)
   }
+
+  /// Scans one server with `options` and returns the host and its evidence.
+  func scanOne(_ server: TestSSHServer, _ fleet: [TestSSHServer], options: [String] = []) throws -> (
+    HostReport, HostEvidence
+  ) {
+    let keys = try TestKeys.shared.get()
+    let work = try scratch()
+    let directory = work.appendingPathComponent("scan")
+    let scan = try Spawned(
+      [
+        try unitauditBinary(), "scan", "-H", "\(server.addresses[0]):\(server.port)", "-u", NSUserName(),
+        "--identity", keys.path("user_ed25519"), "--known-hosts", try knownHosts(fleet), "--no-ssh-config",
+        "-o", directory.path,
+      ] + options, output: work.appendingPathComponent("log").path)
+    _ = scan.wait()
+    let host = try #require(try readScan(directory).hosts.first)
+    return (host, try Evidence.read(scan: directory, host: host.name))
+  }
+
+  @Test(
+    "the host compresses the probe's output with the first of zstd and gzip it has; the evidence is the script's stdout"
+  )
+  func remoteCompression() throws {
+    let fleet = try servers(count: 1, subnet: 66)
+    defer { fleet.forEach { $0.stop() } }
+    let server = try #require(fleet.first)
+    let (host, evidence) = try scanOne(server, fleet)
+    let (plainHost, plainEvidence) = try scanOne(server, fleet, options: ["--no-remote-compression"])
+    #expect(Self.probed(host.status.code) && host.status == plainHost.status, "\(host.status)")
+    let expected: TransferEncoding? = TransferEncoding.allCases.first { encoding in
+      ["/usr/local/bin", "/usr/bin", "/bin"].contains {
+        FileManager.default.isExecutableFile(atPath: "\($0)/\(encoding.program)")
+      }
+    }
+    #expect(evidence.output.transfer?.encoding == expected, "\(String(describing: evidence.output.transfer))")
+    #expect(evidence.output.transfer?.damage == nil)
+    #expect(plainEvidence.output.transfer == nil)
+    // The same script's stdout either way, but for each scan's own nonce.
+    func text(_ evidence: HostEvidence) -> String {
+      String(decoding: evidence.output.stdout, as: UTF8.self).replacingOccurrences(
+        of: evidence.nonce, with: "N")
+    }
+    #expect(text(evidence) == text(plainEvidence))
+    #expect(host.services == plainHost.services)
+  }
+
+  @Test("a host's small compressed stream cannot inflate past --max-output: the host is truncated at the cap")
+  func compressedFlood() throws {
+    // The server answers with this probe's stream line and 256 MiB of one byte through gzip.
+    let script = try scratch().appendingPathComponent("flood.sh")
+    try #"""
+    n=${SSH_ORIGINAL_COMMAND#*N=}
+    n=${n%%[!0-9a-f]*}
+    printf '@@unitaudit-%s stream gzip\n' "$n"
+    head -c 268435456 /dev/zero | gzip -1 -c
+    """#.write(to: script, atomically: true, encoding: .utf8)
+    let fleet = try servers(count: 1, subnet: 67, extraConfig: ["ForceCommand /bin/sh \(script.path)"])
+    defer { fleet.forEach { $0.stop() } }
+    let server = try #require(fleet.first)
+    let (host, evidence) = try scanOne(server, fleet, options: ["--max-output", String(1 << 20)])
+    #expect(host.status.code == .truncated, "\(host.status)")
+    #expect(evidence.output.truncated && evidence.output.transfer?.encoding == .gzip)
+    #expect(evidence.output.stdout.count + evidence.output.stderr.count == 1 << 20)
+  }
 }
