@@ -54,6 +54,8 @@ public actor ScanStore {
     let lock = try lockDirectory(path)
     do {
       let database = try ScanTables.createSQLite(at: directory.appendingPathComponent(databaseFile).path)
+      // New, and this process's alone while it holds the lock: what it stores, it knows.
+      database.numbers.complete = true
       let scan = try database.addScan(metadata)
       return ScanStore(directory: directory, database: database, scan: scan, lock: lock)
     } catch {

@@ -136,11 +136,12 @@ extension ScanTables {
     let summary = try Self.json(ConfigSummary(id: service.id, overall: service.overall))
     let arguments: [StoreValue] = [.text(summary)] + parts.map { .integer($0) }
     let number: Int64
-    if let found = try db.integer(
-      """
-      SELECT id FROM config
-      WHERE summary = ? AND unit_part = ? AND directives = ? AND hardening = ? AND checks = ?
-      """, arguments)
+    if !known.complete,
+      let found = try db.integer(
+        """
+        SELECT id FROM config
+        WHERE summary = ? AND unit_part = ? AND directives = ? AND hardening = ? AND checks = ?
+        """, arguments)
     {
       number = found
     } else {
@@ -162,8 +163,9 @@ extension ScanTables {
     _ kind: PartKind, _ value: Value, _ cache: WritableKeyPath<StoredNumbers, [Value: Int64]>,
     db: any StoreSQL, known: inout StoredNumbers, added: inout StoredNumbers
   ) throws -> Int64 {
-    try remembered(value, cache, known: &known, added: &added) {
-      try partNumber(kind, Array(try partCoder.encoder.encode(value)), db: db)
+    let complete = known.complete
+    return try remembered(value, cache, known: &known, added: &added) {
+      try partNumber(kind, try StoredJSON.encode(value), complete: complete, db: db)
     }
   }
 
@@ -179,12 +181,17 @@ extension ScanTables {
     return number
   }
 
-  /// The number of the part of `kind` whose JSON is `bytes`, inserted if there is none.
-  private func partNumber(_ kind: PartKind, _ bytes: [UInt8], db: any StoreSQL) throws -> Int64 {
+  /// The number of the part of `kind` whose JSON is `bytes`, inserted if there is none
+  /// (`complete`: the writer knows there is none).
+  private func partNumber(_ kind: PartKind, _ bytes: [UInt8], complete: Bool, db: any StoreSQL) throws
+    -> Int64
+  {
     let digest = StoredDigest.of(kind.rawValue, bytes)
     // Another part can have the same digest: the bytes decide.
-    for candidate in try db.rows(
-      "SELECT id, body FROM part WHERE digest = ? AND kind = ?", [.integer(digest), .text(kind.rawValue)])
+    for candidate in complete
+      ? []
+      : try db.rows(
+        "SELECT id, body FROM part WHERE digest = ? AND kind = ?", [.integer(digest), .text(kind.rawValue)])
     where try Zstd.decompress(try candidate.blob(1), limit: StoredDigest.bodyLimit) == bytes {
       return try candidate.integer(0)
     }
@@ -199,22 +206,25 @@ extension ScanTables {
   private func checkNumber(
     _ check: SecurityCheck, db: any StoreSQL, known: inout StoredNumbers, added: inout StoredNumbers
   ) throws -> Int64 {
-    try remembered(check, \.checks, known: &known, added: &added) {
-      try Self.row(in: "check_result", body: try Self.json(check), db: db)
+    let complete = known.complete
+    return try remembered(check, \.checks, known: &known, added: &added) {
+      try Self.row(in: "check_result", body: try Self.json(check), complete: complete, db: db)
     }
   }
 
   private func stateNumber(
     _ state: UnitStateKey, db: any StoreSQL, known: inout StoredNumbers, added: inout StoredNumbers
   ) throws -> Int64 {
-    try remembered(state, \.states, known: &known, added: &added) {
-      try Self.row(in: "unit_state", body: try Self.json(state), db: db)
+    let complete = known.complete
+    return try remembered(state, \.states, known: &known, added: &added) {
+      try Self.row(in: "unit_state", body: try Self.json(state), complete: complete, db: db)
     }
   }
 
-  /// The id of the row of `table` whose `body` is `body`, inserted if there is none.
-  private static func row(in table: String, body: String, db: any StoreSQL) throws -> Int64 {
-    if let found = try db.integer("SELECT id FROM \(table) WHERE body = ?", [.text(body)]) {
+  /// The id of the row of `table` whose `body` is `body`, inserted if there is none
+  /// (`complete`: the writer knows there is none).
+  private static func row(in table: String, body: String, complete: Bool, db: any StoreSQL) throws -> Int64 {
+    if !complete, let found = try db.integer("SELECT id FROM \(table) WHERE body = ?", [.text(body)]) {
       return found
     }
     guard let number = try db.integer("INSERT INTO \(table) (body) VALUES (?) RETURNING id", [.text(body)])

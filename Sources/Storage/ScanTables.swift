@@ -246,7 +246,7 @@ public final class ScanTables {
   // MARK: JSON
 
   static func json(_ value: some Encodable) throws -> String {
-    String(decoding: try ScanCoding.lineEncoder.encode(value), as: UTF8.self)
+    String(decoding: try StoredJSON.encode(value), as: UTF8.self)
   }
 
   static func decode<T: Decodable>(_ type: T.Type, _ json: String, what: String) throws -> T {

@@ -6,18 +6,13 @@ struct StoredRowMissing: Error, CustomStringConvertible {
   var description: String { what }
 }
 
-/// What writes parts: one JSON encoder and one zstd context, kept. Keys are sorted: the
-/// encoder's own order changes from one process to the next, and equal values must give
-/// equal bytes for a later writer (`--resume`) to find a part again. Used by its
-/// `ScanTables`' one owner.
+/// What compresses parts: one zstd context, kept. (Their JSON is `StoredJSON`'s: keys sorted,
+/// since equal values must give equal bytes for a later writer, `--resume`, to find a part
+/// again.) Used by its `ScanTables`' one owner.
 final class PartCoder {
-  let encoder: JSONEncoder
   let compressor: ZstdCompressor
 
   init() throws {
-    encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    encoder.dateEncodingStrategy = .iso8601
     compressor = try ZstdCompressor()
   }
 }
@@ -100,6 +95,10 @@ struct StoredNumbers: Sendable {
   var hardening: [HardeningSettings: Int64] = [:]
   var checkParts: [[String: Int64]: Int64] = [:]
   var diagnostics: [[Diagnostic]: Int64] = [:]
+  /// Every check, state, configuration and part the tables hold is in here: a new scan
+  /// database, written by the one process that holds its directory's lock. One not in here is
+  /// then new, and is inserted without being looked up first.
+  var complete = false
 
   static let configLimit = 20_000
 
@@ -117,6 +116,11 @@ struct StoredNumbers: Sendable {
   /// Starts the configurations and parts afresh when there are more than `configLimit` of a
   /// kind: a fleet of hosts that all differ does not keep them all.
   mutating func bound() {
+    if [configs.count, units.count, directives.count, hardening.count, checkParts.count, diagnostics.count]
+      .contains(where: { $0 > Self.configLimit })
+    {
+      complete = false
+    }
     if configs.count > Self.configLimit { configs.removeAll() }
     if units.count > Self.configLimit { units.removeAll() }
     if directives.count > Self.configLimit { directives.removeAll() }
