@@ -253,13 +253,12 @@ private struct KeyedNodes<Key: CodingKey>: KeyedEncodingContainerProtocol {
   }
 }
 
-private struct UnkeyedNodes: UnkeyedEncodingContainer {
-  let list: StoredJSON.List
-  var codingPath: [any CodingKey] { [] }
-  var count: Int { list.items.count }
+/// What unkeyed and single-value containers share: a place for each scalar they are given.
+private protocol NodeSink {
+  func put(_ node: StoredJSON.Node)
+}
 
-  private func put(_ node: StoredJSON.Node) { list.items.append(node) }
-
+extension NodeSink {
   mutating func encodeNil() throws { put(.null) }
   mutating func encode(_ value: Bool) throws { put(.bool(value)) }
   mutating func encode(_ value: String) throws { put(.string(value)) }
@@ -276,6 +275,14 @@ private struct UnkeyedNodes: UnkeyedEncodingContainer {
   mutating func encode(_ value: UInt32) throws { put(.uint(UInt64(value))) }
   mutating func encode(_ value: UInt64) throws { put(.uint(value)) }
   mutating func encode(_ value: some Encodable) throws { put(try StoredJSON.node(of: value)) }
+}
+
+private struct UnkeyedNodes: UnkeyedEncodingContainer, NodeSink {
+  let list: StoredJSON.List
+  var codingPath: [any CodingKey] { [] }
+  var count: Int { list.items.count }
+
+  func put(_ node: StoredJSON.Node) { list.items.append(node) }
 
   mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type)
     -> KeyedEncodingContainer<NestedKey>
@@ -298,30 +305,12 @@ private struct UnkeyedNodes: UnkeyedEncodingContainer {
   }
 }
 
-private struct SingleNode: SingleValueEncodingContainer {
+private struct SingleNode: SingleValueEncodingContainer, NodeSink {
   let slot: StoredJSON.Slot
   var codingPath: [any CodingKey] { [] }
 
-  private func put(_ node: StoredJSON.Node) {
+  func put(_ node: StoredJSON.Node) {
     slot.node = node
     slot.filled = true
   }
-
-  mutating func encodeNil() throws { put(.null) }
-  mutating func encode(_ value: Bool) throws { put(.bool(value)) }
-  mutating func encode(_ value: String) throws { put(.string(value)) }
-  mutating func encode(_ value: Double) throws { put(try StoredJSON.finite(value)) }
-  mutating func encode(_ value: Float) throws { throw StoredJSON.Unsupported() }
-  mutating func encode(_ value: Int) throws { put(.int(Int64(value))) }
-  mutating func encode(_ value: Int8) throws { put(.int(Int64(value))) }
-  mutating func encode(_ value: Int16) throws { put(.int(Int64(value))) }
-  mutating func encode(_ value: Int32) throws { put(.int(Int64(value))) }
-  mutating func encode(_ value: Int64) throws { put(.int(value)) }
-  mutating func encode(_ value: UInt) throws { put(.uint(UInt64(value))) }
-  mutating func encode(_ value: UInt8) throws { put(.uint(UInt64(value))) }
-  mutating func encode(_ value: UInt16) throws { put(.uint(UInt64(value))) }
-  mutating func encode(_ value: UInt32) throws { put(.uint(UInt64(value))) }
-  mutating func encode(_ value: UInt64) throws { put(.uint(value)) }
-
-  mutating func encode(_ value: some Encodable) throws { put(try StoredJSON.node(of: value)) }
 }

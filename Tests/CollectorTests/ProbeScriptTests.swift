@@ -73,11 +73,8 @@ struct ProbeScriptTests {
     printf '%s]\n' "$summary"
     """#
 
-  @Test(
-    "hostile unit names never reach a command; the output normalizes",
-    .enabled(if: unshare != nil, "needs unshare(1) and a private mount namespace (root, or user namespaces)"))
-  func hostileNames() throws {
-    let work = try temporaryDirectory("probe")
+  /// A folder in `work` with the stand-in `systemctl` and `systemd-analyze`.
+  func fakeBin(in work: URL) throws -> URL {
     let bin = work.appendingPathComponent("bin")
     try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
     for (name, text) in [("systemctl", Self.fakeSystemctl), ("systemd-analyze", Self.fakeAnalyze)] {
@@ -85,6 +82,15 @@ struct ProbeScriptTests {
       try Data(text.utf8).write(to: url)
       try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
     }
+    return bin
+  }
+
+  @Test(
+    "hostile unit names never reach a command; the output normalizes",
+    .enabled(if: unshare != nil, "needs unshare(1) and a private mount namespace (root, or user namespaces)"))
+  func hostileNames() throws {
+    let work = try temporaryDirectory("probe")
+    let bin = try fakeBin(in: work)
     let log = work.appendingPathComponent("log").path
     let pwned = work.appendingPathComponent("pwned").path
     let probe = Probe.random()
@@ -164,13 +170,7 @@ struct ProbeScriptTests {
     .enabled(if: unshare != nil, "needs unshare(1) and a private mount namespace (root, or user namespaces)"))
   func remoteCompression() throws {
     let work = try temporaryDirectory("probe-compressed")
-    let bin = work.appendingPathComponent("bin")
-    try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
-    for (name, text) in [("systemctl", Self.fakeSystemctl), ("systemd-analyze", Self.fakeAnalyze)] {
-      let url = bin.appendingPathComponent(name)
-      try Data(text.utf8).write(to: url)
-      try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
-    }
+    let bin = try fakeBin(in: work)
     let probe = Probe.random()
     func run(_ command: String, tools: URL) throws -> ProbeOutput {
       let log = work.appendingPathComponent("log").path
