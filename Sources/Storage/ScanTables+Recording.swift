@@ -46,17 +46,17 @@ extension ScanTables {
   /// `body` stores added to it on commit; a rolled-back transaction's additions are
   /// forgotten, and it runs again when the server dropped it and is back.
   func writingHosts<T>(
-    _ body: (any StoreSQL, inout StoredNumbers, inout StoredNumbers) throws -> T
+    _ body: (any StoreSQL, inout StoredNumbers, inout StoredAdditions) throws -> T
   ) throws -> T {
     try checkOpen()
-    var added = StoredNumbers()
+    var added = StoredAdditions()
     return try retrying(
       {
-        added = StoredNumbers()
+        added = StoredAdditions()
         let result = try backend.write { db in try body(db, &numbers, &added) }
         numbers.bound()
         return result
-      }, rolledBack: { numbers.forget(added) })
+      }, rolledBack: { added.forget(in: &numbers) })
   }
 
   /// The services of a host are inserted this many to a statement.
@@ -64,7 +64,7 @@ extension ScanTables {
 
   func insert(
     _ host: HostReport, record: String, evidence: Evidence.Stored?, scan: Int64, db: any StoreSQL,
-    known: inout StoredNumbers, added: inout StoredNumbers
+    known: inout StoredNumbers, added: inout StoredAdditions
   ) throws {
     // Hosts of one image report the same problems: their diagnostics are a part too.
     let diagnosticsPart =
@@ -108,7 +108,7 @@ extension ScanTables {
 
   /// The number of `service`'s configuration, storing it (and any new part of it) if it is new.
   private func configNumber(
-    _ service: ServiceRecord, db: any StoreSQL, known: inout StoredNumbers, added: inout StoredNumbers
+    _ service: ServiceRecord, db: any StoreSQL, known: inout StoredNumbers, added: inout StoredAdditions
   ) throws -> Int64 {
     var record = service
     record.activeState = nil
@@ -153,7 +153,7 @@ extension ScanTables {
       number = inserted
     }
     known.configs[config] = number
-    added.configs[config] = number
+    added.undo.append { $0.configs[config] = nil }
     return number
   }
 
@@ -161,7 +161,7 @@ extension ScanTables {
   /// is neither encoded nor looked up again.
   private func partNumber<Value: Hashable & Encodable>(
     _ kind: PartKind, _ value: Value, _ cache: WritableKeyPath<StoredNumbers, [Value: Int64]>,
-    db: any StoreSQL, known: inout StoredNumbers, added: inout StoredNumbers
+    db: any StoreSQL, known: inout StoredNumbers, added: inout StoredAdditions
   ) throws -> Int64 {
     let complete = known.complete
     return try remembered(value, cache, known: &known, added: &added) {
@@ -172,12 +172,12 @@ extension ScanTables {
   /// The number `known` has for `value`, or the one `store` gives it, remembered in both.
   private func remembered<Value: Hashable>(
     _ value: Value, _ cache: WritableKeyPath<StoredNumbers, [Value: Int64]>, known: inout StoredNumbers,
-    added: inout StoredNumbers, store: () throws -> Int64
+    added: inout StoredAdditions, store: () throws -> Int64
   ) rethrows -> Int64 {
     if let number = known[keyPath: cache][value] { return number }
     let number = try store()
     known[keyPath: cache][value] = number
-    added[keyPath: cache][value] = number
+    added.undo.append { $0[keyPath: cache][value] = nil }
     return number
   }
 
@@ -204,7 +204,7 @@ extension ScanTables {
   }
 
   private func checkNumber(
-    _ check: SecurityCheck, db: any StoreSQL, known: inout StoredNumbers, added: inout StoredNumbers
+    _ check: SecurityCheck, db: any StoreSQL, known: inout StoredNumbers, added: inout StoredAdditions
   ) throws -> Int64 {
     let complete = known.complete
     return try remembered(check, \.checks, known: &known, added: &added) {
@@ -213,7 +213,7 @@ extension ScanTables {
   }
 
   private func stateNumber(
-    _ state: UnitStateKey, db: any StoreSQL, known: inout StoredNumbers, added: inout StoredNumbers
+    _ state: UnitStateKey, db: any StoreSQL, known: inout StoredNumbers, added: inout StoredAdditions
   ) throws -> Int64 {
     let complete = known.complete
     return try remembered(state, \.states, known: &known, added: &added) {

@@ -102,17 +102,6 @@ struct StoredNumbers: Sendable {
 
   static let configLimit = 20_000
 
-  mutating func forget(_ other: StoredNumbers) {
-    for key in other.checks.keys { checks[key] = nil }
-    for key in other.configs.keys { configs[key] = nil }
-    for key in other.states.keys { states[key] = nil }
-    for key in other.units.keys { units[key] = nil }
-    for key in other.directives.keys { directives[key] = nil }
-    for key in other.hardening.keys { hardening[key] = nil }
-    for key in other.checkParts.keys { checkParts[key] = nil }
-    for key in other.diagnostics.keys { diagnostics[key] = nil }
-  }
-
   /// Starts the configurations and parts afresh when there are more than `configLimit` of a
   /// kind: a fleet of hosts that all differ does not keep them all.
   mutating func bound() {
@@ -127,6 +116,18 @@ struct StoredNumbers: Sendable {
     if hardening.count > Self.configLimit { hardening.removeAll() }
     if checkParts.count > Self.configLimit { checkParts.removeAll() }
     if diagnostics.count > Self.configLimit { diagnostics.removeAll() }
+  }
+}
+
+/// What a transaction added to a writer's `StoredNumbers`, as the steps that take each
+/// addition out again: a rolled-back transaction's rows are not in the tables, so the writer
+/// must not remember them. Steps, not a second set of dictionaries: a value is then hashed
+/// once less on the way in, and rollbacks are rare.
+struct StoredAdditions {
+  var undo: [(inout StoredNumbers) -> Void] = []
+
+  func forget(in numbers: inout StoredNumbers) {
+    for step in undo { step(&numbers) }
   }
 }
 

@@ -36,6 +36,33 @@ struct ScanDatabaseTests {
     #expect(try mode(directory.appendingPathComponent("scan.db").path) == 0o600)
   }
 
+  @Test("a host whose transaction rolls back leaves nothing remembered: recorded again, it reads back whole")
+  func rolledBack() throws {
+    let hosts = try Self.hosts()
+    let path = try temporaryDirectory("rollback").appendingPathComponent("scan.db").path
+    let database = try ScanTables.createSQLite(at: path)
+    defer { try? database.close() }
+    // As a scan directory's writer: every row it stored is in its memory, so it inserts the
+    // rows it has not seen without looking them up; one it wrongly remembered would be lost.
+    database.numbers.complete = true
+    let scan = try database.addScan(
+      ScanMetadata(
+        id: "rollback", toolVersion: "test", probeVersion: 2, mode: .ssh, startedAt: Date(),
+        targets: [], plannedHosts: hosts.map(\.name)))
+    try database.record(hosts[0], scan: scan)
+    // The next host fails at its services, after its new configurations and parts went in.
+    try database.backend.write { db in
+      try db.execute(
+        "CREATE TEMP TRIGGER fail BEFORE INSERT ON service BEGIN SELECT RAISE(ABORT, 'injected'); END", [])
+    }
+    #expect(throws: (any Error).self) { try database.record(hosts[1], scan: scan) }
+    try database.backend.write { db in try db.execute("DROP TRIGGER fail", []) }
+    for host in hosts.dropFirst() { try database.record(host, scan: scan) }
+    let stored = try database.storedScan(scan)
+    #expect(stored.hosts.map(\.name) == hosts.map(\.name))
+    for (read, written) in zip(stored.hosts, hosts) { #expect(read == written, "\(written.name)") }
+  }
+
   @Test("every generated column of the schema reads its value from the model's JSON")
   func generatedColumns() async throws {
     let hosts = try StoreFixtures.fleetHosts()
