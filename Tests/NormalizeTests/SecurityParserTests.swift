@@ -114,6 +114,18 @@ struct SecurityParserTests {
     #expect(cups.units["cups.service"]?.overall?.exposure == Exposure(tenths: 32))
   }
 
+  @Test("a text table with CRLF line ends reads as with LF, and repeated rows read once read the same")
+  func textLineEnds() throws {
+    let plain = try Fixture.sample("sec_ssh_cups_text").stdout
+    let expected = parseSecurityText(stdout: plain, stderr: "")
+    #expect(expected.units.count == 2)
+    #expect(
+      parseSecurityText(stdout: plain.replacingOccurrences(of: "\n", with: "\r\n"), stderr: "") == expected)
+    // The same tables twice over: the rows seen in the first are taken as read, the units equal.
+    let twice = parseSecurityText(stdout: plain + plain, stderr: "")
+    #expect(twice.units == expected.units)
+  }
+
   @Test("systemd 247's namespace checks (by clone flag) are the same checks as 252's, named as printed")
   func olderCheckNames() throws {
     let text = parseSecurityText(stdout: try Fixture.sample("sec_cron_text_247").stdout, stderr: "")
