@@ -22,13 +22,9 @@ public enum Evidence {
       host: evidence.host, nonce: evidence.nonce, probeVersion: evidence.probeVersion,
       exitStatus: output.exitStatus, truncated: output.truncated, connectionLost: output.connectionLost,
       stdoutBytes: output.stdout.count, stderrBytes: output.stderr.count, transfer: output.transfer)
-    var frames: [[UInt8]] = []
-    for bytes in [output.stdout, output.stderr] {
-      var frame: [UInt8] = []
-      try compressor.compress(bytes) { frame.append(contentsOf: $0) }
-      frames.append(frame)
-    }
-    return Stored(meta: try ScanTables.json(meta), stdout: frames[0], stderr: frames[1])
+    return Stored(
+      meta: try ScanTables.json(meta), stdout: try compressor.compress(output.stdout),
+      stderr: try compressor.compress(output.stderr))
   }
 
   /// The evidence of `host` in the scan directory `directory`.

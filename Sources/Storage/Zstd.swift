@@ -7,17 +7,10 @@ public enum Zstd {
   /// at over a gigabyte a second.
   static let level: Int32 = 3
 
-  /// `bytes` as one zstd frame that records its content size, handed to `sink` a piece at a
-  /// time (with a context made for it; a writer of many frames keeps a `ZstdCompressor`).
-  static func compress(_ bytes: [UInt8], into sink: (UnsafeRawBufferPointer) throws -> Void) throws {
-    try ZstdCompressor().compress(bytes, into: sink)
-  }
-
-  /// `bytes` as one zstd frame, in memory (for tests).
+  /// `bytes` as one zstd frame that records its content size (with a context made for it; a
+  /// writer of many frames keeps a `ZstdCompressor`).
   static func compress(_ bytes: [UInt8]) throws -> [UInt8] {
-    var out: [UInt8] = []
-    try compress(bytes) { out.append(contentsOf: $0) }
-    return out
+    try ZstdCompressor().compress(bytes)
   }
 
   /// The bytes of one zstd frame, which must say its content size and hold at most `limit`
@@ -49,8 +42,6 @@ public enum Zstd {
 /// thread-safe: used by its one owner (a `ScanTables`, a `ScanStore`).
 final class ZstdCompressor {
   private let context: OpaquePointer
-  /// Where `compress(_:into:)` puts each piece, made on first use.
-  private var chunk: UnsafeMutableRawBufferPointer?
 
   init() throws {
     guard let context = ZSTD_createCCtx() else { throw ZstdError(reason: "cannot create a zstd context") }
@@ -64,46 +55,25 @@ final class ZstdCompressor {
     }
   }
 
-  deinit {
-    ZSTD_freeCCtx(context)
-    chunk?.deallocate()
-  }
+  deinit { ZSTD_freeCCtx(context) }
 
-  /// `bytes` as one zstd frame that records its content size, handed to `sink` a piece of at
-  /// most 1 MiB at a time: a capped 64 MiB output is not held twice.
-  func compress(_ bytes: [UInt8], into sink: (UnsafeRawBufferPointer) throws -> Void) throws {
-    // A frame cut short by an error leaves the context mid-frame: every frame starts anew.
-    try check(ZSTD_CCtx_reset(context, ZSTD_reset_session_only))
-    try check(ZSTD_CCtx_setPledgedSrcSize(context, UInt64(bytes.count)))
-    let chunk = self.chunk ?? UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-    self.chunk = chunk
-    try bytes.withUnsafeBytes { source in
-      var input = ZSTD_inBuffer(src: source.baseAddress, size: source.count, pos: 0)
-      while true {
-        var output = ZSTD_outBuffer(dst: chunk.baseAddress, size: chunk.count, pos: 0)
-        let remaining = ZSTD_compressStream2(context, &output, &input, ZSTD_e_end)
-        try check(remaining)
-        try sink(UnsafeRawBufferPointer(rebasing: chunk[..<output.pos]))
-        if remaining == 0 { return }
-      }
-    }
-  }
-
-  private func check(_ code: Int) throws(ZstdError) {
-    if ZSTD_isError(code) != 0 { throw ZstdError(reason: String(cString: ZSTD_getErrorName(code))) }
-  }
-
-  /// `bytes` as one zstd frame that records its content size.
+  /// `bytes` as one zstd frame that records its content size and a checksum. In one call:
+  /// zstd reads `bytes` where they are (a stream would copy them into a window buffer of
+  /// its own first), and writes into an array as large as the worst case, which is left
+  /// unwritten, and so not in memory, beyond the frame's end.
   func compress(_ bytes: [UInt8]) throws -> [UInt8] {
-    var out = [UInt8](repeating: 0, count: ZSTD_compressBound(bytes.count))
-    let written = bytes.withUnsafeBytes { source in
-      out.withUnsafeMutableBytes { target in
-        ZSTD_compress2(context, target.baseAddress, target.count, source.baseAddress, source.count)
+    let bound = ZSTD_compressBound(bytes.count)
+    if ZSTD_isError(bound) != 0 { throw ZstdError(reason: String(cString: ZSTD_getErrorName(bound))) }
+    var failure: Int?
+    let frame = bytes.withUnsafeBytes { source in
+      [UInt8](unsafeUninitializedCapacity: bound) { target, count in
+        let written = ZSTD_compress2(
+          context, target.baseAddress, target.count, source.baseAddress, source.count)
+        if ZSTD_isError(written) != 0 { failure = written } else { count = written }
       }
     }
-    if ZSTD_isError(written) != 0 { throw ZstdError(reason: String(cString: ZSTD_getErrorName(written))) }
-    out.removeSubrange(written...)
-    return out
+    if let failure { throw ZstdError(reason: String(cString: ZSTD_getErrorName(failure))) }
+    return frame
   }
 }
 
