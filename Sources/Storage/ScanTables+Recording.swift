@@ -182,11 +182,13 @@ extension ScanTables {
   }
 
   /// The number of the part of `kind` whose JSON is `bytes`, inserted if there is none
-  /// (`complete`: the writer knows there is none).
+  /// (`complete`: the writer knows there is none). Compressed first: its frame's checksum is
+  /// the digest that finds it again.
   private func partNumber(_ kind: PartKind, _ bytes: [UInt8], complete: Bool, db: any StoreSQL) throws
     -> Int64
   {
-    let digest = StoredDigest.of(kind.rawValue, bytes)
+    let frame = try partCoder.compressor.compress(bytes)
+    let digest = try StoredDigest.of(frame: frame)
     // Another part can have the same digest: the bytes decide.
     for candidate in complete
       ? []
@@ -198,7 +200,7 @@ extension ScanTables {
     guard
       let number = try db.integer(
         "INSERT INTO part (kind, digest, body) VALUES (?, ?, ?) RETURNING id",
-        [.text(kind.rawValue), .integer(digest), .blob(try partCoder.compressor.compress(bytes))])
+        [.text(kind.rawValue), .integer(digest), .blob(frame)])
     else { throw StoredRowMissing(what: "a part row was not written") }
     return number
   }

@@ -47,8 +47,9 @@ public enum StoreSchema {
       'unit' (aliases, description, load state, type, paths, files with their origin),
       'directives' (every directive with its file and line), 'hardening' (the effective
       settings) or 'checks' (each json_field's check_result id); or 'diagnostics', a host's
-      problems found in what it sent (a JSON array). digest: FNV-1a of kind and
-      body, to find a piece again; two pieces with one digest are told apart by their bytes.
+      problems found in what it sent (a JSON array). digest: the checksum the body's frame
+      ends with (low 32 bits of XXH64 of the JSON), to find a piece again; two pieces with one
+      digest are told apart by their bytes.
       """,
       [
         .id, Column("kind", .text, "NOT NULL"), Column("digest", .integer, "NOT NULL"),

@@ -135,12 +135,13 @@ enum StoredDigest {
   /// The most a stored body or diagnostics list may decompress to.
   static let bodyLimit = 64 << 20
 
-  /// FNV-1a of a part's kind and body, as SQLite's signed integer.
-  static func of(_ kind: String, _ bytes: [UInt8]) -> Int64 {
-    var hasher = FNV1a()
-    hasher.combine(kind.utf8)
-    hasher.combine(0)
-    bytes.withUnsafeBufferPointer { hasher.combine($0) }
-    return Int64(bitPattern: hasher.value)
+  /// A part's digest: the content checksum its zstd frame ends with (the low 32 bits of
+  /// XXH64 of the body, which zstd computes as it compresses), so the body is not hashed a
+  /// second time. Parts of different kinds are told apart by `kind`, equal digests by bytes.
+  static func of(frame: [UInt8]) throws(ZstdError) -> Int64 {
+    guard frame.count >= 4 else { throw ZstdError(reason: "the frame is too short to end with a checksum") }
+    let end = frame.count
+    return Int64(frame[end - 4]) | Int64(frame[end - 3]) << 8 | Int64(frame[end - 2]) << 16
+      | Int64(frame[end - 1]) << 24
   }
 }

@@ -1,5 +1,5 @@
 /// FNV-1a, 64 bits: a fast, stable hash of bytes, for names and look-ups that must be the same
-/// in every process (a stored part's digest, a baseline's identity). Not a defence against collisions made on purpose: where that matters, the bytes
+/// in every process (a baseline's identity, a host's shard). Not a defence against collisions made on purpose: where that matters, the bytes
 /// are compared too.
 public struct FNV1a: Sendable {
   public private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325

@@ -221,6 +221,19 @@ struct ScanDatabaseTests {
       try readScan(directory).hosts.map { $0.services.map(\.description) } == [["one", "two"], ["two"]])
   }
 
+  @Test("a part's digest is its frame's checksum: XXH64 of the body, low 32 bits, the body's alone")
+  func digestIsTheChecksum() throws {
+    let compressor = try ZstdCompressor()
+    // XXH64 of nothing (seed 0) is 0xEF46DB3751D8E999.
+    #expect(try StoredDigest.of(frame: try compressor.compress([])) == 0x51D8_E999)
+    let body = Array(#"{"ProtectSystem":"strict"}"#.utf8)
+    let digest = try StoredDigest.of(frame: try compressor.compress(body))
+    // The same body gives the same digest from another context; another body another one.
+    #expect(try StoredDigest.of(frame: try ZstdCompressor().compress(body)) == digest)
+    #expect(try StoredDigest.of(frame: try compressor.compress(body + [0x20])) != digest)
+    #expect(throws: ZstdError.self) { try StoredDigest.of(frame: [0x28]) }
+  }
+
   @Test("a scan.db that is not ours, or of a newer schema, is refused in words")
   func notOurs() throws {
     let directory = try temporaryDirectory("notours")
