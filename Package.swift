@@ -35,6 +35,9 @@ let package = Package(
     // zlib from Debian's zlib1g-dev: the gzip a host compressed the probe's output with.
     .systemLibrary(
       name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+    // libdeflate from Debian's libdeflate-dev: a whole gzip stream in one call, faster than zlib.
+    .systemLibrary(
+      name: "CDeflate", path: "Sources/CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
     // libpq from Debian's libpq-dev, for histories in PostgreSQL.
     .systemLibrary(
       name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
@@ -95,7 +98,7 @@ let package = Package(
       name: "Collector",
       dependencies: [
         "UnitModel", "Normalize", "Inventory", "SSH", "BlockingWork", "Storage", "Offline", "Coverage", "CZlib",
-        "CZstd",
+        "CDeflate", "CZstd",
       ],
       swiftSettings: strict),
     .executableTarget(

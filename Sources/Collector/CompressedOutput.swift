@@ -1,3 +1,4 @@
+import CDeflate
 import CZlib
 import CZstd
 import Normalize
@@ -70,9 +71,12 @@ enum CompressedOutput {
   static func decompress(_ input: UnsafeRawBufferPointer, _ encoding: TransferEncoding, limit: Int)
     -> Decompressed
   {
+    guard let base = input.baseAddress, !input.isEmpty else { return Decompressed() }
+    if encoding == .gzip, let bytes = wholeGzip(input, limit: limit) {
+      return Decompressed(bytes: bytes, complete: true)
+    }
     var sink = Sink(limit: limit, expected: input.count)
     defer { sink.scratch.deallocate() }
-    guard let base = input.baseAddress, !input.isEmpty else { return sink.result }
     switch encoding {
     case .zstd: zstd(base, input.count, into: &sink)
     case .gzip: gzip(base, input.count, into: &sink)
@@ -125,6 +129,33 @@ enum CompressedOutput {
       // Input used up with room left over: the frame goes on past what arrived.
       if input.pos == input.size && output.pos < output.size { return }
     }
+  }
+
+  /// What `input` decompresses to when it is one whole gzip member whose trailer's size
+  /// (its last four bytes) is within `limit`: libdeflate, in one call, into an array of that
+  /// size. Nil for anything else (more members, a stream cut short or damaged, one that says
+  /// a wrong size or more than the limit): `gzip(_:_:into:)` reads it then, piece by piece,
+  /// keeping what it can and saying what went wrong. A trailer can lie; the array is then
+  /// left unwritten and dropped.
+  static func wholeGzip(_ input: UnsafeRawBufferPointer, limit: Int) -> [UInt8]? {
+    // A member is at least a 10-byte header and an 8-byte trailer.
+    guard input.count >= 18, let base = input.baseAddress else { return nil }
+    let size = Int(
+      UInt32(littleEndian: input.loadUnaligned(fromByteOffset: input.count - 4, as: UInt32.self)))
+    guard size > 0, size <= limit, let decompressor = libdeflate_alloc_decompressor() else { return nil }
+    defer { libdeflate_free_decompressor(decompressor) }
+    var whole = false
+    let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+      var read = 0
+      var written = 0
+      let result = libdeflate_gzip_decompress_ex(
+        decompressor, base, input.count, buffer.baseAddress, size, &read, &written)
+      if result == LIBDEFLATE_SUCCESS && read == input.count && written == size {
+        initialized = size
+        whole = true
+      }
+    }
+    return whole ? bytes : nil
   }
 
   /// One or more gzip members.

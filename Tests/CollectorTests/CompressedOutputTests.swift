@@ -59,6 +59,32 @@ struct CompressedOutputTests {
     }
   }
 
+  @Test("one whole gzip member is read in one call; anything else is left to the reader piece by piece")
+  func wholeGzip() throws {
+    let stream = try compressed(payload, "gzip -1 -c")
+    func whole(_ bytes: [UInt8], limit: Int = 64 << 20) -> [UInt8]? {
+      bytes.withUnsafeBytes { CompressedOutput.wholeGzip($0, limit: limit) }
+    }
+    #expect(whole(stream) == payload)
+    #expect(whole(stream, limit: payload.count) == payload)
+    // Over the limit, two members, cut short, damaged: not whole; decoding still reads them.
+    #expect(whole(stream, limit: payload.count - 1) == nil)
+    #expect(whole(stream + stream) == nil)
+    #expect(whole(Array(stream.dropLast(9))) == nil)
+    var damaged = stream
+    damaged[stream.count / 2] ^= 0x5A
+    #expect(whole(damaged) == nil)
+    // A trailer that says a size other than the member's: refused, and zlib says why.
+    for claimed in [UInt32(payload.count - 1), UInt32(payload.count + 1), 1] {
+      var lying = stream
+      withUnsafeBytes(of: claimed.littleEndian) { lying.replaceSubrange((lying.count - 4)..., with: $0) }
+      #expect(whole(lying) == nil, "\(claimed)")
+      let output = decode(line(.gzip) + lying)
+      #expect(output.stdout == payload && output.transfer?.damage?.contains("damaged") == true, "\(claimed)")
+    }
+    #expect(decode(line(.gzip) + stream + stream).stdout == payload + payload)
+  }
+
   @Test("what a login printed before the stream line is kept ahead of the output")
   func loginText() throws {
     let banner = Array("Welcome to web01\nlast login: never\n".utf8)
