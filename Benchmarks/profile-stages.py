@@ -16,7 +16,8 @@ import sys
 
 # (stage, frames that must all be on the stack: each a regular expression over a frame)
 STAGES = [
-    ("evidence: zstd compression", [r"^ZSTD_", r"Evidence\.encode|EvidenceFolder\.write|writeEvidence|ScanStore\.append"]),
+    ("evidence: zstd compression", [r"^ZSTD_", r"Evidence\.encode|EvidenceFolder\.write|writeEvidence"]),
+    ("store: compressing parts (zstd)", [r"^ZSTD_", r"ScanTables\.|ScanStore\.append"]),
     # Builds before the evidence moved into the scan database wrote three files per host.
     ("evidence: files (create, write, sync, rename)", [r"EvidenceFolder\.write|ScanStore\.writeEvidence"]),
     ("SSH: decompressing what the host compressed", [r"CompressedOutput"]),
