@@ -135,8 +135,8 @@ enum CompressedOutput {
   /// (its last four bytes) is within `limit`: libdeflate, in one call, into an array of that
   /// size. Nil for anything else (more members, a stream cut short or damaged, one that says
   /// a wrong size or more than the limit): `gzip(_:_:into:)` reads it then, piece by piece,
-  /// keeping what it can and saying what went wrong. A trailer can lie; the array is then
-  /// left unwritten and dropped.
+  /// keeping what it can and saying what went wrong. A trailer can lie: libdeflate then
+  /// fails, and the array is dropped before zlib reads the stream.
   static func wholeGzip(_ input: UnsafeRawBufferPointer, limit: Int) -> [UInt8]? {
     // A member is at least a 10-byte header and an 8-byte trailer.
     guard input.count >= 18, let base = input.baseAddress else { return nil }
