@@ -187,7 +187,7 @@ extension ScanTables {
   private func partNumber(_ kind: PartKind, _ bytes: [UInt8], complete: Bool, db: any StoreSQL) throws
     -> Int64
   {
-    let frame = try partCoder.compressor.compress(bytes)
+    let frame = try partCompressor.compress(bytes)
     let digest = try StoredDigest.of(frame: frame)
     // Another part can have the same digest: the bytes decide.
     for candidate in complete

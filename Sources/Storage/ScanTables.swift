@@ -21,12 +21,15 @@ public final class ScanTables {
   /// its commit.
   var numbers = StoredNumbers()
   private var closed = false
-  let partCoder: PartCoder
+  /// Compresses parts, one context kept for all. (Their JSON is `StoredJSON`'s: keys sorted,
+  /// since equal values must give equal bytes for a later writer, `--resume`, to find a part
+  /// again.)
+  let partCompressor: ZstdCompressor
 
   init(location: String, backend: any TableBackend) throws {
     self.location = location
     self.backend = backend
-    do { partCoder = try PartCoder() } catch {
+    do { partCompressor = try ZstdCompressor() } catch {
       throw StorageError.cannotCreate(location, "\(error)")
     }
   }

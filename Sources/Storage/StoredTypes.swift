@@ -6,17 +6,6 @@ struct StoredRowMissing: Error, CustomStringConvertible {
   var description: String { what }
 }
 
-/// What compresses parts: one zstd context, kept. (Their JSON is `StoredJSON`'s: keys sorted,
-/// since equal values must give equal bytes for a later writer, `--resume`, to find a part
-/// again.) Used by its `ScanTables`' one owner.
-final class PartCoder {
-  let compressor: ZstdCompressor
-
-  init() throws {
-    compressor = try ZstdCompressor()
-  }
-}
-
 /// The kinds of a configuration's parts (`part.kind`).
 enum PartKind: String, Sendable {
   case unit, directives, hardening, checks
